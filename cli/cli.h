@@ -1,0 +1,34 @@
+/* Shared pieces of the focusnet command: option parsing and exit codes.
+ * Exit codes: 0 success, 1 runtime error, 2 usage error. */
+#ifndef FN_CLI_H
+#define FN_CLI_H
+
+#include "focusnet.h"
+
+enum { EXIT_USAGE = 2, EXIT_RUNTIME = 1 };
+
+typedef struct {
+    const char *name;  /* long name without dashes, e.g. "epochs" */
+    const char *arg;   /* NULL for a flag, else the argument's name in help, e.g. "N" */
+    const char *help;
+    const char *value; /* filled by cli_parse: the argument, or "1" for a flag */
+} cli_opt;
+
+/* Parses argv (after the subcommand) against opts, which ends with {NULL}.
+ * Positional arguments are collected into pos (up to max_pos).
+ * Returns 0, or prints one line to stderr and returns EXIT_USAGE; returns -1
+ * after printing help for --help (the caller then exits 0). */
+int cli_parse(const char *cmd, const char *usage, cli_opt *opts, int argc, char **argv,
+              const char **pos, int max_pos, int *n_pos);
+const char *cli_get(const cli_opt *opts, const char *name);
+/* Reads an integer/float option; prints a one-line error and returns EXIT_USAGE
+ * if it is not a number within [lo, hi]. */
+int cli_int(const char *cmd, const cli_opt *opts, const char *name, long lo, long hi, long *out);
+int cli_float(const char *cmd, const cli_opt *opts, const char *name, double lo, double hi,
+              double *out);
+/* Prints "focusnet CMD: message" from the library's last error; returns EXIT_RUNTIME. */
+int cli_fail(const char *cmd);
+
+int cmd_devices(int argc, char **argv);
+
+#endif

@@ -1,0 +1,16 @@
+/* y = alpha * x + y over n floats: the simplest kernel, used by the optimizer
+ * and as the runtime's smoke test. */
+__kernel void axpy(const int n, const float alpha, __global const float *x, __global float *y)
+{
+    const int i = get_global_id(0);
+    if (i < n)
+        y[i] += alpha * x[i];
+}
+
+/* x = alpha * x */
+__kernel void scale(const int n, const float alpha, __global float *x)
+{
+    const int i = get_global_id(0);
+    if (i < n)
+        x[i] *= alpha;
+}

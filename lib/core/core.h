@@ -1,0 +1,131 @@
+/* Runtime internals shared by every layer of the library: the device context,
+ * error reporting, programs and kernels, buffers, random numbers.
+ * Nothing above lib/ops may include CL headers except through this file. */
+#ifndef FN_CORE_H
+#define FN_CORE_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../focusnet.h"
+
+/* ---- Errors ---------------------------------------------------------------
+ * fn_error records the message for fn_last_error() and returns the status,
+ * so call sites read `return fn_error(FN_ERR_IO, "%s: ...", path);`. */
+fn_status fn_error(fn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepends context ("loading x.safetensors: ") to the current message. */
+fn_status fn_error_prefix(fn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *fn_cl_error_name(cl_int err);
+fn_status fn_cl_fail(cl_int err, const char *call, const char *file, int line);
+
+/* Checks an OpenCL call; on failure records "call failed: CL_NAME (file:line)"
+ * and returns FN_ERR_CL (or FN_ERR_NOMEM for allocation failures). */
+#define FN_CL(call)                                                                                \
+    do {                                                                                           \
+        cl_int fn_cl_err_ = (call);                                                                \
+        if (fn_cl_err_ != CL_SUCCESS)                                                              \
+            return fn_cl_fail(fn_cl_err_, #call, __FILE__, __LINE__);                              \
+    } while (0)
+
+/* Propagates a failed fn_status. */
+#define FN_TRY(expr)                                                                               \
+    do {                                                                                           \
+        fn_status fn_try_st_ = (expr);                                                             \
+        if (fn_try_st_ != FN_OK)                                                                   \
+            return fn_try_st_;                                                                     \
+    } while (0)
+
+/* ---- Device context ------------------------------------------------------ */
+
+typedef struct fn_kernel_entry {
+    char name[64];
+    cl_kernel kernel;
+} fn_kernel_entry;
+
+typedef struct fn_program_entry {
+    char name[64]; /* the .cl file's stem */
+    cl_program program;
+    fn_kernel_entry *kernels;
+    int n_kernels, cap_kernels;
+} fn_program_entry;
+
+struct fn_device {
+    fn_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
+    fn_program_entry *programs;
+    int n_programs, cap_programs;
+    cl_mem scratch[4]; /* reusable work buffers, grown on demand */
+    size_t scratch_size[4];
+};
+
+/* Creates a device with an in-order queue; profiling adds event timing. */
+fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out);
+
+/* ---- Programs and kernels -------------------------------------------------
+ * Each kernels/NAME.cl is one program, embedded at build time. If the
+ * environment variable FOCUSNET_KERNEL_DIR names a folder, NAME.cl is read
+ * from there instead (for editing kernels without rebuilding). Compiled
+ * binaries are cached on disk (see program.c). */
+fn_status fn_kernel_get(fn_device *dev, const char *program, const char *kernel, cl_kernel *out);
+/* Builds a program from the given source (tests use this for the error path). */
+fn_status fn_program_build_source(fn_device *dev, const char *name, const char *source,
+                                  const char *options, cl_program *out);
+/* The embedded source of kernels/NAME.cl, or NULL. */
+const char *fn_kernel_source(const char *name);
+/* Folder for the compiled-program cache; "" when caching is off. */
+const char *fn_cache_dir(void);
+
+/* Sets kernel arguments in order: FN_ARGS(k, sizeof(a), &a, sizeof(b), &b, 0) */
+fn_status fn_kernel_args(cl_kernel k, ...);
+#define FN_ARG(x) sizeof(x), (const void *)&(x)
+
+/* Enqueues a 1-, 2- or 3-D range. global is rounded up to a multiple of local;
+ * kernels must bounds-check. local may be NULL (driver's choice). */
+fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
+                    const size_t *local);
+/* One-dimensional launch over n items with a work-group of 64 (or less). */
+fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n);
+
+/* ---- Buffers --------------------------------------------------------------
+ * All device allocations go through here so failures are reported alike and
+ * so fault injection (FOCUSNET_FAIL_ALLOC=N: the Nth allocation fails) can
+ * reach every one of them. */
+fn_status fn_buffer_new(fn_device *dev, size_t bytes, cl_mem *out);
+void fn_buffer_free(cl_mem m);
+/* How many device allocations this process has asked for (fault injection counts these). */
+long fn_alloc_count(void);
+fn_status fn_buffer_write(fn_device *dev, cl_mem m, size_t offset, size_t bytes, const void *src);
+fn_status fn_buffer_read(fn_device *dev, cl_mem m, size_t offset, size_t bytes, void *dst);
+fn_status fn_buffer_fill(fn_device *dev, cl_mem m, size_t offset, size_t bytes, float value);
+fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off,
+                         size_t bytes);
+/* A work buffer of at least `bytes`, slot 0..3, owned by the device and
+ * reused across calls. Contents are undefined. Two slots may be used at once. */
+fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out);
+fn_status fn_finish(fn_device *dev);
+
+/* ---- Random numbers -------------------------------------------------------
+ * A small, seedable generator (splitmix64 seeding xoshiro128**-style state)
+ * whose whole state is 32 bytes, so checkpoints can store it. */
+typedef struct {
+    uint64_t s[4];
+} fn_rng;
+
+void fn_rng_seed(fn_rng *r, uint64_t seed);
+uint64_t fn_rng_u64(fn_rng *r);
+uint32_t fn_rng_below(fn_rng *r, uint32_t n); /* uniform in [0, n) */
+float fn_rng_uniform(fn_rng *r);              /* uniform in [0, 1) */
+float fn_rng_normal(fn_rng *r);               /* standard normal */
+
+/* 64-bit FNV-1a, used for cache keys and checksums. */
+uint64_t fn_hash64(uint64_t h, const void *data, size_t n);
+#define FN_HASH_INIT 1469598103934665603ULL
+
+#endif

@@ -1,0 +1,316 @@
+/* Programs: embedded kernel sources, an on-disk cache of compiled binaries,
+ * build logs on failure, and kernel lookup + launch helpers.
+ *
+ * Cache key: FNV-1a over the source, the build options, the platform, device
+ * and driver version strings, and the focusnet version. A changed kernel or
+ * a driver update therefore misses the cache and recompiles. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define BUILD_OPTIONS "-cl-std=CL1.2"
+
+typedef struct {
+    const char *name;
+    const char *source;
+} embedded_kernel;
+extern const embedded_kernel fn_embedded_kernels[]; /* generated: kernels_embedded.c */
+
+const char *fn_kernel_source(const char *name)
+{
+    for (const embedded_kernel *k = fn_embedded_kernels; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return k->source;
+    return NULL;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    if (s)
+        s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+const char *fn_cache_dir(void)
+{
+    static _Thread_local char dir[1024];
+    const char *off = getenv("FOCUSNET_NO_CACHE");
+    if (off && *off && strcmp(off, "0") != 0)
+        return "";
+    const char *env = getenv("FOCUSNET_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (env && *env)
+        snprintf(dir, sizeof dir, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s/focusnet", xdg);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.cache/focusnet", home);
+    else
+        return "";
+    return dir;
+}
+
+static void make_dirs(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    mkdir(tmp, 0755);
+}
+
+static uint64_t cache_key(fn_device *dev, const char *source, const char *options)
+{
+    uint64_t h = FN_HASH_INIT;
+    const char *parts[] = {source,           options,
+                           dev->info.platform_name, dev->info.name,
+                           dev->info.version, dev->info.driver_version,
+                           FOCUSNET_VERSION};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        h = fn_hash64(h, parts[i], strlen(parts[i]) + 1);
+    return h;
+}
+
+/* Tries the cached binary; returns NULL on any miss or problem (then we compile). */
+static cl_program load_cached(fn_device *dev, const char *path, const char *options)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bin = n > 0 ? malloc((size_t)n) : NULL;
+    int ok = bin && fread(bin, 1, (size_t)n, f) == (size_t)n;
+    fclose(f);
+    if (!ok) {
+        free(bin);
+        return NULL;
+    }
+    size_t len = (size_t)n;
+    const unsigned char *bins[1] = {bin};
+    cl_int status, err;
+    cl_program p = clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, bins, &status,
+                                             &err);
+    free(bin);
+    if (err != CL_SUCCESS || status != CL_SUCCESS)
+        return NULL;
+    if (clBuildProgram(p, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void store_cached(fn_device *dev, cl_program p, const char *dir, const char *path)
+{
+    (void)dev;
+    size_t len = 0;
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
+        len == 0)
+        return;
+    unsigned char *bin = malloc(len);
+    if (!bin)
+        return;
+    unsigned char *bins[1] = {bin};
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
+        make_dirs(dir);
+        /* Write beside, then rename: a reader never sees half a binary. */
+        char tmp[1200];
+        snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+        FILE *f = fopen(tmp, "wb");
+        if (f) {
+            int ok = fwrite(bin, 1, len, f) == len;
+            ok = (fclose(f) == 0) && ok;
+            if (!ok || rename(tmp, path) != 0)
+                remove(tmp);
+        }
+    }
+    free(bin);
+}
+
+fn_status fn_program_build_source(fn_device *dev, const char *name, const char *source,
+                                  const char *options, cl_program *out)
+{
+    *out = NULL;
+    if (!options)
+        options = BUILD_OPTIONS;
+    const char *dir = fn_cache_dir();
+    char path[1200] = "";
+    if (*dir) {
+        snprintf(path, sizeof path, "%s/%s-%016llx.bin", dir, name,
+                 (unsigned long long)cache_key(dev, source, options));
+        cl_program p = load_cached(dev, path, options);
+        if (p) {
+            *out = p;
+            return FN_OK;
+        }
+    }
+    cl_int err;
+    size_t len = strlen(source);
+    cl_program p = clCreateProgramWithSource(dev->context, 1, &source, &len, &err);
+    if (err != CL_SUCCESS)
+        return fn_cl_fail(err, "clCreateProgramWithSource", __FILE__, __LINE__);
+    err = clBuildProgram(p, 1, &dev->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t log_len = 0;
+        clGetProgramBuildInfo(p, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);
+        char *log = malloc(log_len + 1);
+        if (log) {
+            log[0] = 0;
+            clGetProgramBuildInfo(p, dev->device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL);
+            log[log_len] = 0;
+        }
+        fn_error(FN_ERR_BUILD, "kernel program '%s' failed to build on %s: %s\n%s", name,
+                 dev->info.name, fn_cl_error_name(err), log ? log : "(no build log)");
+        free(log);
+        clReleaseProgram(p);
+        return FN_ERR_BUILD;
+    }
+    if (*dir)
+        store_cached(dev, p, dir, path);
+    *out = p;
+    return FN_OK;
+}
+
+static fn_status get_program(fn_device *dev, const char *name, fn_program_entry **out)
+{
+    for (int i = 0; i < dev->n_programs; i++)
+        if (strcmp(dev->programs[i].name, name) == 0) {
+            *out = &dev->programs[i];
+            return FN_OK;
+        }
+    const char *kdir = getenv("FOCUSNET_KERNEL_DIR");
+    char *from_disk = NULL;
+    const char *source;
+    if (kdir && *kdir) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s.cl", kdir, name);
+        from_disk = read_text(path);
+        if (!from_disk)
+            return fn_error(FN_ERR_IO, "%s: cannot read kernel source (FOCUSNET_KERNEL_DIR): %s",
+                            path, strerror(errno));
+        source = from_disk;
+    } else {
+        source = fn_kernel_source(name);
+        if (!source)
+            return fn_error(FN_ERR_ARG, "no kernel program named '%s' is built in", name);
+    }
+    cl_program p;
+    fn_status st = fn_program_build_source(dev, name, source, NULL, &p);
+    free(from_disk);
+    FN_TRY(st);
+    if (dev->n_programs == dev->cap_programs) {
+        int cap = dev->cap_programs ? dev->cap_programs * 2 : 16;
+        fn_program_entry *np = realloc(dev->programs, (size_t)cap * sizeof *np);
+        if (!np) {
+            clReleaseProgram(p);
+            return fn_error(FN_ERR_NOMEM, "out of host memory");
+        }
+        dev->programs = np;
+        dev->cap_programs = cap;
+    }
+    fn_program_entry *e = &dev->programs[dev->n_programs++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->program = p;
+    *out = e;
+    return FN_OK;
+}
+
+fn_status fn_kernel_get(fn_device *dev, const char *program, const char *kernel, cl_kernel *out)
+{
+    fn_program_entry *e;
+    FN_TRY(get_program(dev, program, &e));
+    for (int i = 0; i < e->n_kernels; i++)
+        if (strcmp(e->kernels[i].name, kernel) == 0) {
+            *out = e->kernels[i].kernel;
+            return FN_OK;
+        }
+    cl_int err;
+    cl_kernel k = clCreateKernel(e->program, kernel, &err);
+    if (err != CL_SUCCESS)
+        return fn_error(FN_ERR_CL, "kernel '%s' not found in program '%s': %s", kernel, program,
+                        fn_cl_error_name(err));
+    if (e->n_kernels == e->cap_kernels) {
+        int cap = e->cap_kernels ? e->cap_kernels * 2 : 8;
+        fn_kernel_entry *nk = realloc(e->kernels, (size_t)cap * sizeof *nk);
+        if (!nk) {
+            clReleaseKernel(k);
+            return fn_error(FN_ERR_NOMEM, "out of host memory");
+        }
+        e->kernels = nk;
+        e->cap_kernels = cap;
+    }
+    fn_kernel_entry *ke = &e->kernels[e->n_kernels++];
+    snprintf(ke->name, sizeof ke->name, "%s", kernel);
+    ke->kernel = k;
+    *out = k;
+    return FN_OK;
+}
+
+fn_status fn_kernel_args(cl_kernel k, ...)
+{
+    va_list ap;
+    va_start(ap, k);
+    for (cl_uint i = 0;; i++) {
+        size_t size = va_arg(ap, size_t);
+        if (size == 0)
+            break;
+        const void *ptr = va_arg(ap, const void *);
+        cl_int err = clSetKernelArg(k, i, size, ptr);
+        if (err != CL_SUCCESS) {
+            va_end(ap);
+            char name[64] = "?";
+            clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+            return fn_error(FN_ERR_CL, "clSetKernelArg failed: %s for argument %u of kernel %s",
+                            fn_cl_error_name(err), i, name);
+        }
+    }
+    va_end(ap);
+    return FN_OK;
+}
+
+fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
+                    const size_t *local)
+{
+    size_t g[3];
+    for (int d = 0; d < dims; d++) {
+        g[d] = global[d];
+        if (g[d] == 0)
+            return FN_OK; /* nothing to do */
+        if (local)
+            g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    FN_CL(clEnqueueNDRangeKernel(dev->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL));
+    return FN_OK;
+}
+
+fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n)
+{
+    size_t local = 64;
+    if (dev->info.max_work_group && dev->info.max_work_group < local)
+        local = dev->info.max_work_group;
+    return fn_launch(dev, k, 1, &n, &local);
+}

@@ -1,0 +1,107 @@
+/* Operations on the device: one operation per file, lib/ops/NAME.c with its
+ * kernels in kernels/NAME.cl, its plain-C twin in lib/ref/NAME.c and its test
+ * in tests/test_NAME.c.
+ *
+ * Conventions for every operation here:
+ *  - float32, NCHW, contiguous buffers; sizes are plain ints.
+ *    N batch, C channels, H x W spatial, K classes, OC output channels.
+ *  - forward(out..., saved..., in..., params..., sizes)
+ *    backward(grads it produces..., grads it reads, saved/in..., params, sizes)
+ *  - THE GRADIENT RULE: parameter gradients ACCUMULATE (dw += ...), so a caller
+ *    zeroes them once per step and may accumulate over micro-batches; input
+ *    gradients OVERWRITE (dx = ...). A NULL dx means "not needed" (first layer).
+ *  - Work buffers come from fn_scratch(); nothing is allocated per call.
+ *  - Errors are returned; nothing is printed. */
+#ifndef FN_OPS_H
+#define FN_OPS_H
+
+#include "../core/core.h"
+
+/* ---- axpy: y += alpha * x (n floats); scale: x *= alpha ------------------- */
+fn_status fn_axpy(fn_device *dev, int n, float alpha, cl_mem x, cl_mem y);
+fn_status fn_scale(fn_device *dev, int n, float alpha, cl_mem x);
+
+/* ---- conv: 2-D convolution ------------------------------------------------
+ * x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC) or NULL, y (N, OC, OH, OW)
+ * OH = (H + 2*pad - KH) / stride + 1. groups divides C and OC; groups == C == OC
+ * is depthwise and runs a direct kernel, the rest one GEMM per layer (CLBlast). */
+typedef struct {
+    int n, c, h, w;  /* input */
+    int oc, kh, kw;  /* filters */
+    int stride, pad; /* same along both axes */
+    int groups;
+} fn_conv_shape;
+int fn_conv_out_h(const fn_conv_shape *s);
+int fn_conv_out_w(const fn_conv_shape *s);
+fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+                          const fn_conv_shape *s);
+/* dx (N,C,H,W) overwritten unless NULL; dw (OC,C/g,KH,KW) and db (OC, or NULL) accumulate. */
+fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x,
+                           cl_mem w, const fn_conv_shape *s);
+
+/* ---- batchnorm: per-channel normalization over (N, H*W) -------------------
+ * x, y (N, C, HW); gamma, beta, running_mean, running_var (C).
+ * Training: batch mean and biased variance normalize; the running estimates
+ * move by momentum (0.1 in PyTorch) using the UNBIASED variance; save_mean and
+ * save_invstd (C) keep what backward needs. Evaluation uses the running ones. */
+fn_status fn_batchnorm_forward_train(fn_device *dev, cl_mem y, cl_mem save_mean,
+                                     cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
+                                     cl_mem running_mean, cl_mem running_var, int n, int c, int hw,
+                                     float momentum, float eps);
+fn_status fn_batchnorm_forward_eval(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma, cl_mem beta,
+                                    cl_mem running_mean, cl_mem running_var, int n, int c, int hw,
+                                    float eps);
+/* dx overwritten (unless NULL); dgamma, dbeta accumulate. */
+fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
+                                cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma,
+                                int n, int c, int hw);
+
+/* ---- relu / relu6 (n floats). Backward reads the OUTPUT y, so y may alias x. */
+fn_status fn_relu_forward(fn_device *dev, cl_mem y, cl_mem x, int n);
+fn_status fn_relu_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem y, int n);
+fn_status fn_relu6_forward(fn_device *dev, cl_mem y, cl_mem x, int n);
+fn_status fn_relu6_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem y, int n);
+
+/* ---- pool: max and average pooling, square windows -------------------------
+ * x (N, C, H, W) -> y (N, C, OH, OW), OH = (H + 2*pad - k) / stride + 1.
+ * Max pooling: padding never wins; argmax (int32, one per output, index into
+ * the H*W plane) is written when not NULL and is what backward needs.
+ * Average pooling counts padding in the divisor (PyTorch's default). */
+typedef struct {
+    int n, c, h, w;
+    int k, stride, pad;
+} fn_pool_shape;
+int fn_pool_out_h(const fn_pool_shape *s);
+int fn_pool_out_w(const fn_pool_shape *s);
+fn_status fn_maxpool_forward(fn_device *dev, cl_mem y, cl_mem argmax, cl_mem x,
+                             const fn_pool_shape *s);
+fn_status fn_maxpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
+                              const fn_pool_shape *s);
+fn_status fn_avgpool_forward(fn_device *dev, cl_mem y, cl_mem x, const fn_pool_shape *s);
+fn_status fn_avgpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, const fn_pool_shape *s);
+/* Global average pooling: x (N, C, HW) -> y (N, C). */
+fn_status fn_gap_forward(fn_device *dev, cl_mem y, cl_mem x, int n, int c, int hw);
+fn_status fn_gap_backward(fn_device *dev, cl_mem dx, cl_mem dy, int n, int c, int hw);
+
+/* ---- linear: y (N, OUT) = x (N, IN) . w^T + b, w (OUT, IN), b (OUT) or NULL. */
+fn_status fn_linear_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b, int n,
+                            int in, int out);
+/* dx overwritten unless NULL; dw, db accumulate. */
+fn_status fn_linear_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x,
+                             cl_mem w, int n, int in, int out);
+
+/* ---- add: y = a + b (n floats; y may alias a or b). A residual's backward
+ * is the identity, so it needs no kernel of its own: fn_buffer_copy/fn_axpy. */
+fn_status fn_add(fn_device *dev, cl_mem y, cl_mem a, cl_mem b, int n);
+
+/* ---- softmax over the last axis: x, y (rows, cols); numerically stable. ---- */
+fn_status fn_softmax_forward(fn_device *dev, cl_mem y, cl_mem x, int rows, int cols);
+fn_status fn_softmax_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem y, int rows, int cols);
+fn_status fn_log_softmax_forward(fn_device *dev, cl_mem y, cl_mem x, int rows, int cols);
+fn_status fn_log_softmax_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem y, int rows,
+                                  int cols);
+
+/* ---- reduce: out[0] = sum of x (n floats); out[1] = count of non-finite x. */
+fn_status fn_reduce_sum(fn_device *dev, cl_mem out, cl_mem x, int n);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# The focusnet command's error paths and its plain outputs.
+# usage: test_cli.sh PATH/TO/focusnet
+set -u
+fn="$1"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE PATTERN -- command...: exit code and one line on stderr matching PATTERN
+expect() {
+    code="$1"; pattern="$2"; shift 3
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, want $code ($err)"; return; fi
+    if ! printf '%s\n' "$err" | grep -q -- "$pattern"; then bad "$* -> '$err' lacks '$pattern'"; return; fi
+    ok
+}
+
+"$fn" --version | grep -q '^focusnet [0-9]' && ok || bad "--version"
+"$fn" --help | grep -q 'devices' && ok || bad "--help lists commands"
+"$fn" devices --help | grep -q 'usage: focusnet devices' && ok || bad "devices --help"
+expect 2 "unknown command 'frobnicate'" -- "$fn" frobnicate
+expect 2 "unknown option '--bogus'" -- "$fn" devices --bogus
+expect 2 "unexpected argument 'extra'" -- "$fn" devices extra
+[ "$(FOCUSNET_DEVICE= "$fn" devices --bogus 2>&1 | wc -l)" -eq 1 ] && ok || bad "usage error is one line"
+
+out=$("$fn" devices) && ok || bad "devices runs"
+printf '%s\n' "$out" | grep -q '(default)' && ok || bad "devices marks the default"
+printf '%s\n' "$out" | grep -q 'compute units' && ok || bad "devices shows compute units"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
