@@ -66,6 +66,41 @@ fn_status fn_device_open(const char *spec, fn_device **out);
 void fn_device_free(fn_device *dev);
 const fn_device_info *fn_device_get_info(const fn_device *dev);
 
+
+/* ---- Models -------------------------------------------------------------
+ * Architectures: "lenet5", "resnet18", "resnet34", "mobilenetv2".
+ * small_stem: ResNet with a 3x3 stride-1 first convolution and no max pool,
+ * MobileNetV2 with its first convolution and first stride-2 block at stride 1
+ * (both down-sample 8x instead of 32x). width: MobileNetV2's multiplier. */
+typedef struct fn_model fn_model;
+
+typedef struct {
+    char arch[32];
+    int small_stem;
+    float width;
+    int classes;
+    int channels, height, width_px; /* input */
+} fn_model_config;
+
+/* Fills cfg for arch with the defaults for an input of c x h x w and k classes:
+ * small_stem when h and w are at most 64, width 0.5 for MobileNetV2. */
+fn_status fn_model_config_default(fn_model_config *cfg, const char *arch, int classes, int c,
+                                  int h, int w);
+/* Names of the architectures, NULL-terminated. */
+const char *const *fn_model_arch_names(void);
+
+/* Builds a model. dev NULL builds shapes only (counting parameters and FLOPs);
+ * training 0 keeps nothing for backward and shares activation memory. */
+fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_batch, int training,
+                          fn_model **out);
+void fn_model_free(fn_model *m);
+const fn_model_config *fn_model_get_config(const fn_model *m);
+int64_t fn_model_param_count(const fn_model *m);
+/* Forward FLOPs per image, counted as 2 x multiply-adds of convolutions and linear layers. */
+double fn_model_flops(const fn_model *m);
+/* Evaluation-mode forward of n host images (n, C, H, W) into host logits (n, K). */
+fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logits);
+
 #ifdef __cplusplus
 }
 #endif

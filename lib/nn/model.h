@@ -1,0 +1,107 @@
+/* Networks as lists of layers over a table of activations.
+ *
+ * A model is built once for a largest batch (max_batch) and then run for any
+ * n <= max_batch. Activations are (N, C, H, W) tensors named by index; each
+ * layer reads one (two for add) and writes one. Parameters carry torchvision's
+ * state_dict names so checkpoints load in PyTorch.
+ *
+ * Memory: a training model keeps every activation and its gradient; ReLUs run
+ * in place. An evaluation-only model (training == 0) keeps nothing for
+ * backward and shares activation buffers between layers whose lifetimes do
+ * not overlap, so a frozen baseline costs a few activations, not all of them.
+ *
+ * This layer makes no OpenCL calls of its own beyond buffers: kernels run in
+ * lib/ops. */
+#ifndef FN_MODEL_H
+#define FN_MODEL_H
+
+#include "../focusnet.h"
+#include "../ops/ops.h"
+
+typedef enum {
+    FN_L_CONV,
+    FN_L_BN,
+    FN_L_RELU,
+    FN_L_RELU6,
+    FN_L_MAXPOOL,
+    FN_L_GAP,
+    FN_L_LINEAR,
+    FN_L_ADD,
+} fn_layer_kind;
+
+typedef struct {
+    int c, h, w;     /* per-sample shape; a flat (N, F) tensor is (F, 1, 1) */
+    int alias;       /* index of the activation whose buffers this one shares, or -1 */
+    int consumers;   /* layers that read it */
+    int last_use;    /* index of the last layer that reads it */
+    int keep;        /* must survive the forward (logits, CAM features) */
+    cl_mem data;     /* (max_batch, C, H, W) */
+    cl_mem grad;     /* same; training only */
+} fn_act;
+
+typedef struct {
+    char name[96];
+    int ndim;
+    int shape[4];
+    size_t numel;
+    int trainable; /* 0 for batch-norm running statistics */
+    cl_mem data, grad, mom;
+} fn_param;
+
+typedef struct {
+    fn_layer_kind kind;
+    int in, in2, out;  /* activation indices; in2 only for add */
+    fn_conv_shape conv; /* n is set per call */
+    fn_pool_shape pool;
+    int w, b;          /* parameters: conv weight/bias, bn gamma/beta, linear weight/bias (-1: none) */
+    int rmean, rvar;   /* batch-norm running statistics (parameter indices) */
+    cl_mem save_mean, save_invstd; /* batch norm, training */
+    cl_mem argmax;                 /* max pooling, training */
+} fn_layer;
+
+struct fn_model {
+    fn_device *dev;
+    fn_model_config cfg;
+    int max_batch;
+    int training;
+    fn_act *acts;
+    int n_acts, cap_acts;
+    fn_layer *layers;
+    int n_layers, cap_layers;
+    fn_param *params;
+    int n_params, cap_params;
+    int input, logits;
+    int features;    /* last feature maps before global pooling (CAM), or -1 */
+    int cam_linear;  /* the layer index of the classifier that follows them, or -1 */
+    cl_mem tmp_grad; /* a gradient that must be added into a shared one lands here first */
+    int sgd_steps;   /* optimizer steps taken (momentum starts on the first) */
+    cl_mem *bufs;    /* every device buffer the model owns */
+    int n_bufs, cap_bufs;
+};
+
+/* ---- building (arch.c) --------------------------------------------------- */
+int fn_model_add_act(fn_model *m, int c, int h, int w);
+int fn_model_add_param(fn_model *m, const char *name, int ndim, const int *shape, int trainable);
+/* Each returns the output activation, or -1 when host memory ran out. */
+int fn_build_conv(fn_model *m, const char *name, int in, int oc, int k, int stride, int pad,
+                  int groups, int bias);
+int fn_build_bn(fn_model *m, const char *name, int in);
+int fn_build_act(fn_model *m, fn_layer_kind kind, int in);
+int fn_build_maxpool(fn_model *m, int in, int k, int stride, int pad);
+int fn_build_gap(fn_model *m, int in);
+int fn_build_linear(fn_model *m, const char *name, int in, int out);
+int fn_build_add(fn_model *m, int a, int b);
+fn_status fn_arch_build(fn_model *m);
+
+/* ---- running (model.c) ------------------------------------------------------
+ * Input: m->acts[m->input].data holds (n, C, H, W). Output: acts[logits].data (n, K).
+ * train: batch statistics and what backward needs (training models only). */
+fn_status fn_model_forward(fn_model *m, int n, int train);
+/* Reads acts[logits].grad (n, K); parameter gradients ACCUMULATE. */
+fn_status fn_model_backward(fn_model *m, int n);
+fn_status fn_model_zero_grad(fn_model *m);
+/* Initializes parameters as torchvision does, from a seeded generator. */
+fn_status fn_model_init(fn_model *m, uint64_t seed);
+int fn_model_find_param(const fn_model *m, const char *name);
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what focusnet needs from Debian 12's packages and builds it in build/.
+# Run as root (or with sudo). Safe to run again.
+set -eu
+cd "$(dirname "$0")/.."
+packages="gcc libc6-dev meson ninja-build pkg-config python3
+  ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
+  libclblast-dev libstb-dev zlib1g-dev libcjson-dev libcairo2-dev
+  dataset-fashion-mnist"
+if [ "${FOCUSNET_VIEWER:-1}" = 1 ]; then
+    packages="$packages libgtk-4-dev"
+fi
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
+fi
+[ -f build/build.ninja ] || meson setup build -Dwerror=true
+meson compile -C build
