@@ -1,0 +1,311 @@
+/* 2-D convolution on the device.
+ *
+ * Grouped convolutions (groups == 1 included) run as ONE GEMM per layer over
+ * the whole batch: im2col builds col (C*KH*KW, N*OH*OW), CLBlast multiplies
+ * W (OC, C/g*KH*KW) by it into (OC, N*OH*OW), and a small kernel permutes that
+ * to (N, OC, OH, OW) adding the bias. With groups > 1 the per-group products
+ * are one strided-batched GEMM (rows of col, W and the output are grouped
+ * contiguously, so each group is a fixed stride further on).
+ * Depthwise convolutions (groups == C == OC) use direct kernels instead.
+ *
+ * Scratch slots (contents never survive a call):
+ *   slot 0: col, and in backward first col then dcol (C*KH*KW * N*OH*OW floats)
+ *   slot 1: the output or its gradient in GEMM layout (OC * N*OH*OW floats)
+ * The depthwise path uses no scratch. CLBlast is called from the caller's
+ * thread on the device queue only, never concurrently. */
+#include <clblast_c.h>
+#include <limits.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define GEMM_CHECK(call, name)                                                                     \
+    do {                                                                                           \
+        CLBlastStatusCode blast_st_ = (call);                                                      \
+        if (blast_st_ != CLBlastSuccess) return blast_fail(blast_st_, name, __LINE__);             \
+    } while (0)
+
+/* CLBlast's status codes extend OpenCL's with its own (below -1000), so they
+ * are reported as numbers with the routine's name rather than as CL names. */
+static fn_status blast_fail(CLBlastStatusCode st, const char *routine, int line)
+{
+    fn_status s = (st == CLBlastOpenCLOutOfHostMemory || st == CLBlastTempBufferAllocFailure ||
+                   st == CLBlastOpenCLOutOfResources)
+                      ? FN_ERR_NOMEM
+                      : FN_ERR_CL;
+    return fn_error(s, "%s failed: status %d (conv.c:%d)", routine, (int)st, line);
+}
+
+static int out_size(int in, int k, int stride, int pad)
+{
+    int span = in + 2 * pad - k;
+    return (span < 0 || stride < 1) ? 0 : span / stride + 1;
+}
+
+int fn_conv_out_h(const fn_conv_shape *s)
+{
+    return out_size(s->h, s->kh, s->stride, s->pad);
+}
+
+int fn_conv_out_w(const fn_conv_shape *s)
+{
+    return out_size(s->w, s->kw, s->stride, s->pad);
+}
+
+static fn_status check_shape(const fn_conv_shape *s)
+{
+    if (!s || s->n < 1 || s->c < 1 || s->h < 1 || s->w < 1 || s->oc < 1 || s->kh < 1 || s->kw < 1 ||
+        s->stride < 1 || s->pad < 0 || s->groups < 1)
+        return fn_error(FN_ERR_ARG, "conv: bad shape");
+    if (s->c % s->groups || s->oc % s->groups)
+        return fn_error(FN_ERR_ARG, "conv: groups %d must divide channels %d and %d", s->groups,
+                        s->c, s->oc);
+    if (fn_conv_out_h(s) < 1 || fn_conv_out_w(s) < 1)
+        return fn_error(FN_ERR_ARG, "conv: %dx%d kernel larger than padded %dx%d input", s->kh,
+                        s->kw, s->h, s->w);
+    /* Kernels index rows, columns and planes with ints. */
+    double p = (double)s->n * fn_conv_out_h(s) * fn_conv_out_w(s);
+    double rows = (double)s->c * s->kh * s->kw;
+    if (p > INT_MAX || rows > INT_MAX || (double)s->n * s->c * s->h * s->w > (double)SIZE_MAX / 4)
+        return fn_error(FN_ERR_ARG, "conv: shape too large");
+    return FN_OK;
+}
+
+static int is_depthwise(const fn_conv_shape *s)
+{
+    return s->groups == s->c && s->groups == s->oc;
+}
+
+/* The power-of-two work-group size for a reduction kernel (at most 256, the
+ * kernels' local array). */
+static fn_status reduce_local(fn_device *dev, cl_kernel k, size_t *out)
+{
+    size_t kmax = 0;
+    FN_CL(clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                                   NULL));
+    size_t cap = 256;
+    if (dev->info.max_work_group && dev->info.max_work_group < cap) cap = dev->info.max_work_group;
+    if (kmax && kmax < cap) cap = kmax;
+    size_t l = 1;
+    while (l * 2 <= cap)
+        l *= 2;
+    *out = l;
+    return FN_OK;
+}
+
+/* Launches a reduction kernel with one work-group per output. */
+static fn_status launch_groups(fn_device *dev, cl_kernel k, size_t groups)
+{
+    size_t local;
+    FN_TRY(reduce_local(dev, k, &local));
+    size_t global = groups * local;
+    return fn_launch(dev, k, 1, &global, &local);
+}
+
+/* db (OC) += sums of dy (N, OC, OH*OW) over batch and space. */
+static fn_status bias_grad(fn_device *dev, cl_mem db, cl_mem dy, int n, int oc, int q)
+{
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_bias_grad", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(oc), FN_ARG(q), FN_ARG(dy), FN_ARG(db), (size_t)0));
+    return launch_groups(dev, k, (size_t)oc);
+}
+
+/* col (C*KH*KW, N*OH*OW) from x; see kernels/conv.cl for the layout. */
+static fn_status im2col(fn_device *dev, cl_mem col, cl_mem x, const fn_conv_shape *s)
+{
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
+    int rows = s->c * s->kh * s->kw, p = s->n * oh * ow;
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_im2col", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(rows), FN_ARG(p), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w),
+                          FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad),
+                          FN_ARG(oh), FN_ARG(ow), FN_ARG(x), FN_ARG(col), (size_t)0));
+    return fn_launch1(dev, k, (size_t)rows * p);
+}
+
+/* ---- Depthwise: direct kernels ------------------------------------------- */
+
+static fn_status dw_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+                            const fn_conv_shape *s)
+{
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), has_bias = b != NULL;
+    cl_mem bb = b ? b : w; /* never read when has_bias is 0 */
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_forward", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w), FN_ARG(s->kh),
+                          FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad), FN_ARG(oh), FN_ARG(ow),
+                          FN_ARG(has_bias), FN_ARG(x), FN_ARG(w), FN_ARG(bb), FN_ARG(y),
+                          (size_t)0));
+    return fn_launch1(dev, k, (size_t)s->n * s->c * oh * ow);
+}
+
+static fn_status dw_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x, cl_mem w,
+                             const fn_conv_shape *s)
+{
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
+    cl_kernel k;
+    if (dw) {
+        FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_dw", &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w),
+                              FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad),
+                              FN_ARG(oh), FN_ARG(ow), FN_ARG(dy), FN_ARG(x), FN_ARG(dw),
+                              (size_t)0));
+        FN_TRY(launch_groups(dev, k, (size_t)s->c * s->kh * s->kw));
+    }
+    if (dx) {
+        FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_dx", &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w),
+                              FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad),
+                              FN_ARG(oh), FN_ARG(ow), FN_ARG(dy), FN_ARG(w), FN_ARG(dx),
+                              (size_t)0));
+        FN_TRY(fn_launch1(dev, k, (size_t)s->n * s->c * s->h * s->w));
+    }
+    return FN_OK;
+}
+
+/* ---- Grouped: im2col + one GEMM ------------------------------------------
+ * Per group g, with cg = C/groups, ocg = OC/groups, kg = cg*KH*KW, P = N*OH*OW:
+ *   W_g   rows g*ocg.. of w (OC, kg)           offset g*ocg*kg
+ *   col_g rows g*kg..  of col (C*KH*KW, P)     offset g*kg*P
+ *   Y_g   rows g*ocg.. of yt (OC, P)           offset g*ocg*P
+ * so groups are one strided batch; groups == 1 is a plain SGEMM. */
+typedef struct {
+    size_t m, n, k;
+    float alpha;
+    cl_mem a;
+    size_t a_ld, a_stride;
+    cl_mem b;
+    size_t b_ld, b_stride;
+    float beta;
+    cl_mem c;
+    size_t c_ld, c_stride;
+    CLBlastTranspose ta, tb;
+} gemm_args;
+
+static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
+{
+    if (groups == 1) {
+        GEMM_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k, g->alpha,
+                                g->a, 0, g->a_ld, g->b, 0, g->b_ld, g->beta, g->c, 0, g->c_ld,
+                                &dev->queue, NULL),
+                   "CLBlastSgemm");
+    } else {
+        GEMM_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k,
+                                              g->alpha, g->a, 0, g->a_ld, g->a_stride, g->b, 0,
+                                              g->b_ld, g->b_stride, g->beta, g->c, 0, g->c_ld,
+                                              g->c_stride, (size_t)groups, &dev->queue, NULL),
+                   "CLBlastSgemmStridedBatched");
+    }
+    return FN_OK;
+}
+
+fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+                          const fn_conv_shape *s)
+{
+    FN_TRY(check_shape(s));
+    if (is_depthwise(s)) return dw_forward(dev, y, x, w, b, s);
+
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, p = s->n * q;
+    size_t kg = (size_t)(s->c / s->groups) * s->kh * s->kw, ocg = (size_t)(s->oc / s->groups);
+    cl_mem col, yt;
+    FN_TRY(fn_scratch(dev, 0, (size_t)s->c * s->kh * s->kw * p * sizeof(float), &col));
+    FN_TRY(fn_scratch(dev, 1, (size_t)s->oc * p * sizeof(float), &yt));
+    FN_TRY(im2col(dev, col, x, s));
+
+    /* yt_g (ocg, P) = W_g (ocg, kg) . col_g (kg, P) */
+    gemm_args g = {.m = ocg,
+                   .n = (size_t)p,
+                   .k = kg,
+                   .alpha = 1.0f,
+                   .a = w,
+                   .a_ld = kg,
+                   .a_stride = ocg * kg,
+                   .b = col,
+                   .b_ld = (size_t)p,
+                   .b_stride = kg * p,
+                   .beta = 0.0f,
+                   .c = yt,
+                   .c_ld = (size_t)p,
+                   .c_stride = ocg * p,
+                   .ta = CLBlastTransposeNo,
+                   .tb = CLBlastTransposeNo};
+    FN_TRY(gemm(dev, &g, s->groups));
+
+    int has_bias = b != NULL;
+    cl_mem bb = b ? b : yt; /* never read when has_bias is 0 */
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_to_nchw", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->oc), FN_ARG(q), FN_ARG(has_bias), FN_ARG(yt),
+                          FN_ARG(bb), FN_ARG(y), (size_t)0));
+    return fn_launch1(dev, k, (size_t)s->oc * p);
+}
+
+fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x,
+                           cl_mem w, const fn_conv_shape *s)
+{
+    FN_TRY(check_shape(s));
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, p = s->n * q;
+    if (db) FN_TRY(bias_grad(dev, db, dy, s->n, s->oc, q));
+    if (is_depthwise(s)) return dw_backward(dev, dx, dw, dy, x, w, s);
+    if (!dx && !dw) return FN_OK;
+
+    size_t kg = (size_t)(s->c / s->groups) * s->kh * s->kw, ocg = (size_t)(s->oc / s->groups);
+    cl_mem col, dyt;
+    FN_TRY(fn_scratch(dev, 0, (size_t)s->c * s->kh * s->kw * p * sizeof(float), &col));
+    FN_TRY(fn_scratch(dev, 1, (size_t)s->oc * p * sizeof(float), &dyt));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_from_nchw", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->oc), FN_ARG(q), FN_ARG(dy), FN_ARG(dyt),
+                          (size_t)0));
+    FN_TRY(fn_launch1(dev, k, (size_t)s->oc * p));
+
+    if (dw) {
+        /* dW_g (ocg, kg) += dY_g (ocg, P) . col_g^T (P, kg) */
+        FN_TRY(im2col(dev, col, x, s));
+        gemm_args g = {.m = ocg,
+                       .n = kg,
+                       .k = (size_t)p,
+                       .alpha = 1.0f,
+                       .a = dyt,
+                       .a_ld = (size_t)p,
+                       .a_stride = ocg * p,
+                       .b = col,
+                       .b_ld = (size_t)p,
+                       .b_stride = kg * p,
+                       .beta = 1.0f,
+                       .c = dw,
+                       .c_ld = kg,
+                       .c_stride = ocg * kg,
+                       .ta = CLBlastTransposeNo,
+                       .tb = CLBlastTransposeYes};
+        FN_TRY(gemm(dev, &g, s->groups));
+    }
+    if (dx) {
+        /* dcol_g (kg, P) = W_g^T (kg, ocg) . dY_g (ocg, P); the queue is in
+         * order, so this may overwrite col once the dW product has read it. */
+        gemm_args g = {.m = kg,
+                       .n = (size_t)p,
+                       .k = ocg,
+                       .alpha = 1.0f,
+                       .a = w,
+                       .a_ld = kg,
+                       .a_stride = ocg * kg,
+                       .b = dyt,
+                       .b_ld = (size_t)p,
+                       .b_stride = ocg * p,
+                       .beta = 0.0f,
+                       .c = col,
+                       .c_ld = (size_t)p,
+                       .c_stride = kg * p,
+                       .ta = CLBlastTransposeYes,
+                       .tb = CLBlastTransposeNo};
+        FN_TRY(gemm(dev, &g, s->groups));
+        FN_TRY(fn_kernel_get(dev, "conv", "conv_col2im", &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w),
+                              FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad),
+                              FN_ARG(oh), FN_ARG(ow), FN_ARG(col), FN_ARG(dx), (size_t)0));
+        FN_TRY(fn_launch1(dev, k, (size_t)s->n * s->c * s->h * s->w));
+    }
+    return FN_OK;
+}
