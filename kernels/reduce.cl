@@ -1,0 +1,71 @@
+/* Sum of n floats and a count of the non-finite ones, in two stages:
+ * reduce_partial leaves one (sum, count) pair per work-group in `part`,
+ * reduce_final folds those with a single work-group into out[0], out[1].
+ * Work-groups are a power of two no larger than 256 (the host makes sure). */
+#define WG_MAX 256
+
+/* Kahan step that stays IEEE-like once the sum is not finite: the compensation
+ * of inf - inf would be NaN and poison a sum that should read +inf. */
+inline void kahan_add(float *s, float *c, const float v)
+{
+    const float y = v - *c;
+    const float t = *s + y;
+    *c = isfinite(t) ? (t - *s) - y : 0.0f;
+    *s = t;
+}
+
+/* Tree reduction of sum[] and cnt[] in local memory; the result lands in [0]. */
+inline void tree_reduce(__local float *sum, __local float *cnt)
+{
+    const int lid = get_local_id(0);
+    for (int s = get_local_size(0) / 2; s > 0; s >>= 1) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < s) {
+            sum[lid] += sum[lid + s];
+            cnt[lid] += cnt[lid + s];
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+__kernel void reduce_partial(const int n, __global const float *x, __global float *part)
+{
+    __local float sum[WG_MAX], cnt[WG_MAX];
+    const int lid = get_local_id(0);
+    float s = 0.0f, c = 0.0f;
+    uint bad = 0;
+    /* Grid-stride loop: neighbouring items read neighbouring floats. */
+    const int stride = get_global_size(0);
+    for (int i = get_global_id(0); i < n; i += stride) {
+        const float v = x[i];
+        bad += isfinite(v) ? 0u : 1u;
+        kahan_add(&s, &c, v);
+    }
+    sum[lid] = s;
+    cnt[lid] = (float)bad;
+    tree_reduce(sum, cnt);
+    if (lid == 0) {
+        const int g = get_group_id(0);
+        part[2 * g] = sum[0];
+        part[2 * g + 1] = cnt[0];
+    }
+}
+
+/* One work-group over the `groups` pairs that reduce_partial wrote. */
+__kernel void reduce_final(const int groups, __global const float *part, __global float *out)
+{
+    __local float sum[WG_MAX], cnt[WG_MAX];
+    const int lid = get_local_id(0);
+    float s = 0.0f, c = 0.0f, k = 0.0f;
+    for (int g = lid; g < groups; g += get_local_size(0)) {
+        kahan_add(&s, &c, part[2 * g]);
+        k += part[2 * g + 1];
+    }
+    sum[lid] = s;
+    cnt[lid] = k;
+    tree_reduce(sum, cnt);
+    if (lid == 0) {
+        out[0] = sum[0];
+        out[1] = cnt[0];
+    }
+}

@@ -1,0 +1,48 @@
+/* Sum and non-finite count of a whole buffer, read back as two floats: how the
+ * trainer checks losses and gradients without downloading them
+ * (kernels/reduce.cl). Scratch: slot 0 holds the per-group partials. */
+#include "ops.h"
+
+/* Partial sums per item stay short (Kahan-compensated besides), and the tree
+ * over items and groups is pairwise, so float is enough for ~50M values. */
+#define MAX_GROUPS 1024
+
+/* A power-of-two work-group no larger than 256 (the kernels' local arrays),
+ * the device's limit or what this kernel can run with. */
+static fn_status group_size(fn_device *dev, cl_kernel k, size_t *out)
+{
+    size_t kmax = 0, lim = 256;
+    FN_CL(clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                                   NULL));
+    if (dev->info.max_work_group && dev->info.max_work_group < lim) lim = dev->info.max_work_group;
+    if (kmax && kmax < lim) lim = kmax;
+    size_t p = 1;
+    while (p * 2 <= lim)
+        p *= 2;
+    *out = p;
+    return FN_OK;
+}
+
+fn_status fn_reduce_sum(fn_device *dev, cl_mem out, cl_mem x, int n)
+{
+    if (n < 0) return fn_error(FN_ERR_ARG, "reduce_sum: negative size %d", n);
+    if (n == 0) return fn_buffer_fill(dev, out, 0, 2 * sizeof(float), 0.0f);
+    cl_kernel kp, kf;
+    FN_TRY(fn_kernel_get(dev, "reduce", "reduce_partial", &kp));
+    FN_TRY(fn_kernel_get(dev, "reduce", "reduce_final", &kf));
+    size_t wp, wf;
+    FN_TRY(group_size(dev, kp, &wp));
+    FN_TRY(group_size(dev, kf, &wf));
+
+    size_t groups = ((size_t)n + wp - 1) / wp;
+    if (groups > MAX_GROUPS) groups = MAX_GROUPS;
+    int ng = (int)groups;
+    cl_mem part;
+    FN_TRY(fn_scratch(dev, 0, 2 * groups * sizeof(float), &part));
+
+    size_t global = groups * wp;
+    FN_TRY(fn_kernel_args(kp, FN_ARG(n), FN_ARG(x), FN_ARG(part), (size_t)0));
+    FN_TRY(fn_launch(dev, kp, 1, &global, &wp));
+    FN_TRY(fn_kernel_args(kf, FN_ARG(ng), FN_ARG(part), FN_ARG(out), (size_t)0));
+    return fn_launch(dev, kf, 1, &wf, &wf);
+}

@@ -1,0 +1,294 @@
+/* batchnorm on the device against the plain-C twin (statistics, running
+ * estimates, evaluation, backward and the gradient rule), PyTorch's semantics
+ * on a hand-worked case, and the twin's backward against finite differences. */
+#include "check.h"
+#include "ref/ref.h"
+
+#define MOMENTUM 0.1f
+#define EPS 1e-5f
+
+typedef struct {
+    int n, c, hw;
+    float offset; /* added to x: the variance must survive a large mean */
+} shape;
+
+typedef struct {
+    int n, c, hw, total;
+    float *x, *gamma, *beta, *rm, *rv;
+} bn_case;
+
+static void case_new(bn_case *k, fn_rng *r, const shape *s)
+{
+    k->n = s->n;
+    k->c = s->c;
+    k->hw = s->hw;
+    k->total = s->n * s->c * s->hw;
+    k->x = malloc(k->total * sizeof(float));
+    k->gamma = malloc(s->c * sizeof(float));
+    k->beta = malloc(s->c * sizeof(float));
+    k->rm = malloc(s->c * sizeof(float));
+    k->rv = malloc(s->c * sizeof(float));
+    /* Channels get their own scale, so each one's statistics differ. */
+    for (int ch = 0; ch < s->c; ch++) {
+        float scale = 0.2f + 2 * fn_rng_uniform(r);
+        for (int b = 0; b < s->n; b++)
+            for (int j = 0; j < s->hw; j++)
+                k->x[(b * s->c + ch) * s->hw + j] = s->offset + scale * (2 * fn_rng_uniform(r) - 1);
+    }
+    fill_uniform(r, k->gamma, s->c, -1.5f, 1.5f);
+    fill_uniform(r, k->beta, s->c, -1, 1);
+    fill_uniform(r, k->rm, s->c, -1, 1);
+    fill_uniform(r, k->rv, s->c, 0.5f, 2);
+}
+
+static void case_free(bn_case *k)
+{
+    free(k->x);
+    free(k->gamma);
+    free(k->beta);
+    free(k->rm);
+    free(k->rv);
+}
+
+static void test_device_shape(fn_device *dev, fn_rng *r, const shape *s)
+{
+    bn_case k;
+    case_new(&k, r, s);
+    int t = k.total, c = k.c;
+    char what[64];
+    snprintf(what, sizeof what, "(%d,%d,%d)+%g", s->n, s->c, s->hw, s->offset);
+    float *y = malloc(t * sizeof(float)), *got = malloc(t * sizeof(float));
+    float *sm = malloc(c * sizeof(float)), *si = malloc(c * sizeof(float));
+    float *gotc = malloc(c * sizeof(float));
+
+    cl_mem mx = dev_upload(dev, k.x, t), my = dev_upload(dev, NULL, t);
+    cl_mem mg = dev_upload(dev, k.gamma, c), mb = dev_upload(dev, k.beta, c);
+    cl_mem mrm = dev_upload(dev, k.rm, c), mrv = dev_upload(dev, k.rv, c);
+    cl_mem msm = dev_upload(dev, NULL, c), msi = dev_upload(dev, NULL, c);
+
+    /* Training forward, twice, so the running estimates compound. */
+    for (int step = 0; step < 2; step++) {
+        fn_ref_batchnorm_forward_train(y, sm, si, k.x, k.gamma, k.beta, k.rm, k.rv, k.n, k.c, k.hw,
+                                       MOMENTUM, EPS);
+        CHECK_OK(fn_batchnorm_forward_train(dev, my, msm, msi, mx, mg, mb, mrm, mrv, k.n, k.c, k.hw,
+                                            MOMENTUM, EPS));
+        dev_download(dev, my, got, t);
+        /* Device statistics are float sums; the twin's are double. */
+        check_close("train y", got, y, t, 2e-5f, 2e-5f);
+        dev_download(dev, msm, gotc, c);
+        check_close("save_mean", gotc, sm, c, 1e-6f, 1e-6f);
+        dev_download(dev, msi, gotc, c);
+        check_close("save_invstd", gotc, si, c, 0, 1e-5f);
+        dev_download(dev, mrm, gotc, c);
+        check_close("running_mean", gotc, k.rm, c, 1e-6f, 1e-6f);
+        dev_download(dev, mrv, gotc, c);
+        check_close("running_var", gotc, k.rv, c, 1e-6f, 1e-5f);
+        if (check_failed) fprintf(stderr, "  after shape %s, step %d\n", what, step);
+    }
+
+    /* Evaluation with the running estimates the device now holds (the
+     * twin's match them to within the tolerance just checked). */
+    CHECK_OK(fn_buffer_write(dev, mrm, 0, c * sizeof(float), k.rm));
+    CHECK_OK(fn_buffer_write(dev, mrv, 0, c * sizeof(float), k.rv));
+    fn_ref_batchnorm_forward_eval(y, k.x, k.gamma, k.beta, k.rm, k.rv, k.n, k.c, k.hw, EPS);
+    CHECK_OK(fn_batchnorm_forward_eval(dev, my, mx, mg, mb, mrm, mrv, k.n, k.c, k.hw, EPS));
+    dev_download(dev, my, got, t);
+    check_close("eval y", got, y, t, 1e-5f, 1e-5f);
+
+    /* Backward from the device's saved statistics, so both sides see the same
+     * ones; dx starts as garbage, dgamma and dbeta as something to add to. */
+    dev_download(dev, msm, sm, c);
+    dev_download(dev, msi, si, c);
+    float *dy = malloc(t * sizeof(float)), *dx = malloc(t * sizeof(float));
+    float *dg = malloc(c * sizeof(float)), *db = malloc(c * sizeof(float));
+    fill_uniform(r, dy, t, -1, 1);
+    fill_uniform(r, dg, c, -1, 1);
+    fill_uniform(r, db, c, -1, 1);
+    cl_mem mdy = dev_upload(dev, dy, t), mdx = dev_upload(dev, NULL, t);
+    cl_mem mdg = dev_upload(dev, dg, c), mdb = dev_upload(dev, db, c);
+    CHECK_OK(fn_buffer_fill(dev, mdx, 0, t * sizeof(float), NAN));
+    for (int call = 0; call < 2; call++) {
+        fn_ref_batchnorm_backward(dx, dg, db, dy, k.x, sm, si, k.gamma, k.n, k.c, k.hw);
+        CHECK_OK(fn_batchnorm_backward(dev, mdx, mdg, mdb, mdy, mx, msm, msi, mg, k.n, k.c, k.hw));
+    }
+    dev_download(dev, mdx, got, t);
+    check_close("dx", got, dx, t, 2e-5f, 1e-4f);
+    /* Sums of M terms of size ~1: allow for float accumulation over M. */
+    float atol = 1e-6f * (float)(k.n * k.hw) + 1e-5f;
+    dev_download(dev, mdg, gotc, c);
+    check_close("dgamma (accumulated twice)", gotc, dg, c, atol, 1e-5f);
+    dev_download(dev, mdb, gotc, c);
+    check_close("dbeta (accumulated twice)", gotc, db, c, atol, 1e-5f);
+
+    /* No dx wanted: the parameter gradients still accumulate. */
+    fn_ref_batchnorm_backward(NULL, dg, db, dy, k.x, sm, si, k.gamma, k.n, k.c, k.hw);
+    CHECK_OK(fn_batchnorm_backward(dev, NULL, mdg, mdb, mdy, mx, msm, msi, mg, k.n, k.c, k.hw));
+    dev_download(dev, mdg, gotc, c);
+    check_close("dgamma (dx NULL)", gotc, dg, c, atol, 1e-5f);
+    dev_download(dev, mdb, gotc, c);
+    check_close("dbeta (dx NULL)", gotc, db, c, atol, 1e-5f);
+    if (check_failed) fprintf(stderr, "  after shape %s\n", what);
+
+    cl_mem ms[] = {mx, my, mg, mb, mrm, mrv, msm, msi, mdy, mdx, mdg, mdb};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        fn_buffer_free(ms[i]);
+    free(y);
+    free(got);
+    free(sm);
+    free(si);
+    free(gotc);
+    free(dy);
+    free(dx);
+    free(dg);
+    free(db);
+    case_free(&k);
+}
+
+/* PyTorch's numbers, worked by hand: one channel, x = 1, 2, 3, 4 as (2, 1, 2).
+ * mean 2.5, biased var 1.25, unbiased 5/3; running estimates from (0, 1). */
+static void test_semantics(fn_device *dev)
+{
+    float x[] = {1, 2, 3, 4}, gamma = 2, beta = 0.5f, rm = 0, rv = 1;
+    float y[4], sm, si, got[4];
+    float want_is = (float)(1 / sqrt(1.25 + 1e-5));
+    fn_ref_batchnorm_forward_train(y, &sm, &si, x, &gamma, &beta, &rm, &rv, 2, 1, 2, 0.1f, 1e-5f);
+    CHECK(sm == 2.5f, "mean %g, want 2.5", sm);
+    CHECK(si == want_is, "invstd %.9g, want %.9g", si, want_is);
+    CHECK(fabsf(rm - 0.25f) < 1e-7f, "running_mean %.9g, want 0.25", rm);
+    CHECK(fabsf(rv - (0.9f + 0.1f * 5 / 3.0f)) < 1e-7f, "running_var %.9g, want %.9g", rv,
+          0.9f + 0.1f * 5 / 3.0f);
+    for (int i = 0; i < 4; i++)
+        CHECK(fabsf(y[i] - ((x[i] - 2.5f) * want_is * 2 + 0.5f)) < 1e-6f, "y[%d] %g", i, y[i]);
+
+    cl_mem mx = dev_upload(dev, x, 4), my = dev_upload(dev, NULL, 4);
+    float one[] = {gamma, beta, 0, 1};
+    cl_mem mg = dev_upload(dev, &one[0], 1), mb = dev_upload(dev, &one[1], 1);
+    cl_mem mrm = dev_upload(dev, &one[2], 1), mrv = dev_upload(dev, &one[3], 1);
+    cl_mem msm = dev_upload(dev, NULL, 1), msi = dev_upload(dev, NULL, 1);
+    CHECK_OK(
+        fn_batchnorm_forward_train(dev, my, msm, msi, mx, mg, mb, mrm, mrv, 2, 1, 2, 0.1f, 1e-5f));
+    dev_download(dev, my, got, 4);
+    check_close("hand y", got, y, 4, 1e-6f, 0);
+    dev_download(dev, mrm, got, 1);
+    dev_download(dev, mrv, got + 1, 1);
+    CHECK(fabsf(got[0] - 0.25f) < 1e-7f && fabsf(got[1] - rv) < 1e-7f,
+          "device running (%.9g, %.9g), want (0.25, %.9g)", got[0], got[1], rv);
+
+    /* M == 1: mean is x, variance 0, y is beta; running_var moves toward 0. */
+    rm = 0;
+    rv = 1;
+    fn_ref_batchnorm_forward_train(y, &sm, &si, x, &gamma, &beta, &rm, &rv, 1, 1, 1, 0.1f, 1e-5f);
+    CHECK(y[0] == beta && sm == 1 && rv == 0.9f, "M=1 twin: y %g mean %g running_var %g", y[0], sm,
+          rv);
+    CHECK_OK(fn_buffer_write(dev, mrv, 0, sizeof(float), &one[3]));
+    CHECK_OK(
+        fn_batchnorm_forward_train(dev, my, msm, msi, mx, mg, mb, mrm, mrv, 1, 1, 1, 0.1f, 1e-5f));
+    dev_download(dev, my, got, 1);
+    dev_download(dev, mrv, got + 1, 1);
+    CHECK(got[0] == beta && got[1] == 0.9f, "M=1 device: y %g running_var %g", got[0], got[1]);
+
+    CHECK(fn_batchnorm_forward_train(dev, my, msm, msi, mx, mg, mb, mrm, mrv, 0, 1, 1, 0.1f,
+                                     1e-5f) == FN_ERR_ARG,
+          "empty batch accepted");
+    cl_mem ms[] = {mx, my, mg, mb, mrm, mrv, msm, msi};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        fn_buffer_free(ms[i]);
+}
+
+/* ---- the twin's backward against finite differences of sum(y * r) ---- */
+
+typedef struct {
+    bn_case *k;
+    const float *rr;
+    float *y, *sm, *si, *rm, *rv;
+} fd_ctx;
+
+static double fd_loss(void *p)
+{
+    fd_ctx *f = p;
+    bn_case *k = f->k;
+    /* Running estimates are outputs here; they do not feed y. */
+    fn_ref_batchnorm_forward_train(f->y, f->sm, f->si, k->x, k->gamma, k->beta, f->rm, f->rv, k->n,
+                                   k->c, k->hw, MOMENTUM, EPS);
+    double s = 0;
+    for (int i = 0; i < k->total; i++)
+        s += (double)f->y[i] * f->rr[i];
+    return s;
+}
+
+static void test_fd(fn_rng *r, const shape *s)
+{
+    bn_case k;
+    case_new(&k, r, s);
+    int t = k.total, c = k.c;
+    float *rr = malloc(t * sizeof(float)), *y = malloc(t * sizeof(float));
+    float *dx = malloc(t * sizeof(float)), *dg = calloc(c, sizeof(float));
+    float *db = calloc(c, sizeof(float)), *sm = malloc(c * sizeof(float));
+    float *si = malloc(c * sizeof(float));
+    fill_uniform(r, rr, t, -1, 1);
+    fn_ref_batchnorm_forward_train(y, sm, si, k.x, k.gamma, k.beta, k.rm, k.rv, k.n, k.c, k.hw,
+                                   MOMENTUM, EPS);
+    fn_ref_batchnorm_backward(dx, dg, db, rr, k.x, sm, si, k.gamma, k.n, k.c, k.hw);
+
+    fd_ctx f = {&k, rr, y, malloc(c * sizeof(float)), malloc(c * sizeof(float)), k.rm, k.rv};
+    char what[64];
+    snprintf(what, sizeof what, "fd dx (%d,%d,%d)", s->n, s->c, s->hw);
+    /* The forward is float: a step of 3e-3 keeps its rounding and the
+     * truncation error (channels are as narrow as 0.2) both near 1e-4. */
+    check_fd(what, k.x, dx, t, fd_loss, &f, 3e-3, 1e-3);
+    snprintf(what, sizeof what, "fd dgamma (%d,%d,%d)", s->n, s->c, s->hw);
+    check_fd(what, k.gamma, dg, c, fd_loss, &f, 3e-3, 1e-3);
+    snprintf(what, sizeof what, "fd dbeta (%d,%d,%d)", s->n, s->c, s->hw);
+    check_fd(what, k.beta, db, c, fd_loss, &f, 3e-3, 1e-3);
+
+    /* The gradient rule in the twin: a second call adds to dgamma and dbeta
+     * and overwrites dx. */
+    float *dg2 = malloc(c * sizeof(float)), *db2 = malloc(c * sizeof(float));
+    float *dx2 = malloc(t * sizeof(float));
+    memcpy(dg2, dg, c * sizeof(float));
+    memcpy(db2, db, c * sizeof(float));
+    for (int i = 0; i < t; i++)
+        dx2[i] = NAN;
+    fn_ref_batchnorm_backward(dx2, dg2, db2, rr, k.x, sm, si, k.gamma, k.n, k.c, k.hw);
+    check_close("twin dx overwritten", dx2, dx, t, 0, 0);
+    for (int ch = 0; ch < c; ch++) {
+        CHECK(dg2[ch] == 2 * dg[ch], "twin dgamma[%d] %g, want %g", ch, dg2[ch], 2 * dg[ch]);
+        CHECK(db2[ch] == 2 * db[ch], "twin dbeta[%d] %g, want %g", ch, db2[ch], 2 * db[ch]);
+    }
+
+    free(f.sm);
+    free(f.si);
+    free(rr);
+    free(y);
+    free(dx);
+    free(dg);
+    free(db);
+    free(sm);
+    free(si);
+    free(dg2);
+    free(db2);
+    free(dx2);
+    case_free(&k);
+}
+
+int main(void)
+{
+    fn_device *dev = test_device();
+    fn_rng r;
+    fn_rng_seed(&r, 5);
+    test_semantics(dev);
+    const shape shapes[] = {
+        {1, 3, 1, 0},  /* M == 1 */
+        {3, 2, 1, 0},  /* 1x1 spatial */
+        {1, 7, 13, 0}, /* batch 1, odd plane */
+        {2, 5, 49, 0},    {8, 16, 9, 0},      {5, 3, 257, 0.5f},
+        {4, 64, 1024, 0}, {16, 3, 16384, 50}, /* M = 262144 around a large mean */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        test_device_shape(dev, &r, &shapes[i]);
+    const shape fd_shapes[] = {{1, 3, 1, 0}, {3, 2, 1, 0}, {1, 4, 5, 0}, {2, 5, 49, 0}};
+    for (size_t i = 0; i < sizeof fd_shapes / sizeof fd_shapes[0]; i++)
+        test_fd(&r, &fd_shapes[i]);
+    fn_device_free(dev);
+    return check_summary("test_batchnorm");
+}
