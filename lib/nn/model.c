@@ -175,7 +175,8 @@ static fn_status alloc_shared(fn_model *m)
     }
     /* Ownership: keep the pool's buffers in the model's list. */
     m->n_bufs = n_pool;
-    m->bufs = malloc((size_t)(n_pool ? n_pool : 1) * sizeof *m->bufs);
+    m->cap_bufs = n_pool ? n_pool : 1;
+    m->bufs = malloc((size_t)m->cap_bufs * sizeof *m->bufs);
     if (!m->bufs) {
         st = fn_error(FN_ERR_NOMEM, "out of host memory");
         goto done;
@@ -196,7 +197,7 @@ done:
 
 static fn_status own(fn_model *m, size_t bytes, cl_mem *out)
 {
-    if (m->n_bufs == m->cap_bufs) {
+    if (m->n_bufs >= m->cap_bufs) {
         int cap = m->cap_bufs ? m->cap_bufs * 2 : 64;
         cl_mem *nb = realloc(m->bufs, (size_t)cap * sizeof *nb);
         if (!nb)
