@@ -1,0 +1,73 @@
+/* Stochastic gradient descent with momentum, exactly torch.optim.SGD's rule,
+ * and the learning-rate schedules of the paper (step decay) and cosine. */
+#ifndef FN_SGD_H
+#define FN_SGD_H
+
+#include "../core/core.h"
+
+typedef struct {
+    float lr;
+    float momentum;     /* 0: plain SGD, no buffer needed */
+    float dampening;    /* torch's dampening (0) */
+    float weight_decay; /* L2, added to the gradient: g = grad + wd * p */
+    int nesterov;       /* needs momentum > 0 and dampening == 0, as in torch */
+} fn_sgd_opts;
+
+/* The paper's recipe: lr 0.1, momentum 0.9, weight decay 1e-4, no dampening,
+ * no Nesterov. */
+void fn_sgd_opts_default(fn_sgd_opts *o);
+
+/* One update of one tensor of n floats, one kernel launch:
+ *   g = grad + wd * p
+ *   if momentum != 0:
+ *       buf = first_step ? g : momentum * buf + (1 - dampening) * g
+ *       g = nesterov ? g + momentum * buf : buf
+ *   p -= lr * g
+ * momentum_buf (n) may be NULL when momentum == 0; grad is only read.
+ * first_step is true for the tensor's first update (torch creates the buffer
+ * then), so the buffer's earlier contents do not matter. */
+fn_status fn_sgd_step(fn_device *dev, const fn_sgd_opts *o, cl_mem param, cl_mem grad,
+                      cl_mem momentum_buf, int n, int first_step);
+
+/* The plain-C twin (lib/ref/sgd.c). */
+void fn_ref_sgd_step(const fn_sgd_opts *o, float *param, const float *grad, float *momentum_buf,
+                     int n, int first_step);
+
+/* ---- Learning-rate schedules (host only, lib/optim/schedule.c) ------------
+ * Epochs count from 0. Within epoch e, after s of the epoch's S steps, the
+ * position is t = e + s/S epochs.
+ *   FN_LR_CONSTANT  lr0
+ *   FN_LR_STEP      lr0 * gamma^(number of milestones <= e): torch's
+ *                   MultiStepLR stepped once per epoch; milestones {100, 150}
+ *                   give lr0 for epochs 0-99, lr0*gamma for 100-149, then
+ *                   lr0*gamma^2. Constant within an epoch.
+ *   FN_LR_COSINE    lr_min + 0.5 (lr0 - lr_min)(1 + cos(pi t / total)),
+ *                   t clamped to [0, total] epochs: torch's CosineAnnealingLR
+ *                   with T_max = total. per_step = 0 uses t = e (updated once
+ *                   per epoch, as that scheduler stepped per epoch); per_step
+ *                   = 1 uses t = e + s/S (smooth within the epoch). */
+typedef enum { FN_LR_CONSTANT, FN_LR_STEP, FN_LR_COSINE } fn_lr_kind;
+
+#define FN_LR_MAX_MILESTONES 16
+
+typedef struct {
+    fn_lr_kind kind;
+    float lr0;
+    float gamma;                          /* step: factor at each milestone (0.1) */
+    int milestones[FN_LR_MAX_MILESTONES]; /* step: epochs, ascending */
+    int n_milestones;
+    float lr_min; /* cosine: the final learning rate (0) */
+    int total;    /* cosine: length in epochs */
+    int per_step; /* cosine: follow t = e + s/S instead of t = e */
+} fn_lr_schedule;
+
+void fn_lr_constant(fn_lr_schedule *s, float lr0);
+/* milestones ascending, at most FN_LR_MAX_MILESTONES. */
+fn_status fn_lr_step(fn_lr_schedule *s, float lr0, float gamma, const int *milestones, int count);
+fn_status fn_lr_cosine(fn_lr_schedule *s, float lr0, float lr_min, int total_epochs, int per_step);
+/* The learning rate for step `step` of `steps_per_epoch` in epoch `epoch`
+ * (step and steps_per_epoch only matter for a per-step cosine; pass 0, 0
+ * for the rate of a whole epoch). */
+float fn_lr_at(const fn_lr_schedule *s, int epoch, int step, int steps_per_epoch);
+
+#endif

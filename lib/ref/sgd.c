@@ -1,0 +1,22 @@
+/* torch.optim.SGD's update in plain C, one parameter at a time. */
+#include "../optim/sgd.h"
+
+/* param, grad, momentum_buf (n) */
+void fn_ref_sgd_step(const fn_sgd_opts *o, float *param, const float *grad, float *momentum_buf,
+                     int n, int first_step)
+{
+    for (int i = 0; i < n; i++) {
+        float g = grad[i];
+        if (o->weight_decay != 0.0f) g = g + o->weight_decay * param[i];
+        if (o->momentum != 0.0f) {
+            float b;
+            if (first_step)
+                b = g; /* torch: buf = clone(g) */
+            else
+                b = o->momentum * momentum_buf[i] + (1.0f - o->dampening) * g;
+            momentum_buf[i] = b;
+            g = o->nesterov ? g + o->momentum * b : b;
+        }
+        param[i] = param[i] - o->lr * g;
+    }
+}
