@@ -9,14 +9,12 @@
 
 static void *grow(void *p, int *cap, int need, size_t elem)
 {
-    if (need <= *cap)
-        return p;
+    if (need <= *cap) return p;
     int cap2 = *cap ? *cap * 2 : 32;
     while (cap2 < need)
         cap2 *= 2;
     void *q = realloc(p, (size_t)cap2 * elem);
-    if (!q)
-        return NULL;
+    if (!q) return NULL;
     memset((char *)q + (size_t)*cap * elem, 0, (size_t)(cap2 - *cap) * elem);
     *cap = cap2;
     return q;
@@ -25,8 +23,7 @@ static void *grow(void *p, int *cap, int need, size_t elem)
 int fn_model_add_act(fn_model *m, int c, int h, int w)
 {
     fn_act *a = grow(m->acts, &m->cap_acts, m->n_acts + 1, sizeof *a);
-    if (!a)
-        return -1;
+    if (!a) return -1;
     m->acts = a;
     fn_act *x = &m->acts[m->n_acts];
     memset(x, 0, sizeof *x);
@@ -41,8 +38,7 @@ int fn_model_add_act(fn_model *m, int c, int h, int w)
 int fn_model_add_param(fn_model *m, const char *name, int ndim, const int *shape, int trainable)
 {
     fn_param *p = grow(m->params, &m->cap_params, m->n_params + 1, sizeof *p);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     m->params = p;
     fn_param *x = &m->params[m->n_params];
     memset(x, 0, sizeof *x);
@@ -60,8 +56,7 @@ int fn_model_add_param(fn_model *m, const char *name, int ndim, const int *shape
 static fn_layer *add_layer(fn_model *m, fn_layer_kind kind, int in, int out)
 {
     fn_layer *l = grow(m->layers, &m->cap_layers, m->n_layers + 1, sizeof *l);
-    if (!l)
-        return NULL;
+    if (!l) return NULL;
     m->layers = l;
     fn_layer *x = &m->layers[m->n_layers++];
     memset(x, 0, sizeof *x);
@@ -84,32 +79,27 @@ static int param_named(fn_model *m, const char *prefix, const char *suffix, int 
 int fn_build_conv(fn_model *m, const char *name, int in, int oc, int k, int stride, int pad,
                   int groups, int bias)
 {
-    if (in < 0)
-        return -1;
+    if (in < 0) return -1;
     fn_act *a = &m->acts[in];
     fn_conv_shape s = {0, a->c, a->h, a->w, oc, k, k, stride, pad, groups};
     int out = fn_model_add_act(m, oc, fn_conv_out_h(&s), fn_conv_out_w(&s));
     fn_layer *l = out < 0 ? NULL : add_layer(m, FN_L_CONV, in, out);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     l->conv = s;
     int wshape[4] = {oc, s.c / groups, k, k};
     l->w = param_named(m, name, "weight", 4, wshape, 1);
-    if (bias)
-        l->b = param_named(m, name, "bias", 1, &oc, 1);
+    if (bias) l->b = param_named(m, name, "bias", 1, &oc, 1);
     return out;
 }
 
 int fn_build_bn(fn_model *m, const char *name, int in)
 {
-    if (in < 0)
-        return -1;
+    if (in < 0) return -1;
     fn_act *a = &m->acts[in];
     int c = a->c;
     int out = fn_model_add_act(m, c, a->h, a->w);
     fn_layer *l = out < 0 ? NULL : add_layer(m, FN_L_BN, in, out);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     l->w = param_named(m, name, "weight", 1, &c, 1);
     l->b = param_named(m, name, "bias", 1, &c, 1);
     l->rmean = param_named(m, name, "running_mean", 1, &c, 0);
@@ -119,8 +109,7 @@ int fn_build_bn(fn_model *m, const char *name, int in)
 
 int fn_build_act(fn_model *m, fn_layer_kind kind, int in)
 {
-    if (in < 0)
-        return -1;
+    if (in < 0) return -1;
     fn_act *a = &m->acts[in];
     int out = fn_model_add_act(m, a->c, a->h, a->w);
     return out >= 0 && add_layer(m, kind, in, out) ? out : -1;
@@ -128,36 +117,31 @@ int fn_build_act(fn_model *m, fn_layer_kind kind, int in)
 
 int fn_build_maxpool(fn_model *m, int in, int k, int stride, int pad)
 {
-    if (in < 0)
-        return -1;
+    if (in < 0) return -1;
     fn_act *a = &m->acts[in];
     fn_pool_shape s = {0, a->c, a->h, a->w, k, stride, pad};
     int out = fn_model_add_act(m, a->c, fn_pool_out_h(&s), fn_pool_out_w(&s));
     fn_layer *l = out < 0 ? NULL : add_layer(m, FN_L_MAXPOOL, in, out);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     l->pool = s;
     return out;
 }
 
 int fn_build_gap(fn_model *m, int in)
 {
-    if (in < 0)
-        return -1;
+    if (in < 0) return -1;
     int out = fn_model_add_act(m, m->acts[in].c, 1, 1);
     return out >= 0 && add_layer(m, FN_L_GAP, in, out) ? out : -1;
 }
 
 int fn_build_linear(fn_model *m, const char *name, int in, int outf)
 {
-    if (in < 0)
-        return -1;
+    if (in < 0) return -1;
     fn_act *a = &m->acts[in];
     int inf = a->c * a->h * a->w; /* NCHW is already flat per sample */
     int out = fn_model_add_act(m, outf, 1, 1);
     fn_layer *l = out < 0 ? NULL : add_layer(m, FN_L_LINEAR, in, out);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     int wshape[2] = {outf, inf};
     l->w = param_named(m, name, "weight", 2, wshape, 1);
     l->b = param_named(m, name, "bias", 1, &outf, 1);
@@ -166,12 +150,10 @@ int fn_build_linear(fn_model *m, const char *name, int in, int outf)
 
 int fn_build_add(fn_model *m, int a, int b)
 {
-    if (a < 0 || b < 0)
-        return -1;
+    if (a < 0 || b < 0) return -1;
     int out = fn_model_add_act(m, m->acts[a].c, m->acts[a].h, m->acts[a].w);
     fn_layer *l = out < 0 ? NULL : add_layer(m, FN_L_ADD, a, out);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     l->in2 = b;
     return out;
 }
@@ -240,10 +222,8 @@ static int resnet(fn_model *m, int x, const int *blocks)
 static int make_divisible(double v, int divisor)
 {
     int nv = (int)(v + divisor / 2.0) / divisor * divisor;
-    if (nv < divisor)
-        nv = divisor;
-    if (nv < 0.9 * v)
-        nv += divisor;
+    if (nv < divisor) nv = divisor;
+    if (nv < 0.9 * v) nv += divisor;
     return nv;
 }
 
@@ -273,16 +253,14 @@ static int inverted_residual(fn_model *m, int index, int x, int oup, int stride,
     y = fn_build_conv(m, n, y, oup, 1, 1, 0, 1, 0);
     snprintf(n, sizeof n, "features.%d.conv.%d", index, i++);
     y = fn_build_bn(m, n, y);
-    if (stride == 1 && inp == oup)
-        y = fn_build_add(m, x, y);
+    if (stride == 1 && inp == oup) y = fn_build_add(m, x, y);
     return y;
 }
 
 static int mobilenetv2(fn_model *m, int x)
 {
-    static const int setting[7][4] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},
-                                      {6, 64, 4, 2},  {6, 96, 3, 1},  {6, 160, 3, 2},
-                                      {6, 320, 1, 1}};
+    static const int setting[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                      {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     double width = m->cfg.width;
     int small = m->cfg.small_stem;
     int input_channel = make_divisible(32 * width, 8);
@@ -295,8 +273,7 @@ static int mobilenetv2(fn_model *m, int x)
             int stride = i == 0 ? setting[g][3] : 1;
             if (stride == 2 && !first_stride2_seen) {
                 first_stride2_seen = 1;
-                if (small)
-                    stride = 1; /* the paper's small-image variant: 8x down-sampling */
+                if (small) stride = 1; /* the paper's small-image variant: 8x down-sampling */
             }
             x = inverted_residual(m, index++, x, oc, stride, setting[g][0]);
         }
@@ -336,20 +313,18 @@ fn_status fn_arch_build(fn_model *m)
     } else if (strcmp(c->arch, "mobilenetv2") == 0) {
         out = mobilenetv2(m, x);
     } else {
-        return fn_error(FN_ERR_ARG, "unknown model '%s' (models: lenet5, resnet18, resnet34, "
-                                    "mobilenetv2)",
+        return fn_error(FN_ERR_ARG,
+                        "unknown model '%s' (models: lenet5, resnet18, resnet34, "
+                        "mobilenetv2)",
                         c->arch);
     }
-    if (out < 0)
-        return fn_error(FN_ERR_NOMEM, "out of host memory building %s", c->arch);
+    if (out < 0) return fn_error(FN_ERR_NOMEM, "out of host memory building %s", c->arch);
     for (int i = 0; i < m->n_acts; i++)
         if (m->acts[i].h < 1 || m->acts[i].w < 1)
-            return fn_error(FN_ERR_ARG,
-                            "input %dx%d is too small for %s%s (a layer's output would be empty)",
-                            c->height, c->width_px, c->arch,
-                            c->small_stem ? "" : " with the ImageNet stem");
+            return fn_error(
+                FN_ERR_ARG, "input %dx%d is too small for %s%s (a layer's output would be empty)",
+                c->height, c->width_px, c->arch, c->small_stem ? "" : " with the ImageNet stem");
     m->logits = out;
-    if (m->features >= 0 && strcmp(c->arch, "lenet5") != 0)
-        m->cam_linear = m->n_layers - 1;
+    if (m->features >= 0 && strcmp(c->arch, "lenet5") != 0) m->cam_linear = m->n_layers - 1;
     return FN_OK;
 }

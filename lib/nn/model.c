@@ -8,8 +8,8 @@
 #define BN_MOMENTUM 0.1f
 #define BN_EPS 1e-5f
 
-fn_status fn_model_config_default(fn_model_config *cfg, const char *arch, int classes, int c,
-                                  int h, int w)
+fn_status fn_model_config_default(fn_model_config *cfg, const char *arch, int classes, int c, int h,
+                                  int w)
 {
     memset(cfg, 0, sizeof *cfg);
     int known = 0;
@@ -40,8 +40,7 @@ const fn_model_config *fn_model_get_config(const fn_model *m)
 int fn_model_find_param(const fn_model *m, const char *name)
 {
     for (int i = 0; i < m->n_params; i++)
-        if (strcmp(m->params[i].name, name) == 0)
-            return i;
+        if (strcmp(m->params[i].name, name) == 0) return i;
     return -1;
 }
 
@@ -49,8 +48,7 @@ int64_t fn_model_param_count(const fn_model *m)
 {
     int64_t n = 0;
     for (int i = 0; i < m->n_params; i++)
-        if (m->params[i].trainable)
-            n += (int64_t)m->params[i].numel;
+        if (m->params[i].trainable) n += (int64_t)m->params[i].numel;
     return n;
 }
 
@@ -103,8 +101,7 @@ static void plan_uses(fn_model *m)
     }
     m->acts[m->input].keep = 1;
     m->acts[m->logits].keep = 1;
-    if (m->features >= 0)
-        m->acts[root(m, m->features)].keep = 1;
+    if (m->features >= 0) m->acts[root(m, m->features)].keep = 1;
 }
 
 typedef struct {
@@ -133,16 +130,14 @@ static fn_status alloc_shared(fn_model *m)
     }
     for (int i = 0; i < n; i++) { /* a buffer lives as long as any alias of it */
         int r = root(m, i);
-        if (end[i] > end[r])
-            end[r] = end[i];
+        if (end[i] > end[r]) end[r] = end[i];
     }
     /* The input is written before layer 0. */
     {
         int r = m->input;
         pool[n_pool] = (pool_buf){NULL, act_bytes(m, r), 1};
         st = fn_buffer_new(m->dev, pool[n_pool].size, &pool[n_pool].mem);
-        if (st)
-            goto done;
+        if (st) goto done;
         slot[r] = n_pool++;
     }
     for (int li = 0; li < m->n_layers; li++) {
@@ -157,8 +152,7 @@ static fn_status alloc_shared(fn_model *m)
             if (best < 0) {
                 pool[n_pool] = (pool_buf){NULL, need, 0};
                 st = fn_buffer_new(m->dev, need, &pool[n_pool].mem);
-                if (st)
-                    goto done;
+                if (st) goto done;
                 best = n_pool++;
             }
             pool[best].busy = 1;
@@ -166,8 +160,7 @@ static fn_status alloc_shared(fn_model *m)
         }
         /* Release buffers whose last reader was this layer. */
         for (int i = 0; i < n; i++)
-            if (m->acts[i].alias < 0 && slot[i] >= 0 && end[i] == li)
-                pool[slot[i]].busy = 0;
+            if (m->acts[i].alias < 0 && slot[i] >= 0 && end[i] == li) pool[slot[i]].busy = 0;
     }
     for (int i = 0; i < n; i++) {
         int r = root(m, i);
@@ -200,8 +193,7 @@ static fn_status own(fn_model *m, size_t bytes, cl_mem *out)
     if (m->n_bufs >= m->cap_bufs) {
         int cap = m->cap_bufs ? m->cap_bufs * 2 : 64;
         cl_mem *nb = realloc(m->bufs, (size_t)cap * sizeof *nb);
-        if (!nb)
-            return fn_error(FN_ERR_NOMEM, "out of host memory");
+        if (!nb) return fn_error(FN_ERR_NOMEM, "out of host memory");
         m->bufs = nb;
         m->cap_bufs = cap;
     }
@@ -214,14 +206,11 @@ static fn_status alloc_training(fn_model *m)
 {
     size_t largest = 0;
     for (int i = 0; i < m->n_acts; i++) {
-        if (m->acts[i].alias >= 0)
-            continue;
+        if (m->acts[i].alias >= 0) continue;
         size_t b = act_bytes(m, i);
-        if (b > largest)
-            largest = b;
+        if (b > largest) largest = b;
         FN_TRY(own(m, b, &m->acts[i].data));
-        if (i != m->input)
-            FN_TRY(own(m, b, &m->acts[i].grad));
+        if (i != m->input) FN_TRY(own(m, b, &m->acts[i].grad));
     }
     for (int i = 0; i < m->n_acts; i++) {
         int r = root(m, i);
@@ -236,8 +225,7 @@ static fn_status alloc_training(fn_model *m)
             FN_TRY(own(m, (size_t)o->c * sizeof(float), &l->save_mean));
             FN_TRY(own(m, (size_t)o->c * sizeof(float), &l->save_invstd));
         } else if (l->kind == FN_L_MAXPOOL) {
-            FN_TRY(own(m, (size_t)m->max_batch * o->c * o->h * o->w * sizeof(int32_t),
-                       &l->argmax));
+            FN_TRY(own(m, (size_t)m->max_batch * o->c * o->h * o->w * sizeof(int32_t), &l->argmax));
         }
     }
     return FN_OK;
@@ -253,8 +241,7 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
         return fn_error(FN_ERR_ARG, "model %s needs at least one class and a non-empty input",
                         cfg->arch);
     fn_model *m = calloc(1, sizeof *m);
-    if (!m)
-        return fn_error(FN_ERR_NOMEM, "out of host memory");
+    if (!m) return fn_error(FN_ERR_NOMEM, "out of host memory");
     m->dev = dev;
     m->cfg = *cfg;
     m->max_batch = max_batch;
@@ -269,12 +256,10 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
             st = own(m, b, &p->data);
             if (st == FN_OK && training && p->trainable) {
                 st = own(m, b, &p->grad);
-                if (st == FN_OK)
-                    st = own(m, b, &p->mom);
+                if (st == FN_OK) st = own(m, b, &p->mom);
             }
         }
-        if (st == FN_OK)
-            st = fn_model_init(m, 0);
+        if (st == FN_OK) st = fn_model_init(m, 0);
     }
     if (st != FN_OK) {
         fn_model_free(m);
@@ -286,8 +271,7 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
 
 void fn_model_free(fn_model *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (int i = 0; i < m->n_bufs; i++)
         fn_buffer_free(m->bufs[i]);
     free(m->bufs);
@@ -311,8 +295,7 @@ fn_status fn_model_init(fn_model *m, uint64_t seed)
         fn_layer *l = &m->layers[li];
         int idx[4] = {l->w, l->b, l->rmean, l->rvar};
         for (int j = 0; j < 4 && st == FN_OK; j++) {
-            if (idx[j] < 0)
-                continue;
+            if (idx[j] < 0) continue;
             fn_param *p = &m->params[idx[j]];
             if (p->numel > cap) {
                 float *nb = realloc(buf, p->numel * sizeof *nb);
@@ -344,8 +327,7 @@ fn_status fn_model_init(fn_model *m, uint64_t seed)
                 }
                 buf[i] = v;
             }
-            if (m->dev)
-                st = fn_buffer_write(m->dev, p->data, 0, p->numel * sizeof(float), buf);
+            if (m->dev) st = fn_buffer_write(m->dev, p->data, 0, p->numel * sizeof(float), buf);
         }
     }
     free(buf);
@@ -374,8 +356,7 @@ static cl_mem pgrad(fn_model *m, int i)
 fn_status fn_model_forward(fn_model *m, int n, int train)
 {
     if (n < 1 || n > m->max_batch)
-        return fn_error(FN_ERR_ARG, "batch of %d does not fit this model (1..%d)", n,
-                        m->max_batch);
+        return fn_error(FN_ERR_ARG, "batch of %d does not fit this model (1..%d)", n, m->max_batch);
     if (train && !m->training)
         return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
     fn_device *dev = m->dev;
@@ -392,15 +373,14 @@ fn_status fn_model_forward(fn_model *m, int n, int train)
         }
         case FN_L_BN:
             if (train)
-                FN_TRY(fn_batchnorm_forward_train(
-                    dev, out->data, l->save_mean, l->save_invstd, in->data, pdata(m, l->w),
-                    pdata(m, l->b), pdata(m, l->rmean), pdata(m, l->rvar), n, out->c,
-                    out->h * out->w, BN_MOMENTUM, BN_EPS));
+                FN_TRY(fn_batchnorm_forward_train(dev, out->data, l->save_mean, l->save_invstd,
+                                                  in->data, pdata(m, l->w), pdata(m, l->b),
+                                                  pdata(m, l->rmean), pdata(m, l->rvar), n, out->c,
+                                                  out->h * out->w, BN_MOMENTUM, BN_EPS));
             else
-                FN_TRY(fn_batchnorm_forward_eval(dev, out->data, in->data, pdata(m, l->w),
-                                                 pdata(m, l->b), pdata(m, l->rmean),
-                                                 pdata(m, l->rvar), n, out->c, out->h * out->w,
-                                                 BN_EPS));
+                FN_TRY(fn_batchnorm_forward_eval(
+                    dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), pdata(m, l->rmean),
+                    pdata(m, l->rvar), n, out->c, out->h * out->w, BN_EPS));
             break;
         case FN_L_RELU:
             FN_TRY(fn_relu_forward(dev, out->data, in->data, numel));
@@ -433,23 +413,20 @@ fn_status fn_model_forward(fn_model *m, int n, int train)
  * has one reader, else into tmp_grad, to be added by finish_dx. */
 static cl_mem dx_target(fn_model *m, int i)
 {
-    if (i == m->input)
-        return NULL;
+    if (i == m->input) return NULL;
     return m->acts[i].consumers > 1 ? m->tmp_grad : m->acts[i].grad;
 }
 
 static fn_status finish_dx(fn_model *m, int i, int n)
 {
-    if (i == m->input || m->acts[i].consumers <= 1)
-        return FN_OK;
+    if (i == m->input || m->acts[i].consumers <= 1) return FN_OK;
     const fn_act *a = &m->acts[i];
     return fn_axpy(m->dev, n * a->c * a->h * a->w, 1.0f, m->tmp_grad, a->grad);
 }
 
 fn_status fn_model_backward(fn_model *m, int n)
 {
-    if (!m->training)
-        return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
+    if (!m->training) return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
     fn_device *dev = m->dev;
     /* Activations read by several layers sum their gradients: start them at 0. */
     for (int i = 0; i < m->n_acts; i++) {
@@ -473,40 +450,34 @@ fn_status fn_model_backward(fn_model *m, int n)
         }
         case FN_L_BN:
             FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad,
-                                         in->data, l->save_mean, l->save_invstd, pdata(m, l->w),
-                                         n, out->c, out->h * out->w));
+                                         in->data, l->save_mean, l->save_invstd, pdata(m, l->w), n,
+                                         out->c, out->h * out->w));
             break;
         case FN_L_RELU:
-            if (dx)
-                FN_TRY(fn_relu_backward(dev, dx, out->grad, out->data, numel));
+            if (dx) FN_TRY(fn_relu_backward(dev, dx, out->grad, out->data, numel));
             break;
         case FN_L_RELU6:
-            if (dx)
-                FN_TRY(fn_relu6_backward(dev, dx, out->grad, out->data, numel));
+            if (dx) FN_TRY(fn_relu6_backward(dev, dx, out->grad, out->data, numel));
             break;
         case FN_L_MAXPOOL: {
             fn_pool_shape s = l->pool;
             s.n = n;
-            if (dx)
-                FN_TRY(fn_maxpool_backward(dev, dx, out->grad, l->argmax, &s));
+            if (dx) FN_TRY(fn_maxpool_backward(dev, dx, out->grad, l->argmax, &s));
             break;
         }
         case FN_L_GAP:
-            if (dx)
-                FN_TRY(fn_gap_backward(dev, dx, out->grad, n, in->c, in->h * in->w));
+            if (dx) FN_TRY(fn_gap_backward(dev, dx, out->grad, n, in->c, in->h * in->w));
             break;
         case FN_L_LINEAR:
-            FN_TRY(fn_linear_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad,
-                                      in->data, pdata(m, l->w), n, in->c * in->h * in->w,
-                                      out->c));
+            FN_TRY(fn_linear_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
+                                      pdata(m, l->w), n, in->c * in->h * in->w, out->c));
             break;
         case FN_L_ADD: {
             /* The sum passes its gradient unchanged to both inputs. */
             int srcs[2] = {l->in, l->in2};
             for (int k = 0; k < 2; k++) {
                 const fn_act *a = &m->acts[srcs[k]];
-                if (srcs[k] == m->input)
-                    continue;
+                if (srcs[k] == m->input) continue;
                 if (a->consumers > 1)
                     FN_TRY(fn_axpy(dev, numel, 1.0f, out->grad, a->grad));
                 else
@@ -516,16 +487,14 @@ fn_status fn_model_backward(fn_model *m, int n)
             continue; /* nothing in tmp_grad to add */
         }
         }
-        if (dx)
-            FN_TRY(finish_dx(m, l->in, n));
+        if (dx) FN_TRY(finish_dx(m, l->in, n));
     }
     return FN_OK;
 }
 
 fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logits)
 {
-    if (!m->dev)
-        return fn_error(FN_ERR_ARG, "this model was built without a device");
+    if (!m->dev) return fn_error(FN_ERR_ARG, "this model was built without a device");
     const fn_model_config *c = &m->cfg;
     size_t per = (size_t)c->channels * c->height * c->width_px;
     for (int done = 0; done < n;) {

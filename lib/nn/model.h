@@ -30,13 +30,13 @@ typedef enum {
 } fn_layer_kind;
 
 typedef struct {
-    int c, h, w;     /* per-sample shape; a flat (N, F) tensor is (F, 1, 1) */
-    int alias;       /* index of the activation whose buffers this one shares, or -1 */
-    int consumers;   /* layers that read it */
-    int last_use;    /* index of the last layer that reads it */
-    int keep;        /* must survive the forward (logits, CAM features) */
-    cl_mem data;     /* (max_batch, C, H, W) */
-    cl_mem grad;     /* same; training only */
+    int c, h, w;   /* per-sample shape; a flat (N, F) tensor is (F, 1, 1) */
+    int alias;     /* index of the activation whose buffers this one shares, or -1 */
+    int consumers; /* layers that read it */
+    int last_use;  /* index of the last layer that reads it */
+    int keep;      /* must survive the forward (logits, CAM features) */
+    cl_mem data;   /* (max_batch, C, H, W) */
+    cl_mem grad;   /* same; training only */
 } fn_act;
 
 typedef struct {
@@ -50,11 +50,11 @@ typedef struct {
 
 typedef struct {
     fn_layer_kind kind;
-    int in, in2, out;  /* activation indices; in2 only for add */
+    int in, in2, out;   /* activation indices; in2 only for add */
     fn_conv_shape conv; /* n is set per call */
     fn_pool_shape pool;
-    int w, b;          /* parameters: conv weight/bias, bn gamma/beta, linear weight/bias (-1: none) */
-    int rmean, rvar;   /* batch-norm running statistics (parameter indices) */
+    int w, b; /* parameters: conv weight/bias, bn gamma/beta, linear weight/bias (-1: none) */
+    int rmean, rvar;               /* batch-norm running statistics (parameter indices) */
     cl_mem save_mean, save_invstd; /* batch norm, training */
     cl_mem argmax;                 /* max pooling, training */
 } fn_layer;
