@@ -101,6 +101,128 @@ double fn_model_flops(const fn_model *m);
 /* Evaluation-mode forward of n host images (n, C, H, W) into host logits (n, K). */
 fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logits);
 
+/* ---- Losses -------------------------------------------------------------- */
+typedef enum { FN_LOSS_CE, FN_LOSS_LS, FN_LOSS_KD, FN_LOSS_FOCUS } fn_loss_kind;
+typedef enum {
+    FN_MULTIWARM_LOGIT,  /* paper Eq. 4: l'_n = [z^b_n > 0] */
+    FN_MULTIWARM_SOFTMAX /* authors' code: l'_n = [softmax(z^b / T)_n > 1/K] */
+} fn_multiwarm_rule;
+
+typedef struct {
+    fn_loss_kind kind;
+    float smoothing;      /* LS epsilon (0.1): target = (1-eps)*onehot + eps/K */
+    float kd_temperature; /* KD T (4) */
+    float kd_weight; /* KD w (0.9): L = (1-w)*CE(z,y) + w*T^2*KL(softmax(z_t/T) || softmax(z/T)) */
+    float alpha, beta;      /* focus: L = L_cls + alpha*R_att - beta*R_ent (1, 1) */
+    int detach_d;           /* focus: d = softmax(z) - softmax(z_b) treated as a constant in the
+                               gradient (0: the gradient flows through softmax(z) in d, as the
+                               authors' code does). The loss value is the same either way. */
+    fn_multiwarm_rule rule; /* FN_MULTIWARM_LOGIT */
+    float rule_temperature; /* T of FN_MULTIWARM_SOFTMAX (2 in the authors' code) */
+    float cls_smoothing;    /* label smoothing of the target inside L_cls: 0 paper, 0.1 authors */
+} fn_loss_opts;
+
+/* The paper's defaults for the given kind (values in the comments above). */
+void fn_loss_opts_default(fn_loss_opts *o, fn_loss_kind kind);
+/* The focus loss as the authors' code computes it: softmax rule with T = 2,
+ * cls_smoothing 0.1, d not detached, alpha = beta = 1. */
+void fn_loss_opts_authors(fn_loss_opts *o);
+/* "ce", "ls", "kd", "focus" <-> kind. */
+const char *fn_loss_kind_name(fn_loss_kind kind);
+fn_status fn_loss_kind_parse(const char *name, fn_loss_kind *out);
+
+
+/* ---- Checkpoints ------------------------------------------------------------
+ * safetensors files with torchvision's tensor names and the model's
+ * description in the metadata (see README "Checkpoints"). Writes are atomic. */
+fn_status fn_checkpoint_save(const fn_model *m, const char *path);
+/* Loads a checkpoint into a new model on dev. expect, when not NULL, is the
+ * model the caller needs: a checkpoint of another architecture, class count
+ * or input size is refused with a message naming both. */
+fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_config *expect,
+                             int max_batch, int training, fn_model **out);
+/* Class i's name ("3" when the checkpoint has none). */
+const char *fn_model_class_name(const fn_model *m, int i);
+void fn_model_normalization(const fn_model *m, float mean[3], float std[3]);
+/* The dataset the model was trained on ("" if unknown). */
+const char *fn_model_dataset(const fn_model *m);
+
+/* ---- Evaluation ---------------------------------------------------------- */
+typedef struct {
+    int classes;
+    int n;               /* images evaluated */
+    double loss;         /* mean cross-entropy */
+    double top1, top5;   /* fractions in [0, 1] */
+    int64_t *confusion;  /* classes x classes; row: true class, column: predicted */
+    double *class_acc;   /* per class */
+} fn_eval_report;
+
+/* Evaluates m on a dataset split (data: a dataset spec as for training;
+ * limit: at most this many images, 0 for all). */
+fn_status fn_evaluate(fn_model *m, const char *data, const char *split, int limit,
+                      fn_eval_report *out);
+void fn_eval_report_free(fn_eval_report *r);
+/* The n largest off-diagonal confusion counts; returns how many were found. */
+int fn_eval_confused_pairs(const fn_eval_report *r, int n, int *true_class, int *pred_class,
+                           int64_t *count);
+
+/* ---- Training ------------------------------------------------------------ */
+typedef struct {
+    int epoch, epochs;     /* 1-based epoch */
+    long step, steps;      /* step within the epoch, steps per epoch */
+    double loss, acc;      /* running mean over this epoch so far */
+    double images_per_s;
+    double eta_s;          /* for the whole run */
+} fn_train_progress;
+
+typedef void (*fn_train_progress_fn)(const fn_train_progress *p, void *user);
+
+#define FN_MAX_MILESTONES 16
+
+typedef struct {
+    const char *arch;        /* "lenet5", ... */
+    int small_stem;          /* -1: by input size */
+    float width;             /* MobileNetV2 multiplier; 0: 0.5 */
+    const char *data;        /* "fashion-mnist", "cifar10:DIR", "folder:DIR", ... */
+    int limit_train, limit_test; /* at most this many images (0: all) */
+    fn_loss_opts loss;
+    const char *baseline;    /* focus: the frozen baseline; kd: the teacher */
+    const char *init;        /* start from these weights */
+    int epochs, batch;
+    float lr, momentum, weight_decay;
+    int nesterov;
+    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
+    float gamma;
+    int cosine;              /* cosine decay instead of steps */
+    uint64_t seed;
+    long max_steps;          /* stop after this many steps in all (0: no limit) */
+    int augment;             /* -1: random crop + flip except for MNIST-like data */
+    int shuffle;
+    const char *out_dir;     /* run directory: last/best checkpoints and log.jsonl */
+    const char *device;      /* NULL: FOCUSNET_DEVICE, else the default */
+    fn_train_progress_fn progress;
+    void *user;
+    volatile int *stop;      /* set non-zero (e.g. from SIGINT) to stop after saving */
+} fn_train_config;
+
+typedef struct {
+    fn_eval_report report;   /* evaluation after the last epoch */
+    double best_top1;
+    int best_epoch;
+    int epochs_done;
+    long steps_done;
+    double seconds;
+    int stopped;             /* by the stop flag or max_steps */
+} fn_train_result;
+
+/* The paper's recipe: SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 128,
+ * lr / 10 at 50% and 75% of the epochs (filled in by fn_train when
+ * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1. */
+void fn_train_config_default(fn_train_config *c);
+/* Trains one model (stage 1, or stage 2 with baseline set). r may be NULL;
+ * otherwise free r->report with fn_eval_report_free. */
+fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+
 #ifdef __cplusplus
 }
 #endif

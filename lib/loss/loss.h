@@ -13,34 +13,8 @@
 
 #include "../core/core.h"
 
-typedef enum { FN_LOSS_CE, FN_LOSS_LS, FN_LOSS_KD, FN_LOSS_FOCUS } fn_loss_kind;
-typedef enum {
-    FN_MULTIWARM_LOGIT,  /* paper Eq. 4: l'_n = [z^b_n > 0] */
-    FN_MULTIWARM_SOFTMAX /* authors' code: l'_n = [softmax(z^b / T)_n > 1/K] */
-} fn_multiwarm_rule;
-
-typedef struct {
-    fn_loss_kind kind;
-    float smoothing;      /* LS epsilon (0.1): target = (1-eps)*onehot + eps/K */
-    float kd_temperature; /* KD T (4) */
-    float kd_weight; /* KD w (0.9): L = (1-w)*CE(z,y) + w*T^2*KL(softmax(z_t/T) || softmax(z/T)) */
-    float alpha, beta;      /* focus: L = L_cls + alpha*R_att - beta*R_ent (1, 1) */
-    int detach_d;           /* focus: d = softmax(z) - softmax(z_b) treated as a constant in the
-                               gradient (0: the gradient flows through softmax(z) in d, as the
-                               authors' code does). The loss value is the same either way. */
-    fn_multiwarm_rule rule; /* FN_MULTIWARM_LOGIT */
-    float rule_temperature; /* T of FN_MULTIWARM_SOFTMAX (2 in the authors' code) */
-    float cls_smoothing;    /* label smoothing of the target inside L_cls: 0 paper, 0.1 authors */
-} fn_loss_opts;
-
-/* The paper's defaults for the given kind (values in the comments above). */
-void fn_loss_opts_default(fn_loss_opts *o, fn_loss_kind kind);
-/* The focus loss as the authors' code computes it: softmax rule with T = 2,
- * cls_smoothing 0.1, d not detached, alpha = beta = 1. */
-void fn_loss_opts_authors(fn_loss_opts *o);
-/* "ce", "ls", "kd", "focus" <-> kind. */
-const char *fn_loss_kind_name(fn_loss_kind kind);
-fn_status fn_loss_kind_parse(const char *name, fn_loss_kind *out);
+/* fn_loss_kind, fn_multiwarm_rule, fn_loss_opts and their helpers are public:
+ * see focusnet.h. */
 
 /* logits (N, K); labels int32 (N); ref_logits (N, K): the frozen teacher (KD)
  * or baseline (focus), NULL for CE and LS.

@@ -246,6 +246,10 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
     m->cfg = *cfg;
     m->max_batch = max_batch;
     m->training = training;
+    for (int i = 0; i < 3; i++) {
+        m->mean[i] = 0.0f;
+        m->std[i] = 1.0f;
+    }
     fn_status st = fn_arch_build(m);
     if (st == FN_OK && dev) {
         plan_uses(m);
@@ -275,6 +279,11 @@ void fn_model_free(fn_model *m)
     for (int i = 0; i < m->n_bufs; i++)
         fn_buffer_free(m->bufs[i]);
     free(m->bufs);
+    if (m->class_names)
+        for (int i = 0; i < m->cfg.classes; i++)
+            free(m->class_names[i]);
+    free(m->class_names);
+    free(m->history);
     free(m->acts);
     free(m->layers);
     free(m->params);

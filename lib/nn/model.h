@@ -75,7 +75,13 @@ struct fn_model {
     int cam_linear;  /* the layer index of the classifier that follows them, or -1 */
     cl_mem tmp_grad; /* a gradient that must be added into a shared one lands here first */
     int sgd_steps;   /* optimizer steps taken (momentum starts on the first) */
-    cl_mem *bufs;    /* every device buffer the model owns */
+    /* What a checkpoint says besides the weights (train/checkpoint.c). */
+    char **class_names; /* classes entries, or NULL */
+    float mean[3], std[3];
+    char dataset[128];
+    char loss[32];
+    char *history; /* JSON array of epoch records, or NULL */
+    cl_mem *bufs;  /* every device buffer the model owns */
     int n_bufs, cap_bufs;
 };
 
