@@ -29,6 +29,13 @@ int cli_float(const char *cmd, const cli_opt *opts, const char *name, double lo,
 /* Prints "focusnet CMD: message" from the library's last error; returns EXIT_RUNTIME. */
 int cli_fail(const char *cmd);
 
+void cli_print_report(const fn_eval_report *r, const char *const *names, int show_classes);
+
 int cmd_devices(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

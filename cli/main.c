@@ -12,6 +12,11 @@ typedef struct {
 
 static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
+    {"models", cmd_models, "list the models with their parameters and FLOPs"},
+    {"train", cmd_train, "train a baseline (ce, ls, kd) or a FocusNet (focus)"},
+    {"eval", cmd_eval, "evaluate a checkpoint on a dataset split"},
+    {"predict", cmd_predict, "classify image files with a checkpoint"},
+    {"demo", cmd_demo, "baseline, then FocusNet, on Fashion-MNIST with LeNet-5"},
 };
 
 static void usage(FILE *f)

@@ -141,6 +141,9 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path);
  * or input size is refused with a message naming both. */
 fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_config *expect,
                              int max_batch, int training, fn_model **out);
+/* Reads an image file (PNG, JPEG, BMP), fits it to the model's input (resize,
+ * centre crop, channels) with the model's normalization, and predicts. */
+fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits);
 /* Class i's name ("3" when the checkpoint has none). */
 const char *fn_model_class_name(const fn_model *m, int i);
 void fn_model_normalization(const fn_model *m, float mean[3], float std[3]);

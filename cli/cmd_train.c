@@ -1,0 +1,274 @@
+/* focusnet train: one stage of training, with a progress bar on a terminal
+ * and a clean stop (checkpoint saved) on Ctrl-C. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static volatile int stop_requested;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+void cli_catch_sigint(volatile int **flag)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    *flag = &stop_requested;
+}
+
+static void fmt_time(double s, char *out, size_t n)
+{
+    if (s < 0 || s > 1e7)
+        s = 0;
+    int t = (int)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, n, "%dh%02dm", t / 3600, t / 60 % 60);
+    else
+        snprintf(out, n, "%dm%02ds", t / 60, t % 60);
+}
+
+void cli_progress(const fn_train_progress *p, void *user)
+{
+    const char *label = user ? user : "train";
+    char eta[32];
+    fmt_time(p->eta_s, eta, sizeof eta);
+    int width = 24, fill = p->steps ? (int)(width * p->step / p->steps) : 0;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    if (isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\r%s epoch %d/%d [%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s ETA %s ",
+                label, p->epoch, p->epochs, bar, p->step, p->steps, p->loss, 100 * p->acc,
+                p->images_per_s, eta);
+        if (p->step == p->steps)
+            fputc('\n', stderr);
+    } else if (p->step == p->steps) {
+        fprintf(stderr, "%s epoch %d/%d: loss %.4f acc %.2f%% %.0f img/s ETA %s\n", label,
+                p->epoch, p->epochs, p->loss, 100 * p->acc, p->images_per_s, eta);
+    }
+    fflush(stderr);
+}
+
+void cli_print_report(const fn_eval_report *r, const char *const *names, int show_classes)
+{
+    printf("top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n", 100 * r->top1, 100 * r->top5,
+           r->loss, r->n);
+    if (show_classes) {
+        printf("per-class accuracy:\n");
+        for (int i = 0; i < r->classes && i < 100; i++)
+            printf("  %-16s %6.2f%%\n", names ? names[i] : "", 100 * r->class_acc[i]);
+    }
+    int t[5], p[5];
+    int64_t c[5];
+    int n = fn_eval_confused_pairs(r, 5, t, p, c);
+    if (n)
+        printf("most confused (true -> predicted):\n");
+    for (int i = 0; i < n; i++) {
+        char a[16], b[16];
+        snprintf(a, sizeof a, "%d", t[i]);
+        snprintf(b, sizeof b, "%d", p[i]);
+        printf("  %-16s -> %-16s %lld\n", names ? names[t[i]] : a, names ? names[p[i]] : b,
+               (long long)c[i]);
+    }
+}
+
+/* Parses "30,60" into milestones. */
+static int parse_milestones(const char *s, fn_train_config *c)
+{
+    c->n_milestones = 0;
+    while (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 100000 || c->n_milestones >= FN_MAX_MILESTONES)
+            return 0;
+        c->milestones[c->n_milestones++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return 0;
+    }
+    return c->n_milestones > 0;
+}
+
+/* The options `train` and `demo` share; returns 0 or an exit code. */
+int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
+{
+    long v;
+    double d;
+    int rc;
+#define GET_INT(name, lo, hi, field)                                                               \
+    if ((rc = cli_int(cmd, o, name, lo, hi, &v)))                                                  \
+        return rc;                                                                                 \
+    if (cli_get(o, name))                                                                          \
+        field = v;
+#define GET_FLOAT(name, lo, hi, field)                                                             \
+    if ((rc = cli_float(cmd, o, name, lo, hi, &d)))                                                \
+        return rc;                                                                                 \
+    if (cli_get(o, name))                                                                          \
+        field = (float)d;
+    if (cli_get(o, "model"))
+        c->arch = cli_get(o, "model");
+    if (cli_get(o, "data"))
+        c->data = cli_get(o, "data");
+    if (cli_get(o, "out"))
+        c->out_dir = cli_get(o, "out");
+    if (cli_get(o, "device"))
+        c->device = cli_get(o, "device");
+    if (cli_get(o, "baseline"))
+        c->baseline = cli_get(o, "baseline");
+    if (cli_get(o, "init"))
+        c->init = cli_get(o, "init");
+    GET_INT("epochs", 1, 100000, c->epochs);
+    GET_INT("batch", 1, 65536, c->batch);
+    GET_INT("limit-train", 0, 1 << 30, c->limit_train);
+    GET_INT("limit-test", 0, 1 << 30, c->limit_test);
+    GET_INT("max-steps", 1, 1L << 40, c->max_steps);
+    if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v)))
+        return rc;
+    if (cli_get(o, "seed"))
+        c->seed = (uint64_t)v;
+    GET_FLOAT("lr", 0, 100, c->lr);
+    GET_FLOAT("momentum", 0, 1, c->momentum);
+    GET_FLOAT("wd", 0, 1, c->weight_decay);
+    GET_FLOAT("width", 0.1, 4, c->width);
+    if (cli_get(o, "nesterov"))
+        c->nesterov = 1;
+    if (cli_get(o, "cosine"))
+        c->cosine = 1;
+    if (cli_get(o, "no-augment"))
+        c->augment = 0;
+    if (cli_get(o, "augment"))
+        c->augment = 1;
+    if (cli_get(o, "no-shuffle"))
+        c->shuffle = 0;
+    const char *stem = cli_get(o, "stem");
+    if (stem) {
+        if (strcmp(stem, "small") && strcmp(stem, "imagenet")) {
+            fprintf(stderr, "focusnet %s: option '--stem' takes small or imagenet, not '%s'\n", cmd,
+                    stem);
+            return EXIT_USAGE;
+        }
+        c->small_stem = strcmp(stem, "small") == 0;
+    }
+    if (cli_get(o, "milestones") && !parse_milestones(cli_get(o, "milestones"), c)) {
+        fprintf(stderr, "focusnet %s: option '--milestones' takes epochs like 30,60, not '%s'\n",
+                cmd, cli_get(o, "milestones"));
+        return EXIT_USAGE;
+    }
+    const char *loss = cli_get(o, "loss");
+    if (loss) {
+        fn_loss_kind k;
+        if (fn_loss_kind_parse(loss, &k) != FN_OK) {
+            fprintf(stderr, "focusnet %s: option '--loss' takes ce, ls, kd or focus, not '%s'\n",
+                    cmd, loss);
+            return EXIT_USAGE;
+        }
+        fn_loss_opts_default(&c->loss, k);
+    }
+    if (cli_get(o, "authors")) {
+        if (c->loss.kind != FN_LOSS_FOCUS) {
+            fprintf(stderr, "focusnet %s: option '--authors' goes with --loss focus\n", cmd);
+            return EXIT_USAGE;
+        }
+        fn_loss_opts_authors(&c->loss);
+    }
+    GET_FLOAT("smoothing", 0, 1, c->loss.smoothing);
+    GET_FLOAT("kd-temperature", 0.01, 1000, c->loss.kd_temperature);
+    GET_FLOAT("kd-weight", 0, 1, c->loss.kd_weight);
+    GET_FLOAT("alpha", 0, 1000, c->loss.alpha);
+    GET_FLOAT("beta", 0, 1000, c->loss.beta);
+    GET_FLOAT("cls-smoothing", 0, 1, c->loss.cls_smoothing);
+    GET_FLOAT("multiwarm-temperature", 0.01, 1000, c->loss.rule_temperature);
+    if (cli_get(o, "detach-d"))
+        c->loss.detach_d = 1;
+    const char *rule = cli_get(o, "multiwarm");
+    if (rule) {
+        if (strcmp(rule, "logit") == 0)
+            c->loss.rule = FN_MULTIWARM_LOGIT;
+        else if (strcmp(rule, "softmax") == 0)
+            c->loss.rule = FN_MULTIWARM_SOFTMAX;
+        else {
+            fprintf(stderr, "focusnet %s: option '--multiwarm' takes logit or softmax, not '%s'\n",
+                    cmd, rule);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+#undef GET_INT
+#undef GET_FLOAT
+}
+
+#define TRAIN_OPTIONS                                                                              \
+    {"model", "NAME", "lenet5 | resnet18 | resnet34 | mobilenetv2 (lenet5)", NULL},                \
+        {"stem", "small|imagenet", "ResNet/MobileNetV2 stem (small for inputs <= 64 px)", NULL},   \
+        {"width", "W", "MobileNetV2 width multiplier (0.5)", NULL},                                \
+        {"data", "SPEC", "fashion-mnist | mnist:DIR | cifar10:DIR | cifar100:DIR | folder:DIR",    \
+         NULL},                                                                                    \
+        {"loss", "ce|ls|kd|focus", "training loss (ce)", NULL},                                    \
+        {"baseline", "CKPT", "frozen baseline (focus) or teacher (kd)", NULL},                     \
+        {"init", "CKPT", "start from these weights", NULL},                                        \
+        {"epochs", "N", "epochs (10)", NULL}, {"batch", "N", "batch size (128)", NULL},            \
+        {"lr", "X", "learning rate (0.1)", NULL}, {"momentum", "X", "SGD momentum (0.9)", NULL},   \
+        {"wd", "X", "weight decay (1e-4)", NULL}, {"nesterov", NULL, "Nesterov momentum", NULL},   \
+        {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},            \
+        {"cosine", NULL, "cosine learning-rate decay instead of steps", NULL},                     \
+        {"seed", "N", "random seed (1)", NULL},                                                    \
+        {"max-steps", "N", "stop after N steps in all", NULL},                                     \
+        {"limit-train", "N", "use at most N training images", NULL},                               \
+        {"limit-test", "N", "evaluate on at most N test images", NULL},                            \
+        {"augment", NULL, "random crop + flip (default except MNIST-like data)", NULL},            \
+        {"no-augment", NULL, "no augmentation", NULL},                                             \
+        {"no-shuffle", NULL, "keep the dataset order", NULL},                                      \
+        {"device", "N|NAME", "OpenCL device (FOCUSNET_DEVICE; first GPU, else CPU)", NULL},        \
+        {"smoothing", "EPS", "ls: label smoothing epsilon (0.1)", NULL},                           \
+        {"kd-temperature", "T", "kd: temperature (4)", NULL},                                      \
+        {"kd-weight", "W", "kd: weight of the distillation term (0.9)", NULL},                     \
+        {"alpha", "A", "focus: weight of R_att (1)", NULL},                                        \
+        {"beta", "B", "focus: weight of R_ent (1)", NULL},                                         \
+        {"detach-d", NULL, "focus: no gradient through d", NULL},                                  \
+        {"multiwarm", "logit|softmax", "focus: multi-warm rule (logit: z_b > 0, the paper)",       \
+         NULL},                                                                                    \
+        {"multiwarm-temperature", "T", "focus: T of the softmax rule (2)", NULL},                  \
+        {"cls-smoothing", "EPS", "focus: label smoothing inside L_cls (0)", NULL},                 \
+        {"authors", NULL, "focus: the authors' released variant (softmax rule T=2, eps 0.1)", NULL}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_opt opts[] = {TRAIN_OPTIONS,
+                      {"out", "DIR", "run directory (runs/train)", NULL},
+                      {NULL, NULL, NULL, NULL}};
+    const char *pos[1];
+    int n_pos, rc = cli_parse("train", "[options]", opts, argc, argv, pos, 0, &n_pos);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    fn_train_config c;
+    fn_train_config_default(&c);
+    if ((rc = cli_train_options("train", opts, &c)))
+        return rc;
+    cli_catch_sigint(&c.stop);
+    c.progress = cli_progress;
+    c.user = (void *)"train";
+    fn_train_result r;
+    fn_status st = fn_train(&c, &r);
+    if (st != FN_OK)
+        return cli_fail("train");
+    printf("%s: %d epochs, %ld steps in %.1f s; best top-1 %.2f%% at epoch %d\n", c.out_dir,
+           r.epochs_done, r.steps_done, r.seconds, 100 * r.best_top1, r.best_epoch);
+    cli_print_report(&r.report, NULL, 0);
+    printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", c.out_dir,
+           c.out_dir, c.out_dir);
+    if (r.stopped)
+        printf("stopped early; saved %s/last.safetensors\n", c.out_dir);
+    fn_eval_report_free(&r.report);
+    return 0;
+}
