@@ -8,8 +8,8 @@
 enum { EXIT_USAGE = 2, EXIT_RUNTIME = 1 };
 
 typedef struct {
-    const char *name;  /* long name without dashes, e.g. "epochs" */
-    const char *arg;   /* NULL for a flag, else the argument's name in help, e.g. "N" */
+    const char *name; /* long name without dashes, e.g. "epochs" */
+    const char *arg;  /* NULL for a flag, else the argument's name in help, e.g. "N" */
     const char *help;
     const char *value; /* filled by cli_parse: the argument, or "1" for a flag */
 } cli_opt;

@@ -43,8 +43,7 @@ int cli_parse(const char *cmd, const char *usage, cli_opt *opts, int argc, char 
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             cli_opt *found = NULL;
             for (cli_opt *o = opts; o->name; o++)
-                if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-                    found = o;
+                if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) found = o;
             if (!found || a[1] != '-') {
                 fprintf(stderr, "focusnet %s: unknown option '%s' (see 'focusnet %s --help')\n",
                         cmd, a, cmd);
@@ -82,22 +81,21 @@ int cli_parse(const char *cmd, const char *usage, cli_opt *opts, int argc, char 
 const char *cli_get(const cli_opt *opts, const char *name)
 {
     for (const cli_opt *o = opts; o->name; o++)
-        if (strcmp(o->name, name) == 0)
-            return o->value;
+        if (strcmp(o->name, name) == 0) return o->value;
     return NULL;
 }
 
 int cli_int(const char *cmd, const cli_opt *opts, const char *name, long lo, long hi, long *out)
 {
     const char *v = cli_get(opts, name);
-    if (!v)
-        return 0;
+    if (!v) return 0;
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || end == v || *end || x < lo || x > hi) {
-        fprintf(stderr, "focusnet %s: option '--%s' needs a whole number from %ld to %ld, not '%s'\n",
-                cmd, name, lo, hi, v);
+        fprintf(stderr,
+                "focusnet %s: option '--%s' needs a whole number from %ld to %ld, not '%s'\n", cmd,
+                name, lo, hi, v);
         return EXIT_USAGE;
     }
     *out = x;
@@ -108,8 +106,7 @@ int cli_float(const char *cmd, const cli_opt *opts, const char *name, double lo,
               double *out)
 {
     const char *v = cli_get(opts, name);
-    if (!v)
-        return 0;
+    if (!v) return 0;
     char *end;
     errno = 0;
     double x = strtod(v, &end);

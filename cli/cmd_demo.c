@@ -12,18 +12,18 @@ void cli_catch_sigint(volatile int **flag);
 
 int cmd_demo(int argc, char **argv)
 {
-    cli_opt opts[] = {{"epochs", "N", "epochs for each stage (3)", NULL},
-                      {"batch", "N", "batch size (128)", NULL},
-                      {"seed", "N", "random seed (1)", NULL},
-                      {"limit-train", "N", "use at most N training images (20000; 0: all 60000)", NULL},
-                      {"limit-test", "N", "evaluate on at most N test images", NULL},
-                      {"device", "N|NAME", "OpenCL device", NULL},
-                      {"out", "DIR", "where the two runs go (runs/demo)", NULL},
-                      {NULL, NULL, NULL, NULL}};
+    cli_opt opts[] = {
+        {"epochs", "N", "epochs for each stage (3)", NULL},
+        {"batch", "N", "batch size (128)", NULL},
+        {"seed", "N", "random seed (1)", NULL},
+        {"limit-train", "N", "use at most N training images (20000; 0: all 60000)", NULL},
+        {"limit-test", "N", "evaluate on at most N test images", NULL},
+        {"device", "N|NAME", "OpenCL device", NULL},
+        {"out", "DIR", "where the two runs go (runs/demo)", NULL},
+        {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos, rc = cli_parse("demo", "[options]", opts, argc, argv, pos, 0, &n_pos);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc) return rc < 0 ? 0 : rc;
     const char *out = cli_get(opts, "out") ? cli_get(opts, "out") : "runs/demo";
     char base_dir[1024], focus_dir[1024], base_ckpt[1100];
     snprintf(base_dir, sizeof base_dir, "%s/baseline", out);
@@ -38,8 +38,7 @@ int cmd_demo(int argc, char **argv)
      * --limit-train 0 --epochs N for the whole training set. */
     c.epochs = 3;
     c.limit_train = 20000;
-    if ((rc = cli_train_options("demo", opts, &c)))
-        return rc;
+    if ((rc = cli_train_options("demo", opts, &c))) return rc;
     c.out_dir = base_dir;
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
@@ -48,8 +47,7 @@ int cmd_demo(int argc, char **argv)
            c.epochs, base_dir);
     fflush(stdout);
     fn_train_result base, focus;
-    if (fn_train(&c, &base) != FN_OK)
-        return cli_fail("demo");
+    if (fn_train(&c, &base) != FN_OK) return cli_fail("demo");
     if (base.stopped) {
         printf("stopped; the baseline so far is in %s\n", base_dir);
         fn_eval_report_free(&base.report);
@@ -97,16 +95,14 @@ int cmd_demo(int argc, char **argv)
                         bp = p;
                     }
                 }
-            if (bt < 0)
-                break;
+            if (bt < 0) break;
             printf("  %-12s -> %-12s %4lld -> %4lld\n", fn_model_class_name(mb, bt),
                    fn_model_class_name(mb, bp), (long long)rb.confusion[bt * k + bp],
                    (long long)rf.confusion[bt * k + bp]);
             rb.confusion[bt * k + bp] = rf.confusion[bt * k + bp]; /* not again */
             shown++;
         }
-        if (!shown)
-            printf("  none\n");
+        if (!shown) printf("  none\n");
         printf("\nruns: %s (open them with focusnet eval, predict, or the viewer)\n", out);
     }
     fn_eval_report_free(&rb);

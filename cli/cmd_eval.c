@@ -33,8 +33,7 @@ int cmd_eval(int argc, char **argv)
                       {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos, rc = cli_parse("eval", "CHECKPOINT [options]", opts, argc, argv, pos, 1, &n_pos);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc) return rc < 0 ? 0 : rc;
     if (n_pos != 1) {
         fprintf(stderr, "focusnet eval: needs a checkpoint (see 'focusnet eval --help')\n");
         return EXIT_USAGE;
@@ -50,15 +49,13 @@ int cmd_eval(int argc, char **argv)
     }
     fn_device *dev = NULL;
     fn_model *m = NULL;
-    if (fn_device_open(cli_get(opts, "device"), &dev) != FN_OK)
-        return cli_fail("eval");
+    if (fn_device_open(cli_get(opts, "device"), &dev) != FN_OK) return cli_fail("eval");
     if (fn_checkpoint_load(dev, pos[0], NULL, (int)batch, 0, &m) != FN_OK) {
         fn_device_free(dev);
         return cli_fail("eval");
     }
     const char *data = cli_get(opts, "data");
-    if (!data && strcmp(fn_model_dataset(m), "fashion-mnist") == 0)
-        data = "fashion-mnist";
+    if (!data && strcmp(fn_model_dataset(m), "fashion-mnist") == 0) data = "fashion-mnist";
     if (!data) {
         fprintf(stderr, "focusnet eval: %s was trained on '%s'; say where it is with --data SPEC\n",
                 pos[0], fn_model_dataset(m));
@@ -91,20 +88,17 @@ int cmd_predict(int argc, char **argv)
     const char *pos[256];
     int n_pos, rc = cli_parse("predict", "CHECKPOINT IMAGE... [options]", opts, argc, argv, pos,
                               256, &n_pos);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc) return rc < 0 ? 0 : rc;
     if (n_pos < 2) {
         fprintf(stderr, "focusnet predict: needs a checkpoint and at least one image\n");
         return EXIT_USAGE;
     }
     long top = 5;
-    if ((rc = cli_int("predict", opts, "top", 1, 100000, &top)))
-        return rc;
+    if ((rc = cli_int("predict", opts, "top", 1, 100000, &top))) return rc;
     int json = cli_get(opts, "json") != NULL;
     fn_device *dev = NULL;
     fn_model *m = NULL;
-    if (fn_device_open(cli_get(opts, "device"), &dev) != FN_OK)
-        return cli_fail("predict");
+    if (fn_device_open(cli_get(opts, "device"), &dev) != FN_OK) return cli_fail("predict");
     if (fn_checkpoint_load(dev, pos[0], NULL, 1, 0, &m) != FN_OK) {
         fn_device_free(dev);
         return cli_fail("predict");
@@ -137,8 +131,8 @@ int cmd_predict(int argc, char **argv)
         if (json) {
             printf("{\"image\": \"%s\", \"top\": [", pos[i]);
             for (int j = 0; j < top && j < k; j++)
-                printf("%s{\"class\": %d, \"name\": \"%s\", \"p\": %.6g}", j ? ", " : "",
-                       order[j], fn_model_class_name(m, order[j]), p[order[j]]);
+                printf("%s{\"class\": %d, \"name\": \"%s\", \"p\": %.6g}", j ? ", " : "", order[j],
+                       fn_model_class_name(m, order[j]), p[order[j]]);
             printf("], \"logits\": [");
             for (int j = 0; j < k; j++)
                 printf("%s%.6g", j ? ", " : "", z[j]);

@@ -28,8 +28,7 @@ void cli_catch_sigint(volatile int **flag)
 
 static void fmt_time(double s, char *out, size_t n)
 {
-    if (s < 0 || s > 1e7)
-        s = 0;
+    if (s < 0 || s > 1e7) s = 0;
     int t = (int)(s + 0.5);
     if (t >= 3600)
         snprintf(out, n, "%dh%02dm", t / 3600, t / 60 % 60);
@@ -51,11 +50,10 @@ void cli_progress(const fn_train_progress *p, void *user)
         fprintf(stderr, "\r%s epoch %d/%d [%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s ETA %s ",
                 label, p->epoch, p->epochs, bar, p->step, p->steps, p->loss, 100 * p->acc,
                 p->images_per_s, eta);
-        if (p->step == p->steps)
-            fputc('\n', stderr);
+        if (p->step == p->steps) fputc('\n', stderr);
     } else if (p->step == p->steps) {
-        fprintf(stderr, "%s epoch %d/%d: loss %.4f acc %.2f%% %.0f img/s ETA %s\n", label,
-                p->epoch, p->epochs, p->loss, 100 * p->acc, p->images_per_s, eta);
+        fprintf(stderr, "%s epoch %d/%d: loss %.4f acc %.2f%% %.0f img/s ETA %s\n", label, p->epoch,
+                p->epochs, p->loss, 100 * p->acc, p->images_per_s, eta);
     }
     fflush(stderr);
 }
@@ -72,8 +70,7 @@ void cli_print_report(const fn_eval_report *r, const char *const *names, int sho
     int t[5], p[5];
     int64_t c[5];
     int n = fn_eval_confused_pairs(r, 5, t, p, c);
-    if (n)
-        printf("most confused (true -> predicted):\n");
+    if (n) printf("most confused (true -> predicted):\n");
     for (int i = 0; i < n; i++) {
         char a[16], b[16];
         snprintf(a, sizeof a, "%d", t[i]);
@@ -90,12 +87,10 @@ static int parse_milestones(const char *s, fn_train_config *c)
     while (s && *s) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 100000 || c->n_milestones >= FN_MAX_MILESTONES)
-            return 0;
+        if (end == s || v < 1 || v > 100000 || c->n_milestones >= FN_MAX_MILESTONES) return 0;
         c->milestones[c->n_milestones++] = (int)v;
         s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',')
-            return 0;
+        if (*end && *end != ',') return 0;
     }
     return c->n_milestones > 0;
 }
@@ -107,50 +102,33 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     double d;
     int rc;
 #define GET_INT(name, lo, hi, field)                                                               \
-    if ((rc = cli_int(cmd, o, name, lo, hi, &v)))                                                  \
-        return rc;                                                                                 \
-    if (cli_get(o, name))                                                                          \
-        field = v;
+    if ((rc = cli_int(cmd, o, name, lo, hi, &v))) return rc;                                       \
+    if (cli_get(o, name)) field = v;
 #define GET_FLOAT(name, lo, hi, field)                                                             \
-    if ((rc = cli_float(cmd, o, name, lo, hi, &d)))                                                \
-        return rc;                                                                                 \
-    if (cli_get(o, name))                                                                          \
-        field = (float)d;
-    if (cli_get(o, "model"))
-        c->arch = cli_get(o, "model");
-    if (cli_get(o, "data"))
-        c->data = cli_get(o, "data");
-    if (cli_get(o, "out"))
-        c->out_dir = cli_get(o, "out");
-    if (cli_get(o, "device"))
-        c->device = cli_get(o, "device");
-    if (cli_get(o, "baseline"))
-        c->baseline = cli_get(o, "baseline");
-    if (cli_get(o, "init"))
-        c->init = cli_get(o, "init");
+    if ((rc = cli_float(cmd, o, name, lo, hi, &d))) return rc;                                     \
+    if (cli_get(o, name)) field = (float)d;
+    if (cli_get(o, "model")) c->arch = cli_get(o, "model");
+    if (cli_get(o, "data")) c->data = cli_get(o, "data");
+    if (cli_get(o, "out")) c->out_dir = cli_get(o, "out");
+    if (cli_get(o, "device")) c->device = cli_get(o, "device");
+    if (cli_get(o, "baseline")) c->baseline = cli_get(o, "baseline");
+    if (cli_get(o, "init")) c->init = cli_get(o, "init");
     GET_INT("epochs", 1, 100000, c->epochs);
     GET_INT("batch", 1, 65536, c->batch);
     GET_INT("limit-train", 0, 1 << 30, c->limit_train);
     GET_INT("limit-test", 0, 1 << 30, c->limit_test);
     GET_INT("max-steps", 1, 1L << 40, c->max_steps);
-    if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v)))
-        return rc;
-    if (cli_get(o, "seed"))
-        c->seed = (uint64_t)v;
+    if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v))) return rc;
+    if (cli_get(o, "seed")) c->seed = (uint64_t)v;
     GET_FLOAT("lr", 0, 100, c->lr);
     GET_FLOAT("momentum", 0, 1, c->momentum);
     GET_FLOAT("wd", 0, 1, c->weight_decay);
     GET_FLOAT("width", 0.1, 4, c->width);
-    if (cli_get(o, "nesterov"))
-        c->nesterov = 1;
-    if (cli_get(o, "cosine"))
-        c->cosine = 1;
-    if (cli_get(o, "no-augment"))
-        c->augment = 0;
-    if (cli_get(o, "augment"))
-        c->augment = 1;
-    if (cli_get(o, "no-shuffle"))
-        c->shuffle = 0;
+    if (cli_get(o, "nesterov")) c->nesterov = 1;
+    if (cli_get(o, "cosine")) c->cosine = 1;
+    if (cli_get(o, "no-augment")) c->augment = 0;
+    if (cli_get(o, "augment")) c->augment = 1;
+    if (cli_get(o, "no-shuffle")) c->shuffle = 0;
     const char *stem = cli_get(o, "stem");
     if (stem) {
         if (strcmp(stem, "small") && strcmp(stem, "imagenet")) {
@@ -189,8 +167,7 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     GET_FLOAT("beta", 0, 1000, c->loss.beta);
     GET_FLOAT("cls-smoothing", 0, 1, c->loss.cls_smoothing);
     GET_FLOAT("multiwarm-temperature", 0.01, 1000, c->loss.rule_temperature);
-    if (cli_get(o, "detach-d"))
-        c->loss.detach_d = 1;
+    if (cli_get(o, "detach-d")) c->loss.detach_d = 1;
     const char *rule = cli_get(o, "multiwarm");
     if (rule) {
         if (strcmp(rule, "logit") == 0)
@@ -216,10 +193,10 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
          NULL},                                                                                    \
         {"loss", "ce|ls|kd|focus", "training loss (ce)", NULL},                                    \
         {"baseline", "CKPT", "frozen baseline (focus) or teacher (kd)", NULL},                     \
-        {"init", "CKPT", "start from these weights", NULL},                                        \
-        {"epochs", "N", "epochs (10)", NULL}, {"batch", "N", "batch size (128)", NULL},            \
-        {"lr", "X", "learning rate (0.1)", NULL}, {"momentum", "X", "SGD momentum (0.9)", NULL},   \
-        {"wd", "X", "weight decay (1e-4)", NULL}, {"nesterov", NULL, "Nesterov momentum", NULL},   \
+        {"init", "CKPT", "start from these weights", NULL}, {"epochs", "N", "epochs (10)", NULL},  \
+        {"batch", "N", "batch size (128)", NULL}, {"lr", "X", "learning rate (0.1)", NULL},        \
+        {"momentum", "X", "SGD momentum (0.9)", NULL}, {"wd", "X", "weight decay (1e-4)", NULL},   \
+        {"nesterov", NULL, "Nesterov momentum", NULL},                                             \
         {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},            \
         {"cosine", NULL, "cosine learning-rate decay instead of steps", NULL},                     \
         {"seed", "N", "random seed (1)", NULL},                                                    \
@@ -240,7 +217,9 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
          NULL},                                                                                    \
         {"multiwarm-temperature", "T", "focus: T of the softmax rule (2)", NULL},                  \
         {"cls-smoothing", "EPS", "focus: label smoothing inside L_cls (0)", NULL},                 \
-        {"authors", NULL, "focus: the authors' released variant (softmax rule T=2, eps 0.1)", NULL}
+    {                                                                                              \
+        "authors", NULL, "focus: the authors' released variant (softmax rule T=2, eps 0.1)", NULL  \
+    }
 
 int cmd_train(int argc, char **argv)
 {
@@ -249,26 +228,22 @@ int cmd_train(int argc, char **argv)
                       {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos, rc = cli_parse("train", "[options]", opts, argc, argv, pos, 0, &n_pos);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc) return rc < 0 ? 0 : rc;
     fn_train_config c;
     fn_train_config_default(&c);
-    if ((rc = cli_train_options("train", opts, &c)))
-        return rc;
+    if ((rc = cli_train_options("train", opts, &c))) return rc;
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
     c.user = (void *)"train";
     fn_train_result r;
     fn_status st = fn_train(&c, &r);
-    if (st != FN_OK)
-        return cli_fail("train");
+    if (st != FN_OK) return cli_fail("train");
     printf("%s: %d epochs, %ld steps in %.1f s; best top-1 %.2f%% at epoch %d\n", c.out_dir,
            r.epochs_done, r.steps_done, r.seconds, 100 * r.best_top1, r.best_epoch);
     cli_print_report(&r.report, NULL, 0);
     printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", c.out_dir,
            c.out_dir, c.out_dir);
-    if (r.stopped)
-        printf("stopped early; saved %s/last.safetensors\n", c.out_dir);
+    if (r.stopped) printf("stopped early; saved %s/last.safetensors\n", c.out_dir);
     fn_eval_report_free(&r.report);
     return 0;
 }

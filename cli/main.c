@@ -44,8 +44,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(cmd, commands[i].name) == 0)
-            return commands[i].run(argc - 2, argv + 2);
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
     fprintf(stderr, "focusnet: unknown command '%s' (see 'focusnet --help')\n", cmd);
     return EXIT_USAGE;
 }

@@ -3,6 +3,8 @@
 # usage: test_cli.sh PATH/TO/focusnet
 set -u
 fn="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -28,6 +30,30 @@ expect 2 "unexpected argument 'extra'" -- "$fn" devices extra
 out=$("$fn" devices) && ok || bad "devices runs"
 printf '%s\n' "$out" | grep -q '(default)' && ok || bad "devices marks the default"
 printf '%s\n' "$out" | grep -q 'compute units' && ok || bad "devices shows compute units"
+
+# models: the paper's Table 4 counts (200 classes, small stem, 64x64)
+out=$("$fn" models --classes 200 --input 3x64x64) && ok || bad "models runs"
+printf '%s\n' "$out" | grep -q 'resnet18 *small *11271432' && ok || bad "models: resnet18 11271432"
+printf '%s\n' "$out" | grep -q 'mobilenetv2 *small *0.5 *943880' && ok || bad "models: mobilenetv2 943880"
+expect 2 "option '--input'" -- "$fn" models --input 3x32
+expect 2 "option '--classes'" -- "$fn" models --classes zero
+
+# train / eval / predict / demo: usage errors name the option, runtime errors the file
+expect 2 "option '--loss' takes ce, ls, kd or focus, not 'bogus'" -- "$fn" train --loss bogus
+expect 2 "option '--epochs' needs a whole number" -- "$fn" train --epochs many
+expect 2 "option '--milestones'" -- "$fn" train --milestones 3,x
+expect 2 "option '--stem'" -- "$fn" train --stem tiny
+expect 2 "option '--authors' goes with --loss focus" -- "$fn" train --authors
+expect 2 "unknown option '--frobnicate'" -- "$fn" demo --frobnicate
+expect 1 "needs --baseline" -- "$fn" train --loss focus --out "$tmp/x"
+expect 1 "no-such-dir" -- "$fn" train --data mnist:/no-such-dir --out "$tmp/x"
+expect 1 "unknown model 'vgg16'" -- "$fn" train --model vgg16 --data mnist:/no-such-dir --out "$tmp/x"
+expect 2 "needs a checkpoint" -- "$fn" eval
+expect 1 "/no/such.safetensors" -- "$fn" eval /no/such.safetensors
+expect 2 "needs a checkpoint and at least one image" -- "$fn" predict x.safetensors
+expect 1 "/no/such.safetensors" -- "$fn" predict /no/such.safetensors a.png
+printf 'not a checkpoint' > "$tmp/bad.safetensors"
+expect 1 "$tmp/bad.safetensors" -- "$fn" eval "$tmp/bad.safetensors"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -81,8 +81,7 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path)
      * load_state_dict(strict=True) accepts the file. */
     for (int i = 0, b = 0; i < m->n_layers && st == FN_OK; i++) {
         const fn_layer *l = &m->layers[i];
-        if (l->kind != FN_L_BN)
-            continue;
+        if (l->kind != FN_L_BN) continue;
         const char *w = m->params[l->w].name;
         snprintf(bn_names[b], sizeof bn_names[b], "%.*snum_batches_tracked",
                  (int)(strlen(w) - strlen("weight")), w);
@@ -92,8 +91,7 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path)
         t[k].data = &batches;
         k++;
     }
-    if (st != FN_OK)
-        goto done;
+    if (st != FN_OK) goto done;
     cJSON *names = cJSON_CreateArray();
     for (int i = 0; i < c->classes; i++)
         cJSON_AddItemToArray(names, cJSON_CreateString(fn_model_class_name(m, i)));
@@ -106,14 +104,24 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path)
     snprintf(width, sizeof width, "%g", c->width);
     snprintf(classes, sizeof classes, "%d", c->classes);
     snprintf(input, sizeof input, "%dx%dx%d", c->channels, c->height, c->width_px);
-    const char *keys[] = {"format",          "focusnet.version", "focusnet.arch",
-                          "focusnet.small_stem", "focusnet.width",   "focusnet.classes",
-                          "focusnet.input",  "focusnet.class_names", "focusnet.mean",
-                          "focusnet.std",    "focusnet.dataset", "focusnet.loss",
-                          "focusnet.history"};
-    const char *vals[] = {"pt",       CKPT_VERSION, c->arch,    small,     width,
-                          classes,    input,        names_json, mean_json, std_json,
-                          m->dataset, m->loss,      m->history ? m->history : "[]"};
+    const char *keys[] = {
+        "format",          "focusnet.version", "focusnet.arch",    "focusnet.small_stem",
+        "focusnet.width",  "focusnet.classes", "focusnet.input",   "focusnet.class_names",
+        "focusnet.mean",   "focusnet.std",     "focusnet.dataset", "focusnet.loss",
+        "focusnet.history"};
+    const char *vals[] = {"pt",
+                          CKPT_VERSION,
+                          c->arch,
+                          small,
+                          width,
+                          classes,
+                          input,
+                          names_json,
+                          mean_json,
+                          std_json,
+                          m->dataset,
+                          m->loss,
+                          m->history ? m->history : "[]"};
     if (!names_json || !mean_json || !std_json)
         st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
     else
@@ -138,8 +146,7 @@ static int parse_floats(const char *json, float *out, int n)
     for (int i = 0; ok && i < n; i++) {
         cJSON *v = cJSON_GetArrayItem(a, i);
         ok = cJSON_IsNumber(v);
-        if (ok)
-            out[i] = (float)v->valuedouble;
+        if (ok) out[i] = (float)v->valuedouble;
     }
     cJSON_Delete(a);
     return ok;
@@ -160,12 +167,10 @@ static fn_status read_config(const fn_st_file *f, const char *path, fn_model_con
                         "%s: metadata focusnet.classes / focusnet.input missing or out of range",
                         path);
     fn_status st = fn_model_config_default(c, arch, k, ch, h, w);
-    if (st != FN_OK)
-        return fn_error_prefix(st, "%s: ", path);
+    if (st != FN_OK) return fn_error_prefix(st, "%s: ", path);
     const char *small = fn_st_meta(f, "focusnet.small_stem");
     const char *width = fn_st_meta(f, "focusnet.width");
-    if (small)
-        c->small_stem = atoi(small) != 0;
+    if (small) c->small_stem = atoi(small) != 0;
     if (width) {
         float wv = (float)atof(width);
         if (!(wv > 0.01f && wv <= 4.0f))
@@ -234,8 +239,7 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
         st = fn_error(FN_ERR_MISMATCH, "%s holds a %s; this needs a %s", path, have, want);
     }
     fn_model *m = NULL;
-    if (st == FN_OK)
-        st = fn_model_create(dev, &c, max_batch, training, &m);
+    if (st == FN_OK) st = fn_model_create(dev, &c, max_batch, training, &m);
     /* Every tensor the model has must be there with its shape; BN's
      * num_batches_tracked is the only extra tensor allowed. */
     for (int i = 0; st == FN_OK && i < m->n_params; i++) {
@@ -250,8 +254,9 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
         for (int d = 0; same && d < p->ndim; d++)
             same = t->shape[d] == p->shape[d];
         if (!same) {
-            st = fn_error(FN_ERR_MISMATCH, "%s: tensor %s has %d dimensions of another shape than "
-                                           "the %s built from its metadata needs",
+            st = fn_error(FN_ERR_MISMATCH,
+                          "%s: tensor %s has %d dimensions of another shape than "
+                          "the %s built from its metadata needs",
                           path, p->name, t->ndim, c.arch);
             break;
         }
@@ -261,19 +266,18 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
             break;
         }
         st = fn_st_get_f32(f, p->name, host, p->numel);
-        if (st == FN_OK)
-            st = fn_buffer_write(dev, p->data, 0, p->numel * sizeof(float), host);
+        if (st == FN_OK) st = fn_buffer_write(dev, p->data, 0, p->numel * sizeof(float), host);
         free(host);
     }
     for (int i = 0; st == FN_OK && i < fn_st_count(f); i++) {
         const char *name = fn_st_tensor_at(f, i)->name;
         const char *tail = strrchr(name, '.');
-        if (fn_model_find_param(m, name) < 0 && !(tail && strcmp(tail, ".num_batches_tracked") == 0))
+        if (fn_model_find_param(m, name) < 0 &&
+            !(tail && strcmp(tail, ".num_batches_tracked") == 0))
             st = fn_error(FN_ERR_MISMATCH, "%s: tensor %s does not belong to a %s", path, name,
                           c.arch);
     }
-    if (st == FN_OK)
-        st = load_meta(m, f, path);
+    if (st == FN_OK) st = load_meta(m, f, path);
     fn_st_close(f);
     if (st != FN_OK) {
         fn_model_free(m);
@@ -289,12 +293,11 @@ fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits)
     fn_image img;
     FN_TRY(fn_image_load(path, &img));
     float *x = malloc((size_t)c->channels * c->height * c->width_px * sizeof *x);
-    fn_status st = x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->mean,
-                                         m->std, x)
-                     : fn_error(FN_ERR_NOMEM, "out of host memory");
+    fn_status st =
+        x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->mean, m->std, x)
+          : fn_error(FN_ERR_NOMEM, "out of host memory");
     fn_image_free(&img);
-    if (st == FN_OK)
-        st = fn_model_predict(m, x, 1, logits);
+    if (st == FN_OK) st = fn_model_predict(m, x, 1, logits);
     free(x);
     return st;
 }

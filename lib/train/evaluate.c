@@ -10,8 +10,7 @@
 
 void fn_eval_report_free(fn_eval_report *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     free(r->confusion);
     free(r->class_acc);
     memset(r, 0, sizeof *r);
@@ -39,13 +38,10 @@ void fn_eval_add(fn_eval_report *r, const float *logits, const int32_t *labels, 
         int y = labels[i], best = 0, above = 0;
         double mx = z[0];
         for (int j = 1; j < k; j++)
-            if (z[j] > z[best])
-                best = j;
+            if (z[j] > z[best]) best = j;
         for (int j = 0; j < k; j++) {
-            if (z[j] > mx)
-                mx = z[j];
-            if (z[j] > z[y])
-                above++; /* classes ranked above the true one */
+            if (z[j] > mx) mx = z[j];
+            if (z[j] > z[y]) above++; /* classes ranked above the true one */
         }
         double s = 0;
         for (int j = 0; j < k; j++)
@@ -95,26 +91,21 @@ fn_status fn_evaluate_dataset(fn_model *m, const fn_dataset *d, fn_eval_report *
     FN_TRY(fn_loader_create(d, &lo, &l));
     fn_status st = fn_eval_begin(out, c->classes);
     float *logits = malloc((size_t)m->max_batch * c->classes * sizeof *logits);
-    if (st == FN_OK && !logits)
-        st = fn_error(FN_ERR_NOMEM, "out of host memory");
-    if (st == FN_OK)
-        st = fn_loader_start(l, 0, 0);
+    if (st == FN_OK && !logits) st = fn_error(FN_ERR_NOMEM, "out of host memory");
+    if (st == FN_OK) st = fn_loader_start(l, 0, 0);
     while (st == FN_OK) {
         const float *x;
         const int32_t *y;
         int n = 0;
         st = fn_loader_next(l, &x, &y, &n);
-        if (st != FN_OK || n == 0)
-            break;
+        if (st != FN_OK || n == 0) break;
         st = fn_model_predict(m, x, n, logits);
-        if (st == FN_OK)
-            fn_eval_add(out, logits, y, n);
+        if (st == FN_OK) fn_eval_add(out, logits, y, n);
     }
     fn_eval_end(out);
     free(logits);
     fn_loader_free(l);
-    if (st != FN_OK)
-        fn_eval_report_free(out);
+    if (st != FN_OK) fn_eval_report_free(out);
     return st;
 }
 
@@ -137,14 +128,12 @@ int fn_eval_confused_pairs(const fn_eval_report *r, int n, int *true_class, int 
     for (int t = 0; t < k; t++)
         for (int p = 0; p < k; p++) {
             int64_t v = r->confusion[(size_t)t * k + p];
-            if (t == p || v == 0)
-                continue;
+            if (t == p || v == 0) continue;
             /* Insertion into the sorted top n. */
             int pos = found < n ? found : n;
             while (pos > 0 && count[pos - 1] < v)
                 pos--;
-            if (pos >= n)
-                continue;
+            if (pos >= n) continue;
             int last = found < n ? found : n - 1;
             for (int j = last; j > pos; j--) {
                 true_class[j] = true_class[j - 1];
@@ -154,8 +143,7 @@ int fn_eval_confused_pairs(const fn_eval_report *r, int n, int *true_class, int 
             true_class[pos] = t;
             pred_class[pos] = p;
             count[pos] = v;
-            if (found < n)
-                found++;
+            if (found < n) found++;
         }
     return found;
 }

@@ -99,6 +99,8 @@ static fn_status setup(run *r)
         return fn_error(FN_ERR_ARG, "--loss %s needs --baseline CHECKPOINT (the frozen %s)",
                         fn_loss_kind_name(c->loss.kind),
                         c->loss.kind == FN_LOSS_KD ? "teacher" : "baseline");
+    fn_model_config probe; /* an unknown model is reported before any data is read */
+    FN_TRY(fn_model_config_default(&probe, c->arch ? c->arch : "", 1, 1, 1, 1));
     FN_TRY(fn_device_open(c->device, &r->dev));
     FN_TRY(fn_dataset_open(c->data, "train", c->limit_train, &r->train));
     FN_TRY(fn_dataset_open_sized(c->data, "test", c->limit_test, fn_dataset_channels(r->train),
@@ -108,10 +110,8 @@ static fn_status setup(run *r)
     fn_model_config mc;
     FN_TRY(fn_model_config_default(&mc, c->arch, fn_dataset_classes(d), fn_dataset_channels(d),
                                    fn_dataset_height(d), fn_dataset_width(d)));
-    if (c->small_stem >= 0)
-        mc.small_stem = c->small_stem;
-    if (c->width > 0)
-        mc.width = c->width;
+    if (c->small_stem >= 0) mc.small_stem = c->small_stem;
+    if (c->width > 0) mc.width = c->width;
     if (c->init) {
         FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, c->batch, 1, &r->model));
         free(r->model->history); /* a new run starts its own history */
@@ -126,8 +126,7 @@ static fn_status setup(run *r)
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
     if (!m->class_names) {
         m->class_names = calloc((size_t)mc.classes, sizeof *m->class_names);
-        if (!m->class_names)
-            return fn_error(FN_ERR_NOMEM, "out of host memory");
+        if (!m->class_names) return fn_error(FN_ERR_NOMEM, "out of host memory");
         for (int i = 0; i < mc.classes; i++) {
             const char *n = fn_dataset_class_name(d, i);
             m->class_names[i] = strdup(n ? n : "?");
@@ -137,8 +136,7 @@ static fn_status setup(run *r)
         /* The baseline may be another architecture; it must see the same
          * images and know the same classes. */
         fn_status st = fn_checkpoint_load(r->dev, c->baseline, NULL, c->batch, 0, &r->ref);
-        if (st != FN_OK)
-            return st;
+        if (st != FN_OK) return st;
         const fn_model_config *b = &r->ref->cfg;
         if (b->classes != mc.classes || b->channels != mc.channels || b->height != mc.height ||
             b->width_px != mc.width_px)
@@ -180,8 +178,7 @@ static fn_status setup(run *r)
         int ms[2] = {c->epochs / 2, c->epochs * 3 / 4};
         int n = 0, uniq[2];
         for (int i = 0; i < 2; i++)
-            if (ms[i] > 0 && (n == 0 || uniq[n - 1] != ms[i]))
-                uniq[n++] = ms[i];
+            if (ms[i] > 0 && (n == 0 || uniq[n - 1] != ms[i])) uniq[n++] = ms[i];
         if (n)
             FN_TRY(fn_lr_step(&r->sched, c->lr, c->gamma, uniq, n));
         else
@@ -192,8 +189,7 @@ static fn_status setup(run *r)
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", c->out_dir);
     r->history = cJSON_CreateArray();
-    if (!r->history)
-        return fn_error(FN_ERR_NOMEM, "out of host memory");
+    if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
     return FN_OK;
 }
 
@@ -220,8 +216,8 @@ static fn_status train_step(run *r, const float *x, const int32_t *y, int n)
     FN_TRY(fn_buffer_write(r->dev, r->labels, 0, (size_t)n * sizeof(int32_t), y));
     cl_mem ref = NULL;
     if (r->ref) {
-        FN_TRY(fn_buffer_copy(r->dev, r->ref->acts[r->ref->input].data, 0,
-                              m->acts[m->input].data, 0, in_bytes));
+        FN_TRY(fn_buffer_copy(r->dev, r->ref->acts[r->ref->input].data, 0, m->acts[m->input].data,
+                              0, in_bytes));
         FN_TRY(fn_model_forward(r->ref, n, 0));
         ref = r->ref->acts[r->ref->logits].data;
     }
@@ -240,20 +236,17 @@ static fn_status save(run *r, const char *path)
     fn_model *m = r->model;
     free(m->history);
     m->history = cJSON_PrintUnformatted(r->history);
-    if (!m->history)
-        return fn_error(FN_ERR_NOMEM, "out of host memory");
+    if (!m->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
     return fn_checkpoint_save(m, path);
 }
 
 static fn_status log_epoch(run *r, cJSON *rec)
 {
     char *line = cJSON_PrintUnformatted(rec);
-    if (!line)
-        return fn_error(FN_ERR_NOMEM, "out of host memory");
+    if (!line) return fn_error(FN_ERR_NOMEM, "out of host memory");
     FILE *f = fopen(r->path_log, "a");
     int ok = f && fprintf(f, "%s\n", line) > 0;
-    if (f)
-        ok = (fclose(f) == 0) && ok;
+    if (f) ok = (fclose(f) == 0) && ok;
     free(line);
     return ok ? FN_OK : fn_error(FN_ERR_IO, "%s: cannot append: %s", r->path_log, strerror(errno));
 }
@@ -263,22 +256,19 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     run r = {0};
     r.c = c;
     fn_train_result local;
-    if (!res)
-        res = &local;
+    if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
     fn_status st = setup(&r);
     double t0 = now_s();
     int steps = st == FN_OK ? fn_loader_batches(r.loader) : 0;
     long total_steps = (long)steps * c->epochs;
-    if (c->max_steps > 0 && c->max_steps < total_steps)
-        total_steps = c->max_steps;
+    if (c->max_steps > 0 && c->max_steps < total_steps) total_steps = c->max_steps;
     for (int epoch = 0; st == FN_OK && epoch < c->epochs && !res->stopped; epoch++) {
         r.sgd.lr = fn_lr_at(&r.sched, epoch, 0, steps);
         float zero4[4] = {0, 0, 0, 0}, stats[4] = {0, 0, 0, 0};
         st = fn_buffer_write(r.dev, r.stats, 0, sizeof zero4, zero4);
-        if (st == FN_OK)
-            st = fn_loader_start(r.loader, epoch, 0);
+        if (st == FN_OK) st = fn_loader_start(r.loader, epoch, 0);
         double te = now_s();
         long images = 0;
         for (long step = 0; st == FN_OK; step++) {
@@ -286,13 +276,11 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
             const int32_t *y;
             int n = 0;
             st = fn_loader_next(r.loader, &x, &y, &n);
-            if (st != FN_OK || n == 0)
-                break;
+            if (st != FN_OK || n == 0) break;
             st = train_step(&r, x, y, n);
             images += n;
             res->steps_done++;
-            int last = step + 1 == steps || res->steps_done == total_steps ||
-                       (c->stop && *c->stop);
+            int last = step + 1 == steps || res->steps_done == total_steps || (c->stop && *c->stop);
             if (st == FN_OK && ((step + 1) % STATS_EVERY == 0 || last)) {
                 st = fn_buffer_read(r.dev, r.stats, 0, sizeof stats, stats);
                 if (st == FN_OK && stats[2] > 0)
@@ -302,10 +290,14 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
                                   res->steps_done, epoch + 1, r.path_last);
                 if (st == FN_OK && c->progress) {
                     double el = now_s() - te, all = now_s() - t0;
-                    fn_train_progress p = {epoch + 1, c->epochs, step + 1, steps,
+                    fn_train_progress p = {epoch + 1,
+                                           c->epochs,
+                                           step + 1,
+                                           steps,
                                            stats[3] > 0 ? stats[0] / stats[3] : 0,
                                            stats[3] > 0 ? stats[1] / stats[3] : 0,
-                                           el > 0 ? images / el : 0, 0};
+                                           el > 0 ? images / el : 0,
+                                           0};
                     p.eta_s = all / res->steps_done * (total_steps - res->steps_done);
                     c->progress(&p, c->user);
                 }
@@ -315,13 +307,11 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
                 break;
             }
         }
-        if (st != FN_OK)
-            break;
+        if (st != FN_OK) break;
         /* Evaluate, record, save. A stopped run still saves where it got to. */
         fn_eval_report rep;
         st = fn_evaluate_dataset(r.model, r.test, &rep);
-        if (st != FN_OK)
-            break;
+        if (st != FN_OK) break;
         double secs = now_s() - te;
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddNumberToObject(rec, "epoch", epoch + 1);
@@ -337,8 +327,7 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
         cJSON_AddBoolToObject(rec, "partial", res->stopped);
         st = log_epoch(&r, rec);
         cJSON_AddItemToArray(r.history, rec);
-        if (st == FN_OK)
-            st = save(&r, r.path_last);
+        if (st == FN_OK) st = save(&r, r.path_last);
         if (st == FN_OK && rep.top1 > res->best_top1) {
             res->best_top1 = rep.top1;
             res->best_epoch = epoch + 1;
@@ -350,7 +339,6 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     }
     res->seconds = now_s() - t0;
     run_free(&r);
-    if (st != FN_OK)
-        fn_eval_report_free(&res->report);
+    if (st != FN_OK) fn_eval_report_free(&res->report);
     return st;
 }
