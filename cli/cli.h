@@ -30,5 +30,6 @@ int cli_float(const char *cmd, const cli_opt *opts, const char *name, double lo,
 int cli_fail(const char *cmd);
 
 int cmd_devices(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

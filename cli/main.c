@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
+    {"bench", cmd_bench, "benchmarks: 'bench layers' times each layer on a device"},
 };
 
 static void usage(FILE *f)
