@@ -54,6 +54,18 @@ expect 2 "needs a checkpoint and at least one image" -- "$fn" predict x.safetens
 expect 1 "/no/such.safetensors" -- "$fn" predict /no/such.safetensors a.png
 printf 'not a checkpoint' > "$tmp/bad.safetensors"
 expect 1 "$tmp/bad.safetensors" -- "$fn" eval "$tmp/bad.safetensors"
+# bench layers: a tiny run still prints its header and the total row.
+out=$("$fn" bench layers --batch 2 --repeat 1 --warmup 0) && ok || bad "bench layers runs"
+printf '%s\n' "$out" | grep -q '^focusnet bench layers: resnet18, batch 2' && ok || bad "bench header"
+printf '%s\n' "$out" | grep -q '^timed with ' && ok || bad "bench says how it times"
+printf '%s\n' "$out" | grep -q '^layer .*fwd ms' && ok || bad "bench column header"
+printf '%s\n' "$out" | grep -q '^layer4.0.conv2 ' && ok || bad "bench has a layer4 row"
+printf '%s\n' "$out" | grep -Eq '^total .* [0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3}' && ok || bad "bench total line"
+printf '%s\n' "$out" | grep -Eq '^  conv bwd +[0-9.]+ ms +[0-9.]+%' && ok || bad "bench time by type"
+expect 2 "unknown mode 'frob'" -- "$fn" bench frob
+expect 2 "which benchmark" -- "$fn" bench
+expect 2 "unknown model 'foo'" -- "$fn" bench layers --model foo
+expect 2 "'--batch' needs a whole number" -- "$fn" bench layers --batch 0
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
