@@ -37,5 +37,6 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_cam(int argc, char **argv);
 
 #endif

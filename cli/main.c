@@ -17,6 +17,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split"},
     {"predict", cmd_predict, "classify image files with a checkpoint"},
     {"demo", cmd_demo, "baseline, then FocusNet, on Fashion-MNIST with LeNet-5"},
+    {"cam", cmd_cam, "an image with the class activation map of a checkpoint over it"},
 };
 
 static void usage(FILE *f)

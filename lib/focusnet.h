@@ -250,6 +250,9 @@ fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int g
  * (C, H, W) normalized for the model, pixels (C, H, W) in [0, 1], what the model
  * sees, for display. Either may be NULL. */
 fn_status fn_model_load_image(const fn_model *m, const char *path, float *input, float *pixels);
+/* The loss the checkpoint was trained with ("ce", "focus", ...; "" if unknown):
+ * a viewer tells a FocusNet from its baseline by it. */
+const char *fn_model_loss(const fn_model *m);
 /* The multi-warm label a baseline's logits (K) give one image (paper Eq. 4-6):
  * 1 for the classes the rule picks (logit > 0, or softmax(z / temperature) > 1/K)
  * and for true_class (-1 when unknown), normalized to sum 1, into label (K).

@@ -223,6 +223,11 @@ fn_status fn_model_load_image(const fn_model *m, const char *path, float *input,
     return st;
 }
 
+const char *fn_model_loss(const fn_model *m)
+{
+    return m->loss;
+}
+
 int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_rule rule,
                        float temperature, float *label)
 {
