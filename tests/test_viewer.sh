@@ -49,13 +49,18 @@ colors() {
     [ "${1:-0}" -ge 800 ] && [ "${2:-0}" -ge 600 ] && [ "${3:-0}" -ge "$want" ]
 }
 
-# 1. A run folder and an image: the screenshot is written and is not blank.
+# 1. A run folder and an image: the screenshot is written and is not blank;
+# the exported view is smaller than the window, and not blank either.
 out=$(xvfb timeout 120 "$viewer" "$run" "$image" --screenshot "$tmp/shot.png" \
-    --quit-after-render 2>"$tmp/err"); rc=$?
+    --export "$tmp/view.png" --quit-after-render 2>"$tmp/err"); rc=$?
 [ "$rc" -eq 0 ] && ok || bad "run folder + image: exit $rc: $(cat "$tmp/err")"
 printf '%s\n' "$out" | grep -q "wrote $tmp/shot.png" && ok || bad "says it wrote the screenshot: $out"
 [ -s "$tmp/shot.png" ] && ok || bad "screenshot written"
 colors "$tmp/shot.png" 200 && ok || bad "screenshot has many colours: $("$fixture" colors "$tmp/shot.png")"
+# shellcheck disable=SC2046
+set -- $("$fixture" colors "$tmp/shot.png") $("$fixture" colors "$tmp/view.png")
+[ "${4:-0}" -gt 300 ] && [ "${4:-0}" -lt "$1" ] && [ "${6:-0}" -ge 100 ] && ok ||
+    bad "exported view: $4x$5 with $6 colours, window $1x$2"
 grep -q "focusnet-viewer:" "$tmp/err" && bad "no error expected: $(cat "$tmp/err")" || ok
 
 # 2. Jet, Grad-CAM, a chosen class and a per-model scale draw something else.

@@ -34,7 +34,12 @@ static const GOptionEntry options[] = {
      "N|NAME"},
     {"screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
      "Write the window to FILE.png once everything asked for is shown", "FILE.png"},
-    {"quit-after-render", 0, 0, G_OPTION_ARG_NONE, NULL, "Quit once that is done (exit 0)", NULL},
+    {"export", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+     "Write the view (as Export does: image, maps, plots) to FILE.png once everything asked for "
+     "is shown",
+     "FILE.png"},
+    {"quit-after-render", 0, 0, G_OPTION_ARG_NONE, NULL,
+     "Quit once the screenshot or export is written (exit 0)", NULL},
     {"version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version", NULL},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL,
      "[RUN_DIR | CHECKPOINT | IMAGE]…"},
@@ -97,7 +102,8 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
     /* Screenshots come from the cairo renderer: the same pixels on every
      * machine, and no GL under Xvfb, where Mesa's software GL can stall
      * waiting for a frame that never comes. */
-    if (g_variant_dict_contains(opts, "screenshot")) g_setenv("GSK_RENDERER", "cairo", FALSE);
+    if (g_variant_dict_contains(opts, "screenshot") || g_variant_dict_contains(opts, "export"))
+        g_setenv("GSK_RENDERER", "cairo", FALSE);
     return -1; /* go on */
 }
 
@@ -148,12 +154,14 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
     g_variant_dict_lookup(opts, "limit", "i", &limit);
     if (g_variant_dict_lookup(opts, "data", "&s", &data))
         fnv_window_open_dataset(win, data, split, limit);
-    const char *shot = NULL;
-    if (g_variant_dict_lookup(opts, "screenshot", "^&ay", &shot))
-        fnv_window_screenshot_when_ready(win, shot,
+    const char *shot = NULL, *view = NULL;
+    g_variant_dict_lookup(opts, "screenshot", "^&ay", &shot);
+    g_variant_dict_lookup(opts, "export", "^&ay", &view);
+    if (shot || view)
+        fnv_window_screenshot_when_ready(win, shot, view,
                                          g_variant_dict_contains(opts, "quit-after-render"));
     else if (g_variant_dict_contains(opts, "quit-after-render"))
-        g_printerr("focusnet-viewer: --quit-after-render goes with --screenshot\n");
+        g_printerr("focusnet-viewer: --quit-after-render goes with --screenshot or --export\n");
     gtk_window_present(GTK_WINDOW(win));
     return 0;
 }

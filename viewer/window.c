@@ -59,7 +59,7 @@ struct _FnvWindow {
     int updating;      /* set while the window changes its own controls */
     int scroll_to;     /* the row to bring into view */
     guint scroll_source;
-    char *screenshot;
+    char *screenshot, *export_path; /* written once everything asked for is shown */
     gboolean quit_after, shot_scheduled;
     int shot_frames;
 };
@@ -460,12 +460,22 @@ static void update_titles(FnvWindow *self)
 {
     for (int s = 0; s < FNV_SLOTS; s++) {
         const FnvModelInfo *in = &self->info[s];
-        char *t = in->path ? g_strdup_printf("%s: %s (%s) · %s", slot_name[s], in->arch,
-                                             in->loss && *in->loss ? in->loss : "?", in->path)
-                           : g_strdup_printf("%s: none open", slot_name[s]);
+        char *t = g_strdup_printf("%s: none open", slot_name[s]), *tip = NULL;
+        if (in->path) { /* "baseline/best.safetensors" in the title, all of it in the tooltip */
+            char *dir = g_path_get_dirname(in->path), *parent = g_path_get_basename(dir);
+            char *file = g_path_get_basename(in->path);
+            g_free(t);
+            t = g_strdup_printf("%s: %s (%s loss) · %s/%s", slot_name[s], in->arch,
+                                in->loss && *in->loss ? in->loss : "unknown", parent, file);
+            tip = g_strdup(in->path);
+            g_free(dir);
+            g_free(parent);
+            g_free(file);
+        }
         gtk_label_set_text(s == 0 ? self->title_base : self->title_focus, t);
-        gtk_widget_set_tooltip_text(GTK_WIDGET(s == 0 ? self->title_base : self->title_focus), t);
+        gtk_widget_set_tooltip_text(GTK_WIDGET(s == 0 ? self->title_base : self->title_focus), tip);
         g_free(t);
+        g_free(tip);
         if (!in->path && !self->shown)
             fnv_cam_view_clear(cam_view(self, s), s == FNV_BASELINE ? "Open a baseline checkpoint"
                                                                     : "Open a FocusNet checkpoint");
@@ -677,12 +687,17 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
     FnvWindow *self = FNV_WINDOW(w);
     /* Frames count once the window is on screen: layout and drawing settle. */
     if (!gtk_widget_get_mapped(w) || ++self->shot_frames < 8) return G_SOURCE_CONTINUE;
-    GError *err = NULL;
-    if (fnv_export_png(GTK_WIDGET(self), self->screenshot, &err)) {
-        g_print("focusnet-viewer: wrote %s\n", self->screenshot);
-    } else {
-        g_printerr("focusnet-viewer: screenshot: %s\n", err->message);
-        g_error_free(err);
+    const char *paths[2] = {self->screenshot, self->export_path};
+    GtkWidget *what[2] = {GTK_WIDGET(self), self->view_box};
+    for (int i = 0; i < 2; i++) {
+        GError *err = NULL;
+        if (!paths[i]) continue;
+        if (fnv_export_png(what[i], paths[i], &err)) {
+            g_print("focusnet-viewer: wrote %s\n", paths[i]);
+        } else {
+            g_printerr("focusnet-viewer: %s: %s\n", paths[i], err->message);
+            g_error_free(err);
+        }
     }
     if (self->quit_after)
         g_application_quit(G_APPLICATION(gtk_window_get_application(GTK_WINDOW(self))));
@@ -691,15 +706,19 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
 
 static void maybe_screenshot(FnvWindow *self)
 {
-    if (!self->screenshot || self->pending > 0 || self->shot_scheduled) return;
+    if ((!self->screenshot && !self->export_path) || self->pending > 0 || self->shot_scheduled)
+        return;
     self->shot_scheduled = TRUE;
     gtk_widget_add_tick_callback(GTK_WIDGET(self), shot_tick, NULL, NULL);
 }
 
-void fnv_window_screenshot_when_ready(FnvWindow *self, const char *path, gboolean quit)
+void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
+                                      gboolean quit)
 {
     g_free(self->screenshot);
-    self->screenshot = g_strdup(path);
+    g_free(self->export_path);
+    self->screenshot = g_strdup(window_png);
+    self->export_path = g_strdup(view_png);
     self->quit_after = quit;
     self->shot_scheduled = FALSE;
     self->shot_frames = 0;
@@ -895,6 +914,7 @@ static void fnv_window_finalize(GObject *o)
     g_ptr_array_free(self->files, TRUE);
     g_array_free(self->items, TRUE);
     g_free(self->screenshot);
+    g_free(self->export_path);
     G_OBJECT_CLASS(fnv_window_parent_class)->finalize(o);
 }
 

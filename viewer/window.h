@@ -34,8 +34,10 @@ typedef struct {
 void fnv_window_set_options(FnvWindow *self, const FnvViewOptions *o);
 
 /* Once everything asked for so far is shown (or has failed with its message
- * shown), writes the window to path and, with quit, quits the application. */
-void fnv_window_screenshot_when_ready(FnvWindow *self, const char *path, gboolean quit);
+ * shown), writes the whole window to window_png and the view (what Export
+ * writes) to view_png, either may be NULL, and with quit, quits the application. */
+void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
+                                      gboolean quit);
 /* Writes what the window shows now (the image, maps, plots) to a PNG. */
 gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error);
 
