@@ -1,9 +1,10 @@
 #!/bin/sh
 # focusnet cam: its usage and runtime errors, and the pictures it writes, on
 # the committed PyTorch-written LeNet-5 (Fashion-MNIST) and a sample image.
-# usage: test_cam_cli.sh PATH/TO/focusnet
+# usage: test_cam_cli.sh PATH/TO/focusnet PATH/TO/make_fixture
 set -u
 fn="$1"
+fixture="$2"
 src="${FOCUSNET_SOURCE_DIR:-$(dirname "$0")/..}"
 ckpt="$src/tests/fixtures/torch_lenet5.safetensors"
 image="$src/assets/samples/fashion-sandal.png"
@@ -62,6 +63,20 @@ set -- $(png_size "$tmp/two.png")
     bad "cam --class"
 cmp -s "$tmp/a.png" "$tmp/b.png" && ok || bad "--class Sandal = --class 5"
 cmp -s "$tmp/a.png" "$tmp/c.png" && bad "--class 9 draws the same as 5" || ok
+
+# Plain CAM: a ResNet-18 (global average pooling, then a linear layer) trained
+# for one epoch on eight 16x16 images, with and without --grad-cam.
+mkdir -p "$tmp/folder"
+"$fixture" folder "$tmp/folder" &&
+    "$fn" train --model resnet18 --data "folder:$tmp/folder" --epochs 1 --batch 4 \
+        --out "$tmp/r18" >"$tmp/train.log" 2>&1 && ok || bad "train resnet18: $(tail -3 "$tmp/train.log")"
+"$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --top 2 \
+    --out "$tmp/r18.png" >/dev/null && is_png "$tmp/r18.png" && ok || bad "cam on resnet18"
+"$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --top 2 --grad-cam \
+    --out "$tmp/r18g.png" >/dev/null && ! cmp -s "$tmp/r18.png" "$tmp/r18g.png" && ok ||
+    bad "grad-cam on resnet18 differs from cam"
+expect 1 "has 2 classes but" -- "$fn" cam "$tmp/r18/best.safetensors" "$image" --compare "$ckpt" \
+    --out "$tmp/x.png"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

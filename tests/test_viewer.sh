@@ -3,7 +3,7 @@
 # an image into a screenshot that is not blank, shows an unreadable image and a
 # mismatched checkpoint as errors and goes on, loads a dataset split, and stays
 # up until it is told to quit.
-# usage: test_viewer.sh PATH/TO/focusnet-viewer PATH/TO/focusnet PATH/TO/viewer_fixture
+# usage: test_viewer.sh PATH/TO/focusnet-viewer PATH/TO/focusnet PATH/TO/make_fixture
 # Skips (exit 77) without xvfb-run (tools/setup.sh installs it).
 set -u
 viewer="$1"
@@ -28,6 +28,11 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # Quiet and deterministic: no accessibility bus, no GL.
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
+# Under AddressSanitizer (tests/run.sh --sanitize): the OpenCL driver (POCL's
+# LLVM) puts its own alternate signal stack on the worker thread that first
+# builds kernels, and ASan aborts when it cannot unmap its own as that thread
+# ends. Without ASan the option is ignored.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}use_sigaltstack=0"
 xvfb() { xvfb-run -a -s "-screen 0 1400x1100x24" "$@"; }
 
 # A tiny run folder like focusnet demo's: a baseline and a FocusNet on a

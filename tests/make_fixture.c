@@ -1,9 +1,9 @@
-/* Helpers for tests/test_viewer.sh, so that the test needs nothing but the
- * build:
- *   viewer_fixture mnist DIR       a tiny 10-class MNIST-like dataset (IDX files)
- *                                  whose classes are bright squares in different places
- *   viewer_fixture folder DIR      a tiny 2-class folder dataset of 16x16 RGB PNGs
- *   viewer_fixture colors FILE.png prints "WIDTH HEIGHT DISTINCT_COLOURS" */
+/* Helpers for tests/test_viewer.sh and tests/test_cam_cli.sh, so that they
+ * need nothing but the build:
+ *   make_fixture mnist DIR        a tiny 10-class MNIST-like dataset (IDX files)
+ *                                 whose classes are bright squares in different places
+ *   make_fixture folder DIR       a tiny 2-class folder dataset of 16x16 RGB PNGs
+ *   make_fixture colors FILE.png  prints "WIDTH HEIGHT DISTINCT_COLOURS" */
 #include <cairo.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -111,7 +111,7 @@ static int colors(const char *path)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: viewer_fixture mnist|folder|colors PATH\n");
+        fprintf(stderr, "usage: make_fixture mnist|folder|colors PATH\n");
         return 2;
     }
     int ok = 0;
