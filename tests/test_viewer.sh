@@ -91,6 +91,11 @@ xvfb timeout 120 "$viewer" --baseline "$run/baseline/best.safetensors" \
     --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" -eq 0 ] && ok || bad "mismatch: exit $rc"
 grep -q "does not match" "$tmp/err" && ok || bad "mismatch reported: $(cat "$tmp/err")"
+# ... but a second run folder replaces both models, whatever their classes.
+xvfb timeout 120 "$viewer" "$run" "$tmp/other" "$tmp/folder/test/red/0.png" \
+    --screenshot "$tmp/shot4b.png" --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && ! grep -q "focusnet-viewer:" "$tmp/err" && ok ||
+    bad "a second run folder: exit $rc, $(cat "$tmp/err")"
 printf 'not a checkpoint' >"$tmp/bad.safetensors"
 xvfb timeout 120 "$viewer" "$tmp/bad.safetensors" --screenshot "$tmp/shot5.png" \
     --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?

@@ -3,10 +3,22 @@
 
 static guint bar_signal, label_signal, cell_signal;
 
+/* The plots keep their own copy of the class names: the window replaces its
+ * models (and their names) while a plot may still be drawn. */
+static char **copy_names(const char *const *names, int k)
+{
+    if (!names) return NULL;
+    char **c = g_new0(char *, k + 1);
+    for (int i = 0; i < k; i++)
+        c[i] = g_strdup(names[i]);
+    return c;
+}
+
 /* ---- bar chart ---- */
 struct _FnvBarChart {
     GtkDrawingArea parent;
     float *prob;
+    char **names;
     fnv_bars bars;
 };
 G_DEFINE_FINAL_TYPE(FnvBarChart, fnv_bar_chart, GTK_TYPE_DRAWING_AREA)
@@ -29,6 +41,7 @@ static void bar_pressed(GtkGestureClick *g, int n, double x, double y, FnvBarCha
 static void bar_finalize(GObject *o)
 {
     g_free(FNV_BAR_CHART(o)->prob);
+    g_strfreev(FNV_BAR_CHART(o)->names);
     G_OBJECT_CLASS(fnv_bar_chart_parent_class)->finalize(o);
 }
 
@@ -53,8 +66,13 @@ void fnv_bar_chart_set(FnvBarChart *self, const float *prob, int k, const char *
                        int top, int true_class, int selected)
 {
     g_clear_pointer(&self->prob, g_free);
-    if (prob) self->prob = g_memdup2(prob, sizeof(float) * k);
-    self->bars = (fnv_bars){self->prob, k, names, top, true_class, selected};
+    g_clear_pointer(&self->names, g_strfreev);
+    if (prob) {
+        self->prob = g_memdup2(prob, sizeof(float) * k);
+        self->names = copy_names(names, k);
+    }
+    self->bars =
+        (fnv_bars){self->prob, k, (const char *const *)self->names, top, true_class, selected};
     gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
@@ -63,7 +81,7 @@ struct _FnvLabelView {
     GtkDrawingArea parent;
     float *label;
     int k, true_class, selected;
-    const char *const *names;
+    char **names;
 };
 G_DEFINE_FINAL_TYPE(FnvLabelView, fnv_label_view, GTK_TYPE_DRAWING_AREA)
 
@@ -71,8 +89,8 @@ static void label_draw(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer
 {
     FnvLabelView *self = FNV_LABEL_VIEW(area);
     if (self->label)
-        fnv_draw_label(cr, w, h, self->label, self->k, self->names, self->true_class,
-                       self->selected);
+        fnv_draw_label(cr, w, h, self->label, self->k, (const char *const *)self->names,
+                       self->true_class, self->selected);
 }
 
 static void label_pressed(GtkGestureClick *g, int n, double x, double y, FnvLabelView *self)
@@ -87,6 +105,7 @@ static void label_pressed(GtkGestureClick *g, int n, double x, double y, FnvLabe
 static void label_finalize(GObject *o)
 {
     g_free(FNV_LABEL_VIEW(o)->label);
+    g_strfreev(FNV_LABEL_VIEW(o)->names);
     G_OBJECT_CLASS(fnv_label_view_parent_class)->finalize(o);
 }
 
@@ -111,8 +130,12 @@ void fnv_label_view_set(FnvLabelView *self, const float *label, int k, const cha
                         int true_class, int selected)
 {
     g_clear_pointer(&self->label, g_free);
-    if (label) self->label = g_memdup2(label, sizeof(float) * k);
-    self->k = k, self->names = names, self->true_class = true_class, self->selected = selected;
+    g_clear_pointer(&self->names, g_strfreev);
+    if (label) {
+        self->label = g_memdup2(label, sizeof(float) * k);
+        self->names = copy_names(names, k);
+    }
+    self->k = k, self->true_class = true_class, self->selected = selected;
     gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
@@ -121,7 +144,7 @@ struct _FnvConfusionView {
     GtkDrawingArea parent;
     int64_t *conf;
     int k, sel_row, sel_col;
-    const char *const *names;
+    char **names;
 };
 G_DEFINE_FINAL_TYPE(FnvConfusionView, fnv_confusion_view, GTK_TYPE_DRAWING_AREA)
 
@@ -129,8 +152,8 @@ static void conf_draw(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer 
 {
     FnvConfusionView *self = FNV_CONFUSION_VIEW(area);
     if (self->conf)
-        fnv_draw_confusion(cr, w, h, self->conf, self->k, self->names, self->sel_row,
-                           self->sel_col);
+        fnv_draw_confusion(cr, w, h, self->conf, self->k, (const char *const *)self->names,
+                           self->sel_row, self->sel_col);
 }
 
 static void conf_pressed(GtkGestureClick *g, int n, double x, double y, FnvConfusionView *self)
@@ -145,6 +168,7 @@ static void conf_pressed(GtkGestureClick *g, int n, double x, double y, FnvConfu
 static void conf_finalize(GObject *o)
 {
     g_free(FNV_CONFUSION_VIEW(o)->conf);
+    g_strfreev(FNV_CONFUSION_VIEW(o)->names);
     G_OBJECT_CLASS(fnv_confusion_view_parent_class)->finalize(o);
 }
 
@@ -171,7 +195,11 @@ void fnv_confusion_view_set(FnvConfusionView *self, const int64_t *conf, int k,
                             const char *const *names, int sel_row, int sel_col)
 {
     g_clear_pointer(&self->conf, g_free);
-    if (conf) self->conf = g_memdup2(conf, sizeof(int64_t) * k * k);
-    self->k = k, self->names = names, self->sel_row = sel_row, self->sel_col = sel_col;
+    g_clear_pointer(&self->names, g_strfreev);
+    if (conf) {
+        self->conf = g_memdup2(conf, sizeof(int64_t) * k * k);
+        self->names = copy_names(names, k);
+    }
+    self->k = k, self->sel_row = sel_row, self->sel_col = sel_col;
     gtk_widget_queue_draw(GTK_WIDGET(self));
 }

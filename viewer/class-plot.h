@@ -11,7 +11,7 @@
 
 #define FNV_TYPE_BAR_CHART (fnv_bar_chart_get_type())
 G_DECLARE_FINAL_TYPE(FnvBarChart, fnv_bar_chart, FNV, BAR_CHART, GtkDrawingArea)
-/* prob (K) copied; names (K) must outlive the next set call; prob NULL clears. */
+/* prob (K) and names (K, may be NULL) copied; prob NULL clears. */
 void fnv_bar_chart_set(FnvBarChart *self, const float *prob, int k, const char *const *names,
                        int top, int true_class, int selected);
 
@@ -22,7 +22,7 @@ void fnv_label_view_set(FnvLabelView *self, const float *label, int k, const cha
 
 #define FNV_TYPE_CONFUSION_VIEW (fnv_confusion_view_get_type())
 G_DECLARE_FINAL_TYPE(FnvConfusionView, fnv_confusion_view, FNV, CONFUSION_VIEW, GtkDrawingArea)
-/* conf (K, K) copied; NULL clears. */
+/* conf (K, K) and names copied; NULL clears. */
 void fnv_confusion_view_set(FnvConfusionView *self, const int64_t *conf, int k,
                             const char *const *names, int sel_row, int sel_col);
 

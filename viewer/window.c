@@ -183,7 +183,7 @@ static void display_image(FnvWindow *self)
 {
     const FnvJob *j = self->shown;
     const FnvModelInfo *ref = ref_info(self);
-    if (!j || !ref) return;
+    if (!j || !ref || j->k != ref->k) return; /* computed by models since replaced */
     int k = ref->k;
     const char *const *names = (const char *const *)ref->names;
     float *prob = g_new(float, k);
@@ -501,6 +501,27 @@ static void rebuild_class_model(FnvWindow *self)
 
 static gboolean dataset_done(FnvJob *j, gpointer user);
 
+/* Forgets the dataset split: its rows, matrices and filter. */
+static void drop_dataset(FnvWindow *self)
+{
+    if (!self->dataset) return;
+    const Item *cur = self->current >= 0 && self->current < (int)self->items->len
+                          ? &g_array_index(self->items, Item, self->current)
+                          : NULL;
+    gboolean was_dataset_row = cur && cur->file < 0;
+    g_clear_pointer(&self->dataset, fnv_job_free);
+    gtk_widget_set_visible(self->confusion_box, FALSE);
+    for (int s = 0; s < FNV_SLOTS; s++)
+        fnv_confusion_view_set(confusion_view(self, s), NULL, 0, NULL, -1, -1);
+    gtk_label_set_text(self->dataset_label, "");
+    rebuild_list(self);
+    if (was_dataset_row) self->current = -1;
+    self->updating++;
+    gtk_single_selection_set_selected(
+        self->selection, self->current >= 0 ? (guint)self->current : GTK_INVALID_LIST_POSITION);
+    self->updating--;
+}
+
 static void submit_dataset(FnvWindow *self, const char *spec, const char *split, int limit)
 {
     FnvJob *j = fnv_job_new(FNV_JOB_DATASET, dataset_done, g_object_ref(self));
@@ -517,8 +538,13 @@ static gboolean load_done(FnvJob *j, gpointer user)
         if (j->status == FN_OK) {
             int s = j->info_slot;
             fnv_model_info_clear(&self->info[s]);
+            if (j->closed_other) fnv_model_info_clear(&self->info[1 - s]);
             self->info[s] = j->info;
             memset(&j->info, 0, sizeof j->info);
+            /* What was shown came from the models before: ask again below. */
+            g_clear_pointer(&self->shown, fnv_job_free);
+            clear_views(self, "Working…");
+            if (self->dataset && self->dataset->k != self->info[s].k) drop_dataset(self);
             update_titles(self);
             rebuild_class_model(self);
             const char *ds = self->info[s].dataset;
@@ -590,6 +616,7 @@ static gboolean dataset_done(FnvJob *j, gpointer user)
             }
         } else {
             show_error(self, j->error);
+            drop_dataset(self); /* the worker closed it */
         }
     }
     job_settled(self);
@@ -597,12 +624,18 @@ static gboolean dataset_done(FnvJob *j, gpointer user)
     return keep;
 }
 
-void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot)
+static void load(FnvWindow *self, const char *path, int slot, int replace)
 {
     FnvJob *j = fnv_job_new(FNV_JOB_LOAD, load_done, g_object_ref(self));
     j->path = g_strdup(path);
     j->slot = slot;
+    j->replace = replace;
     submit(self, j);
+}
+
+void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot)
+{
+    load(self, path, slot, FALSE);
 }
 
 void fnv_window_add_image(FnvWindow *self, const char *path)
@@ -633,13 +666,14 @@ static char *first_existing(const char *dir, const char *sub)
 void fnv_window_open_path(FnvWindow *self, const char *path)
 {
     if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        /* A run folder replaces both models: the first load closes the other. */
         char *b = first_existing(path, "baseline"), *f = first_existing(path, "focusnet");
-        if (b) fnv_window_load_checkpoint(self, b, FNV_BASELINE);
-        if (f) fnv_window_load_checkpoint(self, f, FNV_FOCUSNET);
+        if (b) load(self, b, FNV_BASELINE, TRUE);
+        if (f) load(self, f, FNV_FOCUSNET, !b);
         if (!b && !f) { /* one `focusnet train` run */
             char *one = first_existing(path, "");
             if (one)
-                fnv_window_load_checkpoint(self, one, -1);
+                load(self, one, -1, TRUE);
             else {
                 char *msg = g_strdup_printf(
                     "%s holds no checkpoint: a run folder of focusnet demo has "

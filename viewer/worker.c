@@ -135,6 +135,10 @@ static void run_load(FnvWorker *w, FnvJob *j)
     }
     int slot = j->slot;
     if (slot < 0) slot = strcmp(fn_model_loss(m), "focus") == 0 ? FNV_FOCUSNET : FNV_BASELINE;
+    if (j->replace && w->cam[1 - slot]) {
+        unload(w, 1 - slot);
+        j->closed_other = 1;
+    }
     /* Both columns show one image and one class list: the models must agree. */
     const fn_model *other = w->cam[1 - slot];
     const fn_model_config *a = fn_model_get_config(m);
@@ -233,6 +237,7 @@ static void run_image(FnvWorker *w, FnvJob *j)
     if (st == FN_OK) {
         int ref = w->cam[FNV_FOCUSNET] ? FNV_FOCUSNET : FNV_BASELINE;
         int k = fn_model_get_config(w->cam[ref])->classes;
+        j->k = k;
         j->shown_class = j->cls >= 0 && j->cls < k ? j->cls : argmax(j->logits[ref], k);
         for (int s = 0; s < FNV_SLOTS && st == FN_OK; s++) {
             if (!w->cam[s]) continue;

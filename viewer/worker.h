@@ -44,6 +44,7 @@ struct FnvJob {
     int generation;
     /* ---- request ---- */
     int slot;     /* LOAD: FNV_BASELINE, FNV_FOCUSNET, or -1: by the checkpoint's loss */
+    int replace;  /* LOAD: close the other slot's model too (a new run folder) */
     char *path;   /* LOAD: the checkpoint; IMAGE: the image file, or NULL for index */
     int index;    /* IMAGE: the dataset image */
     int cls;      /* IMAGE: the class to map; -1: the top class (FocusNet's, else the baseline's) */
@@ -55,7 +56,8 @@ struct FnvJob {
     char *error;       /* the failure, one line */
     FnvModelInfo info; /* LOAD: the model now in info_slot */
     int info_slot;
-    /* IMAGE: per slot, NULL where no model is loaded */
+    int closed_other; /* LOAD: the other slot is empty now */
+    /* IMAGE: per slot, NULL where no model is loaded; k as in DATASET */
     int c[FNV_SLOTS], h[FNV_SLOTS], w[FNV_SLOTS];
     float *pixels[FNV_SLOTS]; /* (C, H, W) in [0, 1] */
     float *logits[FNV_SLOTS]; /* (K) */
