@@ -4,14 +4,14 @@
 # mismatched checkpoint as errors and goes on, loads a dataset split, and stays
 # up until it is told to quit.
 # usage: test_viewer.sh PATH/TO/focusnet-viewer PATH/TO/focusnet PATH/TO/make_fixture
-# Skips (exit 77) without xvfb-run (tools/setup.sh installs it).
+# Skips (exit 77) without xvfb-run and xauth (tools/setup.sh installs them).
 set -u
 viewer="$1"
 fn="$2"
 fixture="$3"
 src="${FOCUSNET_SOURCE_DIR:-$(dirname "$0")/..}"
-if ! command -v xvfb-run >/dev/null 2>&1; then
-    echo "SKIP: xvfb-run not found (apt-get install xvfb)"
+if ! command -v xvfb-run >/dev/null 2>&1 || ! command -v xauth >/dev/null 2>&1; then
+    echo "SKIP: xvfb-run or xauth not found (apt-get install xvfb xauth; tools/setup.sh does)"
     exit 77
 fi
 tmp=$(mktemp -d)
