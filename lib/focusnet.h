@@ -226,6 +226,69 @@ void fn_train_config_default(fn_train_config *c);
  * otherwise free r->report with fn_eval_report_free. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
 
+
+/* ---- Class activation maps --------------------------------------------------
+ * CAM (Zhou et al. 2016) for models that end in global average pooling and a
+ * linear layer (ResNet, MobileNetV2): CAM_c = sum_k w_ck F_k over the last
+ * feature maps F (F, h, w). Grad-CAM (Selvaraju et al. 2017) for any model,
+ * LeNet-5 included: ReLU(sum_k a_k F_k), a_k the spatial mean of
+ * d logit_c / d F_k. Both are upsampled bilinearly (half-pixel centres, as
+ * OpenCV and PyTorch's align_corners=False) to the input's H x W, and left
+ * unnormalized: CAM's spatial mean at feature resolution plus the
+ * classifier's bias is the logit. */
+
+/* 1 when plain CAM applies to m (global average pooling, then one linear layer). */
+int fn_cam_available(const fn_model *m);
+/* The map of class_index for one image (C, H, W), normalized as the model
+ * expects (fn_model_load_image), into heatmap (H, W); logits (K) may be NULL.
+ * Grad-CAM needs a model built for training (fn_checkpoint_load with training
+ * 1): it runs the layers after the feature maps backward; parameters and their
+ * gradients are left as they were. */
+fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
+                         float *heatmap, float *logits);
+/* Reads an image file (PNG, JPEG, BMP) as fn_model_predict_file does: input
+ * (C, H, W) normalized for the model, pixels (C, H, W) in [0, 1], what the model
+ * sees, for display. Either may be NULL. */
+fn_status fn_model_load_image(const fn_model *m, const char *path, float *input, float *pixels);
+/* The loss the checkpoint was trained with ("ce", "focus", ...; "" if unknown):
+ * a viewer tells a FocusNet from its baseline by it. */
+const char *fn_model_loss(const fn_model *m);
+/* The multi-warm label a baseline's logits (K) give one image (paper Eq. 4-6):
+ * 1 for the classes the rule picks (logit > 0, or softmax(z / temperature) > 1/K)
+ * and for true_class (-1 when unknown), normalized to sum 1, into label (K).
+ * Returns how many classes it holds; with none, label is all zero. */
+int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_rule rule,
+                       float temperature, float *label);
+
+typedef enum { FN_COLORMAP_VIRIDIS, FN_COLORMAP_JET, FN_COLORMAP_INFERNO } fn_colormap;
+/* "viridis", "jet", "inferno" <-> colormap. */
+const char *fn_colormap_name(fn_colormap cm);
+fn_status fn_colormap_parse(const char *name, fn_colormap *out);
+/* The colour at t in [0, 1] (clamped) as RGB bytes. */
+void fn_colormap_rgb(fn_colormap cm, float t, uint8_t rgb[3]);
+/* Widens [*lo, *hi] to hold the finite values of heatmap (n); start from
+ * lo = INFINITY, hi = -INFINITY. Call it on two maps for one shared scale. */
+void fn_heatmap_range(const float *heatmap, size_t n, float *lo, float *hi);
+/* rgb (H, W, 3) bytes = (1 - opacity) * pixels + opacity * colormap((heatmap - lo) / (hi - lo));
+ * pixels (C, H, W) in [0, 1], C 1 or 3; heatmap (H, W) or NULL for the image alone. */
+void fn_cam_overlay(const float *pixels, int c, int h, int w, const float *heatmap, float lo,
+                    float hi, fn_colormap cm, float opacity, uint8_t *rgb);
+
+/* ---- Datasets, read-only, for applications ----------------------------------
+ * The same functions lib/data/data.h declares (see there for the specs:
+ * "fashion-mnist", "mnist:DIR", "cifar10:DIR", "folder:DIR", ...). Images are
+ * uint8 (C, H, W), labels in [0, classes). */
+typedef struct fn_dataset fn_dataset;
+/* channels, height, width: a required shape, 0 for any; folders are resized to it. */
+fn_status fn_dataset_open_sized(const char *spec, const char *split, int limit, int channels,
+                                int height, int width, fn_dataset **out);
+int fn_dataset_count(const fn_dataset *d);
+int fn_dataset_classes(const fn_dataset *d);
+const char *fn_dataset_class_name(const fn_dataset *d, int i);
+const uint8_t *fn_dataset_image(const fn_dataset *d, int i);
+int fn_dataset_label(const fn_dataset *d, int i);
+void fn_dataset_free(fn_dataset *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,8 @@ packages="gcc libc6-dev meson ninja-build pkg-config python3
   libclblast-dev libstb-dev zlib1g-dev libcjson-dev libcairo2-dev
   dataset-fashion-mnist"
 if [ "${FOCUSNET_VIEWER:-1}" = 1 ]; then
-    packages="$packages libgtk-4-dev"
+    # xvfb and xauth: tests/test_viewer.sh runs the viewer's window under xvfb-run.
+    packages="$packages libgtk-4-dev xvfb xauth"
 fi
 missing=""
 for p in $packages; do

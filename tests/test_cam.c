@@ -1,0 +1,408 @@
+/* CAM and Grad-CAM against a plain-C computation, the multi-warm label,
+ * colormaps and the overlay, and reading an image as a model sees it.
+ *
+ * LeNet-5's Grad-CAM is recomputed from its parameters with the lib/ref
+ * twins (forward to the logits, backward from a one-hot gradient to the
+ * feature maps) and its feature gradient is also checked against finite
+ * differences. For ResNet-18 and MobileNetV2, CAM is recomputed from the
+ * feature maps and the classifier's weights, checked against the logits
+ * (spatial mean + bias = logit), and Grad-CAM must equal ReLU(CAM) / (h w)
+ * since the gradient through global average pooling is w_ck / (h w). */
+#include <stb_image_write.h>
+
+#include "check.h"
+#include "nn/model.h"
+#include "ref/ref.h"
+#include "tmpdir.h"
+
+/* Bilinear resize with half-pixel centres, written the long way. */
+static void resize_ref(const float *src, int h, int w, float *dst, int H, int W)
+{
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double sy = ((double)y + 0.5) * h / H - 0.5, sx = ((double)x + 0.5) * w / W - 0.5;
+            if (sy < 0) sy = 0;
+            if (sx < 0) sx = 0;
+            int y0 = (int)floor(sy), x0 = (int)floor(sx);
+            if (y0 > h - 1) y0 = h - 1;
+            if (x0 > w - 1) x0 = w - 1;
+            int y1 = y0 + 1 > h - 1 ? h - 1 : y0 + 1;
+            int x1 = x0 + 1 > w - 1 ? w - 1 : x0 + 1;
+            double fy = sy - y0, fx = sx - x0;
+            dst[y * W + x] =
+                (float)((1 - fy) * (1 - fx) * src[y0 * w + x0] + (1 - fy) * fx * src[y0 * w + x1] +
+                        fy * (1 - fx) * src[y1 * w + x0] + fy * fx * src[y1 * w + x1]);
+        }
+}
+
+static float *param(fn_model *m, const char *name)
+{
+    int i = fn_model_find_param(m, name);
+    if (i < 0) {
+        fprintf(stderr, "FAIL: no parameter %s\n", name);
+        exit(1);
+    }
+    float *p = malloc(m->params[i].numel * sizeof *p);
+    dev_download(m->dev, m->params[i].data, p, m->params[i].numel);
+    return p;
+}
+
+/* ---- LeNet-5 in plain C: 1x28x28 -> conv1 6@5x5 pad 2 -> ReLU -> pool 2 ->
+ * conv2 16@5x5 -> ReLU (the features, 16x10x10) -> pool 2 -> fc 400-120-84-K. */
+typedef struct {
+    int k;
+    float *w1, *b1, *w2, *b2, *f1w, *f1b, *f2w, *f2b, *f3w, *f3b;
+    /* the tail's forward state */
+    float p2[16 * 5 * 5], h1[120], h2[84], z[16];
+    int arg2[16 * 5 * 5];
+} lenet_ref;
+
+static const fn_pool_shape pool2 = {1, 16, 10, 10, 2, 2, 0};
+
+static void lenet_features(const lenet_ref *r, const float *x, float *feat /* (16, 10, 10) */)
+{
+    float c1[6 * 28 * 28], p1[6 * 14 * 14];
+    fn_conv_shape s1 = {1, 1, 28, 28, 6, 5, 5, 1, 2, 1};
+    fn_ref_conv_forward(c1, x, r->w1, r->b1, &s1);
+    fn_ref_relu_forward(c1, c1, 6 * 28 * 28);
+    fn_pool_shape ps = {1, 6, 28, 28, 2, 2, 0};
+    fn_ref_maxpool_forward(p1, NULL, c1, &ps);
+    fn_conv_shape s2 = {1, 6, 14, 14, 16, 5, 5, 1, 0, 1};
+    fn_ref_conv_forward(feat, p1, r->w2, r->b2, &s2);
+    fn_ref_relu_forward(feat, feat, 16 * 10 * 10);
+}
+
+static void lenet_tail(lenet_ref *r, const float *feat)
+{
+    fn_ref_maxpool_forward(r->p2, r->arg2, feat, &pool2);
+    fn_ref_linear_forward(r->h1, r->p2, r->f1w, r->f1b, 1, 400, 120);
+    fn_ref_relu_forward(r->h1, r->h1, 120);
+    fn_ref_linear_forward(r->h2, r->h1, r->f2w, r->f2b, 1, 120, 84);
+    fn_ref_relu_forward(r->h2, r->h2, 84);
+    fn_ref_linear_forward(r->z, r->h2, r->f3w, r->f3b, 1, 84, r->k);
+}
+
+/* d z_cls / d features, after lenet_tail. */
+static void lenet_tail_grad(lenet_ref *r, int cls, float *dfeat)
+{
+    float dz[16] = {0}, dh2[84], dh1[120], dp2[400];
+    dz[cls] = 1;
+    fn_ref_linear_backward(dh2, NULL, NULL, dz, r->h2, r->f3w, 1, 84, r->k);
+    fn_ref_relu_backward(dh2, dh2, r->h2, 84);
+    fn_ref_linear_backward(dh1, NULL, NULL, dh2, r->h1, r->f2w, 1, 120, 84);
+    fn_ref_relu_backward(dh1, dh1, r->h1, 120);
+    fn_ref_linear_backward(dp2, NULL, NULL, dh1, r->p2, r->f1w, 1, 400, 120);
+    fn_ref_maxpool_backward(dfeat, dp2, r->arg2, &pool2);
+}
+
+typedef struct {
+    lenet_ref *r;
+    float *feat;
+    int cls;
+} fd_ctx;
+
+static double tail_logit(void *p)
+{
+    fd_ctx *c = p;
+    lenet_tail(c->r, c->feat);
+    return c->r->z[c->cls];
+}
+
+static void test_lenet_gradcam(fn_device *dev)
+{
+    const int K = 10;
+    fn_model_config cfg;
+    CHECK_OK(fn_model_config_default(&cfg, "lenet5", K, 1, 28, 28));
+    fn_model *m = NULL;
+    CHECK_OK(fn_model_create(dev, &cfg, 1, 1, &m));
+    if (!m) return;
+    CHECK_OK(fn_model_init(m, 11));
+    CHECK(!fn_cam_available(m), "LeNet-5 has no global average pooling: plain CAM unavailable");
+
+    lenet_ref r = {.k = K};
+    r.w1 = param(m, "conv1.weight"), r.b1 = param(m, "conv1.bias");
+    r.w2 = param(m, "conv2.weight"), r.b2 = param(m, "conv2.bias");
+    r.f1w = param(m, "fc1.weight"), r.f1b = param(m, "fc1.bias");
+    r.f2w = param(m, "fc2.weight"), r.f2b = param(m, "fc2.bias");
+    r.f3w = param(m, "fc3.weight"), r.f3b = param(m, "fc3.bias");
+
+    fn_rng rng;
+    fn_rng_seed(&rng, 5);
+    float x[28 * 28], feat[1600], dfeat[1600], heat[28 * 28], want[28 * 28], z[10], low[100];
+    fill_uniform(&rng, x, 28 * 28, -1.0f, 2.0f);
+    lenet_features(&r, x, feat);
+    lenet_tail(&r, feat);
+
+    for (int cls = 0; cls < K; cls += 3) {
+        CHECK_OK(fn_cam_compute(m, x, cls, 1, heat, z));
+        check_close("lenet logits", z, r.z, K, 1e-4f, 1e-3f);
+        lenet_tail(&r, feat);
+        lenet_tail_grad(&r, cls, dfeat);
+        for (int i = 0; i < 100; i++) {
+            double s = 0;
+            for (int k = 0; k < 16; k++) {
+                double a = 0; /* a_k: spatial mean of the gradient */
+                for (int j = 0; j < 100; j++)
+                    a += dfeat[k * 100 + j];
+                s += a / 100 * feat[k * 100 + i];
+            }
+            low[i] = s > 0 ? (float)s : 0.0f;
+        }
+        resize_ref(low, 10, 10, want, 28, 28);
+        check_close("lenet grad-cam", heat, want, 28 * 28, 1e-5f, 1e-3f);
+    }
+    float mx = 0;
+    for (int i = 0; i < 28 * 28; i++)
+        mx = fmaxf(mx, heat[i]);
+    CHECK(mx > 0, "the Grad-CAM of a random LeNet-5 is not all zero");
+
+    /* The reference gradient against finite differences of the tail, away
+     * from max-pool ties (ReLU zeros tie with each other) and ReLU kinks. */
+    lenet_tail(&r, feat);
+    lenet_tail_grad(&r, 4, dfeat);
+    fd_ctx c = {&r, feat, 4};
+    int tried = 0, bad = 0;
+    for (int i = 0; i < 1600 && tried < 200; i++) {
+        if (feat[i] < 0.05f) continue;
+        tried++;
+        float keep = feat[i];
+        feat[i] = keep + 1e-3f;
+        double fp = tail_logit(&c);
+        feat[i] = keep - 1e-3f;
+        double fm = tail_logit(&c);
+        feat[i] = keep;
+        double num = (fp - fm) / 2e-3;
+        if (fabs(num - dfeat[i]) > 2e-3 + 2e-2 * fabs(dfeat[i])) bad++;
+    }
+    CHECK(tried > 50 && bad <= 2, "LeNet-5 tail gradient vs finite differences: %d of %d differ",
+          bad, tried);
+
+    /* The model's own gradients are left alone; repeated calls agree. */
+    CHECK_OK(fn_model_zero_grad(m));
+    float heat2[28 * 28];
+    CHECK_OK(fn_cam_compute(m, x, 2, 1, heat, NULL));
+    CHECK_OK(fn_cam_compute(m, x, 2, 1, heat2, NULL));
+    check_close("grad-cam twice", heat2, heat, 28 * 28, 0, 0);
+    float *g3 = malloc(m->params[fn_model_find_param(m, "fc3.weight")].numel * sizeof *g3);
+    fn_param *p3 = &m->params[fn_model_find_param(m, "fc3.weight")];
+    dev_download(dev, p3->grad, g3, p3->numel);
+    float gmax = 0;
+    for (size_t i = 0; i < p3->numel; i++)
+        gmax = fmaxf(gmax, fabsf(g3[i]));
+    CHECK(gmax == 0, "Grad-CAM leaves parameter gradients at zero (largest %g)", gmax);
+    free(g3);
+
+    /* Errors */
+    CHECK(fn_cam_compute(m, x, 0, 0, heat, NULL) == FN_ERR_ARG &&
+              strstr(fn_last_error(), "Grad-CAM"),
+          "plain CAM on LeNet-5 is refused with a hint: %s", fn_last_error());
+    CHECK(fn_cam_compute(m, x, K, 1, heat, NULL) == FN_ERR_ARG, "class K is out of range");
+    CHECK(fn_cam_compute(m, x, -1, 1, heat, NULL) == FN_ERR_ARG, "class -1 is out of range");
+    fn_model *e = NULL;
+    CHECK_OK(fn_model_create(dev, &cfg, 4, 0, &e));
+    CHECK(e && fn_cam_compute(e, x, 0, 1, heat, NULL) == FN_ERR_ARG &&
+              strstr(fn_last_error(), "training"),
+          "Grad-CAM on an evaluation-only model is refused: %s", fn_last_error());
+    fn_model_free(e);
+
+    float *ps[] = {r.w1, r.b1, r.w2, r.b2, r.f1w, r.f1b, r.f2w, r.f2b, r.f3w, r.f3b};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        free(ps[i]);
+    fn_model_free(m);
+}
+
+/* CAM from the model's feature maps and classifier, and Grad-CAM = ReLU(CAM) / hw. */
+static void test_gap_model(fn_device *dev, const char *arch, const char *fc, int K, int H)
+{
+    fn_model_config cfg;
+    CHECK_OK(fn_model_config_default(&cfg, arch, K, 3, H, H));
+    fn_model *m = NULL;
+    CHECK_OK(fn_model_create(dev, &cfg, 1, 1, &m));
+    if (!m) return;
+    CHECK_OK(fn_model_init(m, 3));
+    CHECK(fn_cam_available(m), "%s supports plain CAM", arch);
+    /* Random running statistics make evaluation mode differ from the identity. */
+    fn_rng rng;
+    fn_rng_seed(&rng, 9);
+    for (int i = 0; i < m->n_params; i++) {
+        fn_param *p = &m->params[i];
+        if (!strstr(p->name, "running_")) continue;
+        float *v = malloc(p->numel * sizeof *v);
+        int var = strstr(p->name, "running_var") != NULL;
+        fill_uniform(&rng, v, p->numel, var ? 0.5f : -0.2f, var ? 2.0f : 0.2f);
+        fn_buffer_write(dev, p->data, 0, p->numel * sizeof *v, v);
+        free(v);
+    }
+    size_t in = (size_t)3 * H * H;
+    float *x = malloc(in * sizeof *x);
+    fill_uniform(&rng, x, in, -2.0f, 2.0f);
+    float *heat = malloc((size_t)H * H * sizeof *heat),
+          *want = malloc((size_t)H * H * sizeof *want);
+    float z[16], zp[16];
+    const fn_act *f = &m->acts[m->features];
+    int nf = f->c, h = f->h, w = f->w, hw = h * w;
+    float *feat = malloc((size_t)nf * hw * sizeof *feat), *low = malloc((size_t)hw * sizeof *low);
+    float *W = param(m, fc);
+    char bias_name[64];
+    snprintf(bias_name, sizeof bias_name, "%.*s.bias", (int)(strlen(fc) - 7), fc);
+    float *b = param(m, bias_name);
+    for (int cls = 0; cls < K; cls++) {
+        CHECK_OK(fn_cam_compute(m, x, cls, 0, heat, z));
+        dev_download(dev, f->data, feat, (size_t)nf * hw); /* features stay after the forward */
+        double mean = 0;
+        for (int i = 0; i < hw; i++) {
+            double s = 0;
+            for (int k = 0; k < nf; k++)
+                s += (double)W[cls * nf + k] * feat[k * hw + i];
+            low[i] = (float)s;
+            mean += s / hw;
+        }
+        CHECK(fabs(mean + b[cls] - z[cls]) <= 1e-4 + 1e-3 * fabs(z[cls]),
+              "%s class %d: mean CAM %g + bias %g = logit %g", arch, cls, mean, b[cls], z[cls]);
+        resize_ref(low, h, w, want, H, H);
+        check_close("cam", heat, want, (size_t)H * H, 1e-4f, 1e-3f);
+
+        CHECK_OK(fn_cam_compute(m, x, cls, 1, heat, NULL));
+        for (int i = 0; i < hw; i++)
+            low[i] = low[i] > 0 ? low[i] / hw : 0.0f;
+        resize_ref(low, h, w, want, H, H);
+        check_close("grad-cam = relu(cam) / hw", heat, want, (size_t)H * H, 1e-5f, 2e-3f);
+    }
+    /* The logits are those of an evaluation-mode prediction. */
+    fn_model *e = NULL;
+    CHECK_OK(fn_model_create(dev, &cfg, 2, 0, &e));
+    if (e) {
+        for (int i = 0; i < m->n_params; i++) {
+            const fn_param *p = &m->params[i];
+            CHECK_OK(
+                fn_buffer_copy(dev, e->params[i].data, 0, p->data, 0, p->numel * sizeof(float)));
+        }
+        CHECK_OK(fn_model_predict(e, x, 1, zp));
+        CHECK_OK(fn_cam_compute(e, x, 0, 0, heat, z)); /* CAM works on evaluation models too */
+        check_close("cam logits = predict", z, zp, (size_t)K, 1e-4f, 1e-3f);
+        fn_model_free(e);
+    }
+    free(W);
+    free(b);
+    free(feat);
+    free(low);
+    free(x);
+    free(heat);
+    free(want);
+    fn_model_free(m);
+}
+
+static void test_multiwarm(void)
+{
+    float l[4];
+    const float z[4] = {2, -1, 0.5f, -3};
+    CHECK(fn_multiwarm_label(z, 4, 1, FN_MULTIWARM_LOGIT, 1, l) == 3, "logit rule: 3 classes");
+    const float want1[4] = {1 / 3.0f, 1 / 3.0f, 1 / 3.0f, 0};
+    check_close("logit rule with the true class", l, want1, 4, 1e-7f, 0);
+    CHECK(fn_multiwarm_label(z, 4, -1, FN_MULTIWARM_LOGIT, 1, l) == 2, "unknown class: 2");
+    const float want2[4] = {0.5f, 0, 0.5f, 0};
+    check_close("logit rule, true class unknown", l, want2, 4, 1e-7f, 0);
+    const float neg[4] = {-1, -2, -0.5f, -3};
+    CHECK(fn_multiwarm_label(neg, 4, -1, FN_MULTIWARM_LOGIT, 1, l) == 0, "none warm");
+    const float zero[4] = {0, 0, 0, 0};
+    check_close("none warm: all zero", l, zero, 4, 0, 0);
+    /* softmax(z / 2) of {2, 1, 0, -3} = {.486, .295, .179, .040}: above 1/4 are 0 and 1 */
+    const float z2[4] = {2, 1, 0, -3};
+    CHECK(fn_multiwarm_label(z2, 4, 3, FN_MULTIWARM_SOFTMAX, 2, l) == 3, "softmax rule: 3");
+    const float want3[4] = {1 / 3.0f, 1 / 3.0f, 0, 1 / 3.0f};
+    check_close("softmax rule", l, want3, 4, 1e-7f, 0);
+    /* Huge logits stay finite. */
+    const float big[3] = {1e4f, 9999, -1e4f};
+    CHECK(fn_multiwarm_label(big, 3, -1, FN_MULTIWARM_SOFTMAX, 2, l) == 2, "softmax rule, 1e4");
+}
+
+static void test_colormaps(void)
+{
+    uint8_t c[3];
+    static const struct {
+        fn_colormap cm;
+        float t;
+        uint8_t rgb[3];
+    } want[] = {
+        {FN_COLORMAP_VIRIDIS, 0, {68, 1, 84}},       {FN_COLORMAP_VIRIDIS, 1, {253, 231, 37}},
+        {FN_COLORMAP_VIRIDIS, 0.5f, {33, 145, 140}}, {FN_COLORMAP_INFERNO, 0, {0, 0, 4}},
+        {FN_COLORMAP_INFERNO, 1, {252, 255, 164}},   {FN_COLORMAP_JET, 0, {0, 0, 128}},
+        {FN_COLORMAP_JET, 1, {128, 0, 0}},           {FN_COLORMAP_JET, 0.5f, {123, 255, 123}},
+        {FN_COLORMAP_VIRIDIS, -3, {68, 1, 84}},      {FN_COLORMAP_VIRIDIS, 7, {253, 231, 37}},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        fn_colormap_rgb(want[i].cm, want[i].t, c);
+        CHECK(abs(c[0] - want[i].rgb[0]) <= 1 && abs(c[1] - want[i].rgb[1]) <= 1 &&
+                  abs(c[2] - want[i].rgb[2]) <= 1,
+              "%s(%g) = %d %d %d, want %d %d %d", fn_colormap_name(want[i].cm), want[i].t, c[0],
+              c[1], c[2], want[i].rgb[0], want[i].rgb[1], want[i].rgb[2]);
+    }
+    fn_colormap cm;
+    CHECK(fn_colormap_parse("inferno", &cm) == FN_OK && cm == FN_COLORMAP_INFERNO, "parse");
+    CHECK(fn_colormap_parse("hot", &cm) == FN_ERR_ARG && strstr(fn_last_error(), "viridis"),
+          "unknown colormap lists the known ones");
+
+    /* Overlay: opacity 0 is the image, 1 the colormap; gray images repeat. */
+    float px[2 * 2 * 3] = {0, 0.5f, 1, 0.25f, 1, 0, 0.2f, 0.4f, 0.1f, 0.3f, 0.9f, 0.8f};
+    float heat[4] = {0, 1, 2, 4}, lo = INFINITY, hi = -INFINITY;
+    fn_heatmap_range(heat, 4, &lo, &hi);
+    CHECK(lo == 0 && hi == 4, "range %g..%g", lo, hi);
+    uint8_t out[12];
+    fn_cam_overlay(px, 3, 2, 2, heat, lo, hi, FN_COLORMAP_VIRIDIS, 0, out);
+    int same = 1;
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 3; k++)
+            same &= out[i * 3 + k] == (uint8_t)lrintf(px[k * 4 + i] * 255);
+    CHECK(same, "overlay at opacity 0 is the image (planar RGB to interleaved)");
+    fn_cam_overlay(px, 3, 2, 2, heat, lo, hi, FN_COLORMAP_VIRIDIS, 1, out);
+    CHECK(out[0] == 68 && out[1] == 1 && out[2] == 84 && out[9] == 253, "opacity 1: colormap");
+    fn_cam_overlay(px, 1, 2, 2, NULL, 0, 1, FN_COLORMAP_VIRIDIS, 0.5f, out);
+    CHECK(out[3] == out[4] && out[4] == out[5] && out[3] == 128, "gray, no heatmap: the image");
+}
+
+static void test_load_image(void)
+{
+    char dir[256], path[300];
+    tmpdir_make(dir, sizeof dir, "cam");
+    enum { S = 16, P = S * S };
+    uint8_t rgb[P * 3];
+    for (int i = 0; i < P * 3; i++)
+        rgb[i] = (uint8_t)(i * 7);
+    snprintf(path, sizeof path, "%s/a.png", dir);
+    CHECK(stbi_write_png(path, S, S, 3, rgb, S * 3), "write png");
+    fn_model_config cfg;
+    CHECK_OK(fn_model_config_default(&cfg, "lenet5", 3, 3, S, S));
+    fn_model *m = NULL;
+    CHECK_OK(fn_model_create(NULL, &cfg, 1, 0, &m)); /* no device needed to read images */
+    if (m) {
+        m->mean[0] = 0.5f, m->std[0] = 0.25f;
+        float in[3 * P], px[3 * P];
+        CHECK_OK(fn_model_load_image(m, path, in, px));
+        int ok = 1;
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < P; i++) {
+                float p = rgb[i * 3 + c] / 255.0f;
+                ok &= fabsf(px[c * P + i] - p) < 1e-6f;
+                ok &= fabsf(in[c * P + i] - (p - m->mean[c]) / m->std[c]) < 1e-5f;
+            }
+        CHECK(ok, "pixels in [0, 1] and the normalized input of an image of the model's size");
+        snprintf(path, sizeof path, "%s/missing.png", dir);
+        CHECK(fn_model_load_image(m, path, in, NULL) != FN_OK && strstr(fn_last_error(), path),
+              "a missing image is an error naming it");
+        fn_model_free(m);
+    }
+    tmpdir_remove(dir);
+}
+
+int main(void)
+{
+    fn_device *dev = test_device();
+    test_multiwarm();
+    test_colormaps();
+    test_load_image();
+    test_lenet_gradcam(dev);
+    test_gap_model(dev, "resnet18", "fc.weight", 5, 16);
+    test_gap_model(dev, "mobilenetv2", "classifier.1.weight", 4, 16);
+    fn_device_free(dev);
+    return check_summary("cam");
+}

@@ -1,0 +1,301 @@
+/* The viewer's pure drawing functions, drawn on image surfaces and checked
+ * pixel by pixel: colormap endpoints, the overlay, bar heights, the true-class
+ * marker, the multi-warm label, the confusion matrix and the hit tests. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+static int checks, failed;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failed++;                                                                              \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
+    } while (0)
+
+typedef struct {
+    cairo_surface_t *s;
+    cairo_t *cr;
+    int w, h;
+} canvas;
+
+static canvas canvas_new(int w, int h)
+{
+    canvas c = {cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h), NULL, w, h};
+    c.cr = cairo_create(c.s);
+    cairo_set_source_rgb(c.cr, 1, 1, 1);
+    cairo_paint(c.cr);
+    return c;
+}
+
+static void canvas_free(canvas *c)
+{
+    cairo_destroy(c->cr);
+    cairo_surface_destroy(c->s);
+}
+
+/* The pixel at (x, y) as straight RGB bytes. ARGB32 is a native-endian 32-bit
+ * word with premultiplied colour: undo both deliberately. */
+static void pixel(canvas *c, int x, int y, int rgb[3])
+{
+    cairo_surface_flush(c->s);
+    const unsigned char *d = cairo_image_surface_get_data(c->s);
+    uint32_t v =
+        *(const uint32_t *)(const void *)(d + (size_t)y * cairo_image_surface_get_stride(c->s) +
+                                          (size_t)x * 4);
+    int a = v >> 24 & 0xff;
+    int ch[3] = {(int)(v >> 16 & 0xff), (int)(v >> 8 & 0xff), (int)(v & 0xff)};
+    for (int k = 0; k < 3; k++)
+        rgb[k] = a ? (ch[k] * 255 + a / 2) / a : 0;
+}
+
+static int near(const int rgb[3], int r, int g, int b, int tol)
+{
+    return abs(rgb[0] - r) <= tol && abs(rgb[1] - g) <= tol && abs(rgb[2] - b) <= tol;
+}
+
+static int byte(double v)
+{
+    return (int)lround(v * 255);
+}
+
+/* Pixels in column x from the row y0 upwards that have the colour. */
+static int run_up(canvas *c, int x, int y0, int r, int g, int b)
+{
+    int n = 0, rgb[3];
+    for (int y = y0; y >= 0; y--) {
+        pixel(c, x, y, rgb);
+        if (near(rgb, r, g, b, 3)) n++;
+    }
+    return n;
+}
+
+static int count_color(canvas *c, int x0, int y0, int x1, int y1, int r, int g, int b)
+{
+    int n = 0, rgb[3];
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            pixel(c, x, y, rgb);
+            n += near(rgb, r, g, b, 3);
+        }
+    return n;
+}
+
+static void test_byte_order(void)
+{
+    /* Pure red, green, blue pixels must come out where they went in. */
+    const uint8_t rgb[3 * 3] = {255, 0, 0, 0, 255, 0, 0, 0, 255};
+    cairo_surface_t *s = fnv_surface_from_rgb(rgb, 3, 1);
+    canvas c = canvas_new(3, 1);
+    cairo_set_source_surface(c.cr, s, 0, 0);
+    cairo_paint(c.cr);
+    int p[3];
+    pixel(&c, 0, 0, p);
+    CHECK(near(p, 255, 0, 0, 0), "red stays red: %d %d %d", p[0], p[1], p[2]);
+    pixel(&c, 2, 0, p);
+    CHECK(near(p, 0, 0, 255, 0), "blue stays blue: %d %d %d", p[0], p[1], p[2]);
+    cairo_surface_destroy(s);
+    canvas_free(&c);
+}
+
+static void test_overlay(void)
+{
+    /* A 4x4 RGB image drawn at 10x: opacity 0 leaves the image exactly. */
+    enum { N = 4, S = 10 };
+    float px[3 * N * N], heat[N * N];
+    for (int i = 0; i < 3 * N * N; i++)
+        px[i] = (float)((i * 37) % 256) / 255.0f;
+    for (int i = 0; i < N * N; i++)
+        heat[i] = (float)i;
+    canvas c = canvas_new(N * S, N * S);
+    fnv_draw_overlay(c.cr, N * S, N * S, px, 3, N, N, heat, 0, N * N - 1, FN_COLORMAP_VIRIDIS, 0);
+    int same = 1, p[3];
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            pixel(&c, x * S + S / 2, y * S + S / 2, p);
+            for (int k = 0; k < 3; k++)
+                same &= p[k] == byte(px[k * N * N + y * N + x]);
+        }
+    CHECK(same, "overlay at opacity 0 equals the image");
+    canvas_free(&c);
+
+    /* Opacity 1: the heatmap alone; its lowest value is viridis(0), its highest viridis(1). */
+    c = canvas_new(N * S, N * S);
+    fnv_draw_overlay(c.cr, N * S, N * S, px, 3, N, N, heat, 0, N * N - 1, FN_COLORMAP_VIRIDIS, 1);
+    pixel(&c, S / 2, S / 2, p);
+    CHECK(near(p, 68, 1, 84, 1), "viridis(0) = #440154, got %d %d %d", p[0], p[1], p[2]);
+    pixel(&c, N * S - S / 2, N * S - S / 2, p);
+    CHECK(near(p, 253, 231, 37, 1), "viridis(1) = #fde725, got %d %d %d", p[0], p[1], p[2]);
+    canvas_free(&c);
+
+    /* Half opacity on a grey image: halfway between the two. */
+    float grey[N * N];
+    for (int i = 0; i < N * N; i++)
+        grey[i] = 1.0f;
+    c = canvas_new(N * S, N * S);
+    fnv_draw_overlay(c.cr, N * S, N * S, grey, 1, N, N, heat, 0, N * N - 1, FN_COLORMAP_INFERNO,
+                     0.5);
+    pixel(&c, S / 2, S / 2, p); /* inferno(0) = 0, 0, 4 */
+    CHECK(near(p, 128, 128, 130, 1), "half of white and inferno(0), got %d %d %d", p[0], p[1],
+          p[2]);
+    canvas_free(&c);
+
+    /* A wide area: the image keeps square pixels, centred, background untouched. */
+    c = canvas_new(8 * S, N * S);
+    fnv_draw_overlay(c.cr, 8 * S, N * S, grey, 1, N, N, NULL, 0, 1, FN_COLORMAP_VIRIDIS, 0.5);
+    pixel(&c, 1, 1, p);
+    CHECK(near(p, 255, 255, 255, 0), "left margin untouched");
+    pixel(&c, 2 * S + 1, 1, p);
+    CHECK(near(p, 255, 255, 255, 0), "image starts at the centre");
+    canvas_free(&c);
+}
+
+static void test_colorbar(void)
+{
+    canvas c = canvas_new(200, 30);
+    fnv_draw_colorbar(c.cr, 200, 30, FN_COLORMAP_VIRIDIS, 0, 1);
+    int p[3];
+    pixel(&c, 0, 5, p);
+    CHECK(near(p, 68, 1, 84, 1), "colorbar starts at viridis(0): %d %d %d", p[0], p[1], p[2]);
+    pixel(&c, 199, 5, p);
+    CHECK(near(p, 253, 231, 37, 1), "colorbar ends at viridis(1): %d %d %d", p[0], p[1], p[2]);
+    canvas_free(&c);
+    c = canvas_new(100, 30);
+    fnv_draw_colorbar(c.cr, 100, 30, FN_COLORMAP_JET, 0, 1);
+    pixel(&c, 0, 5, p);
+    CHECK(near(p, 0, 0, 128, 1), "jet starts dark blue: %d %d %d", p[0], p[1], p[2]);
+    canvas_free(&c);
+}
+
+static void test_bars(void)
+{
+    enum { W = 400, H = 250 };
+    const float prob[5] = {0.1f, 0.6f, 0.05f, 0.25f, 0.0f};
+    const char *names[5] = {"zero", "one", "two", "three", "four"};
+    fnv_bars b = {prob, 5, names, 3, 3, -1};
+    canvas c = canvas_new(W, H);
+    fnv_draw_bars(c.cr, W, H, &b);
+    /* Order: 1 (0.6), 3 (0.25), 0 (0.1): three slots. Measure at slot centres. */
+    int base = H - 34 - 1, heights[3];
+    for (int i = 0; i < 3; i++) {
+        int x = 4 + (int)((W - 8) / 3.0 * (i + 0.5));
+        heights[i] = run_up(&c, x, base, byte(0.26), byte(0.48), byte(0.71));
+    }
+    double plot = H - 16 - 34;
+    CHECK(abs(heights[0] - (int)lround(0.6 * plot)) <= 2, "bar of 0.6: %d px of %g", heights[0],
+          plot);
+    CHECK(abs(heights[1] - (int)lround(0.25 * plot)) <= 2, "bar of 0.25: %d px", heights[1]);
+    CHECK(abs(heights[2] - (int)lround(0.1 * plot)) <= 2, "bar of 0.1: %d px", heights[2]);
+    CHECK(heights[0] * 25 > heights[1] * 55 && heights[0] * 25 < heights[1] * 65,
+          "heights proportional: %d / %d", heights[0], heights[1]);
+    /* The true class (3, second slot) has the green marker under its bar, and only it. */
+    int slot = (W - 8) / 3;
+    int green2 =
+        count_color(&c, 4 + slot, H - 34, 4 + 2 * slot, H - 18, byte(0.13), byte(0.62), byte(0.25));
+    int green1 = count_color(&c, 4, H - 34, 4 + slot, H - 18, byte(0.13), byte(0.62), byte(0.25));
+    CHECK(green2 > 20 && green1 == 0, "true-class marker under its bar (%d px), not others (%d)",
+          green2, green1);
+    CHECK(fnv_bars_hit(W, H, &b, 4 + slot * 1.5, H / 2.0) == 3, "click on the second bar: class 3");
+    CHECK(fnv_bars_hit(W, H, &b, 4 + slot * 0.5, H - 5) == 1, "click on the first label: class 1");
+    canvas_free(&c);
+
+    /* Selected class drawn in the selection colour; no marker when the class is unknown. */
+    b.selected = 1;
+    b.true_class = -1;
+    c = canvas_new(W, H);
+    fnv_draw_bars(c.cr, W, H, &b);
+    int x0 = 4 + slot / 2;
+    CHECK(run_up(&c, x0, base, byte(0.93), byte(0.49), byte(0.06)) > 50, "selected bar coloured");
+    CHECK(count_color(&c, 0, 0, W, H, byte(0.13), byte(0.62), byte(0.25)) == 0,
+          "no true-class marker when it is unknown");
+    canvas_free(&c);
+
+    /* A true class outside the top: shown after a gap, as a fourth bar. */
+    b.selected = -1;
+    b.true_class = 4;
+    b.top = 2;
+    c = canvas_new(W, H);
+    fnv_draw_bars(c.cr, W, H, &b);
+    CHECK(fnv_bars_hit(W, H, &b, W - 10, H / 2.0) == 4, "the extra bar is the true class");
+    CHECK(count_color(&c, W / 2, H - 34, W, H - 18, byte(0.13), byte(0.62), byte(0.25)) > 20,
+          "marker under the extra bar");
+    canvas_free(&c);
+}
+
+static void test_label(void)
+{
+    enum { W = 408, H = 80, K = 4 };
+    const float label[K] = {0.5f, 0, 0.5f, 0};
+    canvas c = canvas_new(W, H);
+    fnv_draw_label(c.cr, W, H, label, K, NULL, 2, 0);
+    int cw = (W - 8) / K, p[3];
+    pixel(&c, 4 + cw + cw / 2, 10, p);
+    CHECK(near(p, 245, 245, 245, 1), "a cold class stays pale: %d %d %d", p[0], p[1], p[2]);
+    pixel(&c, 4 + 2 * cw + 6, 10, p);
+    CHECK(near(p, byte(0.55), byte(0.34), byte(0.76), 2), "a warm class is filled: %d %d %d", p[0],
+          p[1], p[2]);
+    CHECK(count_color(&c, 4 + 2 * cw, H - 30, 4 + 3 * cw, H - 18, byte(0.13), byte(0.62),
+                      byte(0.25)) > 10,
+          "true class marked");
+    CHECK(fnv_label_hit(W, H, K, 4 + 3 * cw + 2, 5) == 3, "label hit");
+    CHECK(fnv_label_hit(W, H, K, 1, 5) == -1, "label miss");
+    canvas_free(&c);
+}
+
+static void test_confusion(void)
+{
+    enum { W = 300, H = 300, K = 3 };
+    const int64_t conf[K * K] = {8, 2, 0, 0, 10, 0, 5, 0, 5};
+    canvas c = canvas_new(W, H);
+    fnv_draw_confusion(c.cr, W, H, conf, K, NULL, 2, 0);
+    int r = -1, col = -1;
+    /* The grid starts at (84, 18) with cells of min((300-86)/3, (300-20)/3). */
+    double cell = fmin((W - 84 - 2) / 3.0, (H - 18 - 2) / 3.0);
+    CHECK(fnv_confusion_hit(W, H, K, 84 + cell * 1.5, 18 + cell * 0.5, &r, &col) && r == 0 &&
+              col == 1,
+          "hit (0, 1): got (%d, %d)", r, col);
+    CHECK(!fnv_confusion_hit(W, H, K, 10, 10, &r, &col), "miss outside the grid");
+    int p8[3], p2[3], p10[3];
+    pixel(&c, 84 + (int)(cell * 0.5), 18 + 4, p8);
+    pixel(&c, 84 + (int)(cell * 1.5), 18 + 4, p2);
+    pixel(&c, 84 + (int)(cell * 1.5), 18 + (int)cell + 4, p10);
+    CHECK(p8[0] < p2[0] && p10[0] <= p8[0], "darker for a larger share of the row: %d %d %d",
+          p10[0], p8[0], p2[0]);
+    CHECK(count_color(&c, 84, 18 + (int)(2 * cell), 84 + (int)cell, 18 + (int)(3 * cell),
+                      byte(0.93), byte(0.49), byte(0.06)) > 20,
+          "the selected cell is outlined");
+    canvas_free(&c);
+}
+
+static void test_bad_text(void)
+{
+    /* Invalid UTF-8 in a class name must not stop the drawing. */
+    const float prob[2] = {0.7f, 0.3f};
+    const char *names[2] = {"ok", "bad\xff\xfe name that is far too long for its slot"};
+    fnv_bars b = {prob, 2, names, 2, -1, -1};
+    canvas c = canvas_new(120, 120);
+    fnv_draw_bars(c.cr, 120, 120, &b);
+    CHECK(cairo_status(c.cr) == CAIRO_STATUS_SUCCESS, "cairo still fine: %s",
+          cairo_status_to_string(cairo_status(c.cr)));
+    canvas_free(&c);
+}
+
+int main(void)
+{
+    test_byte_order();
+    test_overlay();
+    test_colorbar();
+    test_bars();
+    test_label();
+    test_confusion();
+    test_bad_text();
+    printf("draw: %d checks, %d failed\n", checks, failed);
+    return failed ? 1 : 0;
+}

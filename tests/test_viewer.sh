@@ -1,0 +1,137 @@
+#!/bin/sh
+# focusnet-viewer's window for real, under Xvfb: it renders a run folder and
+# an image into a screenshot that is not blank, shows an unreadable image and a
+# mismatched checkpoint as errors and goes on, loads a dataset split, and stays
+# up until it is told to quit.
+# usage: test_viewer.sh PATH/TO/focusnet-viewer PATH/TO/focusnet PATH/TO/make_fixture
+# Skips (exit 77) without xvfb-run and xauth (tools/setup.sh installs them).
+set -u
+viewer="$1"
+fn="$2"
+fixture="$3"
+src="${FOCUSNET_SOURCE_DIR:-$(dirname "$0")/..}"
+if ! command -v xvfb-run >/dev/null 2>&1 || ! command -v xauth >/dev/null 2>&1; then
+    echo "SKIP: xvfb-run or xauth not found (apt-get install xvfb xauth; tools/setup.sh does)"
+    exit 77
+fi
+tmp=$(mktemp -d)
+viewer_pid=""
+cleanup() {
+    [ -n "$viewer_pid" ] && kill "$viewer_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# Quiet and deterministic: no accessibility bus, no GL.
+export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
+# Under AddressSanitizer (tests/run.sh --sanitize): the OpenCL driver (POCL's
+# LLVM) puts its own alternate signal stack on the worker thread that first
+# builds kernels, and ASan aborts when it cannot unmap its own as that thread
+# ends. Without ASan the option is ignored.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}use_sigaltstack=0"
+xvfb() { xvfb-run -a -s "-screen 0 1400x1100x24" "$@"; }
+
+# A tiny run folder like focusnet demo's: a baseline and a FocusNet on a
+# synthetic 10-class dataset, a few seconds of training.
+"$fixture" mnist "$tmp/data" || { echo "FAIL: cannot write the dataset"; exit 1; }
+run="$tmp/run"
+"$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 2 --batch 32 --lr 0.05 \
+    --out "$run/baseline" >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; echo "FAIL: train"; exit 1; }
+"$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 1 --batch 32 --lr 0.05 --loss focus \
+    --baseline "$run/baseline/best.safetensors" --out "$run/focusnet" >"$tmp/train.log" 2>&1 ||
+    { cat "$tmp/train.log"; echo "FAIL: train focus"; exit 1; }
+image="$src/assets/samples/fashion-sandal.png"
+
+# colors FILE: at least N distinct colours in a screenshot of a sensible size
+colors() {
+    want="$2"
+    # shellcheck disable=SC2046
+    set -- $("$fixture" colors "$1")
+    [ "${1:-0}" -ge 800 ] && [ "${2:-0}" -ge 600 ] && [ "${3:-0}" -ge "$want" ]
+}
+
+# 1. A run folder and an image: the screenshot is written and is not blank;
+# the exported view is smaller than the window, and not blank either.
+out=$(xvfb timeout 120 "$viewer" "$run" "$image" --screenshot "$tmp/shot.png" \
+    --export "$tmp/view.png" --quit-after-render 2>"$tmp/err"); rc=$?
+[ "$rc" -eq 0 ] && ok || bad "run folder + image: exit $rc: $(cat "$tmp/err")"
+printf '%s\n' "$out" | grep -q "wrote $tmp/shot.png" && ok || bad "says it wrote the screenshot: $out"
+[ -s "$tmp/shot.png" ] && ok || bad "screenshot written"
+colors "$tmp/shot.png" 200 && ok || bad "screenshot has many colours: $("$fixture" colors "$tmp/shot.png")"
+# shellcheck disable=SC2046
+set -- $("$fixture" colors "$tmp/shot.png") $("$fixture" colors "$tmp/view.png")
+[ "${4:-0}" -gt 300 ] && [ "${4:-0}" -lt "$1" ] && [ "${6:-0}" -ge 100 ] && ok ||
+    bad "exported view: $4x$5 with $6 colours, window $1x$2"
+grep -q "focusnet-viewer:" "$tmp/err" && bad "no error expected: $(cat "$tmp/err")" || ok
+
+# 2. Jet, Grad-CAM, a chosen class and a per-model scale draw something else.
+xvfb timeout 120 "$viewer" "$run" "$image" --class 3 --grad-cam --colormap jet --opacity 0.8 \
+    --per-model-scale --screenshot "$tmp/shot2.png" --quit-after-render >/dev/null 2>&1 &&
+    ok || bad "options"
+[ -s "$tmp/shot2.png" ] && ! cmp -s "$tmp/shot.png" "$tmp/shot2.png" && ok || bad "options change the picture"
+
+# 3. An unreadable image: an error in the window and on stderr, exit 0.
+printf 'not an image' >"$tmp/bad.png"
+xvfb timeout 120 "$viewer" "$run" "$tmp/bad.png" /no/such/image.png --screenshot "$tmp/shot3.png" \
+    --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && ok || bad "bad image: exit $rc"
+grep -q "/no/such/image.png" "$tmp/err" && ok || bad "missing image reported: $(cat "$tmp/err")"
+[ -s "$tmp/shot3.png" ] && ok || bad "screenshot with the error"
+
+# 4. A mismatched checkpoint (3x16x16, 2 classes) next to the baseline: refused.
+"$fixture" folder "$tmp/folder" || bad "folder dataset"
+"$fn" train --model lenet5 --data "folder:$tmp/folder" --epochs 1 --batch 4 \
+    --out "$tmp/other" >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; bad "train other"; }
+xvfb timeout 120 "$viewer" --baseline "$run/baseline/best.safetensors" \
+    --focusnet "$tmp/other/best.safetensors" "$image" --screenshot "$tmp/shot4.png" \
+    --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && ok || bad "mismatch: exit $rc"
+grep -q "does not match" "$tmp/err" && ok || bad "mismatch reported: $(cat "$tmp/err")"
+# ... but a second run folder replaces both models, whatever their classes.
+xvfb timeout 120 "$viewer" "$run" "$tmp/other" "$tmp/folder/test/red/0.png" \
+    --screenshot "$tmp/shot4b.png" --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && ! grep -q "focusnet-viewer:" "$tmp/err" && ok ||
+    bad "a second run folder: exit $rc, $(cat "$tmp/err")"
+printf 'not a checkpoint' >"$tmp/bad.safetensors"
+xvfb timeout 120 "$viewer" "$tmp/bad.safetensors" --screenshot "$tmp/shot5.png" \
+    --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && grep -q "bad.safetensors" "$tmp/err" && ok || bad "corrupt checkpoint: exit $rc, $(cat "$tmp/err")"
+
+# 5. A dataset split: both models evaluated, the confusion matrices drawn.
+out=$(xvfb timeout 120 "$viewer" "$run" --data "mnist:$tmp/data" --index 7 \
+    --screenshot "$tmp/shot6.png" --quit-after-render 2>"$tmp/err"); rc=$?
+[ "$rc" -eq 0 ] && ok || bad "dataset: exit $rc: $(cat "$tmp/err")"
+printf '%s\n' "$out" | grep -q "100 test images: Baseline" && ok || bad "dataset evaluated: $out"
+colors "$tmp/shot6.png" 200 && ok || bad "dataset screenshot"
+xvfb timeout 120 "$viewer" "$run" --data "mnist:/no/such/dir" --screenshot "$tmp/shot7.png" \
+    --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && grep -q "/no/such/dir" "$tmp/err" && ok || bad "missing dataset: exit $rc, $(cat "$tmp/err")"
+
+# 6. Without --quit-after-render it stays up after an error until told to quit.
+xvfb-run -a -s "-screen 0 1400x1100x24" "$viewer" "$run" /no/such/image.png \
+    --screenshot "$tmp/shot8.png" >/dev/null 2>&1 &
+viewer_pid=$!
+i=0
+while [ ! -s "$tmp/shot8.png" ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+[ -s "$tmp/shot8.png" ] && ok || bad "screenshot while running"
+sleep 1
+kill -0 "$viewer_pid" 2>/dev/null && ok || bad "still running after the error"
+# SIGTERM to the viewer itself (xvfb-run's child): it quits cleanly, exit 0,
+# and xvfb-run passes that on.
+app=$(ps -o pid=,comm= --ppid "$viewer_pid" | awk '$2 ~ /^focusnet-view/ {print $1}')
+[ -n "$app" ] && kill -TERM "$app"
+wait "$viewer_pid"; rc=$?
+viewer_pid=""
+[ -n "$app" ] && [ "$rc" -eq 0 ] && ok || bad "quits on SIGTERM with exit 0: exit $rc"
+
+# Options are checked before any window opens.
+"$viewer" --colormap hot >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 2 ] && grep -q "viridis" "$tmp/err" && ok || bad "bad --colormap: exit $rc"
+"$viewer" --version | grep -q '^focusnet-viewer ' && ok || bad "--version"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

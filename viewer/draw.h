@@ -1,0 +1,60 @@
+/* Pure drawing for the viewer: each function takes a cairo context, a size and
+ * data, nothing else, and draws into the rectangle (0, 0, w, h). Hit tests use
+ * the same layout, so a click maps to what was drawn. tests/test_draw.c draws
+ * them on image surfaces and checks pixels. */
+#ifndef FNV_DRAW_H
+#define FNV_DRAW_H
+
+#include <cairo.h>
+#include <stdint.h>
+
+#include "focusnet.h"
+
+/* Colours the tests look for (RGB in [0, 1]). */
+#define FNV_BAR_RGB 0.26, 0.48, 0.71      /* a class's probability */
+#define FNV_SELECTED_RGB 0.93, 0.49, 0.06 /* the class whose map is shown */
+#define FNV_TRUE_RGB 0.13, 0.62, 0.25     /* the true class's marker */
+#define FNV_WARM_RGB 0.55, 0.34, 0.76     /* a class in the multi-warm label */
+
+/* The image (C, ih, iw) in [0, 1] with heat (ih, iw) over it through cm at
+ * opacity, scaled to fit w x h with square pixels, centred. heat may be NULL. */
+void fnv_draw_overlay(cairo_t *cr, double w, double h, const float *pixels, int c, int ih, int iw,
+                      const float *heat, float lo, float hi, fn_colormap cm, double opacity);
+
+/* A horizontal colour scale from lo (left) to hi (right) with the two values
+ * written under it. */
+void fnv_draw_colorbar(cairo_t *cr, double w, double h, fn_colormap cm, float lo, float hi);
+
+/* Predictions as vertical bars, most probable first: the top classes, plus the
+ * true class after a gap when it is not among them. The true class is marked
+ * with a triangle under its bar, the selected class drawn in its colour. */
+typedef struct {
+    const float *prob; /* (K) */
+    int k;
+    const char *const *names; /* (K), may be NULL */
+    int top;                  /* how many to show */
+    int true_class;           /* -1: unknown */
+    int selected;             /* -1: none */
+} fnv_bars;
+void fnv_draw_bars(cairo_t *cr, double w, double h, const fnv_bars *b);
+/* The class whose bar (or its label) is at (x, y), or -1. */
+int fnv_bars_hit(double w, double h, const fnv_bars *b, double x, double y);
+
+/* A multi-warm label (K) as a row of cells, warm ones filled in proportion to
+ * their weight, names under them, the true class marked, the selected outlined. */
+void fnv_draw_label(cairo_t *cr, double w, double h, const float *label, int k,
+                    const char *const *names, int true_class, int selected);
+int fnv_label_hit(double w, double h, int k, double x, double y);
+
+/* A confusion matrix (K, K), row = true class, column = predicted, shaded by
+ * the fraction of the row; counts written when cells are large enough. */
+void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, int k,
+                        const char *const *names, int sel_row, int sel_col);
+/* 1 and the cell when (x, y) is on one. */
+int fnv_confusion_hit(double w, double h, int k, double x, double y, int *row, int *col);
+
+/* Fills an RGB24 image surface from rgb (h, w, 3) bytes. Cairo keeps pixels
+ * as native-endian 32-bit words, 0xffRRGGBB: B, G, R, A in memory on x86. */
+cairo_surface_t *fnv_surface_from_rgb(const uint8_t *rgb, int w, int h);
+
+#endif

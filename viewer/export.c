@@ -1,0 +1,30 @@
+#include "export.h"
+
+gboolean fnv_export_png(GtkWidget *widget, const char *path, GError **error)
+{
+    int w = gtk_widget_get_width(widget), h = gtk_widget_get_height(widget);
+    GtkNative *native = gtk_widget_get_native(widget);
+    GskRenderer *renderer = native ? gtk_native_get_renderer(native) : NULL;
+    if (w < 1 || h < 1 || !renderer) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing is shown yet to export");
+        return FALSE;
+    }
+    GdkPaintable *paintable = gtk_widget_paintable_new(widget);
+    GtkSnapshot *snapshot = gtk_snapshot_new();
+    /* A white page under it: the window background may be translucent. */
+    gtk_snapshot_append_color(snapshot, &(GdkRGBA){1, 1, 1, 1}, &GRAPHENE_RECT_INIT(0, 0, w, h));
+    gdk_paintable_snapshot(paintable, GDK_SNAPSHOT(snapshot), w, h);
+    GskRenderNode *node = gtk_snapshot_free_to_node(snapshot);
+    g_object_unref(paintable);
+    if (!node) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing is shown yet to export");
+        return FALSE;
+    }
+    GdkTexture *texture =
+        gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
+    gsk_render_node_unref(node);
+    gboolean ok = texture && gdk_texture_save_to_png(texture, path);
+    if (texture) g_object_unref(texture);
+    if (!ok) g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", path);
+    return ok;
+}

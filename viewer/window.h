@@ -1,0 +1,44 @@
+/* The viewer's window: a baseline and a FocusNet model side by side on one
+ * image at a time, with their class activation maps, predictions, the
+ * baseline's multi-warm label and, over a dataset split, their confusion
+ * matrices. Every computation runs on the window's worker thread. */
+#ifndef FNV_WINDOW_H
+#define FNV_WINDOW_H
+
+#include <gtk/gtk.h>
+
+#include "focusnet.h"
+
+#define FNV_TYPE_WINDOW (fnv_window_get_type())
+G_DECLARE_FINAL_TYPE(FnvWindow, fnv_window, FNV, WINDOW, GtkApplicationWindow)
+
+FnvWindow *fnv_window_new(GtkApplication *app, const char *device);
+
+/* A run folder (DIR/baseline + DIR/focusnet, or DIR/best.safetensors), a
+ * checkpoint (its slot chosen by the loss it was trained with) or an image. */
+void fnv_window_open_path(FnvWindow *self, const char *path);
+/* slot: 0 baseline, 1 FocusNet, -1 by the checkpoint's loss. */
+void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot);
+void fnv_window_add_image(FnvWindow *self, const char *path);
+void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *split, int limit);
+
+typedef struct {
+    int cls;      /* -1: the top class */
+    int grad_cam; /* Grad-CAM where CAM would do */
+    fn_colormap colormap;
+    double opacity;
+    int per_model_scale;
+    int index;  /* dataset image to show first, -1: none */
+    int filter; /* 0 all, 1 baseline wrong & FocusNet right, 2 the reverse, 3 both wrong */
+} FnvViewOptions;
+void fnv_window_set_options(FnvWindow *self, const FnvViewOptions *o);
+
+/* Once everything asked for so far is shown (or has failed with its message
+ * shown), writes the whole window to window_png and the view (what Export
+ * writes) to view_png, either may be NULL, and with quit, quits the application. */
+void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
+                                      gboolean quit);
+/* Writes what the window shows now (the image, maps, plots) to a PNG. */
+gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error);
+
+#endif
