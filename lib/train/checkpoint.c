@@ -210,8 +210,9 @@ static fn_status read_config(const fn_st_file *f, const char *path, fn_model_con
         return fn_error(FN_ERR_FORMAT,
                         "%s: metadata focusnet.classes / focusnet.input missing or out of range",
                         path);
-    fn_status st = fn_model_config_default(c, arch, k, ch, h, w);
-    if (st != FN_OK) return fn_error_prefix(st, "%s: ", path);
+    /* An unknown architecture in a file is the file's fault. */
+    if (fn_model_config_default(c, arch, k, ch, h, w) != FN_OK)
+        return fn_error_prefix(FN_ERR_FORMAT, "%s: ", path);
     const char *small = fn_st_meta(f, "focusnet.small_stem");
     const char *width = fn_st_meta(f, "focusnet.width");
     if (small) c->small_stem = atoi(small) != 0;
@@ -314,6 +315,18 @@ fn_status fn_checkpoint_file_config(const fn_st_file *f, const char *path,
     return FN_OK;
 }
 
+fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch,
+                              int training, const char *path, fn_model **out)
+{
+    *out = NULL;
+    if (max_batch < 1)
+        return fn_error(FN_ERR_ARG, "batch size must be at least 1, not %d", max_batch);
+    fn_status st = fn_model_create(dev, c, max_batch, training, out);
+    /* The config came from the file: a model it cannot describe is its fault. */
+    if (st == FN_ERR_ARG) return fn_error_prefix(FN_ERR_FORMAT, "%s: ", path);
+    return st;
+}
+
 fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_config *expect,
                              int max_batch, int training, fn_model **out)
 {
@@ -323,7 +336,7 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
     fn_model_config c;
     fn_status st = fn_checkpoint_file_config(f, path, expect, &c);
     fn_model *m = NULL;
-    if (st == FN_OK) st = fn_model_create(dev, &c, max_batch, training, &m);
+    if (st == FN_OK) st = fn_checkpoint_model(dev, &c, max_batch, training, path, &m);
     if (st == FN_OK) st = fn_checkpoint_check_tensors(m, f, path, NULL);
     for (int i = 0; st == FN_OK && i < m->n_params; i++) {
         fn_param *p = &m->params[i];
@@ -354,7 +367,9 @@ fn_status fn_checkpoint_read_config_mem(const char *name, const void *data, size
     fn_model *m = NULL;
     fn_status st = fn_checkpoint_file_config(f, name, NULL, cfg);
     /* A shapes-only model: the same checks as a load, without a device. */
-    if (st == FN_OK) st = fn_model_create(NULL, cfg, 1, 0, &m);
+    if (st == FN_OK) st = fn_checkpoint_model(NULL, cfg, 1, 0, name, &m);
+    /* The metadata first, so that inputs without every tensor reach it. */
+    if (st == FN_OK) st = load_meta(m, f, name);
     if (st == FN_OK) st = fn_checkpoint_check_tensors(m, f, name, NULL);
     for (int i = 0; st == FN_OK && i < m->n_params; i++) {
         float *host = malloc(m->params[i].numel * sizeof *host + 1);
@@ -362,7 +377,6 @@ fn_status fn_checkpoint_read_config_mem(const char *name, const void *data, size
                   : fn_error(FN_ERR_NOMEM, "%s: out of host memory", name);
         free(host);
     }
-    if (st == FN_OK) st = load_meta(m, f, name);
     fn_model_free(m);
     fn_st_close(f);
     return st;

@@ -389,7 +389,7 @@ fn_status fn_train_state_read_mem(const char *name, const void *data, size_t siz
     fn_model_config cfg;
     fn_model *m = NULL;
     if (st == FN_OK) st = fn_checkpoint_file_config(f, name, NULL, &cfg);
-    if (st == FN_OK) st = fn_model_create(NULL, &cfg, 1, 1, &m);
+    if (st == FN_OK) st = fn_checkpoint_model(NULL, &cfg, 1, 1, name, &m);
     if (st == FN_OK) st = load_tensors(m, f, name);
     fn_model_free(m);
     fn_train_state_free(&s);
