@@ -315,8 +315,8 @@ fn_status fn_checkpoint_file_config(const fn_st_file *f, const char *path,
     return FN_OK;
 }
 
-fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch,
-                              int training, const char *path, fn_model **out)
+fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch, int training,
+                              const char *path, fn_model **out)
 {
     *out = NULL;
     if (max_batch < 1)

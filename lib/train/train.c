@@ -474,6 +474,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
                                            el > 0 ? images / el : 0,
                                            all / done * (todo - done)};
                     c->progress(&p, c->user);
+                    stop |= c->stop && *c->stop; /* a stop asked for from the callback */
                 }
             }
             if (st == FN_OK && step < steps && (save_now || stop)) {

@@ -38,8 +38,8 @@ fn_status fn_checkpoint_file_config(const fn_st_file *f, const char *path,
                                     const fn_model_config *expect, fn_model_config *c);
 /* fn_model_create for a config read from path: one it cannot build is
  * FN_ERR_FORMAT, naming path. */
-fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch,
-                              int training, const char *path, fn_model **out);
+fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch, int training,
+                              const char *path, fn_model **out);
 /* Parses a checkpoint held in memory as fn_checkpoint_load would, without a
  * device: metadata, the model it describes (shapes only), every tensor's
  * presence, shape and conversion. The fuzzing entry point for checkpoints. */
