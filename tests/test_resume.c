@@ -324,6 +324,12 @@ int main(void)
     CHECK(st == FN_ERR_FORMAT && strstr(fn_last_error(), "not a focusnet training state"),
           "a checkpoint is not a state: %s", fn_last_error());
 
+    /* The data changed under the run: refused, since the batches would differ. */
+    tiny_write_split(dir, "train", 240, 9);
+    st = fn_train_resume(a, NULL, &r);
+    CHECK(st == FN_ERR_MISMATCH && strstr(fn_last_error(), "differs from the data the run"),
+          "changed data: %s", fn_last_error());
+
     tmpdir_remove(dir);
     return check_summary("resume");
 }

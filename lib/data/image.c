@@ -70,9 +70,10 @@ fn_status fn_image_load_mem(const char *name, const void *data, size_t size, fn_
         return fn_error(FN_ERR_FORMAT, "%s: %s of %dx%d with %d channels: not a usable size", name,
                         kind, w, h, c);
     /* Compressed formats can announce any size; allow what a plausible
-     * compression ratio could hold (deflate tops out near 1032:1). */
+     * compression ratio could hold (deflate tops out near 1032:1, JPEG needs
+     * a few bits for every 8x8 block): stb_image would otherwise decode
+     * megapixels of nothing from a few bytes. */
     size_t bytes = (size_t)w * h * c, allowed = size * 2048;
-    if (allowed < ((size_t)1 << 24)) allowed = (size_t)1 << 24;
     if (bytes > FN_MAX_IMAGE_BYTES || bytes > allowed)
         return fn_error(FN_ERR_FORMAT,
                         "%s: %s header says %dx%d, more than a %zu-byte file can hold", name, kind,

@@ -235,7 +235,9 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
         k++;
     }
     if (st == FN_OK) {
-        char epoch[16], step[32], steps_done[32], sgd[16], best[40], best_epoch[16], stats[200];
+        char epoch[16], step[32], steps_done[32], sgd[16], best[40], best_epoch[16], stats[200],
+            hash[32];
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->data_hash);
         snprintf(epoch, sizeof epoch, "%d", s->epoch);
         snprintf(step, sizeof step, "%ld", s->step);
         snprintf(steps_done, sizeof steps_done, "%ld", s->steps_done);
@@ -247,9 +249,10 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
                  s->stats[2], s->stats[3]);
         const char *keys[] = {"focusnet.state",     "focusnet.config",     "focusnet.epoch",
                               "focusnet.step",      "focusnet.steps_done", "focusnet.sgd_steps",
-                              "focusnet.best_top1", "focusnet.best_epoch", "focusnet.stats"};
-        const char *vals[] = {STATE_VERSION, config, epoch,      step, steps_done,
-                              sgd,           best,   best_epoch, stats};
+                              "focusnet.best_top1", "focusnet.best_epoch", "focusnet.stats",
+                              "focusnet.data_hash"};
+        const char *vals[] = {STATE_VERSION, config, epoch,      step,  steps_done,
+                              sgd,           best,   best_epoch, stats, hash};
         st = fn_checkpoint_write(m, params, t, n_mom, keys, vals, (int)(sizeof keys / sizeof *keys),
                                  path);
     }
@@ -316,6 +319,12 @@ fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_st
     cJSON_Delete(a);
     if (!ok)
         return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.stats must be 4 finite numbers",
+                        path);
+    const char *hash = fn_st_meta(f, "focusnet.data_hash");
+    end = NULL;
+    if (hash && strlen(hash) == 16) s->data_hash = strtoull(hash, &end, 16);
+    if (!end || *end)
+        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.data_hash missing or malformed",
                         path);
     const char *hist = fn_st_meta(f, "focusnet.history");
     cJSON *h = hist ? cJSON_Parse(hist) : NULL;

@@ -75,6 +75,7 @@ typedef struct {
     fn_lr_schedule sched;
     cJSON *history; /* the records of completed epochs */
     int created_dir;
+    uint64_t data_hash;
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
     char path_last[1200], path_best[1200], path_log[1200], path_state[1200];
 } run;
@@ -119,6 +120,20 @@ static void remove_stale_temps(const char *dir)
     closedir(d);
 }
 
+uint64_t fn_train_data_hash(const fn_dataset *d)
+{
+    int dims[4] = {fn_dataset_count(d), fn_dataset_channels(d), fn_dataset_height(d),
+                   fn_dataset_width(d)};
+    size_t per = (size_t)dims[1] * dims[2] * dims[3];
+    uint64_t h = fn_hash64(FN_HASH_INIT, dims, sizeof dims);
+    for (int i = 0; i < dims[0]; i++) {
+        int32_t label = fn_dataset_label(d, i);
+        h = fn_hash64(h, fn_dataset_image(d, i), per);
+        h = fn_hash64(h, &label, sizeof label);
+    }
+    return h;
+}
+
 /* resume: the weights will come from the state, so --init is not read. */
 static fn_status setup(run *r, int resume)
 {
@@ -153,6 +168,13 @@ static fn_status setup(run *r, int resume)
         if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
     }
     fn_model *m = r->model;
+    /* Momentum buffers are only written from the first step on; zeros keep
+     * a state saved with momentum 0 (or a finiteness check) meaningful. */
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].mom)
+            FN_TRY(fn_buffer_fill(r->dev, m->params[i].mom, 0, m->params[i].numel * sizeof(float),
+                                  0.0f));
+    r->data_hash = fn_train_data_hash(d);
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -392,6 +414,7 @@ static fn_status save_state(run *r, const snapshot *s, int epoch, long step, lon
     st.best_top1 = res->best_top1;
     st.best_epoch = res->best_epoch;
     memcpy(st.stats, stats, sizeof st.stats);
+    st.data_hash = r->data_hash;
     FN_TRY(set_history(r, NULL));
     return fn_train_state_write(r->model, s->params, s->mom, &st, r->path_state);
 }
@@ -430,7 +453,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
         res->steps_done = from->steps_done;
         res->best_top1 = from->best_top1;
         res->best_epoch = from->best_epoch;
-        res->epochs_done = from->epoch < c->epochs ? from->epoch : c->epochs;
+        res->epochs_done = from->epoch;
         r->model->sgd_steps = from->sgd_steps;
     }
     /* This call's steps: to the end of the run, or max_steps. */
@@ -603,7 +626,13 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
     r.c = &s.c;
     st = setup(&r, 1);
     fn_model_config want;
-    /* The data must still describe the model the state holds. */
+    /* The data must be what the run started with, down to the pixel: the
+     * same batches are what makes a resumed run end where it would have. */
+    if (st == FN_OK && r.data_hash != s.data_hash)
+        st = fn_error(FN_ERR_MISMATCH,
+                      "%s: the training data of %s differs from the data the run started "
+                      "with; start a new run to train on it",
+                      path, s.c.data);
     if (st == FN_OK) st = fn_checkpoint_file_config(f, path, &r.model->cfg, &want);
     if (st == FN_OK) st = fn_train_state_load_tensors(r.model, f, path);
     fn_st_close(f);
@@ -623,7 +652,7 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
         res->steps_done = s.steps_done;
         res->best_top1 = s.best_top1;
         res->best_epoch = s.best_epoch;
-        res->epochs_done = s.c.epochs;
+        res->epochs_done = s.epoch;
         st = fn_evaluate_dataset(r.model, r.test, &res->report);
     } else if (st == FN_OK) {
         st = train_epochs(&r, res, &s);

@@ -63,7 +63,12 @@ typedef struct {
     int best_epoch;
     char *history; /* JSON array of completed epochs */
     float stats[4];
+    uint64_t data_hash; /* of the training images and labels (fn_train_data_hash) */
 } fn_train_state;
+
+/* A hash of a dataset's shape, images and labels: a resumed run must see the
+ * data the run started with. */
+uint64_t fn_train_data_hash(const fn_dataset *d);
 
 void fn_train_state_free(fn_train_state *s);
 /* Writes path from host copies of m's parameters and momentum buffers

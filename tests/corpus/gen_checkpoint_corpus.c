@@ -84,12 +84,21 @@ static void state_meta(const char *name, const char *key, const char *val)
     const char *keys[] = {"focusnet.state",     "focusnet.config",     "focusnet.epoch",
                           "focusnet.step",      "focusnet.steps_done", "focusnet.sgd_steps",
                           "focusnet.best_top1", "focusnet.best_epoch", "focusnet.stats",
-                          "focusnet.history"};
-    const char *vals[] = {"1",  config, "1", "3",           "11",
-                          "11", "0.5",  "1", "[1.5,3,0,8]", "[{\"epoch\":1}]"};
+                          "focusnet.history",   "focusnet.data_hash"};
+    const char *vals[] = {"1",
+                          config,
+                          "1",
+                          "3",
+                          "11",
+                          "11",
+                          "0.5",
+                          "1",
+                          "[1.5,3,0,8]",
+                          "[{\"epoch\":1}]",
+                          "0123456789abcdef"};
     const char *k[16], *v[16];
     int n = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 11; i++) {
         if (strcmp(keys[i], key) == 0 && !val) continue;
         k[n] = keys[i];
         v[n++] = strcmp(keys[i], key) == 0 ? val : vals[i];
@@ -177,5 +186,6 @@ int main(int argc, char **argv)
     state_meta("bad-state-stats.safetensors", "focusnet.stats", "[1,2,3]");
     state_meta("bad-state-history.safetensors", "focusnet.history", "{}");
     state_meta("bad-state-sgd.safetensors", "focusnet.sgd_steps", "99");
+    state_meta("bad-state-hash.safetensors", "focusnet.data_hash", "12345");
     return 0;
 }
