@@ -25,6 +25,8 @@ if [ ! -f build/build.ninja ]; then
     meson setup build -Dwerror=true >/dev/null
 fi
 meson compile -C build >/dev/null # generates build/lib/kernels_embedded.c
+# The library's sources, and the compile and link arguments of its
+# dependencies (the viewer's GTK aside), as the normal build has them.
 sources=$(meson introspect build --targets | python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
@@ -33,23 +35,36 @@ for t in json.load(sys.stdin):
             print("\n".join(s["sources"] + s.get("generated_sources", [])))
 ')
 [ -n "$sources" ] || { echo "fuzz: cannot list the library's sources"; exit 1; }
-
-deps="OpenCL clblast zlib stb libcjson"
-cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120 -Ilib $(pkg-config --cflags $deps)"
+dep_args() { # compile_args | link_args
+    meson introspect build --dependencies | python3 -c '
+import json, sys
+seen = []
+for d in json.load(sys.stdin):
+    if d["name"] in ("gtk4",):
+        continue
+    for a in d[sys.argv[1]]:
+        if a not in seen:
+            seen.append(a)
+print(" ".join(seen))
+' "$1"
+}
+cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120 -Ilib $(dep_args compile_args)"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
-libs="$(pkg-config --libs $deps) -lm -lpthread"
+libs="$(dep_args link_args) -lm -lpthread"
 
 mkdir -p "$out/obj" "$out/artifacts"
 echo "== fuzz: compiling $(echo "$sources" | wc -l) library sources with $CC"
-# One object per source, rebuilt when the source is newer.
-echo "$sources" | while read -r src; do
+# One object per source, rebuilt when it or any header of lib/ is newer.
+for src in $sources; do
     obj="$out/obj/$(echo "$src" | sed 's|/|_|g').o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ lib/focusnet.h -nt "$obj" ]; then
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find lib -name '*.h' -newer "$obj" | head -1)" ]; then
         echo "$src $obj"
     fi
 done | xargs -r -P "$(nproc)" -n 2 sh -c "$CC $cflags $san -fsanitize=fuzzer-no-link -c \"\$0\" -o \"\$1\" || exit 255"
+objs=$(for src in $sources; do echo "$out/obj/$(echo "$src" | sed 's|/|_|g').o"; done)
 rm -f "$out/libfuzzlib.a"
-ar rcs "$out/libfuzzlib.a" "$out"/obj/*.o
+# shellcheck disable=SC2086
+ar rcs "$out/libfuzzlib.a" $objs
 
 fail=0
 for t in $targets; do
