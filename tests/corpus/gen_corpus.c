@@ -1,5 +1,8 @@
 /* Writes the seed corpus for fuzzing the readers: tests/corpus/{idx,safetensors,image,cifar}/
- * (tests/corpus/checkpoint/ comes from gen_checkpoint_corpus.c).
+ * (tests/corpus/checkpoint/ comes from gen_checkpoint_corpus.c). Inputs that once broke a
+ * reader are kept by hand beside these: image/bad-chunk-length.png (a PNG chunk length that
+ * made stb_image reserve 1.3 GB, found by tests/fuzz) and image/bad-size-claim.jpg (a 722-byte
+ * JPEG whose header claims 1500x1500, which stb_image decodes into 6.75 MB of nothing).
  * Files named ok-* must load, bad-* must fail with FN_ERR_FORMAT (tests/test_corpus.c
  * checks both). Not part of the build; regenerate with
  *   cc -O1 tests/corpus/gen_corpus.c -I/usr/include/stb -lstb -lz -o /tmp/gen_corpus
