@@ -94,7 +94,8 @@ static void check_dir(const char *root, const char *kind)
         free(data);
     }
     closedir(d);
-    CHECK(ok >= (strcmp(kind, "checkpoint") == 0 ? 2 : 3) && bad >= 3, "%s: %d valid and %d invalid seeds", kind, ok, bad);
+    CHECK(ok >= (strcmp(kind, "checkpoint") == 0 ? 2 : 3) && bad >= 3,
+          "%s: %d valid and %d invalid seeds", kind, ok, bad);
 }
 
 int main(void)
