@@ -118,9 +118,10 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     GET_INT("limit-train", 0, 1 << 30, c->limit_train);
     GET_INT("limit-test", 0, 1 << 30, c->limit_test);
     GET_INT("max-steps", 1, 1L << 40, c->max_steps);
+    GET_INT("save-every", 1, 1L << 40, c->save_every);
     if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v))) return rc;
     if (cli_get(o, "seed")) c->seed = (uint64_t)v;
-    GET_FLOAT("lr", 0, 100, c->lr);
+    GET_FLOAT("lr", 0, 1e9, c->lr);
     GET_FLOAT("momentum", 0, 1, c->momentum);
     GET_FLOAT("wd", 0, 1, c->weight_decay);
     GET_FLOAT("width", 0.1, 4, c->width);
@@ -200,7 +201,8 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},            \
         {"cosine", NULL, "cosine learning-rate decay instead of steps", NULL},                     \
         {"seed", "N", "random seed (1)", NULL},                                                    \
-        {"max-steps", "N", "stop after N steps in all", NULL},                                     \
+        {"max-steps", "N", "stop after N steps (of this run or this resume)", NULL},               \
+        {"save-every", "N", "also save the resume state every N steps", NULL},                     \
         {"limit-train", "N", "use at most N training images", NULL},                               \
         {"limit-test", "N", "evaluate on at most N test images", NULL},                            \
         {"augment", NULL, "random crop + flip (default except MNIST-like data)", NULL},            \
@@ -221,29 +223,64 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         "authors", NULL, "focus: the authors' released variant (softmax rule T=2, eps 0.1)", NULL  \
     }
 
+/* The options --resume may go with: where to run and how far, not what. */
+static const char *const resume_ok[] = {"resume",    "device",     "epochs",
+                                        "max-steps", "save-every", NULL};
+
+static int resume_options_ok(const cli_opt *opts)
+{
+    for (const cli_opt *o = opts; o->name; o++) {
+        if (!o->value) continue;
+        int ok = 0;
+        for (int i = 0; resume_ok[i]; i++)
+            ok |= strcmp(o->name, resume_ok[i]) == 0;
+        if (!ok) {
+            fprintf(stderr,
+                    "focusnet train: option '--%s' cannot go with --resume (a resumed run keeps "
+                    "its configuration; only --device, --epochs, --max-steps and --save-every "
+                    "may be given)\n",
+                    o->name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_opt opts[] = {TRAIN_OPTIONS,
                       {"out", "DIR", "run directory (runs/train)", NULL},
+                      {"resume", "DIR", "continue the run in DIR where it was interrupted", NULL},
                       {NULL, NULL, NULL, NULL}};
     const char *pos[1];
-    int n_pos, rc = cli_parse("train", "[options]", opts, argc, argv, pos, 0, &n_pos);
+    int n_pos,
+        rc = cli_parse("train", "[options] | --resume DIR", opts, argc, argv, pos, 0, &n_pos);
     if (rc) return rc < 0 ? 0 : rc;
     fn_train_config c;
     fn_train_config_default(&c);
+    const char *resume = cli_get(opts, "resume");
+    if (resume && !resume_options_ok(opts)) return EXIT_USAGE;
+    if (resume) c.epochs = 0; /* 0: as the run was started */
     if ((rc = cli_train_options("train", opts, &c))) return rc;
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
     c.user = (void *)"train";
     fn_train_result r;
-    fn_status st = fn_train(&c, &r);
+    fn_status st = resume ? fn_train_resume(resume, &c, &r) : fn_train(&c, &r);
     if (st != FN_OK) return cli_fail("train");
-    printf("%s: %d epochs, %ld steps in %.1f s; best top-1 %.2f%% at epoch %d\n", c.out_dir,
-           r.epochs_done, r.steps_done, r.seconds, 100 * r.best_top1, r.best_epoch);
+    const char *dir = resume ? resume : c.out_dir;
+    if (r.best_epoch > 0)
+        printf("%s: %d epochs, %ld steps in %.1f s; best top-1 %.2f%% at epoch %d\n", dir,
+               r.epochs_done, r.steps_done, r.seconds, 100 * r.best_top1, r.best_epoch);
+    else
+        printf("%s: %ld steps in %.1f s; no epoch completed yet\n", dir, r.steps_done, r.seconds);
     cli_print_report(&r.report, NULL, 0);
-    printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", c.out_dir,
-           c.out_dir, c.out_dir);
-    if (r.stopped) printf("stopped early; saved %s/last.safetensors\n", c.out_dir);
+    printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", dir, dir,
+           dir);
+    if (r.stopped)
+        printf("stopped early; saved %s/last.safetensors; continue with: focusnet train --resume "
+               "%s\n",
+               dir, dir);
     fn_eval_report_free(&r.report);
     return 0;
 }

@@ -198,7 +198,9 @@ typedef struct {
     float gamma;
     int cosine;              /* cosine decay instead of steps */
     uint64_t seed;
-    long max_steps;          /* stop after this many steps in all (0: no limit) */
+    long max_steps;          /* stop after this many steps of this call (0: no limit) */
+    long save_every;         /* also save the resume state every N steps (0: at epoch ends
+                                and when stopped only) */
     int augment;             /* -1: random crop + flip except for MNIST-like data */
     int shuffle;
     const char *out_dir;     /* run directory: last/best checkpoints and log.jsonl */
@@ -213,7 +215,7 @@ typedef struct {
     double best_top1;
     int best_epoch;
     int epochs_done;
-    long steps_done;
+    long steps_done;         /* steps of the whole run, resumed ones included */
     double seconds;
     int stopped;             /* by the stop flag or max_steps */
 } fn_train_result;
@@ -223,8 +225,22 @@ typedef struct {
  * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1. */
 void fn_train_config_default(fn_train_config *c);
 /* Trains one model (stage 1, or stage 2 with baseline set). r may be NULL;
- * otherwise free r->report with fn_eval_report_free. */
+ * otherwise free r->report with fn_eval_report_free.
+ * The run directory gets last.safetensors and log.jsonl at every epoch end,
+ * best.safetensors when test top-1 improves on every earlier completed
+ * epoch, and state.safetensors (what fn_train_resume continues from) at
+ * every epoch end, every save_every steps and when stopped. Files are
+ * replaced atomically; a NaN or infinite loss or weight stops the run with
+ * FN_ERR_NUMERIC before anything is saved, so the files keep the last good
+ * state. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+/* Continues the run in dir from dir/state.safetensors with the configuration
+ * it was started with: weights, batch-norm statistics, momentum, the
+ * learning-rate schedule, the data order and augmentation continue where the
+ * state was saved, so the run ends bitwise as an uninterrupted one would on
+ * the same device. From o (may be NULL) only device, epochs (0: as started),
+ * max_steps, save_every (0: as started), progress, user and stop are used. */
+fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
 
 
 /* ---- Class activation maps --------------------------------------------------

@@ -2,9 +2,14 @@
 # Builds (if needed) and runs the whole test suite; ends with "N passed, N failed".
 #   tests/run.sh              the normal build in build/
 #   tests/run.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+#   tests/run.sh --valgrind   valgrind memcheck over the host-only tests and a short CLI
+#                             session (tests/valgrind.sh; about 2 minutes)
 # Extra arguments after these go to meson test (e.g. a test name).
 set -u
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--valgrind" ]; then
+    exec tests/valgrind.sh
+fi
 builddir=build
 setup_args="-Dwerror=true"
 if [ "${1:-}" = "--sanitize" ]; then

@@ -64,6 +64,73 @@ static fn_status load_names(fn_dataset *d, const char *dir, const char *file,
     return st;
 }
 
+/* Checks a batch of records: a whole, non-zero number of them, every label
+ * below the class count. name is what messages call the buffer. */
+static fn_status check_records(const char *name, const uint8_t *data, size_t size, int hundred)
+{
+    int classes = hundred ? 100 : 10;
+    size_t label_bytes = hundred ? 2 : 1, record = label_bytes + CIFAR_PIXELS;
+    if (size == 0 || size % record != 0)
+        return fn_error(FN_ERR_FORMAT,
+                        "%s: %zu bytes is not a whole number of %zu-byte CIFAR-%d records", name,
+                        size, record, classes);
+    for (size_t r = 0; r < size / record; r++) {
+        const uint8_t *rec = data + r * record;
+        /* CIFAR-100 records are (coarse, fine); the coarse label has 20 classes. */
+        if (hundred && rec[0] >= 20)
+            return fn_error(FN_ERR_FORMAT, "%s: record %zu has coarse label %d, not below 20", name,
+                            r, rec[0]);
+        if (rec[label_bytes - 1] >= classes)
+            return fn_error(FN_ERR_FORMAT, "%s: record %zu has label %d, not below %d", name, r,
+                            rec[label_bytes - 1], classes);
+    }
+    return FN_OK;
+}
+
+/* Copies checked records into d starting at image *i. */
+static void copy_records(fn_dataset *d, const uint8_t *data, size_t size, int hundred, size_t *i)
+{
+    size_t label_bytes = hundred ? 2 : 1, record = label_bytes + CIFAR_PIXELS;
+    for (size_t r = 0; r < size / record; r++, (*i)++) {
+        const uint8_t *rec = data + r * record;
+        d->labels[*i] = rec[label_bytes - 1];
+        memcpy(d->images + *i * CIFAR_PIXELS, rec + label_bytes, CIFAR_PIXELS);
+    }
+}
+
+static void set_norm(fn_dataset *d, int hundred)
+{
+    static const float m10[3] = {0.4914f, 0.4822f, 0.4465f}, s10[3] = {0.2470f, 0.2435f, 0.2616f};
+    static const float m100[3] = {0.5071f, 0.4865f, 0.4409f}, s100[3] = {0.2673f, 0.2564f, 0.2762f};
+    d->has_norm = 1;
+    memcpy(d->mean, hundred ? m100 : m10, sizeof d->mean);
+    memcpy(d->std, hundred ? s100 : s10, sizeof d->std);
+}
+
+fn_status fn_dataset_from_cifar_mem(const char *name, const void *data, size_t size, int hundred,
+                                    fn_dataset **out)
+{
+    *out = NULL;
+    if (!name || (!data && size))
+        return fn_error(FN_ERR_ARG, "fn_dataset_from_cifar_mem: bad argument");
+    FN_TRY(check_records(name, data, size, hundred));
+    size_t record = (hundred ? 2 : 1) + CIFAR_PIXELS, i = 0;
+    if (size / record > (size_t)1 << 30)
+        return fn_error(FN_ERR_FORMAT, "%s: too many records", name);
+    fn_dataset *d;
+    FN_TRY(fn_dataset_alloc(hundred ? "cifar100" : "cifar10", (int)(size / record), 3, 32, 32,
+                            hundred ? 100 : 10, &d));
+    copy_records(d, data, size, hundred, &i);
+    fn_status st = fn_dataset_set_class_names(d, hundred ? cifar100_names : cifar10_names);
+    if (st != FN_OK) {
+        fn_dataset_free(d);
+        return st;
+    }
+    set_norm(d, hundred);
+    *out = d;
+    return FN_OK;
+}
+
 fn_status fn_dataset_open_cifar(const char *dir_in, int hundred, const char *split, int limit,
                                 fn_dataset **out)
 {
@@ -94,17 +161,14 @@ fn_status fn_dataset_open_cifar(const char *dir_in, int hundred, const char *spl
             return fn_error(FN_ERR_IO, "%s: no %s there (nor in %s)", dir_in, files[0], dir);
     }
     int classes = hundred ? 100 : 10;
-    size_t label_bytes = hundred ? 2 : 1, record = label_bytes + CIFAR_PIXELS;
+    size_t record = (hundred ? 2 : 1) + CIFAR_PIXELS;
     uint8_t *data[5] = {0};
     size_t sizes[5] = {0}, total = 0;
     fn_status st = FN_OK;
     for (int f = 0; f < n_files && st == FN_OK; f++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         st = fn_file_read(path, CIFAR_MAX_FILE, &data[f], &sizes[f]);
-        if (st == FN_OK && (sizes[f] == 0 || sizes[f] % record != 0))
-            st = fn_error(FN_ERR_FORMAT,
-                          "%s: %zu bytes is not a whole number of %zu-byte CIFAR-%d records", path,
-                          sizes[f], record, classes);
+        if (st == FN_OK) st = check_records(path, data[f], sizes[f], hundred);
         total += sizes[f] / record;
     }
     fn_dataset *d = NULL;
@@ -113,17 +177,8 @@ fn_status fn_dataset_open_cifar(const char *dir_in, int hundred, const char *spl
     if (st == FN_OK)
         st = fn_dataset_alloc(hundred ? "cifar100" : "cifar10", (int)total, 3, 32, 32, classes, &d);
     size_t i = 0;
-    for (int f = 0; f < n_files && st == FN_OK; f++) {
-        for (size_t r = 0; r < sizes[f] / record && st == FN_OK; r++, i++) {
-            const uint8_t *rec = data[f] + r * record;
-            int label = rec[label_bytes - 1];
-            if (label >= classes)
-                st = fn_error(FN_ERR_FORMAT, "%s/%s: record %zu has label %d, not below %d", dir,
-                              files[f], r, label, classes);
-            d->labels[i] = label;
-            memcpy(d->images + i * CIFAR_PIXELS, rec + label_bytes, CIFAR_PIXELS);
-        }
-    }
+    for (int f = 0; f < n_files && st == FN_OK; f++)
+        copy_records(d, data[f], sizes[f], hundred, &i);
     for (int f = 0; f < n_files; f++)
         free(data[f]);
     if (st == FN_OK)
@@ -134,11 +189,7 @@ fn_status fn_dataset_open_cifar(const char *dir_in, int hundred, const char *spl
         fn_dataset_free(d);
         return st;
     }
-    static const float m10[3] = {0.4914f, 0.4822f, 0.4465f}, s10[3] = {0.2470f, 0.2435f, 0.2616f};
-    static const float m100[3] = {0.5071f, 0.4865f, 0.4409f}, s100[3] = {0.2673f, 0.2564f, 0.2762f};
-    d->has_norm = 1;
-    memcpy(d->mean, hundred ? m100 : m10, sizeof d->mean);
-    memcpy(d->std, hundred ? s100 : s10, sizeof d->std);
+    set_norm(d, hundred);
     *out = d;
     return FN_OK;
 }

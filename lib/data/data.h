@@ -69,6 +69,12 @@ fn_status fn_dataset_from_idx_mem(const char *name, const void *images, size_t i
                                   const void *labels, size_t labels_size, int classes,
                                   fn_dataset **out);
 
+/* Parses one CIFAR binary batch held in memory: records of a label byte
+ * (CIFAR-100: a coarse and a fine label byte; the fine one is used) and 3072
+ * bytes of pixels (3, 32, 32). The entry point for fuzzing the CIFAR reader. */
+fn_status fn_dataset_from_cifar_mem(const char *name, const void *data, size_t size, int hundred,
+                                    fn_dataset **out);
+
 /* One IDX file of bytes (magic 0x00000801 labels or 0x00000803 images),
  * gzipped or raw: dims[0..ndims) as in the header, data = the payload. The
  * lowest-level entry point for fuzzing. */

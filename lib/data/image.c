@@ -22,6 +22,27 @@ static const char *image_kind(const uint8_t *p, size_t n)
     return NULL;
 }
 
+/* stb_image reserves what a PNG chunk's length field claims before reading
+ * it, so a few bytes could ask for 2 GB: every chunk must fit in the file. */
+static fn_status check_png_chunks(const char *name, const uint8_t *p, size_t n)
+{
+    size_t at = 8;
+    while (at + 8 <= n) {
+        uint32_t len = (uint32_t)p[at] << 24 | (uint32_t)p[at + 1] << 16 |
+                       (uint32_t)p[at + 2] << 8 | p[at + 3];
+        char type[5] = {0};
+        for (int i = 0; i < 4; i++)
+            type[i] = p[at + 4 + i] >= 0x20 && p[at + 4 + i] < 0x7f ? (char)p[at + 4 + i] : '?';
+        if (len > n - at - 8 || n - at - 8 - len < 4)
+            return fn_error(FN_ERR_FORMAT,
+                            "%s: corrupt PNG: chunk '%s' claims %u bytes, the file has %zu left",
+                            name, type, len, n - at - 8);
+        at += 12 + (size_t)len;
+        if (memcmp(type, "IEND", 4) == 0) break;
+    }
+    return FN_OK;
+}
+
 fn_status fn_image_load_mem(const char *name, const void *data, size_t size, fn_image *out)
 {
     memset(out, 0, sizeof *out);
@@ -32,6 +53,7 @@ fn_status fn_image_load_mem(const char *name, const void *data, size_t size, fn_
     const char *kind = image_kind(p, size);
     if (!kind) return fn_error(FN_ERR_FORMAT, "%s: not a PNG, JPEG or BMP file", name);
     if (size > INT_MAX) return fn_error(FN_ERR_FORMAT, "%s: file too large", name);
+    if (strcmp(kind, "PNG") == 0) FN_TRY(check_png_chunks(name, p, size));
     int w, h, c;
     if (!stbi_info_from_memory(p, (int)size, &w, &h, &c)) {
         /* stbi_info's reason is that of the last decoder it tried; decoding
@@ -48,9 +70,10 @@ fn_status fn_image_load_mem(const char *name, const void *data, size_t size, fn_
         return fn_error(FN_ERR_FORMAT, "%s: %s of %dx%d with %d channels: not a usable size", name,
                         kind, w, h, c);
     /* Compressed formats can announce any size; allow what a plausible
-     * compression ratio could hold (deflate tops out near 1032:1). */
+     * compression ratio could hold (deflate tops out near 1032:1, JPEG needs
+     * a few bits for every 8x8 block): stb_image would otherwise decode
+     * megapixels of nothing from a few bytes. */
     size_t bytes = (size_t)w * h * c, allowed = size * 2048;
-    if (allowed < ((size_t)1 << 24)) allowed = (size_t)1 << 24;
     if (bytes > FN_MAX_IMAGE_BYTES || bytes > allowed)
         return fn_error(FN_ERR_FORMAT,
                         "%s: %s header says %dx%d, more than a %zu-byte file can hold", name, kind,

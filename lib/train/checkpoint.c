@@ -8,6 +8,7 @@
 #include "../data/data.h"
 #include "../io/safetensors.h"
 #include "../nn/model.h"
+#include "train.h"
 
 #define CKPT_VERSION "1"
 
@@ -43,32 +44,59 @@ static char *json_floats(const float *v, int n)
     return s;
 }
 
-fn_status fn_checkpoint_save(const fn_model *m, const char *path)
+/* Every parameter of m read back to the host, in parameter order. */
+fn_status fn_checkpoint_read_params(const fn_model *m, float ***out)
+{
+    *out = NULL;
+    float **host = calloc((size_t)m->n_params + 1, sizeof *host);
+    if (!host) return fn_error(FN_ERR_NOMEM, "out of host memory");
+    fn_status st = FN_OK;
+    for (int i = 0; i < m->n_params && st == FN_OK; i++) {
+        const fn_param *p = &m->params[i];
+        host[i] = malloc(p->numel * sizeof(float) + 1);
+        st = host[i] ? fn_buffer_read(m->dev, p->data, 0, p->numel * sizeof(float), host[i])
+                     : fn_error(FN_ERR_NOMEM, "out of host memory");
+    }
+    if (st != FN_OK) {
+        fn_host_params_free(m, host);
+        return st;
+    }
+    *out = host;
+    return FN_OK;
+}
+
+void fn_host_params_free(const fn_model *m, float **host)
+{
+    if (!host) return;
+    for (int i = 0; i < m->n_params; i++)
+        free(host[i]);
+    free(host);
+}
+
+fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st_tensor *extra,
+                              int n_extra, const char *const *extra_keys,
+                              const char *const *extra_vals, int n_extra_meta, const char *path)
 {
     const fn_model_config *c = &m->cfg;
     int n_bn = 0;
     for (int i = 0; i < m->n_layers; i++)
         n_bn += m->layers[i].kind == FN_L_BN;
-    int n_t = m->n_params + n_bn;
+    int n_t = m->n_params + n_bn + n_extra;
     fn_st_tensor *t = calloc((size_t)n_t, sizeof *t);
-    float **host = calloc((size_t)m->n_params, sizeof *host);
     char(*bn_names)[96] = calloc((size_t)(n_bn ? n_bn : 1), sizeof *bn_names);
+    enum { N_META = 13 };
+    const char **keys = calloc((size_t)(N_META + n_extra_meta), sizeof *keys);
+    const char **vals = calloc((size_t)(N_META + n_extra_meta), sizeof *vals);
     int64_t batches = m->sgd_steps;
     fn_status st = FN_OK;
     char *names_json = NULL, *mean_json = NULL, *std_json = NULL;
-    if (!t || !host || !bn_names) {
+    if (!t || !bn_names || !keys || !vals) {
         st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
         goto done;
     }
     int k = 0;
-    for (int i = 0; i < m->n_params && st == FN_OK; i++) {
+    for (int i = 0; i < m->n_params; i++) {
         const fn_param *p = &m->params[i];
-        host[i] = malloc(p->numel * sizeof(float));
-        if (!host[i]) {
-            st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
-            break;
-        }
-        st = fn_buffer_read(m->dev, p->data, 0, p->numel * sizeof(float), host[i]);
         t[k].name = p->name;
         t[k].dtype = FN_ST_F32;
         t[k].ndim = p->ndim;
@@ -79,7 +107,7 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path)
     }
     /* PyTorch's BatchNorm2d also keeps num_batches_tracked: write it so that
      * load_state_dict(strict=True) accepts the file. */
-    for (int i = 0, b = 0; i < m->n_layers && st == FN_OK; i++) {
+    for (int i = 0, b = 0; i < m->n_layers; i++) {
         const fn_layer *l = &m->layers[i];
         if (l->kind != FN_L_BN) continue;
         const char *w = m->params[l->w].name;
@@ -91,7 +119,8 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path)
         t[k].data = &batches;
         k++;
     }
-    if (st != FN_OK) goto done;
+    for (int i = 0; i < n_extra; i++)
+        t[k++] = extra[i];
     cJSON *names = cJSON_CreateArray();
     for (int i = 0; i < c->classes; i++)
         cJSON_AddItemToArray(names, cJSON_CreateString(fn_model_class_name(m, i)));
@@ -104,38 +133,53 @@ fn_status fn_checkpoint_save(const fn_model *m, const char *path)
     snprintf(width, sizeof width, "%g", c->width);
     snprintf(classes, sizeof classes, "%d", c->classes);
     snprintf(input, sizeof input, "%dx%dx%d", c->channels, c->height, c->width_px);
-    const char *keys[] = {
+    const char *base_keys[N_META] = {
         "format",          "focusnet.version", "focusnet.arch",    "focusnet.small_stem",
         "focusnet.width",  "focusnet.classes", "focusnet.input",   "focusnet.class_names",
         "focusnet.mean",   "focusnet.std",     "focusnet.dataset", "focusnet.loss",
         "focusnet.history"};
-    const char *vals[] = {"pt",
-                          CKPT_VERSION,
-                          c->arch,
-                          small,
-                          width,
-                          classes,
-                          input,
-                          names_json,
-                          mean_json,
-                          std_json,
-                          m->dataset,
-                          m->loss,
-                          m->history ? m->history : "[]"};
+    const char *base_vals[N_META] = {"pt",
+                                     CKPT_VERSION,
+                                     c->arch,
+                                     small,
+                                     width,
+                                     classes,
+                                     input,
+                                     names_json,
+                                     mean_json,
+                                     std_json,
+                                     m->dataset,
+                                     m->loss,
+                                     m->history ? m->history : "[]"};
+    for (int i = 0; i < N_META; i++) {
+        keys[i] = base_keys[i];
+        vals[i] = base_vals[i];
+    }
+    for (int i = 0; i < n_extra_meta; i++) {
+        keys[N_META + i] = extra_keys[i];
+        vals[N_META + i] = extra_vals[i];
+    }
     if (!names_json || !mean_json || !std_json)
         st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
     else
-        st = fn_st_write(path, t, n_t, keys, vals, (int)(sizeof keys / sizeof keys[0]));
+        st = fn_st_write(path, t, n_t, keys, vals, N_META + n_extra_meta);
 done:
-    if (host)
-        for (int i = 0; i < m->n_params; i++)
-            free(host[i]);
-    free(host);
     free(t);
     free(bn_names);
+    free(keys);
+    free(vals);
     free(names_json);
     free(mean_json);
     free(std_json);
+    return st;
+}
+
+fn_status fn_checkpoint_save(const fn_model *m, const char *path)
+{
+    float **host;
+    FN_TRY(fn_checkpoint_read_params(m, &host));
+    fn_status st = fn_checkpoint_write(m, host, NULL, 0, NULL, NULL, 0, path);
+    fn_host_params_free(m, host);
     return st;
 }
 
@@ -166,8 +210,9 @@ static fn_status read_config(const fn_st_file *f, const char *path, fn_model_con
         return fn_error(FN_ERR_FORMAT,
                         "%s: metadata focusnet.classes / focusnet.input missing or out of range",
                         path);
-    fn_status st = fn_model_config_default(c, arch, k, ch, h, w);
-    if (st != FN_OK) return fn_error_prefix(st, "%s: ", path);
+    /* An unknown architecture in a file is the file's fault. */
+    if (fn_model_config_default(c, arch, k, ch, h, w) != FN_OK)
+        return fn_error_prefix(FN_ERR_FORMAT, "%s: ", path);
     const char *small = fn_st_meta(f, "focusnet.small_stem");
     const char *width = fn_st_meta(f, "focusnet.width");
     if (small) c->small_stem = atoi(small) != 0;
@@ -219,6 +264,69 @@ static fn_status load_meta(fn_model *m, const fn_st_file *f, const char *path)
     return FN_OK;
 }
 
+/* Every tensor m has must be in f with its shape; BN's num_batches_tracked
+ * and, for a training state, names with the prefix `extra` (NULL: none) are
+ * the only other tensors allowed. */
+fn_status fn_checkpoint_check_tensors(const fn_model *m, const fn_st_file *f, const char *path,
+                                      const char *extra)
+{
+    for (int i = 0; i < m->n_params; i++) {
+        const fn_param *p = &m->params[i];
+        const fn_st_tensor *t = fn_st_find(f, p->name);
+        if (!t)
+            return fn_error(FN_ERR_MISMATCH, "%s: tensor %s is missing (is this a %s checkpoint?)",
+                            path, p->name, m->cfg.arch);
+        int same = t->ndim == p->ndim;
+        for (int d = 0; same && d < p->ndim; d++)
+            same = t->shape[d] == p->shape[d];
+        if (!same)
+            return fn_error(FN_ERR_MISMATCH,
+                            "%s: tensor %s has %d dimensions of another shape than "
+                            "the %s built from its metadata needs",
+                            path, p->name, t->ndim, m->cfg.arch);
+    }
+    for (int i = 0; i < fn_st_count(f); i++) {
+        const char *name = fn_st_tensor_at(f, i)->name;
+        const char *tail = strrchr(name, '.');
+        if (fn_model_find_param(m, name) < 0 &&
+            !(tail && strcmp(tail, ".num_batches_tracked") == 0) &&
+            !(extra && strncmp(name, extra, strlen(extra)) == 0))
+            return fn_error(FN_ERR_MISMATCH, "%s: tensor %s does not belong to a %s", path, name,
+                            m->cfg.arch);
+    }
+    return FN_OK;
+}
+
+/* The model config from f, checked against expect (NULL: anything). */
+fn_status fn_checkpoint_file_config(const fn_st_file *f, const char *path,
+                                    const fn_model_config *expect, fn_model_config *c)
+{
+    FN_TRY(read_config(f, path, c));
+    if (expect && (strcmp(expect->arch, c->arch) != 0 || expect->classes != c->classes ||
+                   expect->channels != c->channels || expect->height != c->height ||
+                   expect->width_px != c->width_px ||
+                   (strcmp(c->arch, "lenet5") != 0 && expect->small_stem != c->small_stem) ||
+                   (strcmp(c->arch, "mobilenetv2") == 0 && expect->width != c->width))) {
+        char have[160], want[160];
+        describe(c, have, sizeof have);
+        describe(expect, want, sizeof want);
+        return fn_error(FN_ERR_MISMATCH, "%s holds a %s; this needs a %s", path, have, want);
+    }
+    return FN_OK;
+}
+
+fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch, int training,
+                              const char *path, fn_model **out)
+{
+    *out = NULL;
+    if (max_batch < 1)
+        return fn_error(FN_ERR_ARG, "batch size must be at least 1, not %d", max_batch);
+    fn_status st = fn_model_create(dev, c, max_batch, training, out);
+    /* The config came from the file: a model it cannot describe is its fault. */
+    if (st == FN_ERR_ARG) return fn_error_prefix(FN_ERR_FORMAT, "%s: ", path);
+    return st;
+}
+
 fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_config *expect,
                              int max_batch, int training, fn_model **out)
 {
@@ -226,41 +334,13 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
     fn_st_file *f = NULL;
     FN_TRY(fn_st_open(path, &f));
     fn_model_config c;
-    fn_status st = read_config(f, path, &c);
-    if (st == FN_OK && expect &&
-        (strcmp(expect->arch, c.arch) != 0 || expect->classes != c.classes ||
-         expect->channels != c.channels || expect->height != c.height ||
-         expect->width_px != c.width_px ||
-         (strcmp(c.arch, "lenet5") != 0 && expect->small_stem != c.small_stem) ||
-         (strcmp(c.arch, "mobilenetv2") == 0 && expect->width != c.width))) {
-        char have[160], want[160];
-        describe(&c, have, sizeof have);
-        describe(expect, want, sizeof want);
-        st = fn_error(FN_ERR_MISMATCH, "%s holds a %s; this needs a %s", path, have, want);
-    }
+    fn_status st = fn_checkpoint_file_config(f, path, expect, &c);
     fn_model *m = NULL;
-    if (st == FN_OK) st = fn_model_create(dev, &c, max_batch, training, &m);
-    /* Every tensor the model has must be there with its shape; BN's
-     * num_batches_tracked is the only extra tensor allowed. */
+    if (st == FN_OK) st = fn_checkpoint_model(dev, &c, max_batch, training, path, &m);
+    if (st == FN_OK) st = fn_checkpoint_check_tensors(m, f, path, NULL);
     for (int i = 0; st == FN_OK && i < m->n_params; i++) {
         fn_param *p = &m->params[i];
-        const fn_st_tensor *t = fn_st_find(f, p->name);
-        if (!t) {
-            st = fn_error(FN_ERR_MISMATCH, "%s: tensor %s is missing (is this a %s checkpoint?)",
-                          path, p->name, c.arch);
-            break;
-        }
-        int same = t->ndim == p->ndim;
-        for (int d = 0; same && d < p->ndim; d++)
-            same = t->shape[d] == p->shape[d];
-        if (!same) {
-            st = fn_error(FN_ERR_MISMATCH,
-                          "%s: tensor %s has %d dimensions of another shape than "
-                          "the %s built from its metadata needs",
-                          path, p->name, t->ndim, c.arch);
-            break;
-        }
-        float *host = malloc(p->numel * sizeof *host);
+        float *host = malloc(p->numel * sizeof *host + 1);
         if (!host) {
             st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
             break;
@@ -268,14 +348,6 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
         st = fn_st_get_f32(f, p->name, host, p->numel);
         if (st == FN_OK) st = fn_buffer_write(dev, p->data, 0, p->numel * sizeof(float), host);
         free(host);
-    }
-    for (int i = 0; st == FN_OK && i < fn_st_count(f); i++) {
-        const char *name = fn_st_tensor_at(f, i)->name;
-        const char *tail = strrchr(name, '.');
-        if (fn_model_find_param(m, name) < 0 &&
-            !(tail && strcmp(tail, ".num_batches_tracked") == 0))
-            st = fn_error(FN_ERR_MISMATCH, "%s: tensor %s does not belong to a %s", path, name,
-                          c.arch);
     }
     if (st == FN_OK) st = load_meta(m, f, path);
     fn_st_close(f);
@@ -285,6 +357,29 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
     }
     *out = m;
     return FN_OK;
+}
+
+fn_status fn_checkpoint_read_config_mem(const char *name, const void *data, size_t size,
+                                        fn_model_config *cfg)
+{
+    fn_st_file *f = NULL;
+    FN_TRY(fn_st_open_mem(name, data, size, &f));
+    fn_model *m = NULL;
+    fn_status st = fn_checkpoint_file_config(f, name, NULL, cfg);
+    /* A shapes-only model: the same checks as a load, without a device. */
+    if (st == FN_OK) st = fn_checkpoint_model(NULL, cfg, 1, 0, name, &m);
+    /* The metadata first, so that inputs without every tensor reach it. */
+    if (st == FN_OK) st = load_meta(m, f, name);
+    if (st == FN_OK) st = fn_checkpoint_check_tensors(m, f, name, NULL);
+    for (int i = 0; st == FN_OK && i < m->n_params; i++) {
+        float *host = malloc(m->params[i].numel * sizeof *host + 1);
+        st = host ? fn_st_get_f32(f, m->params[i].name, host, m->params[i].numel)
+                  : fn_error(FN_ERR_NOMEM, "%s: out of host memory", name);
+        free(host);
+    }
+    fn_model_free(m);
+    fn_st_close(f);
+    return st;
 }
 
 fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits)

@@ -6,9 +6,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
+#include "../io/file.h"
 #include "../loss/loss.h"
 #include "../optim/sgd.h"
 #include "train.h"
@@ -41,7 +45,8 @@ static double now_s(void)
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static fn_status make_dir(const char *path)
+/* Creates path and its parents; *created says whether path itself is new. */
+static fn_status make_dir(const char *path, int *created)
 {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -51,7 +56,8 @@ static fn_status make_dir(const char *path)
             mkdir(tmp, 0755);
             *p = '/';
         }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+    *created = mkdir(tmp, 0755) == 0;
+    if (!*created && errno != EEXIST)
         return fn_error(FN_ERR_IO, "%s: cannot create the run directory: %s", path,
                         strerror(errno));
     return FN_OK;
@@ -67,8 +73,11 @@ typedef struct {
     cl_mem labels, loss, stats;
     fn_sgd_opts sgd;
     fn_lr_schedule sched;
-    cJSON *history;
-    char path_last[1200], path_best[1200], path_log[1200];
+    cJSON *history; /* the records of completed epochs */
+    int created_dir;
+    uint64_t data_hash;
+    int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
+    char path_last[1200], path_best[1200], path_log[1200], path_state[1200];
 } run;
 
 static void run_free(run *r)
@@ -90,11 +99,49 @@ static int mnist_like(const fn_dataset *d)
     return fn_dataset_channels(d) == 1 && fn_dataset_height(d) == 28 && fn_dataset_width(d) == 28;
 }
 
-static fn_status setup(run *r)
+/* Temporary files of writers that were killed ("NAME.tmp-PID" with no such
+ * process any more) are removed: they are never complete. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *t = strstr(e->d_name, ".tmp-");
+        if (!t) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
+uint64_t fn_train_data_hash(const fn_dataset *d)
+{
+    int dims[4] = {fn_dataset_count(d), fn_dataset_channels(d), fn_dataset_height(d),
+                   fn_dataset_width(d)};
+    size_t per = (size_t)dims[1] * dims[2] * dims[3];
+    uint64_t h = fn_hash64(FN_HASH_INIT, dims, sizeof dims);
+    for (int i = 0; i < dims[0]; i++) {
+        int32_t label = fn_dataset_label(d, i);
+        h = fn_hash64(h, fn_dataset_image(d, i), per);
+        h = fn_hash64(h, &label, sizeof label);
+    }
+    return h;
+}
+
+/* resume: the weights will come from the state, so --init is not read. */
+static fn_status setup(run *r, int resume)
 {
     const fn_train_config *c = r->c;
     if (c->epochs < 1 || c->batch < 1)
         return fn_error(FN_ERR_ARG, "epochs and batch must be at least 1");
+    if (c->max_steps < 0 || c->save_every < 0)
+        return fn_error(FN_ERR_ARG, "max_steps and save_every must not be negative");
     if ((c->loss.kind == FN_LOSS_FOCUS || c->loss.kind == FN_LOSS_KD) && !c->baseline)
         return fn_error(FN_ERR_ARG, "--loss %s needs --baseline CHECKPOINT (the frozen %s)",
                         fn_loss_kind_name(c->loss.kind),
@@ -112,15 +159,22 @@ static fn_status setup(run *r)
                                    fn_dataset_height(d), fn_dataset_width(d)));
     if (c->small_stem >= 0) mc.small_stem = c->small_stem;
     if (c->width > 0) mc.width = c->width;
-    if (c->init) {
+    if (c->init && !resume) {
         FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, c->batch, 1, &r->model));
         free(r->model->history); /* a new run starts its own history */
         r->model->history = NULL;
     } else {
         FN_TRY(fn_model_create(r->dev, &mc, c->batch, 1, &r->model));
-        FN_TRY(fn_model_init(r->model, c->seed));
+        if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
     }
     fn_model *m = r->model;
+    /* Momentum buffers are only written from the first step on; zeros keep
+     * a state saved with momentum 0 (or a finiteness check) meaningful. */
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].mom)
+            FN_TRY(fn_buffer_fill(r->dev, m->params[i].mom, 0, m->params[i].numel * sizeof(float),
+                                  0.0f));
+    r->data_hash = fn_train_data_hash(d);
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -184,10 +238,19 @@ static fn_status setup(run *r)
         else
             fn_lr_constant(&r->sched, c->lr);
     }
-    FN_TRY(make_dir(c->out_dir));
+    FN_TRY(make_dir(c->out_dir, &r->created_dir));
     snprintf(r->path_last, sizeof r->path_last, "%s/last.safetensors", c->out_dir);
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", c->out_dir);
+    snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", c->out_dir);
+    remove_stale_temps(c->out_dir);
+    if (!resume) {
+        /* A fresh run in an old directory: the old resume point and log go
+         * (an old state would resume the wrong run); checkpoints are replaced
+         * as this run writes its own. */
+        unlink(r->path_state);
+        unlink(r->path_log);
+    }
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
     return FN_OK;
@@ -231,24 +294,285 @@ static fn_status train_step(run *r, const float *x, const int32_t *y, int n)
     return sgd_step(r);
 }
 
-static fn_status save(run *r, const char *path)
+/* What the files keep when the run stops on a non-finite value. */
+static void kept(const run *r, char *out, size_t n)
+{
+    if (r->last_saved_epoch > 0)
+        snprintf(out, n, "%s keeps epoch %d", r->path_last, r->last_saved_epoch);
+    else if (access(r->path_state, F_OK) == 0)
+        snprintf(out, n, "%s keeps the last good state", r->path_state);
+    else
+        snprintf(out, n, "no checkpoint had been saved yet");
+}
+
+static fn_status diverged_loss(const run *r, long step, int epoch)
+{
+    char k[1400];
+    kept(r, k, sizeof k);
+    return fn_error(FN_ERR_NUMERIC,
+                    "training diverged: the loss became NaN or infinite by step %ld (epoch %d; "
+                    "the loss is checked every %d steps); stopped without saving, %s",
+                    step, epoch, STATS_EVERY, k);
+}
+
+/* Host copies of every parameter and momentum buffer, all finite. */
+typedef struct {
+    float **params, **mom;
+} snapshot;
+
+static void snapshot_free(const run *r, snapshot *s)
+{
+    fn_host_params_free(r->model, s->params);
+    fn_host_params_free(r->model, s->mom);
+    memset(s, 0, sizeof *s);
+}
+
+static fn_status take_snapshot(run *r, long step, int epoch, snapshot *s)
+{
+    fn_model *m = r->model;
+    memset(s, 0, sizeof *s);
+    FN_TRY(fn_checkpoint_read_params(m, &s->params));
+    fn_status st = FN_OK;
+    s->mom = calloc((size_t)m->n_params + 1, sizeof *s->mom);
+    if (!s->mom) st = fn_error(FN_ERR_NOMEM, "out of host memory");
+    for (int i = 0; st == FN_OK && i < m->n_params; i++) {
+        fn_param *p = &m->params[i];
+        if (!p->trainable) continue;
+        s->mom[i] = malloc(p->numel * sizeof(float) + 1);
+        st = s->mom[i] ? fn_buffer_read(r->dev, p->mom, 0, p->numel * sizeof(float), s->mom[i])
+                       : fn_error(FN_ERR_NOMEM, "out of host memory");
+    }
+    /* A gradient that blew up shows in the weights or momentum before the
+     * loss: nothing non-finite is ever written. */
+    for (int i = 0; st == FN_OK && i < m->n_params; i++) {
+        const fn_param *p = &m->params[i];
+        for (size_t j = 0; j < p->numel && st == FN_OK; j++) {
+            if (isfinite(s->params[i][j]) && (!s->mom[i] || isfinite(s->mom[i][j]))) continue;
+            char k[1400];
+            kept(r, k, sizeof k);
+            st = fn_error(FN_ERR_NUMERIC,
+                          "training diverged: %s became NaN or infinite by step %ld (epoch %d); "
+                          "stopped without saving, %s",
+                          p->name, step, epoch, k);
+        }
+    }
+    if (st != FN_OK) snapshot_free(r, s);
+    return st;
+}
+
+/* The log is the history, one record a line, replaced atomically. extra: a
+ * record of a partial epoch to show after them, or NULL. */
+typedef struct {
+    cJSON *history, *extra;
+} log_ctx;
+
+static fn_status write_log_lines(FILE *f, void *arg)
+{
+    log_ctx *c = arg;
+    for (int pass = 0; pass < 2; pass++) {
+        cJSON *e = pass == 0 ? (c->history ? c->history->child : NULL) : c->extra;
+        for (; e; e = pass == 0 ? e->next : NULL) {
+            char *line = cJSON_PrintUnformatted(e);
+            if (!line) return fn_error(FN_ERR_NOMEM, "out of host memory");
+            int ok = fprintf(f, "%s\n", line) > 0;
+            free(line);
+            if (!ok) return fn_error(FN_ERR_IO, "log: write failed");
+        }
+    }
+    return FN_OK;
+}
+
+static fn_status write_log(run *r, cJSON *extra)
+{
+    log_ctx c = {r->history, extra};
+    return fn_file_write_atomic(r->path_log, write_log_lines, &c);
+}
+
+/* Sets the model's history metadata: completed epochs, plus extra. */
+static fn_status set_history(run *r, cJSON *extra)
 {
     fn_model *m = r->model;
     free(m->history);
+    m->history = NULL;
+    if (extra) cJSON_AddItemReferenceToArray(r->history, extra);
     m->history = cJSON_PrintUnformatted(r->history);
-    if (!m->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
-    return fn_checkpoint_save(m, path);
+    if (extra)
+        cJSON_Delete(cJSON_DetachItemFromArray(r->history, cJSON_GetArraySize(r->history) - 1));
+    return m->history ? FN_OK : fn_error(FN_ERR_NOMEM, "out of host memory");
 }
 
-static fn_status log_epoch(run *r, cJSON *rec)
+static fn_status save_state(run *r, const snapshot *s, int epoch, long step, long steps_done,
+                            const fn_train_result *res, const float stats[4])
 {
-    char *line = cJSON_PrintUnformatted(rec);
-    if (!line) return fn_error(FN_ERR_NOMEM, "out of host memory");
-    FILE *f = fopen(r->path_log, "a");
-    int ok = f && fprintf(f, "%s\n", line) > 0;
-    if (f) ok = (fclose(f) == 0) && ok;
-    free(line);
-    return ok ? FN_OK : fn_error(FN_ERR_IO, "%s: cannot append: %s", r->path_log, strerror(errno));
+    fn_train_state st;
+    memset(&st, 0, sizeof st);
+    st.c = *r->c;
+    st.epoch = epoch;
+    st.step = step;
+    st.steps_done = steps_done;
+    st.sgd_steps = r->model->sgd_steps;
+    st.best_top1 = res->best_top1;
+    st.best_epoch = res->best_epoch;
+    memcpy(st.stats, stats, sizeof st.stats);
+    st.data_hash = r->data_hash;
+    FN_TRY(set_history(r, NULL));
+    return fn_train_state_write(r->model, s->params, s->mom, &st, r->path_state);
+}
+
+static cJSON *epoch_record(const run *r, int epoch, long steps_done, const float stats[4],
+                           const fn_eval_report *rep, double secs, long images, int partial)
+{
+    cJSON *rec = cJSON_CreateObject();
+    if (!rec) return NULL;
+    cJSON_AddNumberToObject(rec, "epoch", epoch + 1);
+    cJSON_AddNumberToObject(rec, "steps", (double)steps_done);
+    cJSON_AddNumberToObject(rec, "lr", r->sgd.lr);
+    cJSON_AddNumberToObject(rec, "train_loss", stats[3] > 0 ? stats[0] / stats[3] : 0);
+    cJSON_AddNumberToObject(rec, "train_acc", stats[3] > 0 ? stats[1] / stats[3] : 0);
+    cJSON_AddNumberToObject(rec, "test_loss", rep->loss);
+    cJSON_AddNumberToObject(rec, "test_top1", rep->top1);
+    cJSON_AddNumberToObject(rec, "test_top5", rep->top5);
+    cJSON_AddNumberToObject(rec, "seconds", secs);
+    cJSON_AddNumberToObject(rec, "images_per_s", secs > 0 ? images / secs : 0);
+    cJSON_AddBoolToObject(rec, "partial", partial);
+    return rec;
+}
+
+/* The epochs from `from` (NULL: a fresh start). */
+static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state *from)
+{
+    const fn_train_config *c = r->c;
+    fn_status st = FN_OK;
+    double t0 = now_s();
+    int steps = fn_loader_batches(r->loader);
+    int first_epoch = from ? from->epoch : 0;
+    long first_step = from ? from->step : 0;
+    float stats[4] = {0, 0, 0, 0};
+    if (from) {
+        memcpy(stats, from->stats, sizeof stats);
+        res->steps_done = from->steps_done;
+        res->best_top1 = from->best_top1;
+        res->best_epoch = from->best_epoch;
+        res->epochs_done = from->epoch;
+        r->model->sgd_steps = from->sgd_steps;
+    }
+    /* This call's steps: to the end of the run, or max_steps. */
+    long todo = (long)steps * c->epochs - (long)first_epoch * steps - first_step, done = 0;
+    if (todo < 0) todo = 0;
+    if (c->max_steps > 0 && c->max_steps < todo) todo = c->max_steps;
+    for (int epoch = first_epoch; epoch < c->epochs && !res->stopped; epoch++) {
+        long step0 = epoch == first_epoch ? first_step : 0;
+        if (epoch != first_epoch || !from) memset(stats, 0, sizeof stats);
+        r->sgd.lr = fn_lr_at(&r->sched, epoch, 0, steps);
+        st = fn_buffer_write(r->dev, r->stats, 0, sizeof stats, stats);
+        if (st == FN_OK) st = fn_loader_start(r->loader, epoch, (int)step0);
+        double te = now_s();
+        long images = 0, step = step0;
+        int stop = 0;
+        while (st == FN_OK && step < steps && !stop) {
+            const float *x;
+            const int32_t *y;
+            int n = 0;
+            st = fn_loader_next(r->loader, &x, &y, &n);
+            if (st != FN_OK || n == 0) break;
+            st = train_step(r, x, y, n);
+            if (st != FN_OK) break;
+            images += n;
+            step++;
+            res->steps_done++;
+            done++;
+            stop = (c->stop && *c->stop) || done >= todo;
+            int save_now = c->save_every > 0 && res->steps_done % c->save_every == 0;
+            if (step % STATS_EVERY == 0 || step == steps || stop || save_now) {
+                st = fn_buffer_read(r->dev, r->stats, 0, sizeof stats, stats);
+                if (st == FN_OK && stats[2] > 0) st = diverged_loss(r, res->steps_done, epoch + 1);
+                if (st == FN_OK && c->progress) {
+                    double el = now_s() - te, all = now_s() - t0;
+                    fn_train_progress p = {epoch + 1,
+                                           c->epochs,
+                                           step,
+                                           steps,
+                                           stats[3] > 0 ? stats[0] / stats[3] : 0,
+                                           stats[3] > 0 ? stats[1] / stats[3] : 0,
+                                           el > 0 ? images / el : 0,
+                                           all / done * (todo - done)};
+                    c->progress(&p, c->user);
+                    stop |= c->stop && *c->stop; /* a stop asked for from the callback */
+                }
+            }
+            if (st == FN_OK && step < steps && (save_now || stop)) {
+                /* Mid-epoch: the resume point, and on a stop what was reached. */
+                snapshot s;
+                st = take_snapshot(r, res->steps_done, epoch + 1, &s);
+                if (st == FN_OK) st = save_state(r, &s, epoch, step, res->steps_done, res, stats);
+                if (st == FN_OK && stop) {
+                    fn_eval_report rep;
+                    st = fn_evaluate_dataset(r->model, r->test, &rep);
+                    if (st == FN_OK) {
+                        fn_eval_report_free(&res->report);
+                        res->report = rep;
+                    }
+                    cJSON *rec = st == FN_OK ? epoch_record(r, epoch, res->steps_done, stats, &rep,
+                                                            now_s() - te, images, 1)
+                                             : NULL;
+                    if (st == FN_OK && !rec) st = fn_error(FN_ERR_NOMEM, "out of host memory");
+                    if (st == FN_OK) st = set_history(r, rec);
+                    if (st == FN_OK)
+                        st = fn_checkpoint_write(r->model, s.params, NULL, 0, NULL, NULL, 0,
+                                                 r->path_last);
+                    if (st == FN_OK) st = write_log(r, rec);
+                    cJSON_Delete(rec);
+                    res->stopped = 1;
+                }
+                snapshot_free(r, &s);
+            }
+        }
+        if (st != FN_OK) break;
+        if (res->stopped) break;
+        /* The epoch is complete: evaluate, record, save, then the log. */
+        fn_eval_report rep;
+        st = fn_evaluate_dataset(r->model, r->test, &rep);
+        if (st != FN_OK) break;
+        cJSON *rec = epoch_record(r, epoch, res->steps_done, stats, &rep, now_s() - te, images, 0);
+        snapshot s = {0};
+        if (!rec) st = fn_error(FN_ERR_NOMEM, "out of host memory");
+        if (st == FN_OK) st = take_snapshot(r, res->steps_done, epoch + 1, &s);
+        if (st == FN_OK) {
+            cJSON_AddItemToArray(r->history, rec);
+            rec = NULL;
+        }
+        int better = rep.top1 > res->best_top1;
+        if (better) {
+            res->best_top1 = rep.top1;
+            res->best_epoch = epoch + 1;
+        }
+        if (st == FN_OK) st = set_history(r, NULL);
+        if (st == FN_OK && better)
+            st = fn_checkpoint_write(r->model, s.params, NULL, 0, NULL, NULL, 0, r->path_best);
+        if (st == FN_OK)
+            st = fn_checkpoint_write(r->model, s.params, NULL, 0, NULL, NULL, 0, r->path_last);
+        if (st == FN_OK) r->last_saved_epoch = epoch + 1;
+        float zero[4] = {0, 0, 0, 0};
+        if (st == FN_OK) st = save_state(r, &s, epoch + 1, 0, res->steps_done, res, zero);
+        if (st == FN_OK) st = write_log(r, NULL);
+        snapshot_free(r, &s);
+        cJSON_Delete(rec);
+        res->epochs_done = epoch + 1;
+        fn_eval_report_free(&res->report);
+        res->report = rep;
+        if (st == FN_OK && stop && epoch + 1 < c->epochs) res->stopped = 1;
+    }
+    res->seconds = now_s() - t0;
+    return st;
+}
+
+static fn_status finish(run *r, fn_status st, fn_train_result *res)
+{
+    /* A run that failed before writing anything leaves no empty folder. */
+    if (st != FN_OK && r->created_dir && r->c->out_dir) rmdir(r->c->out_dir);
+    run_free(r);
+    if (st != FN_OK) fn_eval_report_free(&res->report);
+    return st;
 }
 
 fn_status fn_train(const fn_train_config *c, fn_train_result *res)
@@ -259,86 +583,81 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    fn_status st = setup(&r);
-    double t0 = now_s();
-    int steps = st == FN_OK ? fn_loader_batches(r.loader) : 0;
-    long total_steps = (long)steps * c->epochs;
-    if (c->max_steps > 0 && c->max_steps < total_steps) total_steps = c->max_steps;
-    for (int epoch = 0; st == FN_OK && epoch < c->epochs && !res->stopped; epoch++) {
-        r.sgd.lr = fn_lr_at(&r.sched, epoch, 0, steps);
-        float zero4[4] = {0, 0, 0, 0}, stats[4] = {0, 0, 0, 0};
-        st = fn_buffer_write(r.dev, r.stats, 0, sizeof zero4, zero4);
-        if (st == FN_OK) st = fn_loader_start(r.loader, epoch, 0);
-        double te = now_s();
-        long images = 0;
-        for (long step = 0; st == FN_OK; step++) {
-            const float *x;
-            const int32_t *y;
-            int n = 0;
-            st = fn_loader_next(r.loader, &x, &y, &n);
-            if (st != FN_OK || n == 0) break;
-            st = train_step(&r, x, y, n);
-            images += n;
-            res->steps_done++;
-            int last = step + 1 == steps || res->steps_done == total_steps || (c->stop && *c->stop);
-            if (st == FN_OK && ((step + 1) % STATS_EVERY == 0 || last)) {
-                st = fn_buffer_read(r.dev, r.stats, 0, sizeof stats, stats);
-                if (st == FN_OK && stats[2] > 0)
-                    st = fn_error(FN_ERR_NUMERIC,
-                                  "the loss became NaN or infinite at step %ld (epoch %d); the "
-                                  "last good checkpoint is kept: %s",
-                                  res->steps_done, epoch + 1, r.path_last);
-                if (st == FN_OK && c->progress) {
-                    double el = now_s() - te, all = now_s() - t0;
-                    fn_train_progress p = {epoch + 1,
-                                           c->epochs,
-                                           step + 1,
-                                           steps,
-                                           stats[3] > 0 ? stats[0] / stats[3] : 0,
-                                           stats[3] > 0 ? stats[1] / stats[3] : 0,
-                                           el > 0 ? images / el : 0,
-                                           0};
-                    p.eta_s = all / res->steps_done * (total_steps - res->steps_done);
-                    c->progress(&p, c->user);
-                }
-            }
-            if (st == FN_OK && ((c->stop && *c->stop) || res->steps_done >= total_steps)) {
-                res->stopped = res->steps_done < (long)steps * c->epochs;
-                break;
-            }
-        }
-        if (st != FN_OK) break;
-        /* Evaluate, record, save. A stopped run still saves where it got to. */
-        fn_eval_report rep;
-        st = fn_evaluate_dataset(r.model, r.test, &rep);
-        if (st != FN_OK) break;
-        double secs = now_s() - te;
-        cJSON *rec = cJSON_CreateObject();
-        cJSON_AddNumberToObject(rec, "epoch", epoch + 1);
-        cJSON_AddNumberToObject(rec, "steps", (double)res->steps_done);
-        cJSON_AddNumberToObject(rec, "lr", r.sgd.lr);
-        cJSON_AddNumberToObject(rec, "train_loss", stats[3] > 0 ? stats[0] / stats[3] : 0);
-        cJSON_AddNumberToObject(rec, "train_acc", stats[3] > 0 ? stats[1] / stats[3] : 0);
-        cJSON_AddNumberToObject(rec, "test_loss", rep.loss);
-        cJSON_AddNumberToObject(rec, "test_top1", rep.top1);
-        cJSON_AddNumberToObject(rec, "test_top5", rep.top5);
-        cJSON_AddNumberToObject(rec, "seconds", secs);
-        cJSON_AddNumberToObject(rec, "images_per_s", secs > 0 ? images / secs : 0);
-        cJSON_AddBoolToObject(rec, "partial", res->stopped);
-        st = log_epoch(&r, rec);
-        cJSON_AddItemToArray(r.history, rec);
-        if (st == FN_OK) st = save(&r, r.path_last);
-        if (st == FN_OK && rep.top1 > res->best_top1) {
-            res->best_top1 = rep.top1;
-            res->best_epoch = epoch + 1;
-            st = save(&r, r.path_best);
-        }
-        res->epochs_done = epoch + 1;
-        fn_eval_report_free(&res->report);
-        res->report = rep;
+    if (!c->out_dir) return fn_error(FN_ERR_ARG, "no run directory (out_dir) given");
+    fn_status st = setup(&r, 0);
+    if (st == FN_OK) st = train_epochs(&r, res, NULL);
+    return finish(&r, st, res);
+}
+
+fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *res)
+{
+    fn_train_result local;
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    res->best_top1 = -1;
+    if (!dir) return fn_error(FN_ERR_ARG, "fn_train_resume: no run directory");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/state.safetensors", dir);
+    if (access(path, F_OK) != 0)
+        return fn_error(FN_ERR_IO,
+                        "%s: no state.safetensors to resume from (is it a run directory? a run "
+                        "saves its first state at the end of its first epoch, or every "
+                        "--save-every steps)",
+                        dir);
+    fn_st_file *f = NULL;
+    FN_TRY(fn_st_open(path, &f));
+    fn_train_state s;
+    fn_status st = fn_train_state_read(f, path, &s);
+    if (st != FN_OK) {
+        fn_st_close(f);
+        return st;
     }
-    res->seconds = now_s() - t0;
-    run_free(&r);
-    if (st != FN_OK) fn_eval_report_free(&res->report);
+    s.c.out_dir = dir;
+    if (o) {
+        s.c.device = o->device;
+        if (o->epochs > 0) s.c.epochs = o->epochs;
+        s.c.max_steps = o->max_steps;
+        if (o->save_every > 0) s.c.save_every = o->save_every;
+        s.c.progress = o->progress;
+        s.c.user = o->user;
+        s.c.stop = o->stop;
+    }
+    run r = {0};
+    r.c = &s.c;
+    st = setup(&r, 1);
+    fn_model_config want;
+    /* The data must be what the run started with, down to the pixel: the
+     * same batches are what makes a resumed run end where it would have. */
+    if (st == FN_OK && r.data_hash != s.data_hash)
+        st = fn_error(FN_ERR_MISMATCH,
+                      "%s: the training data of %s differs from the data the run started "
+                      "with; start a new run to train on it",
+                      path, s.c.data);
+    if (st == FN_OK) st = fn_checkpoint_file_config(f, path, &r.model->cfg, &want);
+    if (st == FN_OK) st = fn_train_state_load_tensors(r.model, f, path);
+    fn_st_close(f);
+    cJSON *h = st == FN_OK ? cJSON_Parse(s.history) : NULL;
+    if (st == FN_OK && !h) st = fn_error(FN_ERR_FORMAT, "%s: unreadable history", path);
+    if (st == FN_OK) {
+        cJSON_Delete(r.history);
+        r.history = h;
+        r.last_saved_epoch = s.epoch;
+        if (s.epoch > 0 && s.step == 0 && access(r.path_last, F_OK) != 0) r.last_saved_epoch = 0;
+        /* The log ends where the state does: a line written after the state
+         * (or a partial one of a stop) goes. */
+        st = write_log(&r, NULL);
+    }
+    if (st == FN_OK && s.epoch >= s.c.epochs) {
+        /* Nothing left: report the model as it is. */
+        res->steps_done = s.steps_done;
+        res->best_top1 = s.best_top1;
+        res->best_epoch = s.best_epoch;
+        res->epochs_done = s.epoch;
+        st = fn_evaluate_dataset(r.model, r.test, &res->report);
+    } else if (st == FN_OK) {
+        st = train_epochs(&r, res, &s);
+    }
+    st = finish(&r, st, res);
+    fn_train_state_free(&s);
     return st;
 }

@@ -3,6 +3,7 @@
 #define FN_TRAIN_H
 
 #include "../data/data.h"
+#include "../io/safetensors.h"
 #include "../nn/model.h"
 
 fn_status fn_eval_begin(fn_eval_report *r, int classes);
@@ -15,5 +16,72 @@ fn_status fn_evaluate_dataset(fn_model *m, const fn_dataset *d, fn_eval_report *
  * for one batch, on the device: the step loop reads it only every few steps. */
 fn_status fn_batch_stats(fn_device *dev, cl_mem stats, cl_mem logits, cl_mem labels, cl_mem loss,
                          int n, int k);
+
+/* ---- Checkpoint pieces (checkpoint.c), shared with the training state ---- */
+
+/* Every parameter of m read back to the host, in parameter order; free with
+ * fn_host_params_free. */
+fn_status fn_checkpoint_read_params(const fn_model *m, float ***out);
+void fn_host_params_free(const fn_model *m, float **host);
+/* Writes a checkpoint of m from host copies of its parameters, with extra
+ * tensors and metadata pairs after the usual ones (atomic, see fn_st_write). */
+fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st_tensor *extra,
+                              int n_extra, const char *const *extra_keys,
+                              const char *const *extra_vals, int n_extra_meta, const char *path);
+/* Checks that f holds every tensor of m with its shape and nothing else but
+ * num_batches_tracked and names starting with `extra` (NULL: none). */
+fn_status fn_checkpoint_check_tensors(const fn_model *m, const fn_st_file *f, const char *path,
+                                      const char *extra);
+/* The model config a checkpoint's metadata describes, checked against
+ * expect (NULL: anything); a mismatch names both. */
+fn_status fn_checkpoint_file_config(const fn_st_file *f, const char *path,
+                                    const fn_model_config *expect, fn_model_config *c);
+/* fn_model_create for a config read from path: one it cannot build is
+ * FN_ERR_FORMAT, naming path. */
+fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_batch, int training,
+                              const char *path, fn_model **out);
+/* Parses a checkpoint held in memory as fn_checkpoint_load would, without a
+ * device: metadata, the model it describes (shapes only), every tensor's
+ * presence, shape and conversion. The fuzzing entry point for checkpoints. */
+fn_status fn_checkpoint_read_config_mem(const char *name, const void *data, size_t size,
+                                        fn_model_config *cfg);
+
+/* ---- Training state (state.c): what --resume continues from ----------------
+ * DIR/state.safetensors is a checkpoint (every parameter, batch-norm running
+ * statistics) plus "momentum.<param>" for every trainable tensor, "stats"
+ * (the epoch's running sums) and metadata: the run's configuration, the
+ * position (epoch, batch within it, steps, optimizer steps), the best epoch
+ * so far and the history of completed epochs. */
+typedef struct {
+    fn_train_config c; /* strings point into `strings` */
+    char *strings[8];
+    int epoch;       /* 0-based epoch to continue */
+    long step;       /* batches of that epoch already done */
+    long steps_done; /* steps of the whole run */
+    int sgd_steps;
+    double best_top1;
+    int best_epoch;
+    char *history; /* JSON array of completed epochs */
+    float stats[4];
+    uint64_t data_hash; /* of the training images and labels (fn_train_data_hash) */
+} fn_train_state;
+
+/* A hash of a dataset's shape, images and labels: a resumed run must see the
+ * data the run started with. */
+uint64_t fn_train_data_hash(const fn_dataset *d);
+
+void fn_train_state_free(fn_train_state *s);
+/* Writes path from host copies of m's parameters and momentum buffers
+ * (mom[i] for trainable parameters, else NULL). */
+fn_status fn_train_state_write(const fn_model *m, float *const *params, float *const *mom,
+                               const fn_train_state *s, const char *path);
+/* Reads a state's metadata (no tensors). */
+fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_state *s);
+/* Checks the state's tensors against m (built from the state's
+ * configuration) and loads its parameters and momentum buffers. */
+fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path);
+/* Parses a state file held in memory: metadata and configuration, and the
+ * tensors against a shapes-only model. The fuzzing entry point for states. */
+fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size);
 
 #endif

@@ -1,4 +1,8 @@
-/* Writes the seed corpus for fuzzing the readers: tests/corpus/{idx,safetensors,image}/.
+/* Writes the seed corpus for fuzzing the readers: tests/corpus/{idx,safetensors,image,cifar}/
+ * (tests/corpus/checkpoint/ comes from gen_checkpoint_corpus.c). Inputs that once broke a
+ * reader are kept by hand beside these: image/bad-chunk-length.png (a PNG chunk length that
+ * made stb_image reserve 1.3 GB, found by tests/fuzz) and image/bad-size-claim.jpg (a 722-byte
+ * JPEG whose header claims 1500x1500, which stb_image decodes into 6.75 MB of nothing).
  * Files named ok-* must load, bad-* must fail with FN_ERR_FORMAT (tests/test_corpus.c
  * checks both). Not part of the build; regenerate with
  *   cc -O1 tests/corpus/gen_corpus.c -I/usr/include/stb -lstb -lz -o /tmp/gen_corpus
@@ -203,11 +207,39 @@ static void image(void)
     put("image", "bad-text.txt", "just some text\n", 15);
 }
 
+/* CIFAR binary batches: ok-c10-* parse as CIFAR-10, ok-c100-* as CIFAR-100. */
+static void cifar(void)
+{
+    static uint8_t b[3 * 3074];
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (uint8_t)(i * 7);
+    b[0] = 3;
+    b[3073] = 9;
+    put("cifar", "ok-c10-two.bin", b, 2 * 3073);
+    b[0] = 19; /* CIFAR-100: coarse, fine */
+    b[1] = 99;
+    b[3074] = 0;
+    b[3075] = 42;
+    put("cifar", "ok-c100-two.bin", b, 2 * 3074);
+    put("cifar", "ok-c100-one.bin", b, 3074);
+    put("cifar", "bad-c10-empty.bin", b, 0);
+    put("cifar", "bad-c10-partial.bin", b, 3073 + 100);
+    b[0] = 10;
+    put("cifar", "bad-c10-label.bin", b, 3073);
+    b[0] = 20; /* a coarse label past 19 */
+    b[1] = 5;
+    put("cifar", "bad-c100-coarse.bin", b, 3074);
+    b[0] = 1;
+    b[1] = 100;
+    put("cifar", "bad-c100-label.bin", b, 3074);
+}
+
 int main(int argc, char **argv)
 {
     root = argc > 1 ? argv[1] : "tests/corpus";
     idx();
     safetensors();
     image();
+    cifar();
     return 0;
 }

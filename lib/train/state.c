@@ -1,0 +1,407 @@
+/* The training state behind --resume: DIR/state.safetensors, a checkpoint
+ * plus momentum buffers, the configuration and the position of the run.
+ *
+ * It is the single commit point of a run: it holds everything needed to
+ * continue (weights and batch-norm statistics included), so it never has to
+ * agree with another file. It is replaced atomically (temp file, fsync,
+ * rename), after best.safetensors and last.safetensors and before log.jsonl,
+ * which a resumed run rewrites from the history stored here. A kill at any
+ * moment therefore leaves either the previous state, from which the run
+ * redoes the same steps, or the new one. */
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../nn/model.h"
+#include "train.h"
+
+#define STATE_VERSION "1"
+#define MOM_PREFIX "momentum."
+
+void fn_train_state_free(fn_train_state *s)
+{
+    for (size_t i = 0; i < sizeof s->strings / sizeof s->strings[0]; i++)
+        free(s->strings[i]);
+    free(s->history);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- the configuration as JSON ---- */
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static char *config_json(const fn_train_config *c)
+{
+    cJSON *o = cJSON_CreateObject(), *l = cJSON_CreateObject();
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    add_str(o, "arch", c->arch);
+    cJSON_AddNumberToObject(o, "small_stem", c->small_stem);
+    cJSON_AddNumberToObject(o, "width", c->width);
+    add_str(o, "data", c->data);
+    cJSON_AddNumberToObject(o, "limit_train", c->limit_train);
+    cJSON_AddNumberToObject(o, "limit_test", c->limit_test);
+    cJSON_AddStringToObject(l, "kind", fn_loss_kind_name(c->loss.kind));
+    cJSON_AddNumberToObject(l, "smoothing", c->loss.smoothing);
+    cJSON_AddNumberToObject(l, "kd_temperature", c->loss.kd_temperature);
+    cJSON_AddNumberToObject(l, "kd_weight", c->loss.kd_weight);
+    cJSON_AddNumberToObject(l, "alpha", c->loss.alpha);
+    cJSON_AddNumberToObject(l, "beta", c->loss.beta);
+    cJSON_AddNumberToObject(l, "detach_d", c->loss.detach_d);
+    cJSON_AddStringToObject(l, "multiwarm",
+                            c->loss.rule == FN_MULTIWARM_SOFTMAX ? "softmax" : "logit");
+    cJSON_AddNumberToObject(l, "multiwarm_temperature", c->loss.rule_temperature);
+    cJSON_AddNumberToObject(l, "cls_smoothing", c->loss.cls_smoothing);
+    cJSON_AddItemToObject(o, "loss", l);
+    add_str(o, "baseline", c->baseline);
+    add_str(o, "init", c->init);
+    cJSON_AddNumberToObject(o, "epochs", c->epochs);
+    cJSON_AddNumberToObject(o, "batch", c->batch);
+    cJSON_AddNumberToObject(o, "lr", c->lr);
+    cJSON_AddNumberToObject(o, "momentum", c->momentum);
+    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(o, "nesterov", c->nesterov);
+    cJSON *ms = cJSON_CreateArray();
+    for (int i = 0; i < c->n_milestones && i < FN_MAX_MILESTONES; i++)
+        cJSON_AddItemToArray(ms, cJSON_CreateNumber(c->milestones[i]));
+    cJSON_AddItemToObject(o, "milestones", ms);
+    cJSON_AddNumberToObject(o, "gamma", c->gamma);
+    cJSON_AddNumberToObject(o, "cosine", c->cosine);
+    cJSON_AddStringToObject(o, "seed", seed);
+    cJSON_AddNumberToObject(o, "augment", c->augment);
+    cJSON_AddNumberToObject(o, "shuffle", c->shuffle);
+    cJSON_AddNumberToObject(o, "save_every", (double)c->save_every);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Reading trusts nothing: every field must be there, of its type, in range. */
+typedef struct {
+    const char *path;
+    fn_status st;
+} reader;
+
+static const cJSON *need(reader *r, const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!v && r->st == FN_OK)
+        r->st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has no '%s'", r->path, k);
+    return v;
+}
+
+static double num(reader *r, const cJSON *o, const char *k, double lo, double hi, int whole)
+{
+    const cJSON *v = need(r, o, k);
+    if (!v) return lo;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= lo && d <= hi) || (whole && d != floor(d))) {
+        if (r->st == FN_OK)
+            r->st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config '%s' is not a number in [%g, %g]",
+                             r->path, k, lo, hi);
+        return lo;
+    }
+    return d;
+}
+
+/* A string (or null when nullable) copied into s->strings[slot]. */
+static const char *str(reader *r, fn_train_state *s, int slot, const cJSON *o, const char *k,
+                       int nullable)
+{
+    const cJSON *v = need(r, o, k);
+    if (!v || r->st != FN_OK) return NULL;
+    if (nullable && cJSON_IsNull(v)) return NULL;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) > 4000) {
+        r->st =
+            fn_error(FN_ERR_FORMAT, "%s: focusnet.config '%s' is not a usable string", r->path, k);
+        return NULL;
+    }
+    s->strings[slot] = strdup(v->valuestring);
+    if (!s->strings[slot]) r->st = fn_error(FN_ERR_NOMEM, "out of host memory");
+    return s->strings[slot];
+}
+
+static fn_status parse_config(const char *json, const char *path, fn_train_state *s)
+{
+    fn_train_config *c = &s->c;
+    fn_train_config_default(c);
+    c->out_dir = NULL;
+    reader r = {path, FN_OK};
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.config is not a JSON object", path);
+    }
+    c->arch = str(&r, s, 0, o, "arch", 0);
+    c->small_stem = (int)num(&r, o, "small_stem", -1, 1, 1);
+    c->width = (float)num(&r, o, "width", 0, 4, 0);
+    c->data = str(&r, s, 1, o, "data", 0);
+    c->limit_train = (int)num(&r, o, "limit_train", 0, 1 << 30, 1);
+    c->limit_test = (int)num(&r, o, "limit_test", 0, 1 << 30, 1);
+    const cJSON *l = need(&r, o, "loss");
+    if (r.st == FN_OK && !cJSON_IsObject(l))
+        r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'loss' is not an object", path);
+    if (r.st == FN_OK) {
+        const cJSON *kind = need(&r, l, "kind");
+        if (r.st == FN_OK && (!cJSON_IsString(kind) ||
+                              fn_loss_kind_parse(kind->valuestring, &c->loss.kind) != FN_OK))
+            r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has an unknown loss", path);
+        c->loss.smoothing = (float)num(&r, l, "smoothing", 0, 1, 0);
+        c->loss.kd_temperature = (float)num(&r, l, "kd_temperature", 0, 1000, 0);
+        c->loss.kd_weight = (float)num(&r, l, "kd_weight", 0, 1, 0);
+        c->loss.alpha = (float)num(&r, l, "alpha", 0, 1000, 0);
+        c->loss.beta = (float)num(&r, l, "beta", 0, 1000, 0);
+        c->loss.detach_d = (int)num(&r, l, "detach_d", 0, 1, 1);
+        const cJSON *rule = need(&r, l, "multiwarm");
+        if (r.st == FN_OK && cJSON_IsString(rule) && strcmp(rule->valuestring, "softmax") == 0)
+            c->loss.rule = FN_MULTIWARM_SOFTMAX;
+        else if (r.st == FN_OK && cJSON_IsString(rule) && strcmp(rule->valuestring, "logit") == 0)
+            c->loss.rule = FN_MULTIWARM_LOGIT;
+        else if (r.st == FN_OK)
+            r.st =
+                fn_error(FN_ERR_FORMAT, "%s: focusnet.config has an unknown multiwarm rule", path);
+        c->loss.rule_temperature = (float)num(&r, l, "multiwarm_temperature", 0, 1000, 0);
+        c->loss.cls_smoothing = (float)num(&r, l, "cls_smoothing", 0, 1, 0);
+    }
+    c->baseline = str(&r, s, 2, o, "baseline", 1);
+    c->init = str(&r, s, 3, o, "init", 1);
+    c->epochs = (int)num(&r, o, "epochs", 1, 100000, 1);
+    c->batch = (int)num(&r, o, "batch", 1, 65536, 1);
+    c->lr = (float)num(&r, o, "lr", 0, 1e30, 0);
+    c->momentum = (float)num(&r, o, "momentum", 0, 1, 0);
+    c->weight_decay = (float)num(&r, o, "weight_decay", 0, 1, 0);
+    c->nesterov = (int)num(&r, o, "nesterov", 0, 1, 1);
+    const cJSON *ms = need(&r, o, "milestones");
+    if (r.st == FN_OK && (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) > FN_MAX_MILESTONES))
+        r.st =
+            fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'milestones' is not a short array", path);
+    c->n_milestones = 0;
+    for (const cJSON *m = r.st == FN_OK ? ms->child : NULL; m && r.st == FN_OK; m = m->next) {
+        if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1 && m->valuedouble <= 100000))
+            r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has a bad milestone", path);
+        else
+            c->milestones[c->n_milestones++] = (int)m->valuedouble;
+    }
+    c->gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
+    c->cosine = (int)num(&r, o, "cosine", 0, 1, 1);
+    const cJSON *seed = need(&r, o, "seed");
+    char *end = NULL;
+    if (r.st == FN_OK && cJSON_IsString(seed) && seed->valuestring[0] >= '0' &&
+        seed->valuestring[0] <= '9') {
+        errno = 0;
+        unsigned long long v = strtoull(seed->valuestring, &end, 10);
+        if (errno == 0 && end && *end == 0) c->seed = v;
+    }
+    if (r.st == FN_OK && !(end && *end == 0))
+        r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'seed' is not a decimal string", path);
+    c->augment = (int)num(&r, o, "augment", -1, 1, 1);
+    c->shuffle = (int)num(&r, o, "shuffle", 0, 1, 1);
+    c->save_every = (long)num(&r, o, "save_every", 0, 1e12, 1);
+    cJSON_Delete(o);
+    return r.st;
+}
+
+/* ---- writing ---- */
+
+fn_status fn_train_state_write(const fn_model *m, float *const *params, float *const *mom,
+                               const fn_train_state *s, const char *path)
+{
+    int n_mom = 0;
+    for (int i = 0; i < m->n_params; i++)
+        n_mom += mom[i] != NULL;
+    fn_st_tensor *t = calloc((size_t)n_mom + 1, sizeof *t);
+    char(*names)[128] = calloc((size_t)n_mom + 1, sizeof *names);
+    char *config = config_json(&s->c);
+    fn_status st = FN_OK;
+    if (!t || !names || !config) st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
+    for (int i = 0, k = 0; st == FN_OK && i < m->n_params; i++) {
+        const fn_param *p = &m->params[i];
+        if (!mom[i]) continue;
+        snprintf(names[k], sizeof names[k], MOM_PREFIX "%s", p->name);
+        t[k].name = names[k];
+        t[k].dtype = FN_ST_F32;
+        t[k].ndim = p->ndim;
+        for (int d = 0; d < p->ndim; d++)
+            t[k].shape[d] = p->shape[d];
+        t[k].data = mom[i];
+        k++;
+    }
+    if (st == FN_OK) {
+        char epoch[16], step[32], steps_done[32], sgd[16], best[40], best_epoch[16], stats[200],
+            hash[32];
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->data_hash);
+        snprintf(epoch, sizeof epoch, "%d", s->epoch);
+        snprintf(step, sizeof step, "%ld", s->step);
+        snprintf(steps_done, sizeof steps_done, "%ld", s->steps_done);
+        snprintf(sgd, sizeof sgd, "%d", s->sgd_steps);
+        snprintf(best, sizeof best, "%.17g", s->best_top1);
+        snprintf(best_epoch, sizeof best_epoch, "%d", s->best_epoch);
+        /* %.9g round-trips every float exactly. */
+        snprintf(stats, sizeof stats, "[%.9g,%.9g,%.9g,%.9g]", s->stats[0], s->stats[1],
+                 s->stats[2], s->stats[3]);
+        const char *keys[] = {"focusnet.state",     "focusnet.config",     "focusnet.epoch",
+                              "focusnet.step",      "focusnet.steps_done", "focusnet.sgd_steps",
+                              "focusnet.best_top1", "focusnet.best_epoch", "focusnet.stats",
+                              "focusnet.data_hash"};
+        const char *vals[] = {STATE_VERSION, config, epoch,      step,  steps_done,
+                              sgd,           best,   best_epoch, stats, hash};
+        st = fn_checkpoint_write(m, params, t, n_mom, keys, vals, (int)(sizeof keys / sizeof *keys),
+                                 path);
+    }
+    free(t);
+    free(names);
+    free(config);
+    return st;
+}
+
+/* ---- reading ---- */
+
+static int meta_long(const fn_st_file *f, const char *key, long lo, long hi, long *out)
+{
+    const char *v = fn_st_meta(f, key);
+    if (!v || !*v) return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || x < lo || x > hi) return 0;
+    *out = x;
+    return 1;
+}
+
+fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_state *s)
+{
+    memset(s, 0, sizeof *s);
+    const char *version = fn_st_meta(f, "focusnet.state");
+    if (!version)
+        return fn_error(FN_ERR_FORMAT, "%s: not a focusnet training state (no focusnet.state)",
+                        path);
+    if (strcmp(version, STATE_VERSION) != 0)
+        return fn_error(FN_ERR_FORMAT, "%s: training state version '%.16s', this focusnet reads %s",
+                        path, version, STATE_VERSION);
+    FN_TRY(parse_config(fn_st_meta(f, "focusnet.config"), path, s));
+    long epoch, step, steps_done, sgd, best_epoch;
+    if (!meta_long(f, "focusnet.epoch", 0, 100000, &epoch) ||
+        !meta_long(f, "focusnet.step", 0, 1L << 40, &step) ||
+        !meta_long(f, "focusnet.steps_done", 0, 1L << 50, &steps_done) ||
+        !meta_long(f, "focusnet.sgd_steps", 0, 1L << 30, &sgd) ||
+        !meta_long(f, "focusnet.best_epoch", 0, 100000, &best_epoch) || best_epoch > epoch ||
+        sgd > steps_done)
+        return fn_error(FN_ERR_FORMAT,
+                        "%s: the run's position in the metadata is missing or out "
+                        "of range",
+                        path);
+    s->epoch = (int)epoch;
+    s->step = step;
+    s->steps_done = steps_done;
+    s->sgd_steps = (int)sgd;
+    s->best_epoch = (int)best_epoch;
+    const char *best = fn_st_meta(f, "focusnet.best_top1");
+    char *end = NULL;
+    s->best_top1 = best ? strtod(best, &end) : NAN;
+    if (!best || !end || *end || !(s->best_top1 >= -1 && s->best_top1 <= 1))
+        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.best_top1 missing or out of range",
+                        path);
+    cJSON *a = cJSON_Parse(fn_st_meta(f, "focusnet.stats") ? fn_st_meta(f, "focusnet.stats") : "");
+    int ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == 4;
+    for (int i = 0; ok && i < 4; i++) {
+        const cJSON *v = cJSON_GetArrayItem(a, i);
+        ok = cJSON_IsNumber(v) && isfinite(v->valuedouble) && fabs(v->valuedouble) < 1e30;
+        if (ok) s->stats[i] = (float)v->valuedouble;
+    }
+    cJSON_Delete(a);
+    if (!ok)
+        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.stats must be 4 finite numbers",
+                        path);
+    const char *hash = fn_st_meta(f, "focusnet.data_hash");
+    end = NULL;
+    if (hash && strlen(hash) == 16) s->data_hash = strtoull(hash, &end, 16);
+    if (!end || *end)
+        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.data_hash missing or malformed",
+                        path);
+    const char *hist = fn_st_meta(f, "focusnet.history");
+    cJSON *h = hist ? cJSON_Parse(hist) : NULL;
+    ok = cJSON_IsArray(h);
+    for (const cJSON *e = ok ? h->child : NULL; e && ok; e = e->next)
+        ok = cJSON_IsObject(e);
+    cJSON_Delete(h);
+    if (!ok || !(s->history = strdup(hist)))
+        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.history is not an array of objects",
+                        path);
+    return FN_OK;
+}
+
+/* Reads tensor `name` (shape of p) into host. */
+static fn_status get_like(const fn_st_file *f, const char *path, const char *name,
+                          const fn_param *p, float *host)
+{
+    const fn_st_tensor *t = fn_st_find(f, name);
+    int same = t && t->ndim == p->ndim;
+    for (int d = 0; same && d < p->ndim; d++)
+        same = t->shape[d] == p->shape[d];
+    if (!same)
+        return fn_error(FN_ERR_MISMATCH, "%s: tensor %s is missing or not shaped like %s", path,
+                        name, p->name);
+    return fn_st_get_f32(f, name, host, p->numel);
+}
+
+/* Checks the state's tensors against m and converts each; with a device,
+ * uploads them (parameters to data, momentum to mom). */
+static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path)
+{
+    FN_TRY(fn_checkpoint_check_tensors(m, f, path, MOM_PREFIX));
+    int n_mom = 0;
+    for (int i = 0; i < m->n_params; i++)
+        n_mom += m->params[i].trainable;
+    int extra = 0;
+    for (int i = 0; i < fn_st_count(f); i++)
+        extra += strncmp(fn_st_tensor_at(f, i)->name, MOM_PREFIX, strlen(MOM_PREFIX)) == 0;
+    if (extra != n_mom)
+        return fn_error(FN_ERR_MISMATCH, "%s: %d momentum tensors, the %s has %d trainable ones",
+                        path, extra, m->cfg.arch, n_mom);
+    fn_status st = FN_OK;
+    for (int i = 0; st == FN_OK && i < m->n_params; i++) {
+        fn_param *p = &m->params[i];
+        float *host = malloc(p->numel * sizeof *host + 1);
+        if (!host) return fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
+        char name[128];
+        snprintf(name, sizeof name, MOM_PREFIX "%s", p->name);
+        st = get_like(f, path, p->name, p, host);
+        if (st == FN_OK && m->dev)
+            st = fn_buffer_write(m->dev, p->data, 0, p->numel * sizeof(float), host);
+        if (st == FN_OK && p->trainable) st = get_like(f, path, name, p, host);
+        if (st == FN_OK && p->trainable && m->dev && p->mom)
+            st = fn_buffer_write(m->dev, p->mom, 0, p->numel * sizeof(float), host);
+        free(host);
+    }
+    return st;
+}
+
+fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path)
+{
+    return load_tensors(m, f, path);
+}
+
+fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size)
+{
+    fn_st_file *f = NULL;
+    FN_TRY(fn_st_open_mem(name, data, size, &f));
+    fn_train_state s;
+    fn_status st = fn_train_state_read(f, name, &s);
+    fn_model_config cfg;
+    fn_model *m = NULL;
+    if (st == FN_OK) st = fn_checkpoint_file_config(f, name, NULL, &cfg);
+    if (st == FN_OK) st = fn_checkpoint_model(NULL, &cfg, 1, 1, name, &m);
+    if (st == FN_OK) st = load_tensors(m, f, name);
+    fn_model_free(m);
+    fn_train_state_free(&s);
+    fn_st_close(f);
+    return st;
+}

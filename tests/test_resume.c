@@ -1,0 +1,335 @@
+/* Interrupted runs: a run stopped (max_steps, the stop flag) or cut off after
+ * a periodic save and then resumed ends bit for bit where an uninterrupted
+ * run with the same seed ends, with the same log; a diverging run stops with
+ * a message naming the step and keeps the last good checkpoint; bad states
+ * and run directories are refused with messages naming them. */
+#include <cJSON.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "nn/model.h"
+#include "tiny_mnist.h"
+#include "tmpdir.h"
+
+/* Every tensor of a and b, bit for bit (metadata, which holds timings, aside). */
+static int same_tensors(const char *a, const char *b)
+{
+    fn_st_file *fa = NULL, *fb = NULL;
+    if (fn_st_open(a, &fa) != FN_OK || fn_st_open(b, &fb) != FN_OK) {
+        fprintf(stderr, "  %s\n", fn_last_error());
+        fn_st_close(fa);
+        return 0;
+    }
+    int ok = fn_st_count(fa) == fn_st_count(fb) && fn_st_count(fa) > 0;
+    for (int i = 0; ok && i < fn_st_count(fa); i++) {
+        const fn_st_tensor *t = fn_st_tensor_at(fa, i), *u = fn_st_find(fb, t->name);
+        ok = u && u->nbytes == t->nbytes && memcmp(u->data, t->data, t->nbytes) == 0;
+        if (!ok) fprintf(stderr, "  tensor %s differs between %s and %s\n", t->name, a, b);
+    }
+    fn_st_close(fa);
+    fn_st_close(fb);
+    return ok;
+}
+
+/* The log's lines, parsed. */
+static cJSON *read_log(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/log.jsonl", dir);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cJSON *all = cJSON_CreateArray();
+    if (fn_file_read(path, 1 << 20, &data, &size) != FN_OK) return all;
+    char *save = NULL;
+    for (char *l = strtok_r((char *)data, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        cJSON_AddItemToArray(all, cJSON_Parse(l));
+    free(data);
+    return all;
+}
+
+/* Two logs agree on every line in everything but the timings. */
+static int same_logs(const char *a, const char *b)
+{
+    static const char *const fields[] = {"epoch",     "steps",     "lr",        "train_loss",
+                                         "train_acc", "test_loss", "test_top1", "test_top5"};
+    cJSON *la = read_log(a), *lb = read_log(b);
+    int ok = cJSON_GetArraySize(la) == cJSON_GetArraySize(lb) && cJSON_GetArraySize(la) > 0;
+    if (!ok)
+        fprintf(stderr, "  %d log lines against %d\n", cJSON_GetArraySize(la),
+                cJSON_GetArraySize(lb));
+    for (int i = 0; ok && i < cJSON_GetArraySize(la); i++)
+        for (size_t k = 0; ok && k < sizeof fields / sizeof *fields; k++) {
+            cJSON *x = cJSON_GetObjectItem(cJSON_GetArrayItem(la, i), fields[k]);
+            cJSON *y = cJSON_GetObjectItem(cJSON_GetArrayItem(lb, i), fields[k]);
+            ok = cJSON_IsNumber(x) && cJSON_IsNumber(y) && x->valuedouble == y->valuedouble;
+            if (!ok) fprintf(stderr, "  log line %d: %s differs\n", i + 1, fields[k]);
+        }
+    cJSON_Delete(la);
+    cJSON_Delete(lb);
+    return ok;
+}
+
+static int log_lines(const char *dir)
+{
+    cJSON *l = read_log(dir);
+    int n = cJSON_GetArraySize(l);
+    cJSON_Delete(l);
+    return n;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (fn_file_read(from, 1 << 26, &data, &size) != FN_OK) return 0;
+    int ok = write_bytes(to, data, size);
+    free(data);
+    return ok;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* Stops the run (through the stop flag) once progress reaches stop_at steps
+ * in all; with backup_from set, first copies the state file then on disk to
+ * backup_to, the moment a kill would have left behind. */
+typedef struct {
+    volatile int flag;
+    long stop_at, seen;
+    const char *backup_from, *backup_to;
+    int backed_up;
+} watcher;
+
+static void on_progress(const fn_train_progress *p, void *user)
+{
+    watcher *w = user;
+    long at = (long)(p->epoch - 1) * p->steps + p->step;
+    if (w->backup_from && !w->backed_up && at >= w->stop_at)
+        w->backed_up = copy_file(w->backup_from, w->backup_to);
+    if (!w->backup_from && at >= w->stop_at) w->flag = 1;
+    w->seen = at;
+}
+
+int main(void)
+{
+    char dir[512];
+    tmpdir_make(dir, sizeof dir, "resume");
+    tiny_write_split(dir, "train", 240, 1);
+    tiny_write_split(dir, "t10k", 90, 2);
+    char data[600], a[600], b[600], c_dir[600], d[600], e[600], path[700], path2[700];
+    snprintf(data, sizeof data, "mnist:%s", dir);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(c_dir, sizeof c_dir, "%s/c", dir);
+    snprintf(d, sizeof d, "%s/d", dir);
+    snprintf(e, sizeof e, "%s/e", dir);
+
+    /* The reference: 3 epochs of 8 steps, uninterrupted. Augmentation is on
+     * so that the resumed runs must also restore each sample's random crop
+     * and flip; milestone 2 makes the learning rate change on the way. */
+    fn_train_config c;
+    fn_train_config_default(&c);
+    c.data = data;
+    c.epochs = 3;
+    c.batch = 32;
+    c.lr = 0.05f;
+    c.augment = 1;
+    c.seed = 5;
+    c.milestones[0] = 2;
+    c.n_milestones = 1;
+    c.out_dir = a;
+    fn_train_result r;
+    CHECK_OK(fn_train(&c, &r));
+    CHECK(r.epochs_done == 3 && r.steps_done == 24 && !r.stopped, "reference run: %d epochs",
+          r.epochs_done);
+    double ref_best = r.best_top1;
+    int ref_best_epoch = r.best_epoch;
+    fn_eval_report_free(&r.report);
+
+    /* b: stopped by max_steps in epoch 1, resumed across the epoch boundary
+     * into epoch 2, stopped again, resumed to the end. */
+    c.out_dir = b;
+    c.max_steps = 5;
+    CHECK_OK(fn_train(&c, &r));
+    CHECK(r.stopped && r.steps_done == 5 && r.epochs_done == 0, "stopped after 5 steps (%ld)",
+          r.steps_done);
+    fn_eval_report_free(&r.report);
+    CHECK(log_lines(b) == 1, "a stop logs its partial epoch");
+    fn_train_config o;
+    memset(&o, 0, sizeof o);
+    o.max_steps = 7;
+    CHECK_OK(fn_train_resume(b, &o, &r));
+    CHECK(r.stopped && r.steps_done == 12 && r.epochs_done == 1,
+          "resumed for 7 steps: 12 in all (%ld), 1 epoch done (%d)", r.steps_done, r.epochs_done);
+    fn_eval_report_free(&r.report);
+    CHECK(log_lines(b) == 2, "epoch 1 and a partial epoch 2 in the log (%d)", log_lines(b));
+    CHECK_OK(fn_train_resume(b, NULL, &r));
+    CHECK(!r.stopped && r.steps_done == 24 && r.epochs_done == 3, "resumed to the end: %ld steps",
+          r.steps_done);
+    CHECK(r.best_top1 == ref_best && r.best_epoch == ref_best_epoch,
+          "best epoch as uninterrupted: %d (%g) against %d (%g)", r.best_epoch, r.best_top1,
+          ref_best_epoch, ref_best);
+    fn_eval_report_free(&r.report);
+    snprintf(path, sizeof path, "%s/last.safetensors", a);
+    snprintf(path2, sizeof path2, "%s/last.safetensors", b);
+    CHECK(same_tensors(path, path2), "stopped twice and resumed: the same weights, bit for bit");
+    snprintf(path, sizeof path, "%s/state.safetensors", a);
+    snprintf(path2, sizeof path2, "%s/state.safetensors", b);
+    CHECK(same_tensors(path, path2), "... and the same momentum buffers");
+    snprintf(path, sizeof path, "%s/best.safetensors", a);
+    snprintf(path2, sizeof path2, "%s/best.safetensors", b);
+    CHECK(same_tensors(path, path2), "... and the same best checkpoint");
+    CHECK(same_logs(a, b), "... and the same log, without the partial lines");
+
+    /* c: the stop flag at the end of epoch 1 (a stop on an epoch boundary). */
+    watcher w = {0};
+    w.stop_at = 8;
+    c.out_dir = c_dir;
+    c.max_steps = 0;
+    c.stop = &w.flag;
+    c.progress = on_progress;
+    c.user = &w;
+    CHECK_OK(fn_train(&c, &r));
+    CHECK(r.stopped && r.steps_done == 8 && r.epochs_done == 1, "stop flag after epoch 1: %ld",
+          r.steps_done);
+    fn_eval_report_free(&r.report);
+    CHECK_OK(fn_train_resume(c_dir, NULL, &r));
+    CHECK(r.steps_done == 24 && !r.stopped, "resumed to the end");
+    fn_eval_report_free(&r.report);
+    snprintf(path, sizeof path, "%s/last.safetensors", a);
+    snprintf(path2, sizeof path2, "%s/last.safetensors", c_dir);
+    CHECK(same_tensors(path, path2), "stop flag and resume: the same weights");
+    CHECK(same_logs(a, c_dir), "... and the same log");
+
+    /* d: a periodic save every 3 steps, then "killed" after step 10: the
+     * state of step 9 is put back over the files the run went on to write
+     * (newer last.safetensors and log included), and the run resumes. */
+    char backup[700];
+    snprintf(backup, sizeof backup, "%s/state-at-9.safetensors", dir);
+    snprintf(path, sizeof path, "%s/state.safetensors", d);
+    watcher k = {0};
+    k.stop_at = 10;
+    k.backup_from = path;
+    k.backup_to = backup;
+    c.out_dir = d;
+    c.stop = NULL;
+    c.user = &k;
+    c.save_every = 3;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    CHECK(k.backed_up, "the state saved at step 9 was seen");
+    CHECK(copy_file(backup, path), "put the step-9 state back");
+    snprintf(path2, sizeof path2, "%s/last.safetensors.tmp-999999999", d);
+    CHECK(write_bytes(path2, "half a file", 11), "a temporary file a killed writer left");
+    CHECK_OK(fn_train_resume(d, NULL, &r));
+    CHECK(r.steps_done == 24, "resumed from step 9 to the end: %ld", r.steps_done);
+    fn_eval_report_free(&r.report);
+    CHECK(!exists(d, "last.safetensors.tmp-999999999"), "the stale temporary file is removed");
+    snprintf(path, sizeof path, "%s/last.safetensors", a);
+    snprintf(path2, sizeof path2, "%s/last.safetensors", d);
+    CHECK(same_tensors(path, path2), "resumed from a periodic save: the same weights");
+    CHECK(same_logs(a, d), "... and the same log");
+
+    /* A finished run resumes to nothing; --epochs extends it. */
+    memset(&o, 0, sizeof o);
+    CHECK_OK(fn_train_resume(a, &o, &r));
+    CHECK(r.steps_done == 24 && r.epochs_done == 3 && r.report.n == 90,
+          "a finished run only reports (%ld steps)", r.steps_done);
+    fn_eval_report_free(&r.report);
+    CHECK(log_lines(a) == 3, "and its log is unchanged");
+    o.epochs = 4;
+    CHECK_OK(fn_train_resume(a, &o, &r));
+    CHECK(r.steps_done == 32 && r.epochs_done == 4, "--epochs 4 adds an epoch (%ld steps)",
+          r.steps_done);
+    fn_eval_report_free(&r.report);
+    CHECK(log_lines(a) == 4, "a fourth log line");
+
+    /* Divergence: epoch 1 at lr 0.05, then the milestone multiplies it by
+     * 1e7. The run stops in epoch 2 naming the step; epoch 1's checkpoint
+     * stays, loads and is finite; nothing after it was written. */
+    c.out_dir = e;
+    c.save_every = 0;
+    c.progress = NULL;
+    c.user = NULL;
+    c.milestones[0] = 1;
+    c.gamma = 1e7f;
+    fn_status st = fn_train(&c, &r);
+    CHECK(st == FN_ERR_NUMERIC, "a diverging run fails with a numeric error: %s",
+          fn_status_name(st));
+    const char *msg = fn_last_error();
+    CHECK(strstr(msg, "by step ") && strstr(msg, "epoch 2") && strstr(msg, "keeps epoch 1") &&
+              !strchr(msg, '\n'),
+          "the message names the step and the checkpoint kept: %s", msg);
+    CHECK(r.epochs_done == 1, "one epoch completed before");
+    fn_device *dev = test_device();
+    fn_model *m = NULL;
+    snprintf(path, sizeof path, "%s/last.safetensors", e);
+    CHECK_OK(fn_checkpoint_load(dev, path, NULL, 4, 0, &m));
+    if (m) {
+        int ok = 1;
+        for (int i = 0; i < m->n_params; i++) {
+            fn_param *p = &m->params[i];
+            float *v = malloc(p->numel * sizeof *v);
+            CHECK_OK(fn_buffer_read(dev, p->data, 0, p->numel * sizeof *v, v));
+            for (size_t j = 0; j < p->numel; j++)
+                ok &= isfinite(v[j]) != 0;
+            free(v);
+        }
+        CHECK(ok, "the kept checkpoint is finite");
+        CHECK(m->history && strstr(m->history, "\"epoch\":1") && !strstr(m->history, "\"epoch\":2"),
+              "and holds epoch 1's history");
+    }
+    fn_model_free(m);
+    fn_device_free(dev);
+    CHECK(log_lines(e) == 1 && tmpdir_count(e, ".tmp-") == 0, "one log line, no temporary files");
+
+    /* A fresh run into a used directory starts over: no old state or log. */
+    c.gamma = 0.1f;
+    c.epochs = 1;
+    c.max_steps = 2;
+    c.out_dir = d;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    CHECK(log_lines(d) == 1, "the old log is gone (%d lines)", log_lines(d));
+    c.max_steps = 0;
+    c.epochs = 3;
+
+    /* Refusals that name what is wrong. */
+    snprintf(path, sizeof path, "%s/nothing-here", dir);
+    st = fn_train_resume(path, NULL, &r);
+    CHECK(st == FN_ERR_IO && strstr(fn_last_error(), path) &&
+              strstr(fn_last_error(), "state.safetensors"),
+          "no state: %s", fn_last_error());
+    snprintf(path, sizeof path, "%s/state.safetensors", b);
+    {
+        uint8_t *bytes = NULL;
+        size_t size = 0;
+        CHECK_OK(fn_file_read(path, 1 << 24, &bytes, &size));
+        CHECK(write_bytes(path, bytes, size / 2), "cut the state in half");
+        free(bytes);
+    }
+    st = fn_train_resume(b, NULL, &r);
+    CHECK(st == FN_ERR_FORMAT && strstr(fn_last_error(), path), "a truncated state: %s",
+          fn_last_error());
+    snprintf(path, sizeof path, "%s/state.safetensors", c_dir);
+    snprintf(path2, sizeof path2, "%s/last.safetensors", c_dir);
+    CHECK(copy_file(path2, path), "a checkpoint where the state should be");
+    st = fn_train_resume(c_dir, NULL, &r);
+    CHECK(st == FN_ERR_FORMAT && strstr(fn_last_error(), "not a focusnet training state"),
+          "a checkpoint is not a state: %s", fn_last_error());
+
+    /* The data changed under the run: refused, since the batches would differ. */
+    tiny_write_split(dir, "train", 240, 9);
+    st = fn_train_resume(a, NULL, &r);
+    CHECK(st == FN_ERR_MISMATCH && strstr(fn_last_error(), "differs from the data the run"),
+          "changed data: %s", fn_last_error());
+
+    tmpdir_remove(dir);
+    return check_summary("resume");
+}
