@@ -1,5 +1,19 @@
 #include "export.h"
 
+/* A texture of one colour: the widget has not been drawn yet (under load the
+ * first frames can pass before anything is painted). */
+static gboolean texture_is_blank(GdkTexture *t)
+{
+    int w = gdk_texture_get_width(t), h = gdk_texture_get_height(t);
+    guint32 *px = g_try_malloc((gsize)w * h * 4);
+    if (!px) return FALSE;
+    gdk_texture_download(t, (guchar *)px, (gsize)w * 4);
+    gboolean blank = TRUE;
+    for (gsize i = 1; blank && i < (gsize)w * h; i++) blank = px[i] == px[0];
+    g_free(px);
+    return blank;
+}
+
 gboolean fnv_export_png(GtkWidget *widget, const char *path, GError **error)
 {
     int w = gtk_widget_get_width(widget), h = gtk_widget_get_height(widget);
@@ -23,6 +37,11 @@ gboolean fnv_export_png(GtkWidget *widget, const char *path, GError **error)
     GdkTexture *texture =
         gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
     gsk_render_node_unref(node);
+    if (texture && texture_is_blank(texture)) {
+        g_object_unref(texture);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing is shown yet to export");
+        return FALSE;
+    }
     gboolean ok = texture && gdk_texture_save_to_png(texture, path);
     if (texture) g_object_unref(texture);
     if (!ok) g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", path);

@@ -728,9 +728,23 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
         if (!paths[i]) continue;
         if (fnv_export_png(what[i], paths[i], &err)) {
             g_print("focusnet-viewer: wrote %s\n", paths[i]);
+        } else if (self->shot_frames < 3600 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) &&
+                   strstr(err->message, "nothing is shown yet")) {
+            /* Not painted yet (a loaded machine, a sanitizer build): try the next frame,
+             * for up to about a minute. */
+            g_error_free(err);
+            return G_SOURCE_CONTINUE;
         } else {
             g_printerr("focusnet-viewer: %s: %s\n", paths[i], err->message);
             g_error_free(err);
+        }
+        /* Written (or failed for good): not again on a retry of the other one. */
+        if (i == 0) {
+            g_free(self->screenshot);
+            self->screenshot = NULL;
+        } else {
+            g_free(self->export_path);
+            self->export_path = NULL;
         }
     }
     if (self->quit_after)
