@@ -43,7 +43,9 @@ fn_status fn_buffer_write(fn_device *dev, cl_mem m, size_t offset, size_t bytes,
 {
     if (bytes == 0)
         return FN_OK;
-    FN_CL(clEnqueueWriteBuffer(dev->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueWriteBuffer(dev->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, ev));
+    fn_prof_end(dev, ev, "write buffer");
     return FN_OK;
 }
 
@@ -51,7 +53,9 @@ fn_status fn_buffer_read(fn_device *dev, cl_mem m, size_t offset, size_t bytes, 
 {
     if (bytes == 0)
         return FN_OK;
-    FN_CL(clEnqueueReadBuffer(dev->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueReadBuffer(dev->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, ev));
+    fn_prof_end(dev, ev, "read buffer");
     return FN_OK;
 }
 
@@ -59,7 +63,9 @@ fn_status fn_buffer_fill(fn_device *dev, cl_mem m, size_t offset, size_t bytes, 
 {
     if (bytes == 0)
         return FN_OK;
-    FN_CL(clEnqueueFillBuffer(dev->queue, m, &value, sizeof value, offset, bytes, 0, NULL, NULL));
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueFillBuffer(dev->queue, m, &value, sizeof value, offset, bytes, 0, NULL, ev));
+    fn_prof_end(dev, ev, "fill buffer");
     return FN_OK;
 }
 
@@ -68,7 +74,9 @@ fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src,
 {
     if (bytes == 0)
         return FN_OK;
-    FN_CL(clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, bytes, 0, NULL, NULL));
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, bytes, 0, NULL, ev));
+    fn_prof_end(dev, ev, "copy buffer");
     return FN_OK;
 }
 

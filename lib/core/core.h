@@ -63,6 +63,7 @@ struct fn_device {
     int n_programs, cap_programs;
     cl_mem scratch[4]; /* reusable work buffers, grown on demand */
     size_t scratch_size[4];
+    struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
 };
 
 /* Creates a device with an in-order queue; profiling adds event timing. */
@@ -110,6 +111,31 @@ fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src,
  * reused across calls. Contents are undefined. Two slots may be used at once. */
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out);
 fn_status fn_finish(fn_device *dev);
+
+/* ---- Profiling -------------------------------------------------------------
+ * On a profiling queue (fn_device_open_ex(spec, 1, ...)), between
+ * fn_profile_start and fn_profile_stop every kernel fn_launch enqueues, every
+ * buffer transfer, fill and copy, and every library call bracketed by
+ * fn_prof_begin/fn_prof_end (CLBlast's) is timed by its OpenCL event, and the
+ * times are summed by name. A call site reads:
+ *     cl_event *ev = fn_prof_begin(dev, 0);
+ *     clEnqueueNDRangeKernel(..., ev);   (NULL when not recording)
+ *     fn_prof_end(dev, ev, "name");
+ * span = 1 enqueues a marker first and times from it to the event's end, for
+ * calls that enqueue several commands but return the last one's event. */
+typedef struct {
+    char name[64];
+    double ms;  /* device time summed over calls */
+    long calls;
+} fn_profile_entry;
+
+fn_status fn_profile_start(fn_device *dev); /* clears the totals; needs a profiling queue */
+fn_status fn_profile_stop(fn_device *dev);  /* waits for the queue and adds the last events up */
+/* The totals, largest first; valid until the next start or the device is freed. */
+int fn_profile_entries(fn_device *dev, const fn_profile_entry **out);
+cl_event *fn_prof_begin(fn_device *dev, int span);
+void fn_prof_end(fn_device *dev, cl_event *ev, const char *name);
+void fn_profile_free(fn_device *dev); /* fn_device_free calls it */
 
 /* ---- Random numbers -------------------------------------------------------
  * A small, seedable generator (splitmix64 seeding xoshiro128**-style state)

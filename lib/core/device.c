@@ -214,6 +214,7 @@ void fn_device_free(fn_device *dev)
         return;
     if (dev->queue)
         clFinish(dev->queue);
+    fn_profile_free(dev);
     for (int p = 0; p < dev->n_programs; p++) {
         fn_program_entry *e = &dev->programs[p];
         for (int k = 0; k < e->n_kernels; k++)

@@ -303,7 +303,13 @@ fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
         if (local)
             g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
-    FN_CL(clEnqueueNDRangeKernel(dev->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL));
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueNDRangeKernel(dev->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, ev));
+    if (ev) {
+        char name[64] = "?";
+        clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+        fn_prof_end(dev, ev, name);
+    }
     return FN_OK;
 }
 

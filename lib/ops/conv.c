@@ -185,18 +185,23 @@ typedef struct {
 
 static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
 {
+    cl_event *ev = fn_prof_begin(dev, 1);
     if (groups == 1) {
         GEMM_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k, g->alpha,
                                 g->a, 0, g->a_ld, g->b, 0, g->b_ld, g->beta, g->c, 0, g->c_ld,
-                                &dev->queue, NULL),
+                                &dev->queue, ev),
                    "CLBlastSgemm");
     } else {
         GEMM_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k,
                                               g->alpha, g->a, 0, g->a_ld, g->a_stride, g->b, 0,
                                               g->b_ld, g->b_stride, g->beta, g->c, 0, g->c_ld,
-                                              g->c_stride, (size_t)groups, &dev->queue, NULL),
+                                              g->c_stride, (size_t)groups, &dev->queue, ev),
                    "CLBlastSgemmStridedBatched");
     }
+    char name[48];
+    snprintf(name, sizeof name, "CLBlast conv %s%c%c", groups == 1 ? "Sgemm" : "SgemmBatched",
+             g->ta == CLBlastTransposeNo ? 'N' : 'T', g->tb == CLBlastTransposeNo ? 'N' : 'T');
+    fn_prof_end(dev, ev, name);
     return FN_OK;
 }
 

@@ -34,9 +34,11 @@ fn_status fn_linear_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem
     FN_TRY(check_sizes(n, in, out));
     if (n == 0) return FN_OK;
     /* y (N, OUT) = x (N, IN) . w^T, w stored (OUT, IN) */
+    cl_event *ev = fn_prof_begin(dev, 1);
     FN_CLBLAST(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
                             (size_t)n, (size_t)out, (size_t)in, 1.0f, x, 0, (size_t)in, w, 0,
-                            (size_t)in, 0.0f, y, 0, (size_t)out, &dev->queue, NULL));
+                            (size_t)in, 0.0f, y, 0, (size_t)out, &dev->queue, ev));
+    fn_prof_end(dev, ev, "CLBlast linear SgemmNT");
     if (!b) return FN_OK;
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "linear", "bias_add", &k));
@@ -50,15 +52,21 @@ fn_status fn_linear_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl
     FN_TRY(check_sizes(n, in, out));
     if (n == 0) return FN_OK;
     /* dx (N, IN) = dy (N, OUT) . w (OUT, IN); beta 0 overwrites */
-    if (dx)
+    if (dx) {
+        cl_event *ev = fn_prof_begin(dev, 1);
         FN_CLBLAST(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
                                 (size_t)n, (size_t)in, (size_t)out, 1.0f, dy, 0, (size_t)out, w, 0,
-                                (size_t)in, 0.0f, dx, 0, (size_t)in, &dev->queue, NULL));
+                                (size_t)in, 0.0f, dx, 0, (size_t)in, &dev->queue, ev));
+        fn_prof_end(dev, ev, "CLBlast linear SgemmNN");
+    }
     /* dw (OUT, IN) += dy^T (OUT, N) . x (N, IN); beta 1 accumulates */
-    if (dw)
+    if (dw) {
+        cl_event *ev = fn_prof_begin(dev, 1);
         FN_CLBLAST(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes, CLBlastTransposeNo,
                                 (size_t)out, (size_t)in, (size_t)n, 1.0f, dy, 0, (size_t)out, x, 0,
-                                (size_t)in, 1.0f, dw, 0, (size_t)in, &dev->queue, NULL));
+                                (size_t)in, 1.0f, dw, 0, (size_t)in, &dev->queue, ev));
+        fn_prof_end(dev, ev, "CLBlast linear SgemmTN");
+    }
     if (!db) return FN_OK;
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "linear", "bias_grad", &k));
