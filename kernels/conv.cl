@@ -27,6 +27,122 @@ __kernel void conv_im2col(const int rows, const int P, const int C, const int H,
     col[i] = v;
 }
 
+/* ---- Layouts for our own GEMM kernels (CPU devices, lib/ops/gemm.c) --------
+ * The column matrix col (C*KH*KW, N*OH*OW) is written straight into the
+ * packed panels of 16 columns that fn_gemm multiplies (kernels/gemm.cl), in
+ * two orientations:
+ *   conv_pack_cols: col as B of the forward product, panels of 16 output
+ *     positions: Bp[(t*K + r)*16 + l] = col(r, 16t + l);
+ *   conv_pack_rows: col^T as B of the weight gradient (K = N*OH*OW), panels
+ *     of 16 rows of col: Bp[(t*P + p)*16 + l] = col(16t + l, p).
+ * Both are launched with work-groups of the 16 lanes of a panel, so a
+ * vectorizing driver writes each panel row with one store. Entries past the
+ * matrix are zero. */
+
+/* Launched over (16, C, panels): lane l of panel t, input channel c. */
+__kernel void conv_pack_cols(const int N, const int C, const int H, const int W, const int KH,
+                             const int KW, const int stride, const int pad, const int OH,
+                             const int OW, __global const float *x, __global float *bp)
+{
+    const int l = get_global_id(0), c = get_global_id(1), t = get_global_id(2);
+    const int P = N * OH * OW, p = t * 16 + l, K = C * KH * KW;
+    if (l >= 16 || c >= C || t * 16 >= P)
+        return;
+    __global float *out = bp + ((size_t)t * K + c * KH * KW) * 16 + l;
+    if (p >= P) {
+        for (int i = 0; i < KH * KW; i++)
+            out[i * 16] = 0.0f;
+        return;
+    }
+    const int n = p / (OH * OW), rem = p - n * OH * OW, oh = rem / OW, ow = rem - oh * OW;
+    __global const float *xp = x + ((size_t)n * C + c) * H * W;
+    const int ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+    for (int kh = 0; kh < KH; kh++) {
+        const int ih = ih0 + kh;
+        const int row_ok = ih >= 0 && ih < H;
+        for (int kw = 0; kw < KW; kw++) {
+            const int iw = iw0 + kw;
+            *out = (row_ok && iw >= 0 && iw < W) ? xp[ih * W + iw] : 0.0f;
+            out += 16;
+        }
+    }
+}
+
+/* Launched over (16, panels, slices): lane l of panel t, positions
+ * [s*chunk, (s+1)*chunk) of slice s. */
+__kernel void conv_pack_rows(const int N, const int C, const int H, const int W, const int KH,
+                             const int KW, const int stride, const int pad, const int OH,
+                             const int OW, const int chunk, __global const float *x,
+                             __global float *bp)
+{
+    const int l = get_global_id(0), t = get_global_id(1), s = get_global_id(2);
+    const int P = N * OH * OW, K = C * KH * KW, r = t * 16 + l;
+    const int p0 = s * chunk, p1 = min(P, p0 + chunk);
+    if (l >= 16 || t * 16 >= K || p0 >= P)
+        return;
+    __global float *out = bp + ((size_t)t * P + p0) * 16 + l;
+    if (r >= K) {
+        for (int p = p0; p < p1; p++, out += 16)
+            *out = 0.0f;
+        return;
+    }
+    const int c = r / (KH * KW), kh = (r / KW) % KH, kw = r % KW;
+    int n = p0 / (OH * OW), rem = p0 - n * OH * OW, oh = rem / OW, ow = rem - oh * OW;
+    __global const float *xp = x + ((size_t)n * C + c) * H * W;
+    for (int p = p0; p < p1; p++, out += 16) {
+        const int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
+        *out = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? xp[ih * W + iw] : 0.0f;
+        if (++ow == OW) {
+            ow = 0;
+            if (++oh == OH) {
+                oh = 0;
+                xp += (size_t)C * H * W;
+            }
+        }
+    }
+}
+
+/* dx (N, C, H, W) from dcol in the col_img layout; launched over (W, H, N*C).
+ * Each input pixel gathers its taps, so dx is overwritten. */
+__kernel void conv_col2im_img(const int N, const int C, const int H, const int W, const int KH,
+                              const int KW, const int stride, const int pad, const int OH,
+                              const int OW, __global const float *dcol, __global float *dx)
+{
+    const int iw = get_global_id(0), ih = get_global_id(1), nc = get_global_id(2);
+    if (iw >= W || ih >= H || nc >= N * C)
+        return;
+    const int Q = OH * OW;
+    __global const float *d = dcol + (size_t)nc * KH * KW * Q;
+    float acc = 0.0f;
+    for (int kh = 0; kh < KH; kh++) {
+        int th = ih + pad - kh; /* = oh * stride when this tap reads ih */
+        if (th < 0)
+            break; /* larger kh only lowers th */
+        int oh = th;
+        if (stride > 1) {
+            oh = th / stride;
+            if (oh * stride != th)
+                continue;
+        }
+        if (oh >= OH)
+            continue;
+        for (int kw = 0; kw < KW; kw++) {
+            int tw = iw + pad - kw;
+            if (tw < 0)
+                break;
+            int ow = tw;
+            if (stride > 1) {
+                ow = tw / stride;
+                if (ow * stride != tw)
+                    continue;
+            }
+            if (ow < OW)
+                acc += d[(kh * KW + kw) * Q + oh * OW + ow];
+        }
+    }
+    dx[(size_t)nc * H * W + ih * W + iw] = acc;
+}
+
 /* dx (N, C, H, W) = the sum of every col entry that im2col copied from it.
  * Each input pixel gathers its own contributions, so dx is overwritten and
  * needs neither clearing nor atomics. */

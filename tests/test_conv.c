@@ -78,8 +78,10 @@ static void shape_name(char *buf, size_t n, const fn_conv_shape *s, int bias)
 static void poison_scratch(fn_device *dev, const fn_conv_shape *s)
 {
     size_t p = (size_t)s->n * fn_conv_out_h(s) * fn_conv_out_w(s);
-    size_t bytes[2] = {(size_t)s->c * s->kh * s->kw * p * 4, (size_t)s->oc * p * 4};
-    for (int slot = 0; slot < 2; slot++) {
+    size_t rows = ((size_t)s->c * s->kh * s->kw + 15) / 16 * 16; /* own GEMM: padded rows */
+    size_t bytes[4] = {rows * p * 4, (size_t)s->c * s->kh * s->kw * p * 4, rows * s->oc * 4,
+                       rows * s->oc * 64 * 4};
+    for (int slot = 0; slot < 4; slot++) {
         cl_mem m;
         CHECK_OK(fn_scratch(dev, slot, bytes[slot], &m));
         fn_buffer_fill(dev, m, 0, bytes[slot], NAN);
@@ -328,12 +330,18 @@ int main(void)
         {2, 33, 1, 1, 33, 3, 3, 1, 1, 33},   /* depthwise, 1x1 spatial */
         {2, 70, 20, 20, 70, 3, 3, 1, 1, 70}, /* depthwise, wide */
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        check_shape(dev, &r, shapes[i]);
-
-    check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 2, 1, 1});
-    check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 1, 1, 2});
-    check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 6, 3, 3, 2, 1, 6});
+    /* Both GEMM paths, whatever the device: CLBlast (GPUs) and our own (CPUs). */
+    const int paths[2] = {FN_GEMM_CLBLAST, FN_GEMM_OWN};
+    for (int pi = 0; pi < 2; pi++) {
+        dev->gemm_path = paths[pi];
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            check_shape(dev, &r, shapes[i]);
+        check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 2, 1, 1});
+        check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 1, 1, 2});
+        check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 6, 3, 3, 2, 1, 6});
+        check_rule(dev, &r, (fn_conv_shape){3, 5, 6, 6, 7, 1, 1, 1, 0, 1});
+    }
+    dev->gemm_path = FN_GEMM_AUTO;
 
     check_ref_fd(&r, (fn_conv_shape){2, 3, 5, 5, 4, 3, 3, 2, 1, 1});
     check_ref_fd(&r, (fn_conv_shape){1, 2, 4, 5, 3, 1, 1, 1, 0, 1});

@@ -26,16 +26,14 @@ fn_status fn_cl_fail(cl_int err, const char *call, const char *file, int line);
 #define FN_CL(call)                                                                                \
     do {                                                                                           \
         cl_int fn_cl_err_ = (call);                                                                \
-        if (fn_cl_err_ != CL_SUCCESS)                                                              \
-            return fn_cl_fail(fn_cl_err_, #call, __FILE__, __LINE__);                              \
+        if (fn_cl_err_ != CL_SUCCESS) return fn_cl_fail(fn_cl_err_, #call, __FILE__, __LINE__);    \
     } while (0)
 
 /* Propagates a failed fn_status. */
 #define FN_TRY(expr)                                                                               \
     do {                                                                                           \
         fn_status fn_try_st_ = (expr);                                                             \
-        if (fn_try_st_ != FN_OK)                                                                   \
-            return fn_try_st_;                                                                     \
+        if (fn_try_st_ != FN_OK) return fn_try_st_;                                                \
     } while (0)
 
 /* ---- Device context ------------------------------------------------------ */
@@ -64,7 +62,14 @@ struct fn_device {
     cl_mem scratch[4]; /* reusable work buffers, grown on demand */
     size_t scratch_size[4];
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
+    int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
 };
+
+/* Matrix products: CLBlast, or our own kernels (kernels/gemm.cl), which are
+ * faster on CPUs. FN_GEMM_AUTO picks ours on CPU devices; FOCUSNET_GEMM=clblast
+ * or =own overrides it when the device is opened, and tests set the field to
+ * run both paths. */
+enum { FN_GEMM_AUTO = 0, FN_GEMM_CLBLAST = 1, FN_GEMM_OWN = 2 };
 
 /* Creates a device with an in-order queue; profiling adds event timing. */
 fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out);
@@ -125,7 +130,7 @@ fn_status fn_finish(fn_device *dev);
  * calls that enqueue several commands but return the last one's event. */
 typedef struct {
     char name[64];
-    double ms;  /* device time summed over calls */
+    double ms; /* device time summed over calls */
     long calls;
 } fn_profile_entry;
 

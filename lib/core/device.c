@@ -179,6 +179,9 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->platform = all[pick].platform;
     dev->device = all[pick].device;
     dev->profiling = profiling;
+    const char *gemm = getenv("FOCUSNET_GEMM");
+    if (gemm && strcmp(gemm, "clblast") == 0) dev->gemm_path = FN_GEMM_CLBLAST;
+    if (gemm && strcmp(gemm, "own") == 0) dev->gemm_path = FN_GEMM_OWN;
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform,
                                      0};

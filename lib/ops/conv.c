@@ -8,9 +8,13 @@
  * contiguously, so each group is a fixed stride further on).
  * Depthwise convolutions (groups == C == OC) use direct kernels instead.
  *
+ * On CPU devices (fn_use_own_gemm) ungrouped convolutions use our own GEMM
+ * kernels instead, on layouts that need no permutes (see own_forward).
+ *
  * Scratch slots (contents never survive a call):
  *   slot 0: col, and in backward first col then dcol (C*KH*KW * N*OH*OW floats)
  *   slot 1: the output or its gradient in GEMM layout (OC * N*OH*OW floats)
+ *   slots 2, 3: fn_gemm's packed weights and fn_gemm_reduce's partial sums
  * The depthwise path uses no scratch. CLBlast is called from the caller's
  * thread on the device queue only, never concurrently. */
 #include <clblast_c.h>
@@ -205,11 +209,113 @@ static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
     return FN_OK;
 }
 
+/* ---- Our own GEMM kernels (CPU devices, groups == 1) -----------------------
+ * One fn_gemm per product over the whole batch, in layouts that need no
+ * permutes (views, see ops.h); the column matrix is written straight into
+ * the packed panels fn_gemm multiplies:
+ *   forward   y (OC, N*Q) = W (OC, K) . col (K, N*Q), y viewed in NCHW, bias added
+ *   weights   dW (OC, K) += dY (OC, N*Q) . col^T (N*Q, K)
+ *   input     dcol (K, N*Q) = W^T (K, OC) . dY (OC, N*Q), then col2im
+ * A 1x1 stride-1 unpadded convolution multiplies x itself and writes dx
+ * directly. Scratch: slot 0 the packed column matrix, slot 1 dcol (N, K, Q),
+ * slots 2 and 3 fn_gemm's. */
+static int is_pointwise(const fn_conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0;
+}
+
+/* The (rows, N*Q) matrix of an (N, rows, Q) tensor. */
+static fn_view nchw_view(cl_mem m, int rows, int q)
+{
+    return (fn_view){m, q, rows * q, q, 1};
+}
+
+static fn_status pack_args(cl_kernel k, const fn_conv_shape *s)
+{
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
+    return fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w), FN_ARG(s->kh),
+                          FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad), FN_ARG(oh), FN_ARG(ow),
+                          (size_t)0);
+}
+
+static fn_status own_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+                             const fn_conv_shape *s)
+{
+    int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw, p = s->n * q;
+    fn_gemm_args g = {.m = s->oc,
+                      .n = p,
+                      .k = kk,
+                      .a = {w, kk, 0, kk, 1},
+                      .b = nchw_view(x, s->c, q),
+                      .c = nchw_view(y, s->oc, q),
+                      .bias = b};
+    if (!is_pointwise(s)) {
+        size_t panels = ((size_t)p + 15) / 16;
+        cl_kernel k;
+        FN_TRY(fn_scratch(dev, 0, panels * 16 * kk * sizeof(float), &g.b_packed));
+        FN_TRY(fn_kernel_get(dev, "conv", "conv_pack_cols", &k));
+        FN_TRY(pack_args(k, s));
+        FN_CL(clSetKernelArg(k, 10, sizeof x, &x));
+        FN_CL(clSetKernelArg(k, 11, sizeof g.b_packed, &g.b_packed));
+        size_t global[3] = {16, (size_t)s->c, panels}, local[3] = {16, 1, 1};
+        FN_TRY(fn_launch(dev, k, 3, global, local));
+    }
+    return fn_gemm(dev, &g);
+}
+
+static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x, cl_mem w,
+                              const fn_conv_shape *s)
+{
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, p = s->n * q;
+    int kk = s->c * s->kh * s->kw;
+    if (dw) {
+        /* Positions in slices of 256 per work-item: enough items for every core. */
+        int chunk = 256, slices = (p + chunk - 1) / chunk;
+        size_t panels = ((size_t)kk + 15) / 16;
+        fn_gemm_args g = {.m = s->oc,
+                          .n = kk,
+                          .k = p,
+                          .a = nchw_view(dy, s->oc, q),
+                          .c = {dw, kk, 0, kk, 1},
+                          .accumulate = 1};
+        cl_kernel k;
+        FN_TRY(fn_scratch(dev, 0, panels * 16 * p * sizeof(float), &g.b_packed));
+        FN_TRY(fn_kernel_get(dev, "conv", "conv_pack_rows", &k));
+        FN_TRY(pack_args(k, s));
+        FN_CL(clSetKernelArg(k, 10, sizeof chunk, &chunk));
+        FN_CL(clSetKernelArg(k, 11, sizeof x, &x));
+        FN_CL(clSetKernelArg(k, 12, sizeof g.b_packed, &g.b_packed));
+        size_t global[3] = {16, panels, (size_t)slices}, local[3] = {16, 1, 1};
+        FN_TRY(fn_launch(dev, k, 3, global, local));
+        FN_TRY(fn_gemm(dev, &g));
+    }
+    if (!dx) return FN_OK;
+    fn_gemm_args g = {.m = kk,
+                      .n = p,
+                      .k = s->oc,
+                      .a = {w, s->oc, 0, 1, kk}, /* W^T: element (r, o) at o*K + r */
+                      .b = nchw_view(dy, s->oc, q),
+                      .c = nchw_view(dx, s->c, q)};
+    if (is_pointwise(s)) return fn_gemm(dev, &g);
+    FN_TRY(fn_scratch(dev, 1, (size_t)s->n * kk * q * sizeof(float), &g.c.mem));
+    g.c = nchw_view(g.c.mem, kk, q);
+    FN_TRY(fn_gemm(dev, &g));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_col2im_img", &k));
+    FN_TRY(pack_args(k, s));
+    FN_CL(clSetKernelArg(k, 10, sizeof g.c.mem, &g.c.mem));
+    FN_CL(clSetKernelArg(k, 11, sizeof dx, &dx));
+    size_t global[3] = {(size_t)s->w, (size_t)s->h, (size_t)s->n * s->c}, local[3] = {1, 1, 1};
+    local[0] = s->w >= 16 ? 16 : s->w >= 8 ? 8 : 1;
+    return fn_launch(dev, k, 3, global, local);
+}
+
 fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                           const fn_conv_shape *s)
 {
     FN_TRY(check_shape(s));
     if (is_depthwise(s)) return dw_forward(dev, y, x, w, b, s);
+    if (s->groups == 1 && fn_use_own_gemm(dev)) return own_forward(dev, y, x, w, b, s);
 
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, p = s->n * q;
     size_t kg = (size_t)(s->c / s->groups) * s->kh * s->kw, ocg = (size_t)(s->oc / s->groups);
@@ -254,6 +360,7 @@ fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_m
     if (db) FN_TRY(bias_grad(dev, db, dy, s->n, s->oc, q));
     if (is_depthwise(s)) return dw_backward(dev, dx, dw, dy, x, w, s);
     if (!dx && !dw) return FN_OK;
+    if (s->groups == 1 && fn_use_own_gemm(dev)) return own_backward(dev, dx, dw, dy, x, w, s);
 
     size_t kg = (size_t)(s->c / s->groups) * s->kh * s->kw, ocg = (size_t)(s->oc / s->groups);
     cl_mem col, dyt;
