@@ -40,15 +40,35 @@ __kernel void gemm_pack_a(const int M, const int K, const int MR, __global const
     ap[((size_t)t * K + k) * MR + r] = i < M ? a[view_at(i, k, q, sn, s_row, s_col)] : 0.0f;
 }
 
-/* Bp (panels of 16 columns) from B (K, N); launched over (16, K, panels). */
-__kernel void gemm_pack_b(const int K, const int N, __global const float *b, const int q,
-                          const int sn, const int s_row, const int s_col, __global float *bp)
+/* Bp (panels of 16 columns) from B (K, N); launched over (panels, slices of
+ * kchunk rows). A panel whose 16 columns are contiguous in B (one image,
+ * s_col 1) copies one float16 per row; others gather their columns. */
+__kernel void gemm_pack_b(const int K, const int N, const int kchunk, __global const float *b,
+                          const int q, const int sn, const int s_row, const int s_col,
+                          __global float *bp)
 {
-    const int l = get_global_id(0), k = get_global_id(1), t = get_global_id(2);
-    const int j = t * NR + l;
-    if (l >= NR || k >= K || t >= (N + NR - 1) / NR)
+    const int t = get_global_id(0), s = get_global_id(1);
+    const int j0 = t * NR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
+    if (j0 >= N || k0 >= K)
         return;
-    bp[((size_t)t * K + k) * NR + l] = j < N ? b[view_at(k, j, q, sn, s_row, s_col)] : 0.0f;
+    __global float *out = bp + ((size_t)t * K + k0) * NR;
+    const int n0 = j0 / q, r0 = j0 - n0 * q;
+    if (s_col == 1 && j0 + NR <= N && r0 + NR <= q) {
+        __global const float *in = b + (size_t)n0 * sn + (size_t)k0 * s_row + r0;
+        for (int k = k0; k < k1; k++, in += s_row, out += NR)
+            vstore16(vload16(0, in), 0, out);
+        return;
+    }
+    size_t off[NR];
+    for (int l = 0; l < NR; l++)
+        off[l] = view_at(0, min(j0 + l, N - 1), q, sn, s_row, s_col);
+    float t16[NR];
+    for (int k = k0; k < k1; k++, out += NR) {
+        const size_t row = (size_t)k * s_row;
+        for (int l = 0; l < NR; l++)
+            t16[l] = j0 + l < N ? b[off[l] + row] : 0.0f;
+        vstore16(vload16(0, t16), 0, out);
+    }
 }
 
 /* Stores one row of a tile through a view: v (16 lanes, `lanes` valid) to
@@ -144,4 +164,61 @@ __kernel void gemm_sum_slices(const int M, const int N, const int S, __global co
         acc += p[s * plane];
     __global float *c = C + view_at(i, j, q, sn, s_row, s_col);
     *c = accumulate ? *c + acc : acc;
+}
+
+/* ---- Products whose reduction runs along the panels --------------------------
+ * C (M, N) = sum over p of A(i, p) B(j, p), with A and B both in panels of 16
+ * columns (A[(t*M + i)*16 + l] = A(i, 16t + l), the b_packed layout, zero
+ * past P): weight gradients, dW = dY . col^T. A work-item owns a 4 x 4 tile
+ * of C in 16 float16 accumulators; per panel it loads 4 + 4 float16 for 16
+ * fused multiply-adds and sums the lanes at the end. Slice s covers panels
+ * [s*tchunk, (s+1)*tchunk) and writes C + c_off + s*M*N (row-major); short
+ * slices keep the panels that neighbouring tiles share in cache. */
+#define TA 4
+#define TB 4
+__kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
+                      __global const float *A, __global const float *B, __global float *C,
+                      const int c_off)
+{
+    const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
+    const int i0 = ti * TA, j0 = tj * TB, t0 = s * tchunk, t1 = min(T, t0 + tchunk);
+    if (i0 >= M || j0 >= N || t0 >= T)
+        return;
+    float16 acc[TA][TB];
+    int ia[TA], jb[TB];
+#pragma unroll
+    for (int a = 0; a < TA; a++) {
+        ia[a] = min(i0 + a, M - 1) * NR; /* rows past the end repeat the last; not stored */
+#pragma unroll
+        for (int b = 0; b < TB; b++)
+            acc[a][b] = (float16)0.0f;
+    }
+#pragma unroll
+    for (int b = 0; b < TB; b++)
+        jb[b] = min(j0 + b, N - 1) * NR;
+    for (int t = t0; t < t1; t++) {
+        __global const float *ap = A + (size_t)t * M * NR, *bp = B + (size_t)t * N * NR;
+        float16 av[TA];
+#pragma unroll
+        for (int a = 0; a < TA; a++)
+            av[a] = vload16(0, ap + ia[a]);
+#pragma unroll
+        for (int b = 0; b < TB; b++) {
+            const float16 bv = vload16(0, bp + jb[b]);
+#pragma unroll
+            for (int a = 0; a < TA; a++)
+                acc[a][b] = fma(av[a], bv, acc[a][b]);
+        }
+    }
+    __global float *c = C + c_off + (size_t)s * M * N;
+#pragma unroll
+    for (int a = 0; a < TA; a++)
+#pragma unroll
+        for (int b = 0; b < TB; b++)
+            if (i0 + a < M && j0 + b < N) {
+                const float8 h = acc[a][b].lo + acc[a][b].hi;
+                const float4 f = h.lo + h.hi;
+                const float2 w = f.lo + f.hi;
+                c[(size_t)(i0 + a) * N + j0 + b] = w.x + w.y;
+            }
 }

@@ -89,6 +89,61 @@ static void run_case(fn_device *dev, fn_rng *r, const gemm_case *t)
     free(a), free(b), free(c), free(bias), free(got);
 }
 
+/* A (rows, cols) host matrix in 16-column panels: out[(t*rows + r)*16 + l]. */
+static float *panels(const float *m, int rows, int cols, size_t *len)
+{
+    int t_n = (cols + 15) / 16;
+    *len = (size_t)t_n * rows * 16;
+    float *out = calloc(*len, sizeof *out);
+    for (int t = 0; t < t_n; t++)
+        for (int r = 0; r < rows; r++)
+            for (int l = 0; l < 16 && t * 16 + l < cols; l++)
+                out[((size_t)t * rows + r) * 16 + l] = m[(size_t)r * cols + t * 16 + l];
+    return out;
+}
+
+/* fn_gemm_pack_b from a padded NCHW-like view, and fn_gemm_nt:
+ * C (M, N) [+]= A (M, P) . B (N, P)^T from packed panels. */
+static void run_nt(fn_device *dev, fn_rng *r, int m, int n, int p, int acc)
+{
+    size_t na = (size_t)m * p, nb = (size_t)n * p, nc = (size_t)m * (n + 3), la, lb;
+    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
+    float *got = malloc(nc * sizeof *got);
+    fill_uniform(r, a, na, -1, 1);
+    fill_uniform(r, b, nb, -1, 1);
+    fill_uniform(r, c, nc, -1, 1);
+    float *ap = panels(a, m, p, &la), *bp = panels(b, n, p, &lb), *gotp = malloc(la * sizeof *gotp);
+    /* Packing: A as images of q = 7 columns with gaps between rows. */
+    int q = 7, images = (p + q - 1) / q, s_row = q + 2, sn = m * s_row + 1;
+    size_t nv = (size_t)images * sn;
+    float *av = calloc(nv, sizeof *av);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < p; j++)
+            av[(size_t)(j / q) * sn + (size_t)i * s_row + j % q] = a[(size_t)i * p + j];
+    cl_mem dav = dev_upload(dev, av, nv), dap = dev_upload(dev, NULL, la);
+    fn_buffer_fill(dev, dap, 0, la * sizeof(float), NAN);
+    fn_view view = {dav, q, sn, s_row, 1};
+    CHECK_OK(fn_gemm_pack_b(dev, m, p, &view, dap));
+    dev_download(dev, dap, gotp, la);
+    char what[96];
+    snprintf(what, sizeof what, "gemm_pack_b k=%d n=%d q=%d", m, p, q);
+    check_close(what, gotp, ap, la, 0, 0);
+
+    cl_mem dbp = dev_upload(dev, bp, lb), dc = dev_upload(dev, c, nc);
+    fn_gemm_nt_args g = {.m = m, .n = n, .p = p, .a = dap, .b = dbp, .accumulate = acc};
+    g.c = (fn_view){dc, n, 0, n + 3, 1}; /* rows padded by 3 */
+    CHECK_OK(fn_gemm_nt(dev, &g));
+    fn_ref_gemm(m, n, p, a, (fn_ref_view){p, 0, p, 1}, b, (fn_ref_view){n, 0, 1, p}, c,
+                (fn_ref_view){n, 0, n + 3, 1}, NULL, acc);
+    dev_download(dev, dc, got, nc);
+    snprintf(what, sizeof what, "gemm_nt m=%d n=%d p=%d acc=%d", m, n, p, acc);
+    check_close(what, got, c, nc, 2e-6f * (float)p, 1e-5f);
+    cl_mem mm[] = {dav, dap, dbp, dc};
+    for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
+        fn_buffer_free(mm[i]);
+    free(a), free(b), free(c), free(got), free(ap), free(bp), free(gotp), free(av);
+}
+
 int main(void)
 {
     fn_device *dev = test_device();
@@ -112,6 +167,13 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(dev, &r, &cases[i]);
+
+    /* m, n, p: tiles of 4 x 4 with ragged edges, one panel, many slices */
+    run_nt(dev, &r, 1, 1, 1, 0);
+    run_nt(dev, &r, 6, 25, 100, 1);
+    run_nt(dev, &r, 16, 150, 3000, 1);
+    run_nt(dev, &r, 7, 5, 20000, 0);
+    run_nt(dev, &r, 33, 18, 16, 1);
 
     fn_gemm_args bad = {.m = 0, .n = 1, .k = 1};
     CHECK(fn_gemm(dev, &bad) == FN_ERR_ARG, "m = 0 accepted");

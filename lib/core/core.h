@@ -63,6 +63,7 @@ struct fn_device {
     size_t scratch_size[4];
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
     int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
+    int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
 };
 
 /* Matrix products: CLBlast, or our own kernels (kernels/gemm.cl), which are
@@ -98,6 +99,16 @@ fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
                     const size_t *local);
 /* One-dimensional launch over n items with a work-group of 64 (or less). */
 fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n);
+
+/* Runs: memory-bound kernels over `planes` planes of `len` floats let each
+ * work-item (s, p) handle floats [s*run, min(len, (s+1)*run)) of plane p with
+ * explicit float16 vectors. On CPUs (dev->long_runs) a run is a whole plane
+ * (up to 4096 floats) and work-groups are single items: drivers such as POCL
+ * run explicit vectors far better than they vectorize across items. On GPUs
+ * a run is one float16, so neighbouring items read neighbouring memory.
+ * The kernel gets run as an argument and checks both indices. */
+int fn_run_length(const fn_device *dev, int len);
+fn_status fn_launch_runs(fn_device *dev, cl_kernel k, int len, int planes, int run);
 
 /* ---- Buffers --------------------------------------------------------------
  * All device allocations go through here so failures are reported alike and

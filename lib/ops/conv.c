@@ -14,9 +14,9 @@
  * Scratch slots (contents never survive a call):
  *   slot 0: col, and in backward first col then dcol (C*KH*KW * N*OH*OW floats)
  *   slot 1: the output or its gradient in GEMM layout (OC * N*OH*OW floats)
- *   slots 2, 3: fn_gemm's packed weights and fn_gemm_reduce's partial sums
- * The depthwise path uses no scratch. CLBlast is called from the caller's
- * thread on the device queue only, never concurrently. */
+ *   (our own GEMM path: see own_forward)
+ * The depthwise path uses slot 0 for its weight gradient's per-plane sums. CLBlast is called from
+ * the caller's thread on the device queue only, never concurrently. */
 #include <clblast_c.h>
 #include <limits.h>
 #include <string.h>
@@ -128,44 +128,164 @@ static fn_status im2col(fn_device *dev, cl_mem col, cl_mem x, const fn_conv_shap
     return fn_launch1(dev, k, (size_t)rows * p);
 }
 
-/* ---- Depthwise: direct kernels ------------------------------------------- */
+/* ---- Depthwise: direct kernels -------------------------------------------
+ * Valid correlations of padded planes (kernels/conv.cl), 16 outputs per
+ * work-item. Scratch: slot 1 the padded plane, slot 0 the weight gradient's
+ * per-plane sums (N*C*KH*KW floats). */
+
+/* Zero-pads (N*C, h, w) planes by lead_h rows and lead_w columns before and
+ * enough after to give (hp, wp), inserting up-1 zeros between inputs (a
+ * negative lead crops); into slot 1.
+ * The 32 floats of slack let stride-2 vector loads read past the last row. */
+static fn_status pad_planes(fn_device *dev, cl_mem in, int planes, int h, int w, int hp, int wp,
+                            int lead_h, int lead_w, int up, cl_mem *out)
+{
+    FN_TRY(fn_scratch(dev, 1, ((size_t)planes * hp * wp + 32) * sizeof(float), out));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_pad", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(h), FN_ARG(w), FN_ARG(hp), FN_ARG(wp),
+                          FN_ARG(lead_h), FN_ARG(lead_w), FN_ARG(up), FN_ARG(in), FN_ARG(*out),
+                          (size_t)0));
+    size_t global[2] = {(size_t)hp, (size_t)planes}, local[2] = {1, 1};
+    return fn_launch(dev, k, 2, global, local);
+}
+
+/* The padded size an OH x OW output at stride s with a k x k window reads:
+ * (O-1)*s + k, at least the input with its padding. */
+static int padded(int in, int pad, int out, int k, int stride)
+{
+    int need = (out - 1) * stride + k, have = in + 2 * pad;
+    return need > have ? need : have;
+}
+
+static fn_status correlate(fn_device *dev, cl_mem out, cl_mem in, int hp, int wp, cl_mem w,
+                           cl_mem b, const fn_conv_shape *s, int stride, int oh, int ow, int flip)
+{
+    int planes = s->n * s->c, has_bias = b != NULL;
+    cl_mem bb = b ? b : w; /* never read when has_bias is 0 */
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_correlate", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(s->c), FN_ARG(hp), FN_ARG(wp), FN_ARG(s->kh),
+                          FN_ARG(s->kw), FN_ARG(stride), FN_ARG(oh), FN_ARG(ow), FN_ARG(flip),
+                          FN_ARG(has_bias), FN_ARG(in), FN_ARG(w), FN_ARG(bb), FN_ARG(out),
+                          (size_t)0));
+    size_t global[2] = {((size_t)oh * ow + 15) / 16, (size_t)planes}, local[2] = {1, 1};
+    return fn_launch(dev, k, 2, global, local);
+}
+
+/* A padded (h, w) input plane read by correlate, as pad_planes would write it. */
+typedef struct {
+    cl_mem in;
+    int h, w, hp, wp, lead_h, lead_w, up;
+} padded_input;
+
+/* Bytes of local memory a whole padded plane takes (with the slack that
+ * stride-2 vector loads read past the end), or 0 when the device runs
+ * planes as separate passes (not a CPU, or too little local memory). */
+static size_t plane_local(const fn_device *dev, const padded_input *p)
+{
+    size_t bytes = ((size_t)p->hp * p->wp + 32) * sizeof(float);
+    if (!dev->long_runs || bytes > dev->info.local_mem / 2) return 0;
+    return bytes;
+}
+
+/* out = valid correlation of the padded input with w (flipped: rotated by
+ * 180 degrees) at the given stride, plus bias: one plane per work-item in
+ * local memory on CPUs, else a padding pass and one segment per item. */
+static fn_status dw_apply(fn_device *dev, cl_mem out, const padded_input *p, cl_mem w, cl_mem b,
+                          const fn_conv_shape *s, int stride, int oh, int ow, int flip)
+{
+    int planes = s->n * s->c;
+    size_t lbytes = plane_local(dev, p);
+    if (!lbytes) {
+        cl_mem pp;
+        FN_TRY(pad_planes(dev, p->in, planes, p->h, p->w, p->hp, p->wp, p->lead_h, p->lead_w, p->up,
+                          &pp));
+        return correlate(dev, out, pp, p->hp, p->wp, w, b, s, stride, oh, ow, flip);
+    }
+    int has_bias = b != NULL;
+    cl_mem bb = b ? b : w; /* never read when has_bias is 0 */
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_plane", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(s->c), FN_ARG(p->h), FN_ARG(p->w),
+                          FN_ARG(p->hp), FN_ARG(p->wp), FN_ARG(p->lead_h), FN_ARG(p->lead_w),
+                          FN_ARG(p->up), FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(stride), FN_ARG(oh),
+                          FN_ARG(ow), FN_ARG(flip), FN_ARG(has_bias), FN_ARG(p->in), FN_ARG(w),
+                          FN_ARG(bb), FN_ARG(out), (size_t)0));
+    FN_CL(clSetKernelArg(k, 20, lbytes, NULL));
+    size_t global = (size_t)planes, local = 1;
+    return fn_launch(dev, k, 1, &global, &local);
+}
 
 static fn_status dw_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                             const fn_conv_shape *s)
 {
-    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), has_bias = b != NULL;
-    cl_mem bb = b ? b : w; /* never read when has_bias is 0 */
-    cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_forward", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w), FN_ARG(s->kh),
-                          FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad), FN_ARG(oh), FN_ARG(ow),
-                          FN_ARG(has_bias), FN_ARG(x), FN_ARG(w), FN_ARG(bb), FN_ARG(y),
-                          (size_t)0));
-    return fn_launch1(dev, k, (size_t)s->n * s->c * oh * ow);
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
+    padded_input p = {x,
+                      s->h,
+                      s->w,
+                      padded(s->h, s->pad, oh, s->kh, s->stride),
+                      padded(s->w, s->pad, ow, s->kw, s->stride),
+                      s->pad,
+                      s->pad,
+                      1};
+    return dw_apply(dev, y, &p, w, b, s, s->stride, oh, ow, 0);
 }
 
 static fn_status dw_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x, cl_mem w,
                              const fn_conv_shape *s)
 {
-    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), taps = s->kh * s->kw, planes = s->n * s->c;
     cl_kernel k;
     if (dw) {
-        FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_dw", &k));
-        FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w),
-                              FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad),
-                              FN_ARG(oh), FN_ARG(ow), FN_ARG(dy), FN_ARG(x), FN_ARG(dw),
+        padded_input p = {x,
+                          s->h,
+                          s->w,
+                          padded(s->h, s->pad, oh, s->kh, s->stride),
+                          padded(s->w, s->pad, ow, s->kw, s->stride),
+                          s->pad,
+                          s->pad,
+                          1};
+        cl_mem part;
+        FN_TRY(fn_scratch(dev, 0, (size_t)planes * taps * sizeof(float), &part));
+        size_t lbytes = plane_local(dev, &p);
+        if (lbytes) {
+            FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_plane_dw", &k));
+            FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(s->h), FN_ARG(s->w), FN_ARG(p.hp),
+                                  FN_ARG(p.wp), FN_ARG(s->pad), FN_ARG(s->kh), FN_ARG(s->kw),
+                                  FN_ARG(s->stride), FN_ARG(oh), FN_ARG(ow), FN_ARG(dy), FN_ARG(x),
+                                  FN_ARG(part), (size_t)0));
+            FN_CL(clSetKernelArg(k, 14, lbytes, NULL));
+            size_t global = (size_t)planes, local = 1;
+            FN_TRY(fn_launch(dev, k, 1, &global, &local));
+        } else {
+            cl_mem pp;
+            FN_TRY(pad_planes(dev, x, planes, s->h, s->w, p.hp, p.wp, s->pad, s->pad, 1, &pp));
+            FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_dw", &k));
+            FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(p.hp), FN_ARG(p.wp), FN_ARG(s->kh),
+                                  FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(oh), FN_ARG(ow),
+                                  FN_ARG(dy), FN_ARG(pp), FN_ARG(part), (size_t)0));
+            size_t global[2] = {(size_t)taps, (size_t)planes}, local[2] = {1, 1};
+            FN_TRY(fn_launch(dev, k, 2, global, local));
+        }
+        FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_dw_sum", &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(taps), FN_ARG(part), FN_ARG(dw),
                               (size_t)0));
-        FN_TRY(launch_groups(dev, k, (size_t)s->c * s->kh * s->kw));
+        FN_TRY(fn_launch1(dev, k, (size_t)s->c * taps));
     }
-    if (dx) {
-        FN_TRY(fn_kernel_get(dev, "conv", "conv_dw_dx", &k));
-        FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w),
-                              FN_ARG(s->kh), FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(s->pad),
-                              FN_ARG(oh), FN_ARG(ow), FN_ARG(dy), FN_ARG(w), FN_ARG(dx),
-                              (size_t)0));
-        FN_TRY(fn_launch1(dev, k, (size_t)s->n * s->c * s->h * s->w));
-    }
-    return FN_OK;
+    if (!dx) return FN_OK;
+    /* dx[i] = sum over taps t of w[t] dy[(i + pad - t) / stride]: dy with
+     * stride-1 zeros between, padded by K-1-pad, correlated with w rotated.
+     * The padded plane covers every tap of every dx pixel. */
+    padded_input p = {dy,
+                      oh,
+                      ow,
+                      s->h + s->kh - 1,
+                      s->w + s->kw - 1,
+                      s->kh - 1 - s->pad,
+                      s->kw - 1 - s->pad,
+                      s->stride};
+    return dw_apply(dev, dx, &p, w, NULL, s, 1, s->h, s->w, 1);
 }
 
 /* ---- Grouped: im2col + one GEMM ------------------------------------------
@@ -210,15 +330,16 @@ static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
 }
 
 /* ---- Our own GEMM kernels (CPU devices, groups == 1) -----------------------
- * One fn_gemm per product over the whole batch, in layouts that need no
+ * One product per pass over the whole batch, in layouts that need no
  * permutes (views, see ops.h); the column matrix is written straight into
- * the packed panels fn_gemm multiplies:
+ * the 16-column panels the kernels multiply:
  *   forward   y (OC, N*Q) = W (OC, K) . col (K, N*Q), y viewed in NCHW, bias added
- *   weights   dW (OC, K) += dY (OC, N*Q) . col^T (N*Q, K)
- *   input     dcol (K, N*Q) = W^T (K, OC) . dY (OC, N*Q), then col2im
- * A 1x1 stride-1 unpadded convolution multiplies x itself and writes dx
- * directly. Scratch: slot 0 the packed column matrix, slot 1 dcol (N, K, Q),
- * slots 2 and 3 fn_gemm's. */
+ *   weights   dW (OC, K) += dY (OC, N*Q) . col^T      (fn_gemm_nt, both in panels)
+ *   input     dcol (K, N*Q) = W^T (K, OC) . dY, then col2im
+ * dY is packed into panels once for both backward products. A 1x1 stride-1
+ * unpadded convolution uses x itself and writes dx directly.
+ * Scratch: slot 0 col in panels, slot 1 dY in panels, slot 3 dcol (N, K, Q),
+ * slot 2 fn_gemm's and fn_gemm_nt's. */
 static int is_pointwise(const fn_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0;
@@ -230,7 +351,7 @@ static fn_view nchw_view(cl_mem m, int rows, int q)
     return (fn_view){m, q, rows * q, q, 1};
 }
 
-static fn_status pack_args(cl_kernel k, const fn_conv_shape *s)
+static fn_status conv_args(cl_kernel k, const fn_conv_shape *s)
 {
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
     return fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(s->h), FN_ARG(s->w), FN_ARG(s->kh),
@@ -238,28 +359,37 @@ static fn_status pack_args(cl_kernel k, const fn_conv_shape *s)
                           (size_t)0);
 }
 
+/* col (K, N*Q) of x in 16-column panels, in scratch slot 0. */
+static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_mem *out)
+{
+    int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw, p = s->n * q;
+    size_t panels = ((size_t)p + 15) / 16;
+    FN_TRY(fn_scratch(dev, 0, panels * 16 * kk * sizeof(float), out));
+    if (is_pointwise(s)) {
+        fn_view v = nchw_view(x, s->c, q);
+        return fn_gemm_pack_b(dev, kk, p, &v, *out);
+    }
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_pack_cols", &k));
+    FN_TRY(conv_args(k, s));
+    FN_CL(clSetKernelArg(k, 10, sizeof x, &x));
+    FN_CL(clSetKernelArg(k, 11, sizeof *out, out));
+    size_t global[2] = {(size_t)s->c, panels}, local[2] = {1, 1};
+    return fn_launch(dev, k, 2, global, local);
+}
+
 static fn_status own_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                              const fn_conv_shape *s)
 {
-    int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw, p = s->n * q;
+    int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw;
     fn_gemm_args g = {.m = s->oc,
-                      .n = p,
+                      .n = s->n * q,
                       .k = kk,
                       .a = {w, kk, 0, kk, 1},
                       .b = nchw_view(x, s->c, q),
                       .c = nchw_view(y, s->oc, q),
                       .bias = b};
-    if (!is_pointwise(s)) {
-        size_t panels = ((size_t)p + 15) / 16;
-        cl_kernel k;
-        FN_TRY(fn_scratch(dev, 0, panels * 16 * kk * sizeof(float), &g.b_packed));
-        FN_TRY(fn_kernel_get(dev, "conv", "conv_pack_cols", &k));
-        FN_TRY(pack_args(k, s));
-        FN_CL(clSetKernelArg(k, 10, sizeof x, &x));
-        FN_CL(clSetKernelArg(k, 11, sizeof g.b_packed, &g.b_packed));
-        size_t global[3] = {16, (size_t)s->c, panels}, local[3] = {16, 1, 1};
-        FN_TRY(fn_launch(dev, k, 3, global, local));
-    }
+    if (!is_pointwise(s)) FN_TRY(pack_cols(dev, x, s, &g.b_packed));
     return fn_gemm(dev, &g);
 }
 
@@ -268,46 +398,35 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
 {
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, p = s->n * q;
     int kk = s->c * s->kh * s->kw;
+    cl_mem dyp;
+    fn_view dyv = nchw_view(dy, s->oc, q);
+    FN_TRY(fn_scratch(dev, 1, ((size_t)p + 15) / 16 * 16 * s->oc * sizeof(float), &dyp));
+    FN_TRY(fn_gemm_pack_b(dev, s->oc, p, &dyv, dyp));
     if (dw) {
-        /* Positions in slices of 256 per work-item: enough items for every core. */
-        int chunk = 256, slices = (p + chunk - 1) / chunk;
-        size_t panels = ((size_t)kk + 15) / 16;
-        fn_gemm_args g = {.m = s->oc,
-                          .n = kk,
-                          .k = p,
-                          .a = nchw_view(dy, s->oc, q),
-                          .c = {dw, kk, 0, kk, 1},
-                          .accumulate = 1};
-        cl_kernel k;
-        FN_TRY(fn_scratch(dev, 0, panels * 16 * p * sizeof(float), &g.b_packed));
-        FN_TRY(fn_kernel_get(dev, "conv", "conv_pack_rows", &k));
-        FN_TRY(pack_args(k, s));
-        FN_CL(clSetKernelArg(k, 10, sizeof chunk, &chunk));
-        FN_CL(clSetKernelArg(k, 11, sizeof x, &x));
-        FN_CL(clSetKernelArg(k, 12, sizeof g.b_packed, &g.b_packed));
-        size_t global[3] = {16, panels, (size_t)slices}, local[3] = {16, 1, 1};
-        FN_TRY(fn_launch(dev, k, 3, global, local));
-        FN_TRY(fn_gemm(dev, &g));
+        fn_gemm_nt_args g = {
+            .m = s->oc, .n = kk, .p = p, .a = dyp, .c = {dw, kk, 0, kk, 1}, .accumulate = 1};
+        FN_TRY(pack_cols(dev, x, s, &g.b));
+        FN_TRY(fn_gemm_nt(dev, &g));
     }
     if (!dx) return FN_OK;
     fn_gemm_args g = {.m = kk,
                       .n = p,
                       .k = s->oc,
                       .a = {w, s->oc, 0, 1, kk}, /* W^T: element (r, o) at o*K + r */
-                      .b = nchw_view(dy, s->oc, q),
+                      .b_packed = dyp,
                       .c = nchw_view(dx, s->c, q)};
     if (is_pointwise(s)) return fn_gemm(dev, &g);
-    FN_TRY(fn_scratch(dev, 1, (size_t)s->n * kk * q * sizeof(float), &g.c.mem));
-    g.c = nchw_view(g.c.mem, kk, q);
+    cl_mem dcol;
+    FN_TRY(fn_scratch(dev, 3, (size_t)s->n * kk * q * sizeof(float), &dcol));
+    g.c = nchw_view(dcol, kk, q);
     FN_TRY(fn_gemm(dev, &g));
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "conv", "conv_col2im_img", &k));
-    FN_TRY(pack_args(k, s));
-    FN_CL(clSetKernelArg(k, 10, sizeof g.c.mem, &g.c.mem));
+    FN_TRY(conv_args(k, s));
+    FN_CL(clSetKernelArg(k, 10, sizeof dcol, &dcol));
     FN_CL(clSetKernelArg(k, 11, sizeof dx, &dx));
-    size_t global[3] = {(size_t)s->w, (size_t)s->h, (size_t)s->n * s->c}, local[3] = {1, 1, 1};
-    local[0] = s->w >= 16 ? 16 : s->w >= 8 ? 8 : 1;
-    return fn_launch(dev, k, 3, global, local);
+    size_t global[2] = {((size_t)s->h * s->w + 15) / 16, (size_t)s->n * s->c}, local[2] = {1, 1};
+    return fn_launch(dev, k, 2, global, local);
 }
 
 fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,

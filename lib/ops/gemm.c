@@ -50,6 +50,68 @@ static fn_status check(const fn_gemm_args *g)
     return FN_OK;
 }
 
+fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem dst)
+{
+    if (k < 1 || n < 1 || b->q < 1 || !b->mem || !dst)
+        return fn_error(FN_ERR_ARG, "gemm_pack_b: bad sizes k=%d n=%d", k, n);
+    int kchunk = 256;
+    cl_kernel kern;
+    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_b", &kern));
+    FN_TRY(fn_kernel_args(kern, FN_ARG(k), FN_ARG(n), FN_ARG(kchunk), FN_ARG(b->mem), (size_t)0));
+    FN_TRY(view_args(kern, b, 4));
+    FN_CL(clSetKernelArg(kern, 8, sizeof dst, &dst));
+    size_t global[2] = {((size_t)n + NR - 1) / NR, ((size_t)k + kchunk - 1) / kchunk};
+    size_t local[2] = {1, 1};
+    return fn_launch(dev, kern, 2, global, local);
+}
+
+/* Adds S slices of partial sums (S, M, N), stored after `off` floats of part,
+ * into the view c (or stores them, unless accumulate), bias per row if any. */
+static fn_status sum_slices(fn_device *dev, int m, int n, int slices, cl_mem part, int off,
+                            const fn_view *c, cl_mem bias, int accumulate)
+{
+    int has_bias = bias != NULL;
+    cl_mem bb = bias ? bias : part; /* never read without has_bias */
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_sum_slices", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(m), FN_ARG(n), FN_ARG(slices), FN_ARG(part), FN_ARG(off),
+                          FN_ARG(c->mem), (size_t)0));
+    FN_TRY(view_args(k, c, 6));
+    FN_CL(clSetKernelArg(k, 10, sizeof bb, &bb));
+    FN_CL(clSetKernelArg(k, 11, sizeof has_bias, &has_bias));
+    FN_CL(clSetKernelArg(k, 12, sizeof accumulate, &accumulate));
+    size_t sg[2] = {(size_t)n, (size_t)m}, sl[2] = {16, 1};
+    return fn_launch(dev, k, 2, sg, sl);
+}
+
+fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
+{
+    if (g->m < 1 || g->n < 1 || g->p < 1 || !g->a || !g->b || !g->c.mem || g->c.q < 1)
+        return fn_error(FN_ERR_ARG, "gemm_nt: bad sizes m=%d n=%d p=%d", g->m, g->n, g->p);
+    /* Slices of 64 panels: the panels of A and B that neighbouring tiles share
+     * stay in cache (whole-length slices run several times slower). */
+    int panels = (g->p + NR - 1) / NR, tchunk = 64;
+    int slices = (panels + tchunk - 1) / tchunk;
+    while (slices > 256 || (double)slices * g->m * g->n > (1 << 24)) {
+        tchunk *= 2;
+        slices = (panels + tchunk - 1) / tchunk;
+        if (slices == 1) break;
+    }
+    if ((double)slices * g->m * g->n > INT_MAX / 2)
+        return fn_error(FN_ERR_ARG, "gemm_nt: %dx%d is too large", g->m, g->n);
+    cl_mem part;
+    FN_TRY(fn_scratch(dev, 2, (size_t)slices * g->m * g->n * sizeof(float), &part));
+    cl_kernel k;
+    int zero = 0;
+    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_nt", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(panels), FN_ARG(tchunk),
+                          FN_ARG(g->a), FN_ARG(g->b), FN_ARG(part), FN_ARG(zero), (size_t)0));
+    size_t global[3] = {((size_t)g->m + 3) / 4, ((size_t)g->n + 3) / 4, (size_t)slices};
+    size_t local[3] = {1, 1, 1};
+    FN_TRY(fn_launch(dev, k, 3, global, local));
+    return sum_slices(dev, g->m, g->n, slices, part, 0, &g->c, NULL, g->accumulate);
+}
+
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
 {
     FN_TRY(check(g));
@@ -82,12 +144,7 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_launch(dev, k, 3, pa, la));
     if (!bp) {
         FN_TRY(fn_scratch(dev, 3, (size_t)tj * NR * g->k * sizeof(float), &bp));
-        FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_b", &k));
-        FN_TRY(fn_kernel_args(k, FN_ARG(g->k), FN_ARG(g->n), FN_ARG(g->b.mem), (size_t)0));
-        FN_TRY(view_args(k, &g->b, 3));
-        FN_CL(clSetKernelArg(k, 7, sizeof bp, &bp));
-        size_t pb[3] = {NR, (size_t)g->k, (size_t)tj}, lb[3] = {NR, 1, 1};
-        FN_TRY(fn_launch(dev, k, 3, pb, lb));
+        FN_TRY(fn_gemm_pack_b(dev, g->k, g->n, &g->b, bp));
     }
 
     char name[16];
@@ -114,14 +171,5 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_launch(dev, k, 3, global, local));
     if (slices == 1) return FN_OK;
 
-    has_bias = g->bias != NULL;
-    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_sum_slices", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(slices), FN_ARG(ap), FN_ARG(c_off),
-                          FN_ARG(g->c.mem), (size_t)0));
-    FN_TRY(view_args(k, &g->c, 6));
-    FN_CL(clSetKernelArg(k, 10, sizeof bias, &bias));
-    FN_CL(clSetKernelArg(k, 11, sizeof has_bias, &has_bias));
-    FN_CL(clSetKernelArg(k, 12, sizeof g->accumulate, &g->accumulate));
-    size_t sg[2] = {(size_t)g->n, (size_t)g->m}, sl[2] = {16, 1};
-    return fn_launch(dev, k, 2, sg, sl);
+    return sum_slices(dev, g->m, g->n, slices, ap, c_off, &g->c, g->bias, g->accumulate);
 }

@@ -45,6 +45,20 @@ typedef struct {
 } fn_gemm_args;
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g);
 int fn_use_own_gemm(const fn_device *dev);
+/* Packs B (K, N) into the b_packed layout; dst holds ceil(N/16)*16*K floats. */
+fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem dst);
+
+/* C (M, N) = A (M, P) . B (N, P)^T [+ C], A and B in the b_packed layout
+ * (panels of 16 of their P columns, zero past P): weight gradients,
+ * dW += dY . col^T, with the reduction along the panels. Scratch: slot 2
+ * (partial sums of slices of P). */
+typedef struct {
+    int m, n, p;
+    cl_mem a, b; /* packed */
+    fn_view c;
+    int accumulate;
+} fn_gemm_nt_args;
+fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g);
 
 /* ---- axpy: y += alpha * x (n floats); scale: x *= alpha ------------------- */
 fn_status fn_axpy(fn_device *dev, int n, float alpha, cl_mem x, cl_mem y);
@@ -80,6 +94,15 @@ fn_status fn_batchnorm_forward_train(fn_device *dev, cl_mem y, cl_mem save_mean,
 fn_status fn_batchnorm_forward_eval(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma, cl_mem beta,
                                     cl_mem running_mean, cl_mem running_var, int n, int c, int hw,
                                     float eps);
+/* The same with the activation that follows fused in: act 0 none, 1 ReLU,
+ * 2 ReLU6 (y = relu(batchnorm(x)) in one pass). */
+fn_status fn_batchnorm_forward_train_ex(fn_device *dev, cl_mem y, cl_mem save_mean,
+                                        cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
+                                        cl_mem running_mean, cl_mem running_var, int n, int c,
+                                        int hw, float momentum, float eps, int act);
+fn_status fn_batchnorm_forward_eval_ex(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma,
+                                       cl_mem beta, cl_mem running_mean, cl_mem running_var, int n,
+                                       int c, int hw, float eps, int act);
 /* dx overwritten (unless NULL); dgamma, dbeta accumulate. */
 fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
                                 cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
