@@ -90,65 +90,64 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
 }
 
 /* dx (N, C, H, W) from dcol (N, C*KH*KW, OH*OW): each input pixel gathers
- * its taps, so dx is overwritten. Launched over (segments of 16 pixels of a
- * plane, N*C planes); at stride 1 a segment inside one row reads each tap's
- * 16 values as one vector. */
+ * its taps, so dx is overwritten. Launched over (H, N*C): one input row per
+ * work-item, 16 pixels at a time; at stride 1 each tap's 16 values are one
+ * vector (shifted at the edges). */
 __kernel void conv_col2im_img(const int N, const int C, const int H, const int W, const int KH,
                               const int KW, const int stride, const int pad, const int OH,
                               const int OW, __global const float *dcol, __global float *dx)
 {
-    const int sg = get_global_id(0), nc = get_global_id(1);
-    const int HW = H * W, i0 = sg * 16;
-    if (i0 >= HW || nc >= N * C)
+    const int ih = get_global_id(0), nc = get_global_id(1);
+    if (ih >= H || nc >= N * C)
         return;
     const int Q = OH * OW;
     __global const float *d = dcol + (size_t)nc * KH * KW * Q;
-    __global float *out = dx + (size_t)nc * HW + i0;
-    const int ih = i0 / W, iwa = i0 - ih * W;
-    if (stride == 1 && iwa + 16 <= W) {
-        float16 acc = (float16)0.0f;
-        for (int kh = 0; kh < KH; kh++) {
-            const int oh = ih + pad - kh;
-            if (oh < 0 || oh >= OH)
-                continue;
-            for (int kw = 0; kw < KW; kw++) {
-                __global const float *row = d + (kh * KW + kw) * Q + oh * OW;
-                const int ow0 = iwa + pad - kw;
-                if (ow0 >= 0 && ow0 + 16 <= OW) {
-                    acc += vload16(0, row + ow0);
-                } else {
-                    float t16[16];
-                    for (int l = 0; l < 16; l++) {
-                        const int ow = ow0 + l;
-                        t16[l] = ow >= 0 && ow < OW ? row[ow] : 0.0f;
+    __global float *out = dx + ((size_t)nc * H + ih) * W;
+    for (int iw0 = 0; iw0 < W; iw0 += 16) {
+        if (stride == 1 && iw0 + 16 <= W) {
+            float16 acc = (float16)0.0f;
+            for (int kh = 0; kh < KH; kh++) {
+                const int oh = ih + pad - kh;
+                if (oh < 0 || oh >= OH)
+                    continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    __global const float *row = d + (kh * KW + kw) * Q + oh * OW;
+                    const int ow0 = iw0 + pad - kw;
+                    if (ow0 >= 0 && ow0 + 16 <= OW) {
+                        acc += vload16(0, row + ow0);
+                    } else {
+                        float t16[16];
+                        for (int l = 0; l < 16; l++) {
+                            const int ow = ow0 + l;
+                            t16[l] = ow >= 0 && ow < OW ? row[ow] : 0.0f;
+                        }
+                        acc += vload16(0, t16);
                     }
-                    acc += vload16(0, t16);
                 }
             }
+            vstore16(acc, 0, out + iw0);
+            continue;
         }
-        vstore16(acc, 0, out);
-        return;
-    }
-    for (int l = 0; l < 16 && i0 + l < HW; l++) {
-        const int i = i0 + l, yh = i / W, yw = i - yh * W;
-        float acc = 0.0f;
-        for (int kh = 0; kh < KH; kh++) {
-            const int th = yh + pad - kh; /* = oh * stride when this tap reads yh */
-            if (th < 0)
-                break; /* larger kh only lowers th */
-            const int oh = th / stride;
-            if (oh * stride != th || oh >= OH)
-                continue;
-            for (int kw = 0; kw < KW; kw++) {
-                const int tw = yw + pad - kw;
-                if (tw < 0)
-                    break;
-                const int ow = tw / stride;
-                if (ow * stride == tw && ow < OW)
-                    acc += d[(kh * KW + kw) * Q + oh * OW + ow];
+        for (int iw = iw0; iw < min(W, iw0 + 16); iw++) {
+            float acc = 0.0f;
+            for (int kh = 0; kh < KH; kh++) {
+                const int th = ih + pad - kh; /* = oh * stride when this tap reads ih */
+                if (th < 0)
+                    break; /* larger kh only lowers th */
+                const int oh = th / stride;
+                if (oh * stride != th || oh >= OH)
+                    continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    const int tw = iw + pad - kw;
+                    if (tw < 0)
+                        break;
+                    const int ow = tw / stride;
+                    if (ow * stride == tw && ow < OW)
+                        acc += d[(kh * KW + kw) * Q + oh * OW + ow];
+                }
             }
+            out[iw] = acc;
         }
-        out[l] = acc;
     }
 }
 

@@ -425,7 +425,7 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
     FN_TRY(conv_args(k, s));
     FN_CL(clSetKernelArg(k, 10, sizeof dcol, &dcol));
     FN_CL(clSetKernelArg(k, 11, sizeof dx, &dx));
-    size_t global[2] = {((size_t)s->h * s->w + 15) / 16, (size_t)s->n * s->c}, local[2] = {1, 1};
+    size_t global[2] = {(size_t)s->h, (size_t)s->n * s->c}, local[2] = {1, 1};
     return fn_launch(dev, k, 2, global, local);
 }
 
