@@ -69,21 +69,39 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
         }
         return;
     }
-    /* Lane by lane: where each lane's window starts, worked out once. */
+    /* Lane by lane: where each lane's window starts, worked out once. An
+     * unpadded layer (or a pre-padded input, pad 0) needs no bounds checks. */
+    const int valid = min(16, P - p0);
     int ih0[16], iw0[16];
     size_t base[16];
     for (int l = 0; l < 16; l++) {
         const int p = min(p0 + l, P - 1), n = p / Q, r = p - n * Q, oh = r / OW;
-        ih0[l] = p0 + l < P ? oh * stride - pad : -(1 << 28); /* past the end: all taps 0 */
+        ih0[l] = oh * stride - pad;
         iw0[l] = (r - oh * OW) * stride - pad;
         base[l] = ((size_t)n * C + c) * H * W;
     }
     float t16[16];
+    if (pad == 0) {
+        for (int l = 0; l < 16; l++)
+            base[l] += ih0[l] * W + iw0[l];
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++, out += 16) {
+                const int d = kh * W + kw;
+                for (int l = 0; l < 16; l++)
+                    t16[l] = x[base[l] + d];
+                for (int l = valid; l < 16; l++)
+                    t16[l] = 0.0f;
+                vstore16(vload16(0, t16), 0, out);
+            }
+        return;
+    }
     for (int kh = 0; kh < KH; kh++)
         for (int kw = 0; kw < KW; kw++, out += 16) {
             for (int l = 0; l < 16; l++) {
                 const int ih = ih0[l] + kh, iw = iw0[l] + kw;
-                t16[l] = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[base[l] + ih * W + iw] : 0.0f;
+                t16[l] = l < valid && ih >= 0 && ih < H && iw >= 0 && iw < W
+                             ? x[base[l] + ih * W + iw]
+                             : 0.0f;
             }
             vstore16(vload16(0, t16), 0, out);
         }
@@ -126,6 +144,22 @@ __kernel void conv_col2im_img(const int N, const int C, const int H, const int W
                 }
             }
             vstore16(acc, 0, out + iw0);
+            continue;
+        }
+        if (stride == 1) { /* no divisions: every tap in range counts */
+            for (int iw = iw0; iw < min(W, iw0 + 16); iw++) {
+                float acc = 0.0f;
+                const int kw_lo = max(0, iw + pad - OW + 1), kw_hi = min(KW, iw + pad + 1);
+                for (int kh = 0; kh < KH; kh++) {
+                    const int oh = ih + pad - kh;
+                    if (oh < 0 || oh >= OH)
+                        continue;
+                    __global const float *row = d + kh * KW * Q + oh * OW + iw + pad;
+                    for (int kw = kw_lo; kw < kw_hi; kw++)
+                        acc += row[kw * Q - kw];
+                }
+                out[iw] = acc;
+            }
             continue;
         }
         for (int iw = iw0; iw < min(W, iw0 + 16); iw++) {

@@ -28,16 +28,31 @@ inline size_t view_at(const int row, const int col, const int q, const int sn, c
     return (size_t)n * sn + (size_t)row * s_row + (size_t)r * s_col;
 }
 
-/* Ap (panels of MR rows) from A (M, K); launched over (MR, K, panels). */
-__kernel void gemm_pack_a(const int M, const int K, const int MR, __global const float *a,
-                          const int q, const int sn, const int s_row, const int s_col,
-                          __global float *ap)
+/* Ap (panels of MR rows) from A (M, K); launched over (panels, slices of
+ * kchunk columns). Rows past M are zero. */
+__kernel void gemm_pack_a(const int M, const int K, const int MR, const int kchunk,
+                          __global const float *a, const int q, const int sn, const int s_row,
+                          const int s_col, __global float *ap)
 {
-    const int r = get_global_id(0), k = get_global_id(1), t = get_global_id(2);
-    const int i = t * MR + r;
-    if (r >= MR || k >= K || i >= (M + MR - 1) / MR * MR)
+    const int t = get_global_id(0), s = get_global_id(1);
+    const int i0 = t * MR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
+    if (i0 >= M || k0 >= K)
         return;
-    ap[((size_t)t * K + k) * MR + r] = i < M ? a[view_at(i, k, q, sn, s_row, s_col)] : 0.0f;
+    const int rows = min(MR, M - i0);
+    __global float *out = ap + ((size_t)t * K + k0) * MR;
+    int n = k0 / q, r = k0 - n * q;
+    __global const float *rowp = a + (size_t)i0 * s_row;
+    for (int k = k0; k < k1; k++, out += MR) {
+        __global const float *col = rowp + (size_t)n * sn + (size_t)r * s_col;
+        for (int j = 0; j < rows; j++)
+            out[j] = col[(size_t)j * s_row];
+        for (int j = rows; j < MR; j++)
+            out[j] = 0.0f;
+        if (++r == q) {
+            r = 0;
+            n++;
+        }
+    }
 }
 
 /* Bp (panels of 16 columns) from B (K, N); launched over (panels, slices of
@@ -147,38 +162,41 @@ __kernel void gemm_mr4(GEMM_ARGS)
     gemm_tile(4, GEMM_PASS);
 }
 
-/* C (view) [+]= the sum of S slices part + part_off (S, M, N) [+ bias per
- * row]; launched over (N, M). */
+/* C (view) [+]= the sum over s < S of part[part_off + (i*N + j)*es + s*ss]
+ * [+ bias per row]; launched over (ceil(N/16), M), 16 columns per item. */
 __kernel void gemm_sum_slices(const int M, const int N, const int S, __global const float *part,
-                              const int part_off, __global float *C, const int q, const int sn, const int s_row,
-                              const int s_col, __global const float *bias, const int has_bias,
+                              const int part_off, const int es, const int ss, __global float *C,
+                              const int q, const int sn, const int s_row, const int s_col,
+                              __global const float *bias, const int has_bias,
                               const int accumulate)
 {
-    const int j = get_global_id(0), i = get_global_id(1);
-    if (j >= N || i >= M)
+    const int j0 = get_global_id(0) * NR, i = get_global_id(1);
+    if (j0 >= N || i >= M)
         return;
-    const size_t plane = (size_t)M * N;
-    __global const float *p = part + part_off + (size_t)i * N + j;
-    float acc = has_bias ? bias[i] : 0.0f;
-    for (int s = 0; s < S; s++)
-        acc += p[s * plane];
-    __global float *c = C + view_at(i, j, q, sn, s_row, s_col);
-    *c = accumulate ? *c + acc : acc;
+    const float b = has_bias ? bias[i] : 0.0f;
+    for (int j = j0; j < min(N, j0 + NR); j++) {
+        __global const float *p = part + part_off + ((size_t)i * N + j) * es;
+        float acc = b;
+        for (int s = 0; s < S; s++)
+            acc += p[(size_t)s * ss];
+        __global float *c = C + view_at(i, j, q, sn, s_row, s_col);
+        *c = accumulate ? *c + acc : acc;
+    }
 }
-
 /* ---- Products whose reduction runs along the panels --------------------------
  * C (M, N) = sum over p of A(i, p) B(j, p), with A and B both in panels of 16
  * columns (A[(t*M + i)*16 + l] = A(i, 16t + l), the b_packed layout, zero
  * past P): weight gradients, dW = dY . col^T. A work-item owns a 4 x 4 tile
  * of C in 16 float16 accumulators; per panel it loads 4 + 4 float16 for 16
- * fused multiply-adds and sums the lanes at the end. Slice s covers panels
- * [s*tchunk, (s+1)*tchunk) and writes C + c_off + s*M*N (row-major); short
- * slices keep the panels that neighbouring tiles share in cache. */
+ * fused multiply-adds and sums the lanes at the end. Slice s of S covers
+ * panels [s*tchunk, (s+1)*tchunk) and writes C[(i*N + j)*S + s], so each
+ * element's slices lie together for gemm_sum_slices; short slices keep the
+ * panels that neighbouring tiles share in cache. */
 #define TA 4
 #define TB 4
 __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
                       __global const float *A, __global const float *B, __global float *C,
-                      const int c_off)
+                      const int S)
 {
     const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
     const int i0 = ti * TA, j0 = tj * TB, t0 = s * tchunk, t1 = min(T, t0 + tchunk);
@@ -210,7 +228,6 @@ __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
                 acc[a][b] = fma(av[a], bv, acc[a][b]);
         }
     }
-    __global float *c = C + c_off + (size_t)s * M * N;
 #pragma unroll
     for (int a = 0; a < TA; a++)
 #pragma unroll
@@ -219,6 +236,6 @@ __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
                 const float8 h = acc[a][b].lo + acc[a][b].hi;
                 const float4 f = h.lo + h.hi;
                 const float2 w = f.lo + f.hi;
-                c[(size_t)(i0 + a) * N + j0 + b] = w.x + w.y;
+                C[((size_t)(i0 + a) * N + j0 + b) * S + s] = w.x + w.y;
             }
 }

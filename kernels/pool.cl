@@ -22,6 +22,19 @@ inline int window_hi(const int i, const int stride, const int pad, const int out
 
 /* Ties keep the first element in row-major order, the first NaN wins (NaN
  * propagates, as in PyTorch). Padding never takes part. */
+inline int pool_wins(const float v, const float best)
+{
+    return v > best || (isnan(v) && !isnan(best));
+}
+
+/* The same rule on 16 lanes: where v wins over best, best and its index move. */
+inline void pool_wins16(const float16 v, const int16 vi, float16 *best, int16 *bi)
+{
+    const int16 win = isgreater(v, *best) | (isnan(v) & ~isnan(*best));
+    *best = select(*best, v, win);
+    *bi = select(*bi, vi, win);
+}
+
 inline void maxpool_row(__global float *y, __global int *argmax, __global const float *x,
                         const int nc_total, const int h, const int w, const int oh, const int ow,
                         const int k, const int stride, const int pad, const int write_argmax)
@@ -31,9 +44,35 @@ inline void maxpool_row(__global float *y, __global int *argmax, __global const 
         return;
     __global const float *plane = x + (size_t)nc * h * w;
     const size_t o0 = ((size_t)nc * oh + oy) * ow;
+    int ox = 0;
+    if (k == 2 && stride == 2 && pad == 0) {
+        /* 16 windows at a time from two rows of 32 inputs, while those stay
+         * inside the plane. */
+        const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        __global const float *r0 = plane + 2 * oy * w, *r1 = r0 + w;
+        for (; ox < ow && (2 * oy + 1) * w + 2 * ox + 32 <= h * w; ox += 16) {
+            const float16 a0 = vload16(0, r0 + 2 * ox), a1 = vload16(0, r0 + 2 * ox + 16);
+            const float16 b0 = vload16(0, r1 + 2 * ox), b1 = vload16(0, r1 + 2 * ox + 16);
+            const int16 i00 = 2 * oy * w + 2 * (ox + lane);
+            float16 best = (float16)(a0.even, a1.even);
+            int16 bi = i00;
+            pool_wins16((float16)(a0.odd, a1.odd), i00 + 1, &best, &bi);
+            pool_wins16((float16)(b0.even, b1.even), i00 + w, &best, &bi);
+            pool_wins16((float16)(b0.odd, b1.odd), i00 + w + 1, &best, &bi);
+            float t[16];
+            int ti[16];
+            vstore16(best, 0, t);
+            vstore16(bi, 0, ti);
+            for (int l = 0; l < 16 && ox + l < ow; l++) {
+                y[o0 + ox + l] = t[l];
+                if (write_argmax)
+                    argmax[o0 + ox + l] = ti[l];
+            }
+        }
+    }
     const int y0 = oy * stride - pad;
     const int ya = max(y0, 0), yb = min(y0 + k, h);
-    for (int ox = 0; ox < ow; ox++) {
+    for (; ox < ow; ox++) {
         const int x0 = ox * stride - pad;
         const int xa = max(x0, 0), xb = min(x0 + k, w);
         int best_i = ya * w + xa;
@@ -41,7 +80,7 @@ inline void maxpool_row(__global float *y, __global int *argmax, __global const 
         for (int iy = ya; iy < yb; iy++)
             for (int ix = xa; ix < xb; ix++) {
                 const float v = plane[iy * w + ix];
-                if (v > best || (isnan(v) && !isnan(best))) {
+                if (pool_wins(v, best)) {
                     best = v;
                     best_i = iy * w + ix;
                 }

@@ -137,10 +137,10 @@ static fn_status im2col(fn_device *dev, cl_mem col, cl_mem x, const fn_conv_shap
  * enough after to give (hp, wp), inserting up-1 zeros between inputs (a
  * negative lead crops); into slot 1.
  * The 32 floats of slack let stride-2 vector loads read past the last row. */
-static fn_status pad_planes(fn_device *dev, cl_mem in, int planes, int h, int w, int hp, int wp,
-                            int lead_h, int lead_w, int up, cl_mem *out)
+static fn_status pad_planes_in(fn_device *dev, int slot, cl_mem in, int planes, int h, int w,
+                               int hp, int wp, int lead_h, int lead_w, int up, cl_mem *out)
 {
-    FN_TRY(fn_scratch(dev, 1, ((size_t)planes * hp * wp + 32) * sizeof(float), out));
+    FN_TRY(fn_scratch(dev, slot, ((size_t)planes * hp * wp + 32) * sizeof(float), out));
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "conv", "conv_pad", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(h), FN_ARG(w), FN_ARG(hp), FN_ARG(wp),
@@ -148,6 +148,12 @@ static fn_status pad_planes(fn_device *dev, cl_mem in, int planes, int h, int w,
                           (size_t)0));
     size_t global[2] = {(size_t)hp, (size_t)planes}, local[2] = {1, 1};
     return fn_launch(dev, k, 2, global, local);
+}
+
+static fn_status pad_planes(fn_device *dev, cl_mem in, int planes, int h, int w, int hp, int wp,
+                            int lead_h, int lead_w, int up, cl_mem *out)
+{
+    return pad_planes_in(dev, 1, in, planes, h, w, hp, wp, lead_h, lead_w, up, out);
 }
 
 /* The padded size an OH x OW output at stride s with a k x k window reads:
@@ -359,7 +365,10 @@ static fn_status conv_args(cl_kernel k, const fn_conv_shape *s)
                           (size_t)0);
 }
 
-/* col (K, N*Q) of x in 16-column panels, in scratch slot 0. */
+/* col (K, N*Q) of x in 16-column panels, in scratch slot 0. Layers whose
+ * panels cannot all be copied as whole output rows (narrow or strided) with
+ * padding first get a zero-padded copy of x (slot 3), so that the lane by
+ * lane copy needs no bounds checks. */
 static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_mem *out)
 {
     int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw, p = s->n * q;
@@ -369,9 +378,17 @@ static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_
         fn_view v = nchw_view(x, s->c, q);
         return fn_gemm_pack_b(dev, kk, p, &v, *out);
     }
+    fn_conv_shape ps = *s;
+    if (s->pad > 0 && (s->stride != 1 || fn_conv_out_w(s) % 16)) {
+        ps.h = s->h + 2 * s->pad;
+        ps.w = s->w + 2 * s->pad;
+        ps.pad = 0;
+        FN_TRY(
+            pad_planes_in(dev, 3, x, s->n * s->c, s->h, s->w, ps.h, ps.w, s->pad, s->pad, 1, &x));
+    }
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "conv", "conv_pack_cols", &k));
-    FN_TRY(conv_args(k, s));
+    FN_TRY(conv_args(k, &ps));
     FN_CL(clSetKernelArg(k, 10, sizeof x, &x));
     FN_CL(clSetKernelArg(k, 11, sizeof *out, out));
     size_t global[2] = {(size_t)s->c, panels}, local[2] = {1, 1};

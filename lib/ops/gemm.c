@@ -13,6 +13,7 @@
 #include "ops.h"
 
 #define NR 16
+#define FN_NT_CHUNK 64
 
 int fn_use_own_gemm(const fn_device *dev)
 {
@@ -65,22 +66,23 @@ fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem 
     return fn_launch(dev, kern, 2, global, local);
 }
 
-/* Adds S slices of partial sums (S, M, N), stored after `off` floats of part,
- * into the view c (or stores them, unless accumulate), bias per row if any. */
-static fn_status sum_slices(fn_device *dev, int m, int n, int slices, cl_mem part, int off,
-                            const fn_view *c, cl_mem bias, int accumulate)
+/* Adds S slices of partial sums, element (i, j) of slice s at
+ * part[off + (i*N + j)*es + s*ss], into the view c (or stores them, unless
+ * accumulate), bias per row if any. */
+static fn_status sum_slices(fn_device *dev, int m, int n, int slices, cl_mem part, int off, int es,
+                            int ss, const fn_view *c, cl_mem bias, int accumulate)
 {
     int has_bias = bias != NULL;
     cl_mem bb = bias ? bias : part; /* never read without has_bias */
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_sum_slices", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(m), FN_ARG(n), FN_ARG(slices), FN_ARG(part), FN_ARG(off),
-                          FN_ARG(c->mem), (size_t)0));
-    FN_TRY(view_args(k, c, 6));
-    FN_CL(clSetKernelArg(k, 10, sizeof bb, &bb));
-    FN_CL(clSetKernelArg(k, 11, sizeof has_bias, &has_bias));
-    FN_CL(clSetKernelArg(k, 12, sizeof accumulate, &accumulate));
-    size_t sg[2] = {(size_t)n, (size_t)m}, sl[2] = {16, 1};
+                          FN_ARG(es), FN_ARG(ss), FN_ARG(c->mem), (size_t)0));
+    FN_TRY(view_args(k, c, 8));
+    FN_CL(clSetKernelArg(k, 12, sizeof bb, &bb));
+    FN_CL(clSetKernelArg(k, 13, sizeof has_bias, &has_bias));
+    FN_CL(clSetKernelArg(k, 14, sizeof accumulate, &accumulate));
+    size_t sg[2] = {((size_t)n + NR - 1) / NR, (size_t)m}, sl[2] = {1, 1};
     return fn_launch(dev, k, 2, sg, sl);
 }
 
@@ -90,7 +92,7 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
         return fn_error(FN_ERR_ARG, "gemm_nt: bad sizes m=%d n=%d p=%d", g->m, g->n, g->p);
     /* Slices of 64 panels: the panels of A and B that neighbouring tiles share
      * stay in cache (whole-length slices run several times slower). */
-    int panels = (g->p + NR - 1) / NR, tchunk = 64;
+    int panels = (g->p + NR - 1) / NR, tchunk = FN_NT_CHUNK;
     int slices = (panels + tchunk - 1) / tchunk;
     while (slices > 256 || (double)slices * g->m * g->n > (1 << 24)) {
         tchunk *= 2;
@@ -102,14 +104,13 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
     cl_mem part;
     FN_TRY(fn_scratch(dev, 2, (size_t)slices * g->m * g->n * sizeof(float), &part));
     cl_kernel k;
-    int zero = 0;
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_nt", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(panels), FN_ARG(tchunk),
-                          FN_ARG(g->a), FN_ARG(g->b), FN_ARG(part), FN_ARG(zero), (size_t)0));
+                          FN_ARG(g->a), FN_ARG(g->b), FN_ARG(part), FN_ARG(slices), (size_t)0));
     size_t global[3] = {((size_t)g->m + 3) / 4, ((size_t)g->n + 3) / 4, (size_t)slices};
     size_t local[3] = {1, 1, 1};
     FN_TRY(fn_launch(dev, k, 3, global, local));
-    return sum_slices(dev, g->m, g->n, slices, part, 0, &g->c, NULL, g->accumulate);
+    return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, g->accumulate);
 }
 
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
@@ -136,12 +137,14 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     cl_mem ap, bp = g->b_packed;
     FN_TRY(fn_scratch(dev, 2, (ap_len + part_len) * sizeof(float), &ap));
     cl_kernel k;
+    int pchunk = 256;
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_a", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->k), FN_ARG(mr), FN_ARG(g->a.mem), (size_t)0));
-    FN_TRY(view_args(k, &g->a, 4));
-    FN_CL(clSetKernelArg(k, 8, sizeof ap, &ap));
-    size_t pa[3] = {(size_t)mr, (size_t)g->k, (size_t)ti}, la[3] = {(size_t)mr, 1, 1};
-    FN_TRY(fn_launch(dev, k, 3, pa, la));
+    FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->k), FN_ARG(mr), FN_ARG(pchunk),
+                          FN_ARG(g->a.mem), (size_t)0));
+    FN_TRY(view_args(k, &g->a, 5));
+    FN_CL(clSetKernelArg(k, 9, sizeof ap, &ap));
+    size_t pa[2] = {(size_t)ti, ((size_t)g->k + pchunk - 1) / pchunk}, la[2] = {1, 1};
+    FN_TRY(fn_launch(dev, k, 2, pa, la));
     if (!bp) {
         FN_TRY(fn_scratch(dev, 3, (size_t)tj * NR * g->k * sizeof(float), &bp));
         FN_TRY(fn_gemm_pack_b(dev, g->k, g->n, &g->b, bp));
@@ -171,5 +174,5 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_launch(dev, k, 3, global, local));
     if (slices == 1) return FN_OK;
 
-    return sum_slices(dev, g->m, g->n, slices, ap, c_off, &g->c, g->bias, g->accumulate);
+    return sum_slices(dev, g->m, g->n, slices, ap, c_off, 1, c_ss, &g->c, g->bias, g->accumulate);
 }
