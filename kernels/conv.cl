@@ -33,7 +33,8 @@ __kernel void conv_im2col(const int rows, const int P, const int C, const int H,
  * (kernels/gemm.cl): Bp[(t*K + r)*16 + l] = col(r, 16t + l), zero past the
  * end. A work-item fills panel t for one input channel, one float16 per
  * row: from a single vector load when the panel's 16 positions lie in one
- * output row at stride 1 (most of a wide layer), else lane by lane. */
+ * output row at stride 1 (most of a wide layer), from a few merged vector
+ * loads when they span a few rows of a pre-padded input, else lane by lane. */
 __kernel void conv_pack_cols(const int N, const int C, const int H, const int W, const int KH,
                              const int KW, const int stride, const int pad, const int OH,
                              const int OW, __global const float *x, __global float *bp)
@@ -69,8 +70,9 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
         }
         return;
     }
-    /* Lane by lane: where each lane's window starts, worked out once. An
-     * unpadded layer (or a pre-padded input, pad 0) needs no bounds checks. */
+    /* Lane by lane: where each lane's window starts, worked out once. A
+     * pre-padded input (pad 0, with 32 floats of slack after it) needs no
+     * bounds checks. */
     const int valid = min(16, P - p0);
     int ih0[16], iw0[16];
     size_t base[16];
@@ -84,6 +86,30 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
     if (pad == 0) {
         for (int l = 0; l < 16; l++)
             base[l] += ih0[l] * W + iw0[l];
+        /* At stride 1 the lanes form runs of consecutive inputs (one per
+         * output row they cover): a few shifted vector loads merged by lane. */
+        int runs = 1, start[4] = {0, 16, 16, 16};
+        size_t from[4] = {base[0], 0, 0, 0};
+        for (int l = 1; l < 16 && runs <= 4; l++)
+            if (base[l] != base[l - 1] + 1) {
+                if (runs < 4) {
+                    start[runs] = l;
+                    from[runs] = base[l] - l;
+                }
+                runs++;
+            }
+        if (stride == 1 && valid == 16 && runs <= 4) {
+            const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            for (int kh = 0; kh < KH; kh++)
+                for (int kw = 0; kw < KW; kw++, out += 16) {
+                    const int d = kh * W + kw;
+                    float16 v = vload16(0, x + from[0] + d);
+                    for (int k = 1; k < runs; k++)
+                        v = select(v, vload16(0, x + from[k] + d), lane >= start[k]);
+                    vstore16(v, 0, out);
+                }
+            return;
+        }
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++, out += 16) {
                 const int d = kh * W + kw;
@@ -109,8 +135,10 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
 
 /* dx (N, C, H, W) from dcol (N, C*KH*KW, OH*OW): each input pixel gathers
  * its taps, so dx is overwritten. Launched over (H, N*C): one input row per
- * work-item, 16 pixels at a time; at stride 1 each tap's 16 values are one
- * vector (shifted at the edges). */
+ * work-item, 16 pixels at a time. At stride 1 each tap's 16 values are one
+ * vector load with the lanes outside the output row masked off; dcol starts
+ * 32 floats into its buffer and has slack after it, so those loads stay
+ * inside. */
 __kernel void conv_col2im_img(const int N, const int C, const int H, const int W, const int KH,
                               const int KW, const int stride, const int pad, const int OH,
                               const int OW, __global const float *dcol, __global float *dx)
@@ -119,46 +147,30 @@ __kernel void conv_col2im_img(const int N, const int C, const int H, const int W
     if (ih >= H || nc >= N * C)
         return;
     const int Q = OH * OW;
-    __global const float *d = dcol + (size_t)nc * KH * KW * Q;
+    __global const float *d = dcol + 32 + (size_t)nc * KH * KW * Q;
     __global float *out = dx + ((size_t)nc * H + ih) * W;
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int iw0 = 0; iw0 < W; iw0 += 16) {
-        if (stride == 1 && iw0 + 16 <= W) {
+        if (stride == 1) {
             float16 acc = (float16)0.0f;
             for (int kh = 0; kh < KH; kh++) {
                 const int oh = ih + pad - kh;
                 if (oh < 0 || oh >= OH)
                     continue;
                 for (int kw = 0; kw < KW; kw++) {
-                    __global const float *row = d + (kh * KW + kw) * Q + oh * OW;
                     const int ow0 = iw0 + pad - kw;
-                    if (ow0 >= 0 && ow0 + 16 <= OW) {
-                        acc += vload16(0, row + ow0);
-                    } else {
-                        float t16[16];
-                        for (int l = 0; l < 16; l++) {
-                            const int ow = ow0 + l;
-                            t16[l] = ow >= 0 && ow < OW ? row[ow] : 0.0f;
-                        }
-                        acc += vload16(0, t16);
-                    }
+                    const float16 v = vload16(0, d + (kh * KW + kw) * Q + oh * OW + ow0);
+                    const int16 ow = ow0 + lane;
+                    acc += select((float16)0.0f, v, ow >= 0 && ow < OW);
                 }
             }
-            vstore16(acc, 0, out + iw0);
-            continue;
-        }
-        if (stride == 1) { /* no divisions: every tap in range counts */
-            for (int iw = iw0; iw < min(W, iw0 + 16); iw++) {
-                float acc = 0.0f;
-                const int kw_lo = max(0, iw + pad - OW + 1), kw_hi = min(KW, iw + pad + 1);
-                for (int kh = 0; kh < KH; kh++) {
-                    const int oh = ih + pad - kh;
-                    if (oh < 0 || oh >= OH)
-                        continue;
-                    __global const float *row = d + kh * KW * Q + oh * OW + iw + pad;
-                    for (int kw = kw_lo; kw < kw_hi; kw++)
-                        acc += row[kw * Q - kw];
-                }
-                out[iw] = acc;
+            if (iw0 + 16 <= W) {
+                vstore16(acc, 0, out + iw0);
+            } else {
+                float t[16];
+                vstore16(acc, 0, t);
+                for (int l = 0; iw0 + l < W; l++)
+                    out[iw0 + l] = t[l];
             }
             continue;
         }
@@ -245,39 +257,38 @@ __kernel void conv_from_nchw(const int N, const int OC, const int Q, __global co
     dyt[(size_t)o * N * Q + (size_t)n * Q + q] = dy[i];
 }
 
-/* Work-group reductions: the host launches power-of-two groups of at most
- * REDUCE_MAX items, one group per output. */
-#define REDUCE_MAX 256
-
-static float group_sum(float v, __local float *tmp)
+/* part[pl] = the sum of plane pl of dy (N*OC, Q); launched over planes. */
+__kernel void conv_bias_plane(const int planes, const int Q, __global const float *dy,
+                              __global float *part)
 {
-    const int l = get_local_id(0), L = get_local_size(0);
-    tmp[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = L / 2; s > 0; s /= 2) {
-        if (l < s)
-            tmp[l] += tmp[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return tmp[0];
+    const int pl = get_global_id(0);
+    if (pl >= planes)
+        return;
+    __global const float *p = dy + (size_t)pl * Q;
+    float16 v = (float16)0.0f;
+    int i = 0;
+    for (; i + 16 <= Q; i += 16)
+        v += vload16(0, p + i);
+    float t = 0.0f;
+    for (; i < Q; i++)
+        t += p[i];
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    part[pl] = c.x + c.y + t;
 }
 
-/* db (OC) += sum over n, q of dy (N, OC, Q); one work-group per channel. */
-__kernel void conv_bias_grad(const int N, const int OC, const int Q, __global const float *dy,
-                             __global float *db)
+/* db (OC) += the sum over the batch of part (N, OC); one item per channel. */
+__kernel void conv_bias_sum(const int N, const int OC, __global const float *part,
+                            __global float *db)
 {
-    __local float tmp[REDUCE_MAX];
-    const int o = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
+    const int o = get_global_id(0);
+    if (o >= OC)
+        return;
     float acc = 0.0f;
-    if (o < OC)
-        for (int n = 0; n < N; n++) {
-            __global const float *row = dy + ((size_t)n * OC + o) * Q;
-            for (int q = l; q < Q; q += L)
-                acc += row[q];
-        }
-    acc = group_sum(acc, tmp);
-    if (o < OC && l == 0)
-        db[o] += acc;
+    for (int n = 0; n < N; n++)
+        acc += part[(size_t)n * OC + o];
+    db[o] += acc;
 }
 
 /* ---- Padded planes ------------------------------------------------------------

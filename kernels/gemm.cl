@@ -11,7 +11,7 @@
  * prefetchers and the TLB happy where the unpacked matrices would stride.
  *
  * Matrices outside the panels are "views" (see ops.h): element (row, col) at
- * m[n*sn + row*s_row + r*s_col] with col = n*q + r, so NCHW tensors, their
+ * m[off + n*sn + row*s_row + r*s_col] with col = n*q + r, so NCHW tensors, their
  * transposes and plain matrices all read and write in place.
  *
  * MR is a constant of each kernel (_mr16, _mr8, _mr4): the tile function is
@@ -32,7 +32,7 @@ inline size_t view_at(const int row, const int col, const int q, const int sn, c
  * kchunk columns). Rows past M are zero. */
 __kernel void gemm_pack_a(const int M, const int K, const int MR, const int kchunk,
                           __global const float *a, const int q, const int sn, const int s_row,
-                          const int s_col, __global float *ap)
+                          const int s_col, const int off, __global float *ap)
 {
     const int t = get_global_id(0), s = get_global_id(1);
     const int i0 = t * MR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
@@ -41,7 +41,7 @@ __kernel void gemm_pack_a(const int M, const int K, const int MR, const int kchu
     const int rows = min(MR, M - i0);
     __global float *out = ap + ((size_t)t * K + k0) * MR;
     int n = k0 / q, r = k0 - n * q;
-    __global const float *rowp = a + (size_t)i0 * s_row;
+    __global const float *rowp = a + off + (size_t)i0 * s_row;
     for (int k = k0; k < k1; k++, out += MR) {
         __global const float *col = rowp + (size_t)n * sn + (size_t)r * s_col;
         for (int j = 0; j < rows; j++)
@@ -59,9 +59,10 @@ __kernel void gemm_pack_a(const int M, const int K, const int MR, const int kchu
  * kchunk rows). A panel whose 16 columns are contiguous in B (one image,
  * s_col 1) copies one float16 per row; others gather their columns. */
 __kernel void gemm_pack_b(const int K, const int N, const int kchunk, __global const float *b,
-                          const int q, const int sn, const int s_row, const int s_col,
+                          const int q, const int sn, const int s_row, const int s_col, const int off,
                           __global float *bp)
 {
+    b += off;
     const int t = get_global_id(0), s = get_global_id(1);
     const int j0 = t * NR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
     if (j0 >= N || k0 >= K)
@@ -74,14 +75,14 @@ __kernel void gemm_pack_b(const int K, const int N, const int kchunk, __global c
             vstore16(vload16(0, in), 0, out);
         return;
     }
-    size_t off[NR];
+    size_t cols[NR];
     for (int l = 0; l < NR; l++)
-        off[l] = view_at(0, min(j0 + l, N - 1), q, sn, s_row, s_col);
+        cols[l] = view_at(0, min(j0 + l, N - 1), q, sn, s_row, s_col);
     float t16[NR];
     for (int k = k0; k < k1; k++, out += NR) {
         const size_t row = (size_t)k * s_row;
         for (int l = 0; l < NR; l++)
-            t16[l] = j0 + l < N ? b[off[l] + row] : 0.0f;
+            t16[l] = j0 + l < N ? b[cols[l] + row] : 0.0f;
         vstore16(vload16(0, t16), 0, out);
     }
 }
@@ -110,8 +111,8 @@ inline void store_row(float16 v, __global float *c, const int i, const int j0, c
  * slice s writes C + c_off + s*c_ss. */
 static __attribute__((always_inline)) inline void
 gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
-          __global const float *Ap, __global const float *Bp, __global float *C, const int c_off,
-          const int q, const int sn, const int s_row, const int s_col, const int c_ss,
+          __global const float *Ap, __global const float *Bp, __global float *C, const int q,
+          const int sn, const int s_row, const int s_col, const int c_off, const int c_ss,
           __global const float *bias, const int has_bias, const int accumulate)
 {
     const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
@@ -143,11 +144,11 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
 
 #define GEMM_ARGS                                                                                  \
     const int M, const int N, const int K, const int kchunk, __global const float *Ap,            \
-        __global const float *Bp, __global float *C, const int c_off, const int q, const int sn,   \
-        const int s_row, const int s_col, const int c_ss, __global const float *bias,             \
+        __global const float *Bp, __global float *C, const int q, const int sn, const int s_row,  \
+        const int s_col, const int c_off, const int c_ss, __global const float *bias,             \
         const int has_bias, const int accumulate
 #define GEMM_PASS                                                                                  \
-    M, N, K, kchunk, Ap, Bp, C, c_off, q, sn, s_row, s_col, c_ss, bias, has_bias, accumulate
+    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate
 
 __kernel void gemm_mr16(GEMM_ARGS)
 {
@@ -167,7 +168,7 @@ __kernel void gemm_mr4(GEMM_ARGS)
 __kernel void gemm_sum_slices(const int M, const int N, const int S, __global const float *part,
                               const int part_off, const int es, const int ss, __global float *C,
                               const int q, const int sn, const int s_row, const int s_col,
-                              __global const float *bias, const int has_bias,
+                              const int off, __global const float *bias, const int has_bias,
                               const int accumulate)
 {
     const int j0 = get_global_id(0) * NR, i = get_global_id(1);
@@ -179,7 +180,7 @@ __kernel void gemm_sum_slices(const int M, const int N, const int S, __global co
         float acc = b;
         for (int s = 0; s < S; s++)
             acc += p[(size_t)s * ss];
-        __global float *c = C + view_at(i, j, q, sn, s_row, s_col);
+        __global float *c = C + off + view_at(i, j, q, sn, s_row, s_col);
         *c = accumulate ? *c + acc : acc;
     }
 }

@@ -132,6 +132,30 @@ __kernel void maxpool_backward(__global float *dx, __global const float *dy,
     }
 }
 
+/* The same, one plane per work-item (CPUs: fewer, longer items): clear the
+ * plane, then add each output's gradient at its argmax, in output order
+ * (the order the row version sums in). Launched over planes. */
+__kernel void maxpool_backward_plane(__global float *dx, __global const float *dy,
+                                     __global const int *argmax, const int nc_total, const int h,
+                                     const int w, const int oh, const int ow, const int k,
+                                     const int stride, const int pad)
+{
+    const int nc = get_global_id(0);
+    if (nc >= nc_total)
+        return;
+    __global float *plane = dx + (size_t)nc * h * w;
+    const int hw = h * w, q = oh * ow;
+    int i = 0;
+    for (; i + 16 <= hw; i += 16)
+        vstore16((float16)0.0f, 0, plane + i);
+    for (; i < hw; i++)
+        plane[i] = 0.0f;
+    __global const float *g = dy + (size_t)nc * q;
+    __global const int *a = argmax + (size_t)nc * q;
+    for (int o = 0; o < q; o++)
+        plane[a[o]] += g[o];
+}
+
 /* The divisor is always k*k: with the floor output size no window reaches
  * past the padding, and padding counts (count_include_pad). */
 __kernel void avgpool_forward(__global float *y, __global const float *x, const int nc_total,

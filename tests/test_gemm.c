@@ -13,19 +13,19 @@ static fn_ref_view make_view(int rows, int cols, int q, int transposed, int pad,
     fn_ref_view v;
     if (transposed) { /* element (row, col) at col * ld + row */
         int ld = rows + pad;
-        v = (fn_ref_view){cols, 0, 1, ld};
-        *len = (size_t)cols * ld;
+        v = (fn_ref_view){cols, 0, 1, ld, pad};
+        *len = (size_t)cols * ld + pad;
         return v;
     }
     int s_row = q + pad, sn = rows * s_row + pad, images = (cols + q - 1) / q;
-    v = (fn_ref_view){q, sn, s_row, 1};
-    *len = (size_t)images * sn;
+    v = (fn_ref_view){q, sn, s_row, 1, pad}; /* and pad floats before it all */
+    *len = (size_t)images * sn + pad;
     return v;
 }
 
 static fn_view on_device(cl_mem m, fn_ref_view v)
 {
-    return (fn_view){m, v.q, v.sn, v.s_row, v.s_col};
+    return (fn_view){m, v.q, v.sn, v.s_row, v.s_col, v.off};
 }
 
 typedef struct {
@@ -59,7 +59,7 @@ static void run_case(fn_device *dev, fn_rng *r, const gemm_case *t)
                 for (int l = 0; l < 16 && p * 16 + l < t->n; l++) {
                     int j = p * 16 + l;
                     bp[((size_t)p * t->k + kk) * 16 + l] =
-                        b[(size_t)(j / bv.q) * bv.sn + (size_t)kk * bv.s_row +
+                        b[bv.off + (size_t)(j / bv.q) * bv.sn + (size_t)kk * bv.s_row +
                           (size_t)(j % bv.q) * bv.s_col];
                 }
         dbp = dev_upload(dev, bp, np);
@@ -122,7 +122,7 @@ static void run_nt(fn_device *dev, fn_rng *r, int m, int n, int p, int acc)
             av[(size_t)(j / q) * sn + (size_t)i * s_row + j % q] = a[(size_t)i * p + j];
     cl_mem dav = dev_upload(dev, av, nv), dap = dev_upload(dev, NULL, la);
     fn_buffer_fill(dev, dap, 0, la * sizeof(float), NAN);
-    fn_view view = {dav, q, sn, s_row, 1};
+    fn_view view = {dav, q, sn, s_row, 1, 0};
     CHECK_OK(fn_gemm_pack_b(dev, m, p, &view, dap));
     dev_download(dev, dap, gotp, la);
     char what[96];
@@ -131,10 +131,10 @@ static void run_nt(fn_device *dev, fn_rng *r, int m, int n, int p, int acc)
 
     cl_mem dbp = dev_upload(dev, bp, lb), dc = dev_upload(dev, c, nc);
     fn_gemm_nt_args g = {.m = m, .n = n, .p = p, .a = dap, .b = dbp, .accumulate = acc};
-    g.c = (fn_view){dc, n, 0, n + 3, 1}; /* rows padded by 3 */
+    g.c = (fn_view){dc, n, 0, n + 3, 1, 0}; /* rows padded by 3 */
     CHECK_OK(fn_gemm_nt(dev, &g));
-    fn_ref_gemm(m, n, p, a, (fn_ref_view){p, 0, p, 1}, b, (fn_ref_view){n, 0, 1, p}, c,
-                (fn_ref_view){n, 0, n + 3, 1}, NULL, acc);
+    fn_ref_gemm(m, n, p, a, (fn_ref_view){p, 0, p, 1, 0}, b, (fn_ref_view){n, 0, 1, p, 0}, c,
+                (fn_ref_view){n, 0, n + 3, 1, 0}, NULL, acc);
     dev_download(dev, dc, got, nc);
     snprintf(what, sizeof what, "gemm_nt m=%d n=%d p=%d acc=%d", m, n, p, acc);
     check_close(what, got, c, nc, 2e-6f * (float)p, 1e-5f);

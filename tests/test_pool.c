@@ -213,11 +213,15 @@ int main(void)
         {2, 3, 40, 40, 2, 2, 0},                            /* 16 windows at a time */
         {1, 2, 41, 67, 2, 2, 0},                            /* ... odd sizes */
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        fn_pool_shape s = shapes[i];
-        check_shape_on_device(dev, &r, &s, 0);
-        check_shape_on_device(dev, &r, &s, 1);
-        check_shape_on_device(dev, &r, &s, 2);
+    /* Both backward forms: by rows (GPUs) and by planes (CPUs). */
+    for (int long_runs = 0; long_runs <= 1; long_runs++) {
+        dev->long_runs = long_runs;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            fn_pool_shape s = shapes[i];
+            check_shape_on_device(dev, &r, &s, 0);
+            check_shape_on_device(dev, &r, &s, 1);
+            check_shape_on_device(dev, &r, &s, 2);
+        }
     }
     fn_pool_shape s = {2, 3, 7, 7, 3, 2, 1};
     CHECK(fn_pool_out_h(&s) == 4 && fn_pool_out_w(&s) == 4, "7x7 k3 s2 p1 gives 4x4");

@@ -80,39 +80,21 @@ static int is_depthwise(const fn_conv_shape *s)
     return s->groups == s->c && s->groups == s->oc;
 }
 
-/* The power-of-two work-group size for a reduction kernel (at most 256, the
- * kernels' local array). */
-static fn_status reduce_local(fn_device *dev, cl_kernel k, size_t *out)
-{
-    size_t kmax = 0;
-    FN_CL(clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                                   NULL));
-    size_t cap = 256;
-    if (dev->info.max_work_group && dev->info.max_work_group < cap) cap = dev->info.max_work_group;
-    if (kmax && kmax < cap) cap = kmax;
-    size_t l = 1;
-    while (l * 2 <= cap)
-        l *= 2;
-    *out = l;
-    return FN_OK;
-}
-
-/* Launches a reduction kernel with one work-group per output. */
-static fn_status launch_groups(fn_device *dev, cl_kernel k, size_t groups)
-{
-    size_t local;
-    FN_TRY(reduce_local(dev, k, &local));
-    size_t global = groups * local;
-    return fn_launch(dev, k, 1, &global, &local);
-}
-
-/* db (OC) += sums of dy (N, OC, OH*OW) over batch and space. */
+/* db (OC) += sums of dy (N, OC, OH*OW) over batch and space: per plane, then
+ * per channel (scratch slot 0: N*OC floats). */
 static fn_status bias_grad(fn_device *dev, cl_mem db, cl_mem dy, int n, int oc, int q)
 {
+    int planes = n * oc;
+    cl_mem part;
     cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "conv", "conv_bias_grad", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(oc), FN_ARG(q), FN_ARG(dy), FN_ARG(db), (size_t)0));
-    return launch_groups(dev, k, (size_t)oc);
+    FN_TRY(fn_scratch(dev, 0, (size_t)planes * sizeof(float), &part));
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_bias_plane", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(q), FN_ARG(dy), FN_ARG(part), (size_t)0));
+    size_t global = (size_t)planes, local = 1;
+    FN_TRY(fn_launch(dev, k, 1, &global, &local));
+    FN_TRY(fn_kernel_get(dev, "conv", "conv_bias_sum", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(oc), FN_ARG(part), FN_ARG(db), (size_t)0));
+    return fn_launch1(dev, k, (size_t)oc);
 }
 
 /* col (C*KH*KW, N*OH*OW) from x; see kernels/conv.cl for the layout. */
@@ -354,7 +336,7 @@ static int is_pointwise(const fn_conv_shape *s)
 /* The (rows, N*Q) matrix of an (N, rows, Q) tensor. */
 static fn_view nchw_view(cl_mem m, int rows, int q)
 {
-    return (fn_view){m, q, rows * q, q, 1};
+    return (fn_view){m, q, rows * q, q, 1, 0};
 }
 
 static fn_status conv_args(cl_kernel k, const fn_conv_shape *s)
@@ -366,9 +348,9 @@ static fn_status conv_args(cl_kernel k, const fn_conv_shape *s)
 }
 
 /* col (K, N*Q) of x in 16-column panels, in scratch slot 0. Layers whose
- * panels cannot all be copied as whole output rows (narrow or strided) with
- * padding first get a zero-padded copy of x (slot 3), so that the lane by
- * lane copy needs no bounds checks. */
+ * panels cannot all be copied as whole output rows (narrow or strided) first
+ * get a zero-padded copy of x with slack after it (slot 3), so that the
+ * other copies need no bounds checks. */
 static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_mem *out)
 {
     int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw, p = s->n * q;
@@ -379,7 +361,7 @@ static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_
         return fn_gemm_pack_b(dev, kk, p, &v, *out);
     }
     fn_conv_shape ps = *s;
-    if (s->pad > 0 && (s->stride != 1 || fn_conv_out_w(s) % 16)) {
+    if (s->stride != 1 || fn_conv_out_w(s) % 16) {
         ps.h = s->h + 2 * s->pad;
         ps.w = s->w + 2 * s->pad;
         ps.pad = 0;
@@ -402,7 +384,7 @@ static fn_status own_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_me
     fn_gemm_args g = {.m = s->oc,
                       .n = s->n * q,
                       .k = kk,
-                      .a = {w, kk, 0, kk, 1},
+                      .a = {w, kk, 0, kk, 1, 0},
                       .b = nchw_view(x, s->c, q),
                       .c = nchw_view(y, s->oc, q),
                       .bias = b};
@@ -421,7 +403,7 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
     FN_TRY(fn_gemm_pack_b(dev, s->oc, p, &dyv, dyp));
     if (dw) {
         fn_gemm_nt_args g = {
-            .m = s->oc, .n = kk, .p = p, .a = dyp, .c = {dw, kk, 0, kk, 1}, .accumulate = 1};
+            .m = s->oc, .n = kk, .p = p, .a = dyp, .c = {dw, kk, 0, kk, 1, 0}, .accumulate = 1};
         FN_TRY(pack_cols(dev, x, s, &g.b));
         FN_TRY(fn_gemm_nt(dev, &g));
     }
@@ -429,13 +411,15 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
     fn_gemm_args g = {.m = kk,
                       .n = p,
                       .k = s->oc,
-                      .a = {w, s->oc, 0, 1, kk}, /* W^T: element (r, o) at o*K + r */
+                      .a = {w, s->oc, 0, 1, kk, 0}, /* W^T: element (r, o) at o*K + r */
                       .b_packed = dyp,
                       .c = nchw_view(dx, s->c, q)};
     if (is_pointwise(s)) return fn_gemm(dev, &g);
+    /* dcol 32 floats into its buffer, with slack after: see conv_col2im_img. */
     cl_mem dcol;
-    FN_TRY(fn_scratch(dev, 3, (size_t)s->n * kk * q * sizeof(float), &dcol));
+    FN_TRY(fn_scratch(dev, 3, ((size_t)s->n * kk * q + 64 + 2 * s->kw) * sizeof(float), &dcol));
     g.c = nchw_view(dcol, kk, q);
+    g.c.off = 32;
     FN_TRY(fn_gemm(dev, &g));
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "conv", "conv_col2im_img", &k));

@@ -34,6 +34,7 @@ static fn_status view_args(cl_kernel k, const fn_view *v, int first)
     err |= clSetKernelArg(k, (cl_uint)first + 1, sizeof v->sn, &v->sn);
     err |= clSetKernelArg(k, (cl_uint)first + 2, sizeof v->s_row, &v->s_row);
     err |= clSetKernelArg(k, (cl_uint)first + 3, sizeof v->s_col, &v->s_col);
+    err |= clSetKernelArg(k, (cl_uint)first + 4, sizeof v->off, &v->off);
     return err == CL_SUCCESS ? FN_OK : fn_error(FN_ERR_CL, "gemm: setting view arguments failed");
 }
 
@@ -60,7 +61,7 @@ fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem 
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_b", &kern));
     FN_TRY(fn_kernel_args(kern, FN_ARG(k), FN_ARG(n), FN_ARG(kchunk), FN_ARG(b->mem), (size_t)0));
     FN_TRY(view_args(kern, b, 4));
-    FN_CL(clSetKernelArg(kern, 8, sizeof dst, &dst));
+    FN_CL(clSetKernelArg(kern, 9, sizeof dst, &dst));
     size_t global[2] = {((size_t)n + NR - 1) / NR, ((size_t)k + kchunk - 1) / kchunk};
     size_t local[2] = {1, 1};
     return fn_launch(dev, kern, 2, global, local);
@@ -79,9 +80,9 @@ static fn_status sum_slices(fn_device *dev, int m, int n, int slices, cl_mem par
     FN_TRY(fn_kernel_args(k, FN_ARG(m), FN_ARG(n), FN_ARG(slices), FN_ARG(part), FN_ARG(off),
                           FN_ARG(es), FN_ARG(ss), FN_ARG(c->mem), (size_t)0));
     FN_TRY(view_args(k, c, 8));
-    FN_CL(clSetKernelArg(k, 12, sizeof bb, &bb));
-    FN_CL(clSetKernelArg(k, 13, sizeof has_bias, &has_bias));
-    FN_CL(clSetKernelArg(k, 14, sizeof accumulate, &accumulate));
+    FN_CL(clSetKernelArg(k, 13, sizeof bb, &bb));
+    FN_CL(clSetKernelArg(k, 14, sizeof has_bias, &has_bias));
+    FN_CL(clSetKernelArg(k, 15, sizeof accumulate, &accumulate));
     size_t sg[2] = {((size_t)n + NR - 1) / NR, (size_t)m}, sl[2] = {1, 1};
     return fn_launch(dev, k, 2, sg, sl);
 }
@@ -142,7 +143,7 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->k), FN_ARG(mr), FN_ARG(pchunk),
                           FN_ARG(g->a.mem), (size_t)0));
     FN_TRY(view_args(k, &g->a, 5));
-    FN_CL(clSetKernelArg(k, 9, sizeof ap, &ap));
+    FN_CL(clSetKernelArg(k, 10, sizeof ap, &ap));
     size_t pa[2] = {(size_t)ti, ((size_t)g->k + pchunk - 1) / pchunk}, la[2] = {1, 1};
     FN_TRY(fn_launch(dev, k, 2, pa, la));
     if (!bp) {
@@ -156,23 +157,21 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     int has_bias = g->bias != NULL && slices == 1, acc = g->accumulate;
     cl_mem bias = g->bias ? g->bias : ap; /* never read without has_bias */
     fn_view c = g->c;
-    cl_mem cmem = c.mem;
-    int c_off = 0, c_ss = 0;
+    int c_ss = 0;
     if (slices > 1) { /* partial sums: (slices, M, N) row-major after packed A */
-        c = (fn_view){ap, g->n, 0, g->n, 1};
-        cmem = ap;
-        c_off = (int)ap_len;
+        c = (fn_view){ap, g->n, 0, g->n, 1, (int)ap_len};
         c_ss = g->m * g->n;
         acc = 0;
     }
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(g->k), FN_ARG(kchunk), FN_ARG(ap),
-                          FN_ARG(bp), FN_ARG(cmem), FN_ARG(c_off), FN_ARG(c.q), FN_ARG(c.sn),
-                          FN_ARG(c.s_row), FN_ARG(c.s_col), FN_ARG(c_ss), FN_ARG(bias),
+                          FN_ARG(bp), FN_ARG(c.mem), FN_ARG(c.q), FN_ARG(c.sn), FN_ARG(c.s_row),
+                          FN_ARG(c.s_col), FN_ARG(c.off), FN_ARG(c_ss), FN_ARG(bias),
                           FN_ARG(has_bias), FN_ARG(acc), (size_t)0));
     /* Row tiles vary fastest: tiles that share a B panel run together. */
     size_t global[3] = {(size_t)ti, (size_t)tj, (size_t)slices}, local[3] = {1, 1, 1};
     FN_TRY(fn_launch(dev, k, 3, global, local));
     if (slices == 1) return FN_OK;
 
-    return sum_slices(dev, g->m, g->n, slices, ap, c_off, 1, c_ss, &g->c, g->bias, g->accumulate);
+    return sum_slices(dev, g->m, g->n, slices, ap, (int)ap_len, 1, c_ss, &g->c, g->bias,
+                      g->accumulate);
 }

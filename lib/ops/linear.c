@@ -38,9 +38,9 @@ static fn_status own_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_me
     fn_gemm_args g = {.m = out,
                       .n = n,
                       .k = in,
-                      .a = {w, in, 0, in, 1},
-                      .b = {x, n, 0, 1, in},
-                      .c = {y, n, 0, 1, out},
+                      .a = {w, in, 0, in, 1, 0},
+                      .b = {x, n, 0, 1, in, 0},
+                      .c = {y, n, 0, 1, out, 0},
                       .bias = b};
     return fn_gemm(dev, &g);
 }
@@ -52,18 +52,18 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
         fn_gemm_args g = {.m = n,
                           .n = in,
                           .k = out,
-                          .a = {dy, out, 0, out, 1},
-                          .b = {w, in, 0, in, 1},
-                          .c = {dx, in, 0, in, 1}};
+                          .a = {dy, out, 0, out, 1, 0},
+                          .b = {w, in, 0, in, 1, 0},
+                          .c = {dx, in, 0, in, 1, 0}};
         FN_TRY(fn_gemm(dev, &g));
     }
     if (dw) {
         fn_gemm_args g = {.m = out,
                           .n = in,
                           .k = n,
-                          .a = {dy, n, 0, 1, out},
-                          .b = {x, in, 0, in, 1},
-                          .c = {dw, in, 0, in, 1},
+                          .a = {dy, n, 0, 1, out, 0},
+                          .b = {x, in, 0, in, 1, 0},
+                          .c = {dw, in, 0, in, 1, 0},
                           .accumulate = 1};
         FN_TRY(fn_gemm(dev, &g));
     }

@@ -23,7 +23,7 @@
  * fn_use_own_gemm says so (CPU devices; CLBlast elsewhere).
  * Each matrix is a view, so NCHW tensors and transposes are used in place:
  * element (row, col), col = n*q + r (image n, position r), is at
- *   mem[n * sn + row * s_row + r * s_col]
+ *   mem[off + n * sn + row * s_row + r * s_col]
  * e.g. a row-major (R, C) matrix is {mem, q = C, sn = 0, s_row = C, s_col = 1}
  * and the (C, N*H*W) matrix of an NCHW tensor is {mem, H*W, C*H*W, H*W, 1}.
  * B may come already packed (b_packed, then b is not read): panels of 16
@@ -34,6 +34,7 @@ typedef struct {
     cl_mem mem;
     int q;
     int sn, s_row, s_col;
+    int off; /* floats before element (0, 0) */
 } fn_view;
 
 typedef struct {

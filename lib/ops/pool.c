@@ -62,6 +62,11 @@ fn_status fn_maxpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem argma
         return fn_error(FN_ERR_ARG, "maxpool backward needs the argmax of the forward pass");
     int nc = s->n * s->c, oh = fn_pool_out_h(s), ow = fn_pool_out_w(s);
     cl_kernel k;
+    if (dev->long_runs) { /* CPUs: a plane per work-item */
+        FN_TRY(fn_kernel_get(dev, "pool", "maxpool_backward_plane", &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(dx), FN_ARG(dy), FN_ARG(argmax), POOL_ARGS(nc, s, oh, ow)));
+        return launch_rows(dev, k, nc, 1);
+    }
     FN_TRY(fn_kernel_get(dev, "pool", "maxpool_backward", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(dx), FN_ARG(dy), FN_ARG(argmax), POOL_ARGS(nc, s, oh, ow)));
     return launch_rows(dev, k, s->h, nc);

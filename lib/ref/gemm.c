@@ -4,7 +4,7 @@
 static size_t at(fn_ref_view v, int row, int col)
 {
     int n = col / v.q, r = col % v.q;
-    return (size_t)n * v.sn + (size_t)row * v.s_row + (size_t)r * v.s_col;
+    return (size_t)v.off + (size_t)n * v.sn + (size_t)row * v.s_row + (size_t)r * v.s_col;
 }
 
 /* C (M, N) = A (M, K) . B (K, N) [+ bias (M) on every column] [+ C] */

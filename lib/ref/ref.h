@@ -13,9 +13,10 @@ void fn_ref_scale(int n, float alpha, float *x);
 
 /* fn_gemm (ops.h) on host arrays: C (M, N) = A (M, K) . B (K, N) [+ bias per
  * row] [+ C], each matrix a view (element (row, n*q + r) at
- * n*sn + row*s_row + r*s_col), accumulated in double. */
+ * off + n*sn + row*s_row + r*s_col), accumulated in double. */
 typedef struct {
     int q, sn, s_row, s_col;
+    int off; /* floats before element (0, 0) */
 } fn_ref_view;
 void fn_ref_gemm(int m, int n, int k, const float *a, fn_ref_view av, const float *b,
                  fn_ref_view bv, float *c, fn_ref_view cv, const float *bias, int accumulate);
