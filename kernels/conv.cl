@@ -594,3 +594,123 @@ __kernel void conv_dw_plane_dw(const int planes, const int H, const int W, const
         part[(size_t)pl * taps + tap] = d.x + d.y;
     }
 }
+
+/* ---- Implicit GEMM: convolution without a column matrix ----------------------
+ * y (OC, N*OH*OW) = W (OC, K) . col (K, N*OH*OW) with fn_gemm's register
+ * tiles (MR rows of packed W x 16 output positions, kernels/gemm.cl), but
+ * each row of col is read straight from a zero-padded input (planes Hp x Wp,
+ * with slack after them) instead of a packed panel: row k = (c, kh, kw) of
+ * the tile is the 16 inputs at lane offsets base[l] + c*Hp*Wp + kh*Wp + kw.
+ * At stride 1 lanes in one output row read consecutive inputs, so a tile
+ * whose 16 positions span at most 4 rows loads each row of col as that many
+ * vectors merged by lane; at stride 2 a tile inside one row takes the even
+ * lanes of two vectors; other tiles gather lane by lane. The output is
+ * written in NCHW, bias added. Launched over (row tiles, column tiles). */
+static __attribute__((always_inline)) inline void
+igemm_tile(const int MR, const int M, const int P, const int C, const int Hp, const int Wp,
+           const int KH, const int KW, const int stride, const int OH, const int OW,
+           __global const float *Ap, __global const float *xp, __global float *y,
+           __global const float *bias, const int has_bias)
+{
+    const int ti = get_global_id(0), tj = get_global_id(1);
+    const int i0 = ti * MR, p0 = tj * 16;
+    if (i0 >= M || p0 >= P)
+        return;
+    const int Q = OH * OW, plane = Hp * Wp, K = C * KH * KW;
+    int base[16], out[16];
+    for (int l = 0; l < 16; l++) {
+        const int p = min(p0 + l, P - 1), n = p / Q, r = p - n * Q, oh = r / OW;
+        base[l] = n * C * plane + oh * stride * Wp + (r - oh * OW) * stride;
+        out[l] = n * M * Q + r;
+    }
+    int runs = 1, start[4] = {0, 16, 16, 16}, from[4] = {base[0], 0, 0, 0};
+    for (int l = 1; l < 16; l++)
+        if (base[l] != base[l - 1] + stride) {
+            if (runs < 4) {
+                start[runs] = l;
+                from[runs] = base[l] - l;
+            }
+            runs++;
+        }
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    float16 acc[16];
+#pragma unroll
+    for (int r = 0; r < MR; r++)
+        acc[r] = (float16)0.0f;
+    __global const float *a = Ap + (size_t)ti * K * MR;
+    if (stride == 1 && runs <= 4) {
+        for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < KH; kh++) {
+                __global const float *row = xp + c * plane + kh * Wp;
+                for (int kw = 0; kw < KW; kw++, a += MR) {
+                    float16 bv = vload16(0, row + from[0] + kw);
+                    for (int j = 1; j < runs; j++)
+                        bv = select(bv, vload16(0, row + from[j] + kw), lane >= start[j]);
+#pragma unroll
+                    for (int r = 0; r < MR; r++)
+                        acc[r] = fma((float16)a[r], bv, acc[r]);
+                }
+            }
+    } else if (stride == 2 && runs == 1) {
+        for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < KH; kh++) {
+                __global const float *row = xp + from[0] + c * plane + kh * Wp;
+                for (int kw = 0; kw < KW; kw++, a += MR) {
+                    const float16 bv =
+                        (float16)(vload16(0, row + kw).even, vload16(0, row + kw + 16).even);
+#pragma unroll
+                    for (int r = 0; r < MR; r++)
+                        acc[r] = fma((float16)a[r], bv, acc[r]);
+                }
+            }
+    } else {
+        float t[16];
+        for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < KH; kh++) {
+                const int d0 = c * plane + kh * Wp;
+                for (int kw = 0; kw < KW; kw++, a += MR) {
+                    for (int l = 0; l < 16; l++)
+                        t[l] = xp[base[l] + d0 + kw];
+                    const float16 bv = vload16(0, t);
+#pragma unroll
+                    for (int r = 0; r < MR; r++)
+                        acc[r] = fma((float16)a[r], bv, acc[r]);
+                }
+            }
+    }
+    const int n0 = p0 / Q, q0 = p0 - n0 * Q, whole = p0 + 16 <= P && q0 + 16 <= Q;
+#pragma unroll
+    for (int r = 0; r < MR; r++) {
+        if (i0 + r >= M)
+            continue;
+        const float16 v = has_bias ? acc[r] + bias[i0 + r] : acc[r];
+        if (whole) {
+            vstore16(v, 0, y + (size_t)n0 * M * Q + (size_t)(i0 + r) * Q + q0);
+        } else {
+            float t[16];
+            vstore16(v, 0, t);
+            for (int l = 0; l < 16 && p0 + l < P; l++)
+                y[out[l] + (size_t)(i0 + r) * Q] = t[l];
+        }
+    }
+}
+
+#define IGEMM_ARGS                                                                                 \
+    const int M, const int P, const int C, const int Hp, const int Wp, const int KH, const int KW, \
+        const int stride, const int OH, const int OW, __global const float *Ap,                   \
+        __global const float *xp, __global float *y, __global const float *bias,                 \
+        const int has_bias
+#define IGEMM_PASS M, P, C, Hp, Wp, KH, KW, stride, OH, OW, Ap, xp, y, bias, has_bias
+
+__kernel void conv_igemm_mr16(IGEMM_ARGS)
+{
+    igemm_tile(16, IGEMM_PASS);
+}
+__kernel void conv_igemm_mr8(IGEMM_ARGS)
+{
+    igemm_tile(8, IGEMM_PASS);
+}
+__kernel void conv_igemm_mr4(IGEMM_ARGS)
+{
+    igemm_tile(4, IGEMM_PASS);
+}

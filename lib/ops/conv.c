@@ -377,14 +377,55 @@ static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_
     return fn_launch(dev, k, 2, global, local);
 }
 
+/* Few output rows (channels): packing col costs about as much as the
+ * product, so the implicit GEMM wins (LeNet: 13000 images/s against 9800).
+ * With more, reading packed panels beats the implicit loads by ~10%
+ * (ResNet-18's layers, 64 channels and up). */
+static int use_igemm(int m)
+{
+    return m <= 32;
+}
+
+/* y (M, N*OH*OW) in NCHW = W (M, C*KH*KW) . col of the zero-padded planes xp
+ * (N, C, hp, wp): conv_igemm reads col straight from xp. W is packed into
+ * scratch slot 2. */
+static fn_status igemm(fn_device *dev, cl_mem y, cl_mem xp, const fn_view *w, cl_mem b, int m,
+                       int n, int c, int hp, int wp, int kh, int kw, int stride, int oh, int ow)
+{
+    int mr = fn_gemm_rows(m), ti = (m + mr - 1) / mr, k = c * kh * kw, p = n * oh * ow;
+    cl_mem ap;
+    FN_TRY(fn_scratch(dev, 2, (size_t)ti * mr * k * sizeof(float), &ap));
+    FN_TRY(fn_gemm_pack_a(dev, m, k, w, ap));
+    int has_bias = b != NULL;
+    cl_mem bb = b ? b : ap; /* never read when has_bias is 0 */
+    char name[24];
+    snprintf(name, sizeof name, "conv_igemm_mr%d", mr);
+    cl_kernel kern;
+    FN_TRY(fn_kernel_get(dev, "conv", name, &kern));
+    FN_TRY(fn_kernel_args(kern, FN_ARG(m), FN_ARG(p), FN_ARG(c), FN_ARG(hp), FN_ARG(wp), FN_ARG(kh),
+                          FN_ARG(kw), FN_ARG(stride), FN_ARG(oh), FN_ARG(ow), FN_ARG(ap),
+                          FN_ARG(xp), FN_ARG(y), FN_ARG(bb), FN_ARG(has_bias), (size_t)0));
+    size_t global[2] = {(size_t)ti, ((size_t)p + 15) / 16}, local[2] = {1, 1};
+    return fn_launch(dev, kern, 2, global, local);
+}
+
 static fn_status own_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                              const fn_conv_shape *s)
 {
-    int q = fn_conv_out_h(s) * fn_conv_out_w(s), kk = s->c * s->kh * s->kw;
+    int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, kk = s->c * s->kh * s->kw;
+    fn_view wv = {w, kk, 0, kk, 1, 0};
+    if (!is_pointwise(s) && use_igemm(s->oc)) {
+        int hp = padded(s->h, s->pad, oh, s->kh, s->stride);
+        int wp = padded(s->w, s->pad, ow, s->kw, s->stride);
+        cl_mem xp;
+        FN_TRY(pad_planes_in(dev, 3, x, s->n * s->c, s->h, s->w, hp, wp, s->pad, s->pad, 1, &xp));
+        return igemm(dev, y, xp, &wv, b, s->oc, s->n, s->c, hp, wp, s->kh, s->kw, s->stride, oh,
+                     ow);
+    }
     fn_gemm_args g = {.m = s->oc,
                       .n = s->n * q,
                       .k = kk,
-                      .a = {w, kk, 0, kk, 1, 0},
+                      .a = wv,
                       .b = nchw_view(x, s->c, q),
                       .c = nchw_view(y, s->oc, q),
                       .bias = b};
@@ -408,6 +449,17 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
         FN_TRY(fn_gemm_nt(dev, &g));
     }
     if (!dx) return FN_OK;
+    if (s->stride == 1 && !is_pointwise(s) && use_igemm(s->c)) {
+        /* dx = dY padded by K-1-pad, correlated with W rotated by 180 degrees
+         * and transposed: W'(c, (o, kh, kw)) = W(o, c, KH-1-kh, KW-1-kw). */
+        int taps = s->kh * s->kw, hp = s->h + s->kh - 1, wp = s->w + s->kw - 1;
+        fn_view wt = {w, taps, s->c * taps, taps, -1, taps - 1};
+        cl_mem dyp;
+        FN_TRY(pad_planes_in(dev, 3, dy, s->n * s->oc, oh, ow, hp, wp, s->kh - 1 - s->pad,
+                             s->kw - 1 - s->pad, 1, &dyp));
+        return igemm(dev, dx, dyp, &wt, NULL, s->c, s->n, s->oc, hp, wp, s->kh, s->kw, 1, s->h,
+                     s->w);
+    }
     fn_gemm_args g = {.m = kk,
                       .n = p,
                       .k = s->oc,

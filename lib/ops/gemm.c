@@ -114,6 +114,26 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
     return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, g->accumulate);
 }
 
+int fn_gemm_rows(int m)
+{
+    return pick_mr(m);
+}
+
+fn_status fn_gemm_pack_a(fn_device *dev, int m, int k, const fn_view *a, cl_mem dst)
+{
+    if (m < 1 || k < 1 || a->q < 1 || !a->mem || !dst)
+        return fn_error(FN_ERR_ARG, "gemm_pack_a: bad sizes m=%d k=%d", m, k);
+    int mr = pick_mr(m), ti = (m + mr - 1) / mr, pchunk = 256;
+    cl_kernel kern;
+    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_a", &kern));
+    FN_TRY(fn_kernel_args(kern, FN_ARG(m), FN_ARG(k), FN_ARG(mr), FN_ARG(pchunk), FN_ARG(a->mem),
+                          (size_t)0));
+    FN_TRY(view_args(kern, a, 5));
+    FN_CL(clSetKernelArg(kern, 10, sizeof dst, &dst));
+    size_t pa[2] = {(size_t)ti, ((size_t)k + pchunk - 1) / pchunk}, la[2] = {1, 1};
+    return fn_launch(dev, kern, 2, pa, la);
+}
+
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
 {
     FN_TRY(check(g));
@@ -138,14 +158,7 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     cl_mem ap, bp = g->b_packed;
     FN_TRY(fn_scratch(dev, 2, (ap_len + part_len) * sizeof(float), &ap));
     cl_kernel k;
-    int pchunk = 256;
-    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_a", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->k), FN_ARG(mr), FN_ARG(pchunk),
-                          FN_ARG(g->a.mem), (size_t)0));
-    FN_TRY(view_args(k, &g->a, 5));
-    FN_CL(clSetKernelArg(k, 10, sizeof ap, &ap));
-    size_t pa[2] = {(size_t)ti, ((size_t)g->k + pchunk - 1) / pchunk}, la[2] = {1, 1};
-    FN_TRY(fn_launch(dev, k, 2, pa, la));
+    FN_TRY(fn_gemm_pack_a(dev, g->m, g->k, &g->a, ap));
     if (!bp) {
         FN_TRY(fn_scratch(dev, 3, (size_t)tj * NR * g->k * sizeof(float), &bp));
         FN_TRY(fn_gemm_pack_b(dev, g->k, g->n, &g->b, bp));
