@@ -339,8 +339,8 @@ int main(void)
         {2, 3, 12, 16, 3, 3, 3, 2, 1, 3}, /* depthwise s2: 8-wide rows */
         {2, 5, 6, 20, 7, 3, 3, 1, 1, 1},  /* rows of 16 outputs and ragged ends */
         {2, 4, 33, 35, 5, 3, 3, 1, 1, 1},
-        {2, 3, 40, 40, 8, 3, 3, 2, 1, 1},    /* stride 2, rows of 16 outputs */
-        {2, 40, 12, 12, 36, 3, 3, 1, 1, 1},  /* more than 32 channels each way */
+        {2, 3, 40, 40, 8, 3, 3, 2, 1, 1},   /* stride 2, rows of 16 outputs */
+        {2, 40, 12, 12, 36, 3, 3, 1, 1, 1}, /* more than 32 channels each way */
     };
     /* Both GEMM paths, whatever the device: CLBlast (GPUs) and our own (CPUs). */
     const int paths[2] = {FN_GEMM_CLBLAST, FN_GEMM_OWN};

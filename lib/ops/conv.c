@@ -1,22 +1,23 @@
-/* 2-D convolution on the device.
+/* 2-D convolution on the device, three ways.
  *
- * Grouped convolutions (groups == 1 included) run as ONE GEMM per layer over
- * the whole batch: im2col builds col (C*KH*KW, N*OH*OW), CLBlast multiplies
- * W (OC, C/g*KH*KW) by it into (OC, N*OH*OW), and a small kernel permutes that
- * to (N, OC, OH, OW) adding the bias. With groups > 1 the per-group products
- * are one strided-batched GEMM (rows of col, W and the output are grouped
- * contiguously, so each group is a fixed stride further on).
- * Depthwise convolutions (groups == C == OC) use direct kernels instead.
+ * GPUs (CLBlast): grouped convolutions (groups == 1 included) run as ONE GEMM
+ * per layer over the whole batch: im2col builds col (C*KH*KW, N*OH*OW),
+ * CLBlast multiplies W (OC, C/g*KH*KW) by it into (OC, N*OH*OW), and a small
+ * kernel permutes that to (N, OC, OH, OW) adding the bias. With groups > 1
+ * the per-group products are one strided-batched GEMM (rows of col, W and
+ * the output are grouped contiguously, so each group is a fixed stride on).
+ * Scratch: slot 0 col, in backward first col then dcol; slot 1 the output
+ * or its gradient in GEMM layout.
  *
- * On CPU devices (fn_use_own_gemm) ungrouped convolutions use our own GEMM
- * kernels instead, on layouts that need no permutes (see own_forward).
+ * CPUs (fn_use_own_gemm), groups == 1: our own GEMM kernels on layouts that
+ * need no permutes, or the implicit GEMM that reads col straight from a
+ * padded input; see "Our own GEMM kernels" below for the choice and slots.
  *
- * Scratch slots (contents never survive a call):
- *   slot 0: col, and in backward first col then dcol (C*KH*KW * N*OH*OW floats)
- *   slot 1: the output or its gradient in GEMM layout (OC * N*OH*OW floats)
- *   (our own GEMM path: see own_forward)
- * The depthwise path uses slot 0 for its weight gradient's per-plane sums. CLBlast is called from
- * the caller's thread on the device queue only, never concurrently. */
+ * Depthwise convolutions (groups == C == OC), everywhere: direct kernels on
+ * padded planes (slots 0 and 1, see "Depthwise").
+ *
+ * CLBlast is called from the caller's thread on the device queue only,
+ * never concurrently. Scratch contents never survive a call. */
 #include <clblast_c.h>
 #include <limits.h>
 #include <string.h>
@@ -325,9 +326,12 @@ static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
  *   weights   dW (OC, K) += dY (OC, N*Q) . col^T      (fn_gemm_nt, both in panels)
  *   input     dcol (K, N*Q) = W^T (K, OC) . dY, then col2im
  * dY is packed into panels once for both backward products. A 1x1 stride-1
- * unpadded convolution uses x itself and writes dx directly.
- * Scratch: slot 0 col in panels, slot 1 dY in panels, slot 3 dcol (N, K, Q),
- * slot 2 fn_gemm's and fn_gemm_nt's. */
+ * unpadded convolution uses x itself and writes dx directly. With few output
+ * channels (use_igemm) the forward product, and the input gradient at stride
+ * 1 (dY padded, correlated with W rotated), read col from a padded copy
+ * instead (conv_igemm).
+ * Scratch: slot 0 col in panels, slot 1 dY in panels, slot 3 dcol (N, K, Q)
+ * or a padded input, slot 2 packed W and fn_gemm's and fn_gemm_nt's. */
 static int is_pointwise(const fn_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0;
@@ -381,9 +385,9 @@ static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_
  * product, so the implicit GEMM wins (LeNet: 13000 images/s against 9800).
  * With more, reading packed panels beats the implicit loads by ~10%
  * (ResNet-18's layers, 64 channels and up). */
-static int use_igemm(int m)
+static int use_igemm(int m, size_t padded_floats)
 {
-    return m <= 32;
+    return m <= 32 && padded_floats < INT_MAX / 2; /* the kernel indexes with int */
 }
 
 /* y (M, N*OH*OW) in NCHW = W (M, C*KH*KW) . col of the zero-padded planes xp
@@ -414,9 +418,9 @@ static fn_status own_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_me
 {
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, kk = s->c * s->kh * s->kw;
     fn_view wv = {w, kk, 0, kk, 1, 0};
-    if (!is_pointwise(s) && use_igemm(s->oc)) {
-        int hp = padded(s->h, s->pad, oh, s->kh, s->stride);
-        int wp = padded(s->w, s->pad, ow, s->kw, s->stride);
+    int hp = padded(s->h, s->pad, oh, s->kh, s->stride);
+    int wp = padded(s->w, s->pad, ow, s->kw, s->stride);
+    if (!is_pointwise(s) && use_igemm(s->oc, (size_t)s->n * s->c * hp * wp)) {
         cl_mem xp;
         FN_TRY(pad_planes_in(dev, 3, x, s->n * s->c, s->h, s->w, hp, wp, s->pad, s->pad, 1, &xp));
         return igemm(dev, y, xp, &wv, b, s->oc, s->n, s->c, hp, wp, s->kh, s->kw, s->stride, oh,
@@ -449,10 +453,10 @@ static fn_status own_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, c
         FN_TRY(fn_gemm_nt(dev, &g));
     }
     if (!dx) return FN_OK;
-    if (s->stride == 1 && !is_pointwise(s) && use_igemm(s->c)) {
+    int taps = s->kh * s->kw, hp = s->h + s->kh - 1, wp = s->w + s->kw - 1;
+    if (s->stride == 1 && !is_pointwise(s) && use_igemm(s->c, (size_t)s->n * s->oc * hp * wp)) {
         /* dx = dY padded by K-1-pad, correlated with W rotated by 180 degrees
          * and transposed: W'(c, (o, kh, kw)) = W(o, c, KH-1-kh, KW-1-kw). */
-        int taps = s->kh * s->kw, hp = s->h + s->kh - 1, wp = s->w + s->kw - 1;
         fn_view wt = {w, taps, s->c * taps, taps, -1, taps - 1};
         cl_mem dyp;
         FN_TRY(pad_planes_in(dev, 3, dy, s->n * s->oc, oh, ow, hp, wp, s->kh - 1 - s->pad,

@@ -13,7 +13,6 @@
 #include "ops.h"
 
 #define NR 16
-#define FN_NT_CHUNK 64
 
 int fn_use_own_gemm(const fn_device *dev)
 {
@@ -93,7 +92,7 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
         return fn_error(FN_ERR_ARG, "gemm_nt: bad sizes m=%d n=%d p=%d", g->m, g->n, g->p);
     /* Slices of 64 panels: the panels of A and B that neighbouring tiles share
      * stay in cache (whole-length slices run several times slower). */
-    int panels = (g->p + NR - 1) / NR, tchunk = FN_NT_CHUNK;
+    int panels = (g->p + NR - 1) / NR, tchunk = 64;
     int slices = (panels + tchunk - 1) / tchunk;
     while (slices > 256 || (double)slices * g->m * g->n > (1 << 24)) {
         tchunk *= 2;
