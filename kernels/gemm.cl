@@ -187,14 +187,14 @@ __kernel void gemm_sum_slices(const int M, const int N, const int S, __global co
 /* ---- Products whose reduction runs along the panels --------------------------
  * C (M, N) = sum over p of A(i, p) B(j, p), with A and B both in panels of 16
  * columns (A[(t*M + i)*16 + l] = A(i, 16t + l), the b_packed layout, zero
- * past P): weight gradients, dW = dY . col^T. A work-item owns a 4 x 4 tile
- * of C in 16 float16 accumulators; per panel it loads 4 + 4 float16 for 16
+ * past P): weight gradients, dW = dY . col^T. A work-item owns a 4 x 6 tile
+ * of C in 24 float16 accumulators; per panel it loads 4 + 6 float16 for 24
  * fused multiply-adds and sums the lanes at the end. Slice s of S covers
  * panels [s*tchunk, (s+1)*tchunk) and writes C[(i*N + j)*S + s], so each
  * element's slices lie together for gemm_sum_slices; short slices keep the
  * panels that neighbouring tiles share in cache. */
 #define TA 4
-#define TB 4
+#define TB 6
 __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
                       __global const float *A, __global const float *B, __global float *C,
                       const int S)

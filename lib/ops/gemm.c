@@ -107,7 +107,8 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_nt", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(panels), FN_ARG(tchunk),
                           FN_ARG(g->a), FN_ARG(g->b), FN_ARG(part), FN_ARG(slices), (size_t)0));
-    size_t global[3] = {((size_t)g->m + 3) / 4, ((size_t)g->n + 3) / 4, (size_t)slices};
+    /* Tiles of 4 x 6 (kernels/gemm.cl, TA x TB). */
+    size_t global[3] = {((size_t)g->m + 3) / 4, ((size_t)g->n + 5) / 6, (size_t)slices};
     size_t local[3] = {1, 1, 1};
     FN_TRY(fn_launch(dev, k, 3, global, local));
     return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, g->accumulate);
