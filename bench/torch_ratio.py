@@ -240,6 +240,7 @@ def main():
     threads = os.cpu_count()
     torch.set_num_threads(threads)
     rounds = 1 if args.quick else args.rounds
+    load0 = os.getloadavg()[0]
 
     rows = []
     for name in args.models.split(","):
@@ -272,7 +273,11 @@ def main():
     print("PyTorch %s, %d threads, BLAS %s, oneDNN convolutions %s"
           % (torch.__version__, torch.get_num_threads(), blas_name(),
              "on" if torch.backends.mkldnn.is_available() else "off"))
-    print("images/s, median of %d alternating rounds (each a median of 3 runs)\n" % rounds)
+    print("images/s, median of %d alternating rounds (each a median of 3 runs); load average"
+          " %.1f before, %.1f after" % (rounds, load0, os.getloadavg()[0]))
+    if load0 > threads / 2:
+        print("warning: the machine was busy; PyTorch's OpenMP threads suffer most from that")
+    print()
     print("%-12s %5s %-8s | %9s %9s %6s | %9s %9s %6s | %s"
           % ("model", "batch", "input", "ours", "torch", "ratio", "ours", "torch", "ratio",
              "torch format"))

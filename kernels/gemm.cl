@@ -184,6 +184,7 @@ __kernel void gemm_sum_slices(const int M, const int N, const int S, __global co
         *c = accumulate ? *c + acc : acc;
     }
 }
+
 /* ---- Products whose reduction runs along the panels --------------------------
  * C (M, N) = sum over p of A(i, p) B(j, p), with A and B both in panels of 16
  * columns (A[(t*M + i)*16 + l] = A(i, 16t + l), the b_packed layout, zero
