@@ -275,7 +275,7 @@ def main():
              "on" if torch.backends.mkldnn.is_available() else "off"))
     print("images/s, median of %d alternating rounds (each a median of 3 runs); load average"
           " %.1f before, %.1f after" % (rounds, load0, os.getloadavg()[0]))
-    if load0 > threads / 2:
+    if load0 > threads:
         print("warning: the machine was busy; PyTorch's OpenMP threads suffer most from that")
     print()
     print("%-12s %5s %-8s | %9s %9s %6s | %9s %9s %6s | %s"
