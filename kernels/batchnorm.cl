@@ -1,145 +1,230 @@
 /* Batch normalization over (N, C, HW), PyTorch's BatchNorm2d.
- * Per-channel reductions run one work-group per channel (a power of two no
- * larger than 256, chosen by the host); each item keeps a Kahan-compensated
- * partial, then a tree in local memory adds the partials pairwise. Element-wise
- * passes are plain one-item-per-element kernels. */
-#define WG_MAX 256
+ *
+ * Statistics go plane by plane: one work-item per (n, c) plane computes the
+ * plane's mean and centred sum of squares (two passes over a plane that
+ * stays in cache), and one work-item per channel combines its N planes with
+ * Chan's formula, so a large mean never swamps the variance. Gradient sums
+ * go the same way. Element-wise passes work in runs (fn_launch_runs: item
+ * (s, p) covers floats [s*run, (s+1)*run) of plane p) with float16 vectors. */
 
-inline void kahan_add(float *s, float *c, const float v)
+/* The activation fused after batch norm: 0 none, 1 ReLU, 2 ReLU6. NaN passes
+ * through (comparisons with NaN are false), as in kernels/relu.cl. */
+inline float16 act16(float16 v, const int act)
 {
-    const float y = v - *c;
-    const float t = *s + y;
-    *c = isfinite(t) ? (t - *s) - y : 0.0f;
-    *s = t;
+    if (act)
+        v = select(v, (float16)0.0f, v < 0.0f);
+    if (act == 2)
+        v = select(v, (float16)6.0f, v > 6.0f);
+    return v;
 }
 
-/* Sums a[] (and b[] when two) over the work-group; results in [0], visible
- * to every item. */
-inline void tree_sum(__local float *a, __local float *b, const int two)
+inline float act1(float v, const int act)
 {
-    const int lid = get_local_id(0);
-    for (int s = get_local_size(0) / 2; s > 0; s >>= 1) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (lid < s) {
-            a[lid] += a[lid + s];
-            if (two) b[lid] += b[lid + s];
-        }
+    if (act)
+        v = v < 0.0f ? 0.0f : v;
+    if (act == 2)
+        v = v > 6.0f ? 6.0f : v;
+    return v;
+}
+
+inline float hsum16(const float16 v)
+{
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+/* part[pl] = mean of plane pl, part[planes + pl] = its centred sum of
+ * squares; launched over (1, planes). */
+__kernel void bn_plane_stats(const int planes, const int hw, __global const float *x,
+                             __global float *part)
+{
+    const int pl = get_global_id(1);
+    if (get_global_id(0) > 0 || pl >= planes)
+        return;
+    __global const float *p = x + (size_t)pl * hw;
+    float16 s = (float16)0.0f;
+    int i = 0;
+    for (; i + 16 <= hw; i += 16)
+        s += vload16(0, p + i);
+    float t = 0.0f;
+    for (int j = i; j < hw; j++)
+        t += p[j];
+    const float mean = (hsum16(s) + t) / (float)hw;
+    s = (float16)0.0f;
+    for (i = 0; i + 16 <= hw; i += 16) {
+        const float16 d = vload16(0, p + i) - mean;
+        s = fma(d, d, s);
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-/* Flat index i in [0, N*HW) of channel ch -> offset in (N, C, HW). */
-inline int at(const int i, const int ch, const int c, const int hw)
-{
-    const int b = i / hw;
-    return (b * c + ch) * hw + (i - b * hw);
-}
-
-/* One work-group per channel: batch mean, biased variance (two passes, so a
- * large mean does not swamp it), saved statistics and running estimates. */
-__kernel void bn_stats(const int n, const int c, const int hw, __global const float *x,
-                       __global float *save_mean, __global float *save_invstd,
-                       __global float *running_mean, __global float *running_var,
-                       const float momentum, const float eps)
-{
-    __local float part[WG_MAX];
-    const int ch = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
-    const int m = n * hw;
-
-    float s = 0.0f, comp = 0.0f;
-    for (int i = lid; i < m; i += wg)
-        kahan_add(&s, &comp, x[at(i, ch, c, hw)]);
-    part[lid] = s;
-    tree_sum(part, part, 0);
-    const float mean = part[0] / (float)m;
-    barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read part[0] before it is reused */
-
-    s = 0.0f;
-    comp = 0.0f;
-    for (int i = lid; i < m; i += wg) {
-        const float d = x[at(i, ch, c, hw)] - mean;
-        kahan_add(&s, &comp, d * d);
+    t = 0.0f;
+    for (int j = i; j < hw; j++) {
+        const float d = p[j] - mean;
+        t += d * d;
     }
-    part[lid] = s;
-    tree_sum(part, part, 0);
-    if (lid == 0) {
-        const float var = part[0] / (float)m;
-        /* M == 1 has no unbiased estimate; the biased one (0) is used. */
-        const float unbiased = m > 1 ? var * ((float)m / (float)(m - 1)) : var;
-        save_mean[ch] = mean;
-        save_invstd[ch] = 1.0f / sqrt(var + eps);
-        running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean;
-        running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
-    }
+    part[pl] = mean;
+    part[planes + pl] = hsum16(s) + t;
 }
 
-/* y = (x - mean) * invstd * gamma + beta with the batch statistics. */
-__kernel void bn_apply(const int total, const int c, const int hw, __global float *y,
-                       __global const float *x, __global const float *mean,
-                       __global const float *invstd, __global const float *gamma,
-                       __global const float *beta)
+/* One item per channel: the batch mean and biased variance from the N planes,
+ * saved statistics, running estimates (unbiased variance), and coef[ch] =
+ * gamma * invstd, coef[C + ch] = beta - mean * gamma * invstd for bn_apply. */
+__kernel void bn_finalize(const int n, const int c, const int hw, __global const float *part,
+                          __global float *save_mean, __global float *save_invstd,
+                          __global float *running_mean, __global float *running_var,
+                          __global const float *gamma, __global const float *beta,
+                          __global float *coef, const float momentum, const float eps)
 {
-    const int i = get_global_id(0);
-    if (i >= total) return;
-    const int ch = (i / hw) % c;
-    y[i] = (x[i] - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch];
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    const int planes = n * c, m = n * hw;
+    float mean = 0.0f;
+    for (int b = 0; b < n; b++)
+        mean += part[b * c + ch];
+    mean /= (float)n;
+    float m2 = 0.0f;
+    for (int b = 0; b < n; b++) {
+        const float d = part[b * c + ch] - mean;
+        m2 += part[planes + b * c + ch] + (float)hw * d * d;
+    }
+    const float var = m2 / (float)m;
+    /* M == 1 has no unbiased estimate; the biased one (0) is used. */
+    const float unbiased = m > 1 ? m2 / (float)(m - 1) : var;
+    const float invstd = 1.0f / sqrt(var + eps);
+    save_mean[ch] = mean;
+    save_invstd[ch] = invstd;
+    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean;
+    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+    const float scale = gamma[ch] * invstd;
+    coef[ch] = scale;
+    coef[c + ch] = beta[ch] - mean * scale;
 }
 
-/* Evaluation: the same with the running estimates. */
-__kernel void bn_eval(const int total, const int c, const int hw, __global float *y,
-                      __global const float *x, __global const float *gamma,
+/* y = act(x * coef[ch] + coef[C + ch]) over runs. */
+__kernel void bn_apply(const int c, const int hw, const int run, const int planes,
+                       __global float *y, __global const float *x, __global const float *coef,
+                       const int act)
+{
+    const int s = get_global_id(0), pl = get_global_id(1);
+    const int i0 = s * run, i1 = min(hw, i0 + run);
+    if (pl >= planes || i0 >= hw)
+        return;
+    const int ch = pl % c;
+    const float a = coef[ch], b = coef[c + ch];
+    const size_t base = (size_t)pl * hw;
+    __global const float *xp = x + base;
+    __global float *yp = y + base;
+    int i = i0;
+    for (; i + 16 <= i1; i += 16) {
+        vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
+    }
+    for (; i < i1; i++)
+        yp[i] = act1(fma(xp[i], a, b), act);
+}
+
+/* Evaluation: the same with the running estimates, computed per run. */
+__kernel void bn_eval(const int c, const int hw, const int run, const int planes,
+                      __global float *y, __global const float *x, __global const float *gamma,
                       __global const float *beta, __global const float *running_mean,
-                      __global const float *running_var, const float eps)
+                      __global const float *running_var, const float eps, const int act)
 {
-    const int i = get_global_id(0);
-    if (i >= total) return;
-    const int ch = (i / hw) % c;
-    const float invstd = 1.0f / sqrt(running_var[ch] + eps);
-    y[i] = (x[i] - running_mean[ch]) * invstd * gamma[ch] + beta[ch];
+    const int s = get_global_id(0), pl = get_global_id(1);
+    const int i0 = s * run, i1 = min(hw, i0 + run);
+    if (pl >= planes || i0 >= hw)
+        return;
+    const int ch = pl % c;
+    const float a = gamma[ch] / sqrt(running_var[ch] + eps);
+    const float b = beta[ch] - running_mean[ch] * a;
+    const size_t base = (size_t)pl * hw;
+    __global const float *xp = x + base;
+    __global float *yp = y + base;
+    int i = i0;
+    for (; i + 16 <= i1; i += 16) {
+        vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
+    }
+    for (; i < i1; i++)
+        yp[i] = act1(fma(xp[i], a, b), act);
 }
 
-/* One work-group per channel: sum(dy) and sum(dy * xhat) into sums (2 per
- * channel) for bn_backward_dx, and added to dbeta and dgamma. */
-__kernel void bn_backward_reduce(const int n, const int c, const int hw, __global const float *dy,
-                                 __global const float *x, __global const float *mean,
-                                 __global const float *invstd, __global float *sums,
-                                 __global float *dgamma, __global float *dbeta)
+/* part[pl] = sum of dy over plane pl, part[planes + pl] = sum of dy * xhat;
+ * launched over (1, planes). */
+__kernel void bn_plane_grad(const int c, const int hw, const int planes, __global const float *dy,
+                            __global const float *x, __global const float *mean,
+                            __global const float *invstd, __global float *part)
 {
-    __local float pa[WG_MAX], pb[WG_MAX];
-    const int ch = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
-    const int m = n * hw;
+    const int pl = get_global_id(1);
+    if (get_global_id(0) > 0 || pl >= planes)
+        return;
+    const int ch = pl % c;
     const float mu = mean[ch], is = invstd[ch];
-    float sa = 0.0f, ca = 0.0f, sb = 0.0f, cb = 0.0f;
-    for (int i = lid; i < m; i += wg) {
-        const int k = at(i, ch, c, hw);
-        const float g = dy[k];
-        kahan_add(&sa, &ca, g);
-        kahan_add(&sb, &cb, g * ((x[k] - mu) * is));
+    const size_t base = (size_t)pl * hw;
+    __global const float *g = dy + base;
+    __global const float *xp = x + base;
+    float16 sa = (float16)0.0f, sb = (float16)0.0f;
+    int i = 0;
+    for (; i + 16 <= hw; i += 16) {
+        const float16 d = vload16(0, g + i);
+        sa += d;
+        sb = fma(d, (vload16(0, xp + i) - mu) * is, sb);
     }
-    pa[lid] = sa;
-    pb[lid] = sb;
-    tree_sum(pa, pb, 1);
-    if (lid == 0) {
-        sums[2 * ch] = pa[0];
-        sums[2 * ch + 1] = pb[0];
-        dbeta[ch] += pa[0];
-        dgamma[ch] += pb[0];
+    float ta = 0.0f, tb = 0.0f;
+    for (; i < hw; i++) {
+        ta += g[i];
+        tb += g[i] * ((xp[i] - mu) * is);
     }
+    part[pl] = hsum16(sa) + ta;
+    part[planes + pl] = hsum16(sb) + tb;
+}
+
+/* One item per channel: sums (2 per channel) of dy and dy * xhat over the
+ * batch for bn_backward_dx, also added to dbeta and dgamma. */
+__kernel void bn_grad_finalize(const int n, const int c, __global const float *part,
+                               __global float *sums, __global float *dgamma,
+                               __global float *dbeta)
+{
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    const int planes = n * c;
+    float a = 0.0f, b = 0.0f;
+    for (int k = 0; k < n; k++) {
+        a += part[k * c + ch];
+        b += part[planes + k * c + ch];
+    }
+    sums[2 * ch] = a;
+    sums[2 * ch + 1] = b;
+    dbeta[ch] += a;
+    dgamma[ch] += b;
 }
 
 /* dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M): the usual
  * gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)) with the 1/M taken
- * first, so M*dy never grows large. */
-__kernel void bn_backward_dx(const int total, const int c, const int hw, const int m,
-                             __global float *dx, __global const float *dy, __global const float *x,
-                             __global const float *mean, __global const float *invstd,
-                             __global const float *gamma, __global const float *sums)
+ * first, so M*dy never grows large. Over runs. */
+__kernel void bn_backward_dx(const int c, const int hw, const int run, const int planes,
+                             const int m, __global float *dx, __global const float *dy,
+                             __global const float *x, __global const float *mean,
+                             __global const float *invstd, __global const float *gamma,
+                             __global const float *sums)
 {
-    const int i = get_global_id(0);
-    if (i >= total) return;
-    const int ch = (i / hw) % c;
-    const float is = invstd[ch];
-    const float xhat = (x[i] - mean[ch]) * is;
+    const int s = get_global_id(0), pl = get_global_id(1);
+    const int i0 = s * run, i1 = min(hw, i0 + run);
+    if (pl >= planes || i0 >= hw)
+        return;
+    const int ch = pl % c;
+    const float is = invstd[ch], mu = mean[ch], a = gamma[ch] * is;
     const float mdy = sums[2 * ch] / (float)m, mdyx = sums[2 * ch + 1] / (float)m;
-    dx[i] = gamma[ch] * is * (dy[i] - mdy - xhat * mdyx);
+    const size_t base = (size_t)pl * hw;
+    __global const float *g = dy + base;
+    __global const float *xp = x + base;
+    __global float *d = dx + base;
+    int i = i0;
+    for (; i + 16 <= i1; i += 16) {
+        const float16 xhat = (vload16(0, xp + i) - mu) * is;
+        vstore16(a * (vload16(0, g + i) - mdy - xhat * mdyx), 0, d + i);
+    }
+    for (; i < i1; i++) {
+        const float xhat = (xp[i] - mu) * is;
+        d[i] = a * (g[i] - mdy - xhat * mdyx);
+    }
 }

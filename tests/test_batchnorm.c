@@ -50,6 +50,42 @@ static void case_free(bn_case *k)
     free(k->rv);
 }
 
+/* Batch norm with the following ReLU (act 1) or ReLU6 (act 2) fused in,
+ * training and evaluation. */
+static void test_fused_act(fn_device *dev, fn_rng *r, const shape *s, int act)
+{
+    bn_case k;
+    case_new(&k, r, s);
+    int t = k.total, c = k.c;
+    for (int i = 0; i < c; i++) /* outputs beyond 6 for ReLU6 to clip */
+        k.gamma[i] *= 4;
+    float *y = malloc(t * sizeof(float)), *got = malloc(t * sizeof(float));
+    float *sm = malloc(c * sizeof(float)), *si = malloc(c * sizeof(float));
+    cl_mem mx = dev_upload(dev, k.x, t), my = dev_upload(dev, NULL, t);
+    cl_mem mg = dev_upload(dev, k.gamma, c), mb = dev_upload(dev, k.beta, c);
+    cl_mem mrm = dev_upload(dev, k.rm, c), mrv = dev_upload(dev, k.rv, c);
+    cl_mem msm = dev_upload(dev, NULL, c), msi = dev_upload(dev, NULL, c);
+    fn_ref_batchnorm_forward_train(y, sm, si, k.x, k.gamma, k.beta, k.rm, k.rv, k.n, k.c, k.hw,
+                                   MOMENTUM, EPS);
+    (act == 1 ? fn_ref_relu_forward : fn_ref_relu6_forward)(y, y, t);
+    CHECK_OK(fn_batchnorm_forward_train_ex(dev, my, msm, msi, mx, mg, mb, mrm, mrv, k.n, k.c, k.hw,
+                                           MOMENTUM, EPS, act));
+    dev_download(dev, my, got, t);
+    check_close(act == 1 ? "train y + relu" : "train y + relu6", got, y, t, 2e-5f, 2e-5f);
+    CHECK_OK(fn_buffer_write(dev, mrm, 0, c * sizeof(float), k.rm));
+    CHECK_OK(fn_buffer_write(dev, mrv, 0, c * sizeof(float), k.rv));
+    fn_ref_batchnorm_forward_eval(y, k.x, k.gamma, k.beta, k.rm, k.rv, k.n, k.c, k.hw, EPS);
+    (act == 1 ? fn_ref_relu_forward : fn_ref_relu6_forward)(y, y, t);
+    CHECK_OK(fn_batchnorm_forward_eval_ex(dev, my, mx, mg, mb, mrm, mrv, k.n, k.c, k.hw, EPS, act));
+    dev_download(dev, my, got, t);
+    check_close(act == 1 ? "eval y + relu" : "eval y + relu6", got, y, t, 1e-5f, 1e-5f);
+    cl_mem m[] = {mx, my, mg, mb, mrm, mrv, msm, msi};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        fn_buffer_free(m[i]);
+    free(y), free(got), free(sm), free(si);
+    case_free(&k);
+}
+
 static void test_device_shape(fn_device *dev, fn_rng *r, const shape *s)
 {
     bn_case k;
@@ -284,8 +320,15 @@ int main(void)
         {2, 5, 49, 0},    {8, 16, 9, 0},      {5, 3, 257, 0.5f},
         {4, 64, 1024, 0}, {16, 3, 16384, 50}, /* M = 262144 around a large mean */
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        test_device_shape(dev, &r, &shapes[i]);
+    /* Both ways of cutting planes into runs: whole planes (CPUs), one vector (GPUs). */
+    for (int long_runs = 0; long_runs <= 1; long_runs++) {
+        dev->long_runs = long_runs;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            test_device_shape(dev, &r, &shapes[i]);
+        for (size_t i = 0; i < 6; i++)
+            for (int act = 1; act <= 2; act++)
+                test_fused_act(dev, &r, &shapes[i], act);
+    }
     const shape fd_shapes[] = {{1, 3, 1, 0}, {3, 2, 1, 0}, {1, 4, 5, 0}, {2, 5, 49, 0}};
     for (size_t i = 0; i < sizeof fd_shapes / sizeof fd_shapes[0]; i++)
         test_fd(&r, &fd_shapes[i]);

@@ -78,8 +78,10 @@ static void shape_name(char *buf, size_t n, const fn_conv_shape *s, int bias)
 static void poison_scratch(fn_device *dev, const fn_conv_shape *s)
 {
     size_t p = (size_t)s->n * fn_conv_out_h(s) * fn_conv_out_w(s);
-    size_t bytes[2] = {(size_t)s->c * s->kh * s->kw * p * 4, (size_t)s->oc * p * 4};
-    for (int slot = 0; slot < 2; slot++) {
+    size_t rows = ((size_t)s->c * s->kh * s->kw + 15) / 16 * 16; /* own GEMM: padded rows */
+    size_t bytes[4] = {rows * p * 4, (size_t)s->c * s->kh * s->kw * p * 4, rows * s->oc * 4,
+                       rows * s->oc * 64 * 4};
+    for (int slot = 0; slot < 4; slot++) {
         cl_mem m;
         CHECK_OK(fn_scratch(dev, slot, bytes[slot], &m));
         fn_buffer_fill(dev, m, 0, bytes[slot], NAN);
@@ -327,13 +329,39 @@ int main(void)
         {1, 5, 11, 11, 5, 5, 5, 2, 2, 5},    /* depthwise 5x5, batch 1 */
         {2, 33, 1, 1, 33, 3, 3, 1, 1, 33},   /* depthwise, 1x1 spatial */
         {2, 70, 20, 20, 70, 3, 3, 1, 1, 70}, /* depthwise, wide */
+        {2, 6, 40, 40, 6, 3, 3, 2, 1, 6},    /* depthwise s2, rows of 16 outputs */
+        {2, 5, 18, 36, 5, 3, 3, 1, 1, 5},    /* depthwise, rows of 16 and ragged */
+        {1, 4, 20, 33, 4, 5, 5, 1, 2, 4},    /* depthwise 5x5: dx by the flipped kernel */
+        {2, 3, 9, 40, 3, 3, 3, 1, 0, 3},     /* depthwise unpadded */
+        {2, 3, 7, 9, 3, 1, 3, 1, 1, 3},      /* depthwise 1x3: padding beyond the window's rows */
+        {2, 3, 8, 8, 3, 3, 3, 2, 1, 3},      /* depthwise s2 on 8x8: 4-wide rows */
+        {2, 3, 8, 8, 3, 3, 3, 2, 0, 3},
+        {2, 3, 12, 16, 3, 3, 3, 2, 1, 3}, /* depthwise s2: 8-wide rows */
+        {2, 5, 6, 20, 7, 3, 3, 1, 1, 1},  /* rows of 16 outputs and ragged ends */
+        {2, 4, 33, 35, 5, 3, 3, 1, 1, 1},
+        {2, 3, 40, 40, 8, 3, 3, 2, 1, 1},   /* stride 2, rows of 16 outputs */
+        {2, 40, 12, 12, 36, 3, 3, 1, 1, 1}, /* more than 32 channels each way */
     };
+    /* Both GEMM paths, whatever the device: CLBlast (GPUs) and our own (CPUs). */
+    const int paths[2] = {FN_GEMM_CLBLAST, FN_GEMM_OWN};
+    for (int pi = 0; pi < 2; pi++) {
+        dev->gemm_path = paths[pi];
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            check_shape(dev, &r, shapes[i]);
+        check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 2, 1, 1});
+        check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 1, 1, 2});
+        check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 6, 3, 3, 2, 1, 6});
+        check_rule(dev, &r, (fn_conv_shape){3, 5, 6, 6, 7, 1, 1, 1, 0, 1});
+    }
+    dev->gemm_path = FN_GEMM_AUTO;
+    /* Depthwise planes as separate passes (GPUs) as well as whole in local memory (CPUs). */
+    int long_runs = dev->long_runs;
+    dev->long_runs = !long_runs;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        check_shape(dev, &r, shapes[i]);
-
-    check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 2, 1, 1});
-    check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 1, 1, 2});
+        if (shapes[i].groups == shapes[i].c && shapes[i].c == shapes[i].oc)
+            check_shape(dev, &r, shapes[i]);
     check_rule(dev, &r, (fn_conv_shape){2, 6, 7, 7, 6, 3, 3, 2, 1, 6});
+    dev->long_runs = long_runs;
 
     check_ref_fd(&r, (fn_conv_shape){2, 3, 5, 5, 4, 3, 3, 2, 1, 1});
     check_ref_fd(&r, (fn_conv_shape){1, 2, 4, 5, 3, 1, 1, 1, 0, 1});

@@ -121,18 +121,26 @@ int main(void)
         {1, 1, 1},   {2, 400, 120}, /* LeNet */
         {3, 84, 10}, {64, 512, 10}, {5, 1280, 200}, {7, 33, 65}, {17, 100, 3}, {1, 3, 129},
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        check_on_device(dev, &r, shapes[i][0], shapes[i][1], shapes[i][2]);
+    /* Both GEMM paths: CLBlast (GPUs) and our own (CPUs). */
+    const int paths[2] = {FN_GEMM_CLBLAST, FN_GEMM_OWN};
+    for (int p = 0; p < 2; p++) {
+        dev->gemm_path = paths[p];
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            check_on_device(dev, &r, shapes[i][0], shapes[i][1], shapes[i][2]);
+        check_on_device(dev, &r, 128, 400, 120); /* LeNet's batch */
+    }
 
     check_reference_gradients(&r, 3, 7, 5);
     check_reference_gradients(&r, 1, 1, 1);
 
     /* A CLBlast failure (C too small) is reported with CLBlast's status. */
+    dev->gemm_path = FN_GEMM_CLBLAST;
     cl_mem small = dev_upload(dev, NULL, 1), x = dev_upload(dev, NULL, 16);
     fn_status st = fn_linear_forward(dev, small, x, x, NULL, 4, 4, 4);
     CHECK(st == FN_ERR_CL && strstr(fn_last_error(), "CLBlastSgemm failed: status "),
           "CLBlast failure reported: %s", fn_last_error());
     CHECK(fn_linear_forward(dev, x, x, x, NULL, 1, 0, 4) == FN_ERR_ARG, "in = 0 is refused");
+    dev->gemm_path = FN_GEMM_AUTO;
     fn_buffer_free(small);
     fn_buffer_free(x);
 

@@ -35,10 +35,17 @@ static void check_shape_on_device(fn_device *dev, fn_rng *r, const fn_pool_shape
     if (integer_values)
         for (size_t i = 0; i < ni; i++)
             x[i] = floorf(x[i] * 1.5f);
+    /* Mode 2 adds NaNs, which must win their windows (the first one). */
+    if (integer_values == 2)
+        for (size_t i = 0; i < ni; i += 7)
+            x[i] = NAN;
     fill_uniform(r, dy, no, -1, 1);
     char what[160];
     snprintf(what, sizeof what, "n=%d c=%d %dx%d k=%d s=%d p=%d%s", s->n, s->c, s->h, s->w, s->k,
-             s->stride, s->pad, integer_values ? " ties" : "");
+             s->stride, s->pad,
+             integer_values == 2 ? " nan"
+             : integer_values    ? " ties"
+                                 : "");
 
     cl_mem d_x = dev_upload(dev, x, ni), d_dy = dev_upload(dev, dy, no);
     cl_mem d_y = garbage(dev, no), d_dx = garbage(dev, ni), d_am = NULL;
@@ -203,11 +210,18 @@ int main(void)
         {1, 3, 1, 1, 3, 2, 1},     {3, 2, 13, 11, 3, 2, 1}, /* not square */
         {1, 2, 9, 9, 3, 3, 0},                              /* windows that do not overlap */
         {2, 3, 10, 10, 5, 1, 2},                            /* large window, stride 1 */
+        {2, 3, 40, 40, 2, 2, 0},                            /* 16 windows at a time */
+        {1, 2, 41, 67, 2, 2, 0},                            /* ... odd sizes */
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        fn_pool_shape s = shapes[i];
-        check_shape_on_device(dev, &r, &s, 0);
-        check_shape_on_device(dev, &r, &s, 1);
+    /* Both backward forms: by rows (GPUs) and by planes (CPUs). */
+    for (int long_runs = 0; long_runs <= 1; long_runs++) {
+        dev->long_runs = long_runs;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            fn_pool_shape s = shapes[i];
+            check_shape_on_device(dev, &r, &s, 0);
+            check_shape_on_device(dev, &r, &s, 1);
+            check_shape_on_device(dev, &r, &s, 2);
+        }
     }
     fn_pool_shape s = {2, 3, 7, 7, 3, 2, 1};
     CHECK(fn_pool_out_h(&s) == 4 && fn_pool_out_w(&s) == 4, "7x7 k3 s2 p1 gives 4x4");

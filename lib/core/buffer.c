@@ -10,8 +10,7 @@ static atomic_long alloc_count;
 fn_status fn_buffer_new(fn_device *dev, size_t bytes, cl_mem *out)
 {
     *out = NULL;
-    if (bytes == 0)
-        bytes = 4; /* OpenCL refuses empty buffers; keep callers simple */
+    if (bytes == 0) bytes = 4; /* OpenCL refuses empty buffers; keep callers simple */
     long nth = atomic_fetch_add(&alloc_count, 1) + 1;
     const char *fail = getenv("FOCUSNET_FAIL_ALLOC");
     if (fail && *fail && atol(fail) == nth)
@@ -35,47 +34,49 @@ long fn_alloc_count(void)
 
 void fn_buffer_free(cl_mem m)
 {
-    if (m)
-        clReleaseMemObject(m);
+    if (m) clReleaseMemObject(m);
 }
 
 fn_status fn_buffer_write(fn_device *dev, cl_mem m, size_t offset, size_t bytes, const void *src)
 {
-    if (bytes == 0)
-        return FN_OK;
-    FN_CL(clEnqueueWriteBuffer(dev->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+    if (bytes == 0) return FN_OK;
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueWriteBuffer(dev->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, ev));
+    fn_prof_end(dev, ev, "write buffer");
     return FN_OK;
 }
 
 fn_status fn_buffer_read(fn_device *dev, cl_mem m, size_t offset, size_t bytes, void *dst)
 {
-    if (bytes == 0)
-        return FN_OK;
-    FN_CL(clEnqueueReadBuffer(dev->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    if (bytes == 0) return FN_OK;
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueReadBuffer(dev->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, ev));
+    fn_prof_end(dev, ev, "read buffer");
     return FN_OK;
 }
 
 fn_status fn_buffer_fill(fn_device *dev, cl_mem m, size_t offset, size_t bytes, float value)
 {
-    if (bytes == 0)
-        return FN_OK;
-    FN_CL(clEnqueueFillBuffer(dev->queue, m, &value, sizeof value, offset, bytes, 0, NULL, NULL));
+    if (bytes == 0) return FN_OK;
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueFillBuffer(dev->queue, m, &value, sizeof value, offset, bytes, 0, NULL, ev));
+    fn_prof_end(dev, ev, "fill buffer");
     return FN_OK;
 }
 
 fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off,
                          size_t bytes)
 {
-    if (bytes == 0)
-        return FN_OK;
-    FN_CL(clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, bytes, 0, NULL, NULL));
+    if (bytes == 0) return FN_OK;
+    cl_event *ev = fn_prof_begin(dev, 0);
+    FN_CL(clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, bytes, 0, NULL, ev));
+    fn_prof_end(dev, ev, "copy buffer");
     return FN_OK;
 }
 
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out)
 {
-    if (slot < 0 || slot >= 4)
-        return fn_error(FN_ERR_ARG, "scratch slot %d out of range", slot);
+    if (slot < 0 || slot >= 4) return fn_error(FN_ERR_ARG, "scratch slot %d out of range", slot);
     if (dev->scratch_size[slot] < bytes) {
         /* Release first so the old and new buffers are never both held. */
         fn_buffer_free(dev->scratch[slot]);

@@ -26,16 +26,14 @@ fn_status fn_cl_fail(cl_int err, const char *call, const char *file, int line);
 #define FN_CL(call)                                                                                \
     do {                                                                                           \
         cl_int fn_cl_err_ = (call);                                                                \
-        if (fn_cl_err_ != CL_SUCCESS)                                                              \
-            return fn_cl_fail(fn_cl_err_, #call, __FILE__, __LINE__);                              \
+        if (fn_cl_err_ != CL_SUCCESS) return fn_cl_fail(fn_cl_err_, #call, __FILE__, __LINE__);    \
     } while (0)
 
 /* Propagates a failed fn_status. */
 #define FN_TRY(expr)                                                                               \
     do {                                                                                           \
         fn_status fn_try_st_ = (expr);                                                             \
-        if (fn_try_st_ != FN_OK)                                                                   \
-            return fn_try_st_;                                                                     \
+        if (fn_try_st_ != FN_OK) return fn_try_st_;                                                \
     } while (0)
 
 /* ---- Device context ------------------------------------------------------ */
@@ -63,7 +61,16 @@ struct fn_device {
     int n_programs, cap_programs;
     cl_mem scratch[4]; /* reusable work buffers, grown on demand */
     size_t scratch_size[4];
+    struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
+    int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
+    int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
 };
+
+/* Matrix products: CLBlast, or our own kernels (kernels/gemm.cl), which are
+ * faster on CPUs. FN_GEMM_AUTO picks ours on CPU devices; FOCUSNET_GEMM=clblast
+ * or =own overrides it when the device is opened, and tests set the field to
+ * run both paths. */
+enum { FN_GEMM_AUTO = 0, FN_GEMM_CLBLAST = 1, FN_GEMM_OWN = 2 };
 
 /* Creates a device with an in-order queue; profiling adds event timing. */
 fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out);
@@ -93,6 +100,16 @@ fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
 /* One-dimensional launch over n items with a work-group of 64 (or less). */
 fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n);
 
+/* Runs: memory-bound kernels over `planes` planes of `len` floats let each
+ * work-item (s, p) handle floats [s*run, min(len, (s+1)*run)) of plane p with
+ * explicit float16 vectors. On CPUs (dev->long_runs) a run is a whole plane
+ * (up to 4096 floats) and work-groups are single items: drivers such as POCL
+ * run explicit vectors far better than they vectorize across items. On GPUs
+ * a run is one float16, so neighbouring items read neighbouring memory.
+ * The kernel gets run as an argument and checks both indices. */
+int fn_run_length(const fn_device *dev, int len);
+fn_status fn_launch_runs(fn_device *dev, cl_kernel k, int len, int planes, int run);
+
 /* ---- Buffers --------------------------------------------------------------
  * All device allocations go through here so failures are reported alike and
  * so fault injection (FOCUSNET_FAIL_ALLOC=N: the Nth allocation fails) can
@@ -110,6 +127,31 @@ fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src,
  * reused across calls. Contents are undefined. Two slots may be used at once. */
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out);
 fn_status fn_finish(fn_device *dev);
+
+/* ---- Profiling -------------------------------------------------------------
+ * On a profiling queue (fn_device_open_ex(spec, 1, ...)), between
+ * fn_profile_start and fn_profile_stop every kernel fn_launch enqueues, every
+ * buffer transfer, fill and copy, and every library call bracketed by
+ * fn_prof_begin/fn_prof_end (CLBlast's) is timed by its OpenCL event, and the
+ * times are summed by name. A call site reads:
+ *     cl_event *ev = fn_prof_begin(dev, 0);
+ *     clEnqueueNDRangeKernel(..., ev);   (NULL when not recording)
+ *     fn_prof_end(dev, ev, "name");
+ * span = 1 enqueues a marker first and times from it to the event's end, for
+ * calls that enqueue several commands but return the last one's event. */
+typedef struct {
+    char name[64];
+    double ms; /* device time summed over calls */
+    long calls;
+} fn_profile_entry;
+
+fn_status fn_profile_start(fn_device *dev); /* clears the totals; needs a profiling queue */
+fn_status fn_profile_stop(fn_device *dev);  /* waits for the queue and adds the last events up */
+/* The totals, largest first; valid until the next start or the device is freed. */
+int fn_profile_entries(fn_device *dev, const fn_profile_entry **out);
+cl_event *fn_prof_begin(fn_device *dev, int span);
+void fn_prof_end(fn_device *dev, cl_event *ev, const char *name);
+void fn_profile_free(fn_device *dev); /* fn_device_free calls it */
 
 /* ---- Random numbers -------------------------------------------------------
  * A small, seedable generator (splitmix64 seeding xoshiro128**-style state)

@@ -362,6 +362,21 @@ static cl_mem pgrad(fn_model *m, int i)
     return i >= 0 ? m->params[i].grad : NULL;
 }
 
+/* The activation a batch norm can apply itself (1 ReLU, 2 ReLU6, 0 none):
+ * when the next layer is that activation working in place on the batch
+ * norm's output, writing the activated values once saves a pass. The
+ * activation's backward still runs as its own layer: it reads only the
+ * activated output, which is the same either way. */
+static int fused_act(const fn_model *m, int i)
+{
+    if (i + 1 >= m->n_layers) return 0;
+    const fn_layer *l = &m->layers[i], *a = &m->layers[i + 1];
+    if ((a->kind != FN_L_RELU && a->kind != FN_L_RELU6) || a->in != l->out ||
+        m->acts[a->out].alias != l->out)
+        return 0;
+    return a->kind == FN_L_RELU ? 1 : 2;
+}
+
 fn_status fn_model_forward(fn_model *m, int n, int train)
 {
     if (n < 1 || n > m->max_batch)
@@ -380,17 +395,20 @@ fn_status fn_model_forward(fn_model *m, int n, int train)
             FN_TRY(fn_conv_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), &s));
             break;
         }
-        case FN_L_BN:
+        case FN_L_BN: {
+            int act = fused_act(m, i);
             if (train)
-                FN_TRY(fn_batchnorm_forward_train(dev, out->data, l->save_mean, l->save_invstd,
-                                                  in->data, pdata(m, l->w), pdata(m, l->b),
-                                                  pdata(m, l->rmean), pdata(m, l->rvar), n, out->c,
-                                                  out->h * out->w, BN_MOMENTUM, BN_EPS));
+                FN_TRY(fn_batchnorm_forward_train_ex(
+                    dev, out->data, l->save_mean, l->save_invstd, in->data, pdata(m, l->w),
+                    pdata(m, l->b), pdata(m, l->rmean), pdata(m, l->rvar), n, out->c,
+                    out->h * out->w, BN_MOMENTUM, BN_EPS, act));
             else
-                FN_TRY(fn_batchnorm_forward_eval(
+                FN_TRY(fn_batchnorm_forward_eval_ex(
                     dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), pdata(m, l->rmean),
-                    pdata(m, l->rvar), n, out->c, out->h * out->w, BN_EPS));
+                    pdata(m, l->rvar), n, out->c, out->h * out->w, BN_EPS, act));
+            if (act) i++; /* the activation ran inside batch norm */
             break;
+        }
         case FN_L_RELU:
             FN_TRY(fn_relu_forward(dev, out->data, in->data, numel));
             break;

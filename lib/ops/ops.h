@@ -17,6 +17,55 @@
 
 #include "../core/core.h"
 
+/* ---- gemm: matrix products on CPU devices ----------------------------------
+ * C (M, N) = A (M, K) . B (K, N) [+ bias per row] [+ C], with our own
+ * register-blocked kernels; convolutions and linear layers use it where
+ * fn_use_own_gemm says so (CPU devices; CLBlast elsewhere).
+ * Each matrix is a view, so NCHW tensors and transposes are used in place:
+ * element (row, col), col = n*q + r (image n, position r), is at
+ *   mem[off + n * sn + row * s_row + r * s_col]
+ * e.g. a row-major (R, C) matrix is {mem, q = C, sn = 0, s_row = C, s_col = 1}
+ * and the (C, N*H*W) matrix of an NCHW tensor is {mem, H*W, C*H*W, H*W, 1}.
+ * B may come already packed (b_packed, then b is not read): panels of 16
+ * columns, Bp[(t*K + k)*16 + l] = B(k, 16t + l), zero for columns past N.
+ * Scratch: slot 2 (A packed, then partial sums when K is split), slot 3
+ * (B packed, unless b_packed). */
+typedef struct {
+    cl_mem mem;
+    int q;
+    int sn, s_row, s_col;
+    int off; /* floats before element (0, 0) */
+} fn_view;
+
+typedef struct {
+    int m, n, k;
+    fn_view a, b, c;
+    cl_mem b_packed; /* or NULL */
+    cl_mem bias;     /* (M) added to every column, or NULL */
+    int accumulate;  /* C += A . B instead of C = A . B */
+} fn_gemm_args;
+fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g);
+int fn_use_own_gemm(const fn_device *dev);
+/* Rows per tile (MR) fn_gemm uses for M rows, and A packed in panels of MR
+ * rows (Ap[(t*K + k)*MR + r] = A(t*MR + r, k), zero past M; dst holds
+ * ceil(M/MR)*MR*K floats), for kernels that reuse fn_gemm's tiles. */
+int fn_gemm_rows(int m);
+fn_status fn_gemm_pack_a(fn_device *dev, int m, int k, const fn_view *a, cl_mem dst);
+/* Packs B (K, N) into the b_packed layout; dst holds ceil(N/16)*16*K floats. */
+fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem dst);
+
+/* C (M, N) = A (M, P) . B (N, P)^T [+ C], A and B in the b_packed layout
+ * (panels of 16 of their P columns, zero past P): weight gradients,
+ * dW += dY . col^T, with the reduction along the panels. Scratch: slot 2
+ * (partial sums of slices of P). */
+typedef struct {
+    int m, n, p;
+    cl_mem a, b; /* packed */
+    fn_view c;
+    int accumulate;
+} fn_gemm_nt_args;
+fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g);
+
 /* ---- axpy: y += alpha * x (n floats); scale: x *= alpha ------------------- */
 fn_status fn_axpy(fn_device *dev, int n, float alpha, cl_mem x, cl_mem y);
 fn_status fn_scale(fn_device *dev, int n, float alpha, cl_mem x);
@@ -44,17 +93,26 @@ fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_m
  * Training: batch mean and biased variance normalize; the running estimates
  * move by momentum (0.1 in PyTorch) using the UNBIASED variance; save_mean and
  * save_invstd (C) keep what backward needs. Evaluation uses the running ones. */
-fn_status fn_batchnorm_forward_train(fn_device *dev, cl_mem y, cl_mem save_mean,
-                                     cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
-                                     cl_mem running_mean, cl_mem running_var, int n, int c, int hw,
-                                     float momentum, float eps);
+fn_status fn_batchnorm_forward_train(fn_device *dev, cl_mem y, cl_mem save_mean, cl_mem save_invstd,
+                                     cl_mem x, cl_mem gamma, cl_mem beta, cl_mem running_mean,
+                                     cl_mem running_var, int n, int c, int hw, float momentum,
+                                     float eps);
 fn_status fn_batchnorm_forward_eval(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma, cl_mem beta,
                                     cl_mem running_mean, cl_mem running_var, int n, int c, int hw,
                                     float eps);
+/* The same with the activation that follows fused in: act 0 none, 1 ReLU,
+ * 2 ReLU6 (y = relu(batchnorm(x)) in one pass). */
+fn_status fn_batchnorm_forward_train_ex(fn_device *dev, cl_mem y, cl_mem save_mean,
+                                        cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
+                                        cl_mem running_mean, cl_mem running_var, int n, int c,
+                                        int hw, float momentum, float eps, int act);
+fn_status fn_batchnorm_forward_eval_ex(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma,
+                                       cl_mem beta, cl_mem running_mean, cl_mem running_var, int n,
+                                       int c, int hw, float eps, int act);
 /* dx overwritten (unless NULL); dgamma, dbeta accumulate. */
 fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
-                                cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma,
-                                int n, int c, int hw);
+                                cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
+                                int c, int hw);
 
 /* ---- relu / relu6 (n floats). Backward reads the OUTPUT y, so y may alias x. */
 fn_status fn_relu_forward(fn_device *dev, cl_mem y, cl_mem x, int n);
@@ -84,8 +142,8 @@ fn_status fn_gap_forward(fn_device *dev, cl_mem y, cl_mem x, int n, int c, int h
 fn_status fn_gap_backward(fn_device *dev, cl_mem dx, cl_mem dy, int n, int c, int hw);
 
 /* ---- linear: y (N, OUT) = x (N, IN) . w^T + b, w (OUT, IN), b (OUT) or NULL. */
-fn_status fn_linear_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b, int n,
-                            int in, int out);
+fn_status fn_linear_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b, int n, int in,
+                            int out);
 /* dx overwritten unless NULL; dw, db accumulate. */
 fn_status fn_linear_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x,
                              cl_mem w, int n, int in, int out);

@@ -25,6 +25,13 @@ static fn_status check_shape(const fn_pool_shape *s)
     return FN_OK;
 }
 
+/* Windowed kernels: one work-item per row of one plane. */
+static fn_status launch_rows(fn_device *dev, cl_kernel k, int rows, int planes)
+{
+    size_t global[2] = {(size_t)rows, (size_t)planes}, local[2] = {1, 1};
+    return fn_launch(dev, k, 2, global, local);
+}
+
 /* The argument list every windowed pooling kernel ends with. */
 #define POOL_ARGS(nc, s, oh, ow)                                                                   \
     FN_ARG(nc), FN_ARG((s)->h), FN_ARG((s)->w), FN_ARG(oh), FN_ARG(ow), FN_ARG((s)->k),            \
@@ -43,7 +50,7 @@ fn_status fn_maxpool_forward(fn_device *dev, cl_mem y, cl_mem argmax, cl_mem x,
         FN_TRY(fn_kernel_get(dev, "pool", "maxpool_forward", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(y), FN_ARG(x), POOL_ARGS(nc, s, oh, ow)));
     }
-    return fn_launch1(dev, k, (size_t)nc * oh * ow);
+    return launch_rows(dev, k, oh, nc);
 }
 
 fn_status fn_maxpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
@@ -55,9 +62,14 @@ fn_status fn_maxpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem argma
         return fn_error(FN_ERR_ARG, "maxpool backward needs the argmax of the forward pass");
     int nc = s->n * s->c, oh = fn_pool_out_h(s), ow = fn_pool_out_w(s);
     cl_kernel k;
+    if (dev->long_runs) { /* CPUs: a plane per work-item */
+        FN_TRY(fn_kernel_get(dev, "pool", "maxpool_backward_plane", &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(dx), FN_ARG(dy), FN_ARG(argmax), POOL_ARGS(nc, s, oh, ow)));
+        return launch_rows(dev, k, nc, 1);
+    }
     FN_TRY(fn_kernel_get(dev, "pool", "maxpool_backward", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(dx), FN_ARG(dy), FN_ARG(argmax), POOL_ARGS(nc, s, oh, ow)));
-    return fn_launch1(dev, k, (size_t)nc * s->h * s->w);
+    return launch_rows(dev, k, s->h, nc);
 }
 
 fn_status fn_avgpool_forward(fn_device *dev, cl_mem y, cl_mem x, const fn_pool_shape *s)
@@ -67,7 +79,7 @@ fn_status fn_avgpool_forward(fn_device *dev, cl_mem y, cl_mem x, const fn_pool_s
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "pool", "avgpool_forward", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(y), FN_ARG(x), POOL_ARGS(nc, s, oh, ow)));
-    return fn_launch1(dev, k, (size_t)nc * oh * ow);
+    return launch_rows(dev, k, oh, nc);
 }
 
 fn_status fn_avgpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, const fn_pool_shape *s)
@@ -78,7 +90,7 @@ fn_status fn_avgpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, const fn_poo
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "pool", "avgpool_backward", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(dx), FN_ARG(dy), POOL_ARGS(nc, s, oh, ow)));
-    return fn_launch1(dev, k, (size_t)nc * s->h * s->w);
+    return launch_rows(dev, k, s->h, nc);
 }
 
 fn_status fn_gap_forward(fn_device *dev, cl_mem y, cl_mem x, int n, int c, int hw)
@@ -101,5 +113,5 @@ fn_status fn_gap_backward(fn_device *dev, cl_mem dx, cl_mem dy, int n, int c, in
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "pool", "gap_backward", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(dx), FN_ARG(dy), FN_ARG(nc), FN_ARG(hw), (size_t)0));
-    return fn_launch1(dev, k, (size_t)nc * hw);
+    return launch_rows(dev, k, 1, nc);
 }

@@ -11,6 +11,16 @@
 void fn_ref_axpy(int n, float alpha, const float *x, float *y);
 void fn_ref_scale(int n, float alpha, float *x);
 
+/* fn_gemm (ops.h) on host arrays: C (M, N) = A (M, K) . B (K, N) [+ bias per
+ * row] [+ C], each matrix a view (element (row, n*q + r) at
+ * off + n*sn + row*s_row + r*s_col), accumulated in double. */
+typedef struct {
+    int q, sn, s_row, s_col;
+    int off; /* floats before element (0, 0) */
+} fn_ref_view;
+void fn_ref_gemm(int m, int n, int k, const float *a, fn_ref_view av, const float *b,
+                 fn_ref_view bv, float *c, fn_ref_view cv, const float *bias, int accumulate);
+
 void fn_ref_conv_forward(float *y, const float *x, const float *w, const float *b,
                          const fn_conv_shape *s);
 void fn_ref_conv_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
@@ -20,9 +30,9 @@ void fn_ref_batchnorm_forward_train(float *y, float *save_mean, float *save_invs
                                     const float *gamma, const float *beta, float *running_mean,
                                     float *running_var, int n, int c, int hw, float momentum,
                                     float eps);
-void fn_ref_batchnorm_forward_eval(float *y, const float *x, const float *gamma,
-                                   const float *beta, const float *running_mean,
-                                   const float *running_var, int n, int c, int hw, float eps);
+void fn_ref_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
+                                   const float *running_mean, const float *running_var, int n,
+                                   int c, int hw, float eps);
 void fn_ref_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                                const float *x, const float *save_mean, const float *save_invstd,
                                const float *gamma, int n, int c, int hw);

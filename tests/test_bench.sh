@@ -1,0 +1,49 @@
+#!/bin/sh
+# focusnet bench train: the rates it prints, the per-kernel profile, and its errors.
+# usage: test_bench.sh PATH/TO/focusnet
+set -u
+fn="$1"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE PATTERN -- command...: exit code and stderr matching PATTERN
+expect() {
+    code="$1"; pattern="$2"; shift 3
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, want $code ($err)"; return; fi
+    if ! printf '%s\n' "$err" | grep -q -- "$pattern"; then bad "$* -> '$err' lacks '$pattern'"; return; fi
+    ok
+}
+
+"$fn" bench --help | grep -q '^  train ' && ok || bad "bench --help lists train"
+
+# LeNet-5 on its default input; every timed line carries a number.
+out=$("$fn" bench train --batch 8 --steps 2 --warmup 1 --repeat 3 --profile) && ok || bad "bench train runs"
+printf '%s\n' "$out" | grep -q '^focusnet bench train: lenet5, batch 8, input 1x28x28, 10 classes' && ok || bad "train header: $out"
+printf '%s\n' "$out" | grep -q '^median of 3 runs of 2 steps after 1 warm-up steps' && ok || bad "train says how it times"
+printf '%s\n' "$out" | grep -Eq '^train +[0-9]+\.[0-9] images/s +[0-9]+\.[0-9]{2} ms/step' && ok || bad "train rate"
+printf '%s\n' "$out" | grep -Eq '^inference +[0-9]+\.[0-9] images/s' && ok || bad "inference rate"
+# The profile names the kernels a step runs, with their calls per step.
+printf '%s\n' "$out" | grep -q '^train profile: device time per step by kernel' && ok || bad "train profile"
+printf '%s\n' "$out" | grep -q '^inference profile: ' && ok || bad "inference profile"
+printf '%s\n' "$out" | grep -Eq '^  sgd_step +[0-9.]+ +[0-9.]+% +10\.0$' && ok || bad "10 SGD updates per step (LeNet's tensors)"
+printf '%s\n' "$out" | grep -Eq '^  (conv_igemm|gemm)_mr[0-9]+ ' && ok || bad "a GEMM kernel in the profile"
+printf '%s\n' "$out" | grep -Eq '^  loss_ce +[0-9.]+ +[0-9.]+% +1\.0$' && ok || bad "one loss per step"
+
+# Another model, input and class count; the small stem's name.
+out=$("$fn" bench train --model resnet18 --batch 2 --input 3x16x16 --classes 7 --steps 1 \
+    --warmup 0 --repeat 1) && ok || bad "bench train resnet18 runs"
+printf '%s\n' "$out" | grep -q '^focusnet bench train: resnet18 (small stem), batch 2, input 3x16x16, 7 classes' && ok || bad "resnet18 header"
+out=$("$fn" bench train --model mobilenetv2 --width 0.25 --stem imagenet --batch 2 --input 3x32x32 \
+    --steps 1 --warmup 0 --repeat 1) && ok || bad "bench train mobilenetv2 runs"
+printf '%s\n' "$out" | grep -q 'mobilenetv2 (imagenet stem)' && ok || bad "mobilenetv2 header"
+
+expect 2 "unknown model 'frob'" -- "$fn" bench train --model frob
+expect 2 "option '--input'" -- "$fn" bench train --input 3x32
+expect 2 "option '--stem'" -- "$fn" bench train --stem tiny
+expect 2 "option '--batch'" -- "$fn" bench train --batch 0
+
+echo "test_bench.sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
