@@ -1,8 +1,11 @@
 /* focusnet bench: how fast the building blocks run on a device.
  *
- * `bench layers` times every distinct layer of a model (ResNet-18 on 32x32
- * images by default) forward and backward, calling lib/ops directly; that is
- * why this file reaches below the public header.
+ * `bench train` times whole training steps and evaluation forwards of a
+ * model (images/s), optionally with the device time of every kernel
+ * (--profile, lib/core/profile.c); bench/torch_ratio.py compares it with
+ * PyTorch. `bench layers` times every distinct layer of a model (ResNet-18
+ * on 32x32 images by default) forward and backward, calling lib/ops
+ * directly; that is why this file reaches below the public header.
  *
  * Timing. Ops enqueue their kernels internally (CLBlast adds helper kernels of
  * its own), so there is no per-kernel event to collect. Each call is timed by

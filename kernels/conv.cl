@@ -72,7 +72,8 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
     }
     /* Lane by lane: where each lane's window starts, worked out once. A
      * pre-padded input (pad 0, with 32 floats of slack after it) needs no
-     * bounds checks. */
+     * bounds checks, and lanes that read evenly spaced inputs (one output
+     * row at stride 2, or a few rows at stride 1) take vector loads. */
     const int valid = min(16, P - p0);
     int ih0[16], iw0[16];
     size_t base[16];
@@ -91,13 +92,23 @@ __kernel void conv_pack_cols(const int N, const int C, const int H, const int W,
         int runs = 1, start[4] = {0, 16, 16, 16};
         size_t from[4] = {base[0], 0, 0, 0};
         for (int l = 1; l < 16 && runs <= 4; l++)
-            if (base[l] != base[l - 1] + 1) {
+            if (base[l] != base[l - 1] + stride) {
                 if (runs < 4) {
                     start[runs] = l;
                     from[runs] = base[l] - l;
                 }
                 runs++;
             }
+        if (stride == 2 && valid == 16 && runs == 1) { /* one row: even lanes of 32 */
+            __global const float *p = x + from[0];
+            for (int kh = 0; kh < KH; kh++)
+                for (int kw = 0; kw < KW; kw++, out += 16) {
+                    const int d = kh * W + kw;
+                    vstore16((float16)(vload16(0, p + d).even, vload16(0, p + d + 16).even), 0,
+                             out);
+                }
+            return;
+        }
         if (stride == 1 && valid == 16 && runs <= 4) {
             const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
             for (int kh = 0; kh < KH; kh++)
@@ -162,6 +173,39 @@ __kernel void conv_col2im_img(const int N, const int C, const int H, const int W
                     const float16 v = vload16(0, d + (kh * KW + kw) * Q + oh * OW + ow0);
                     const int16 ow = ow0 + lane;
                     acc += select((float16)0.0f, v, ow >= 0 && ow < OW);
+                }
+            }
+            if (iw0 + 16 <= W) {
+                vstore16(acc, 0, out + iw0);
+            } else {
+                float t[16];
+                vstore16(acc, 0, t);
+                for (int l = 0; iw0 + l < W; l++)
+                    out[iw0 + l] = t[l];
+            }
+            continue;
+        }
+        if (stride == 2) {
+            /* Tap (kh, kw) reaches pixel iw when iw + pad - kw is even: every
+             * other lane, from consecutive outputs. Load 16 outputs from
+             * ow0 = floor(e/2), e = iw0 + pad - kw, and spread them over the
+             * lanes of the right parity. */
+            const uint16 spread_even =
+                (uint16)(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+            const uint16 spread_odd =
+                (uint16)(16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16, 8);
+            float16 acc = (float16)0.0f;
+            for (int kh = 0; kh < KH; kh++) {
+                const int th = ih + pad - kh;
+                if (th < 0 || (th & 1) || th / 2 >= OH)
+                    continue;
+                const int oh = th / 2;
+                for (int kw = 0; kw < KW; kw++) {
+                    const int e = iw0 + pad - kw, ow0 = e >= 0 ? e / 2 : -((1 - e) / 2);
+                    const float16 v = vload16(0, d + (kh * KW + kw) * Q + oh * OW + ow0);
+                    const float16 spread = shuffle2(v, (float16)0.0f, e & 1 ? spread_odd : spread_even);
+                    const int16 t = e + lane, ow = t >> 1; /* floor((e + l) / 2) */
+                    acc += select((float16)0.0f, spread, ((t & 1) == 0) && ow >= 0 && ow < OW);
                 }
             }
             if (iw0 + 16 <= W) {
@@ -296,42 +340,44 @@ __kernel void conv_bias_sum(const int N, const int OC, __global const float *par
  * `up`-th row and column (up 2: zeros inserted between, the input of a
  * stride-2 convolution's input gradient), zero elsewhere; a negative offset
  * crops. Kernels that read a padded plane need no bounds checks: every tap of
- * every output lies inside it. Launched over (Hp, planes); one work-item
- * writes one padded row. */
+ * every output lies inside it. Launched over (rows, planes). */
 __kernel void conv_pad(const int planes, const int H, const int W, const int Hp, const int Wp,
                        const int off_h, const int off_w, const int up, __global const float *in,
                        __global float *out)
 {
-    const int r = get_global_id(0), pl = get_global_id(1);
-    if (r >= Hp || pl >= planes)
+    const int pl = get_global_id(1);
+    if (pl >= planes)
         return;
-    __global float *o = out + ((size_t)pl * Hp + r) * Wp;
-    const int th = r - off_h, ih = th / up;
-    if (th < 0 || th % up || ih >= H) {
-        int j = 0;
-        for (; j + 16 <= Wp; j += 16)
-            vstore16((float16)0.0f, 0, o + j);
-        for (; j < Wp; j++)
-            o[j] = 0.0f;
-        return;
-    }
-    __global const float *i = in + ((size_t)pl * H + ih) * W;
-    if (up == 1) {
-        const int j0 = max(0, off_w), j1 = min(Wp, off_w + W);
-        int j = 0;
-        for (; j < j0; j++)
-            o[j] = 0.0f;
-        for (; j + 16 <= j1; j += 16)
-            vstore16(vload16(0, i + j - off_w), 0, o + j);
-        for (; j < j1; j++)
-            o[j] = i[j - off_w];
-        for (; j < Wp; j++)
-            o[j] = 0.0f;
-        return;
-    }
-    for (int j = 0; j < Wp; j++) {
-        const int tw = j - off_w, iw = tw / up;
-        o[j] = tw >= 0 && tw % up == 0 && iw < W ? i[iw] : 0.0f;
+    /* Rows r, r + items, ...: one item per row on GPUs, per plane on CPUs. */
+    for (int r = get_global_id(0); r < Hp; r += get_global_size(0)) {
+        __global float *o = out + ((size_t)pl * Hp + r) * Wp;
+        const int th = r - off_h, ih = th / up;
+        if (th < 0 || th % up || ih >= H) {
+            int j = 0;
+            for (; j + 16 <= Wp; j += 16)
+                vstore16((float16)0.0f, 0, o + j);
+            for (; j < Wp; j++)
+                o[j] = 0.0f;
+            continue;
+        }
+        __global const float *i = in + ((size_t)pl * H + ih) * W;
+        if (up == 1) {
+            const int j0 = max(0, off_w), j1 = min(Wp, off_w + W);
+            int j = 0;
+            for (; j < j0; j++)
+                o[j] = 0.0f;
+            for (; j + 16 <= j1; j += 16)
+                vstore16(vload16(0, i + j - off_w), 0, o + j);
+            for (; j < j1; j++)
+                o[j] = i[j - off_w];
+            for (; j < Wp; j++)
+                o[j] = 0.0f;
+            continue;
+        }
+        for (int j = 0; j < Wp; j++) {
+            const int tw = j - off_w, iw = tw / up;
+            o[j] = tw >= 0 && tw % up == 0 && iw < W ? i[iw] : 0.0f;
+        }
     }
 }
 

@@ -35,13 +35,11 @@ inline void pool_wins16(const float16 v, const int16 vi, float16 *best, int16 *b
     *bi = select(*bi, vi, win);
 }
 
-inline void maxpool_row(__global float *y, __global int *argmax, __global const float *x,
-                        const int nc_total, const int h, const int w, const int oh, const int ow,
-                        const int k, const int stride, const int pad, const int write_argmax)
+inline void maxpool_one_row(__global float *y, __global int *argmax, __global const float *x,
+                            const int nc, const int h, const int w, const int oh, const int ow,
+                            const int k, const int stride, const int pad, const int write_argmax,
+                            const int oy)
 {
-    const int oy = get_global_id(0), nc = get_global_id(1);
-    if (oy >= oh || nc >= nc_total)
-        return;
     __global const float *plane = x + (size_t)nc * h * w;
     const size_t o0 = ((size_t)nc * oh + oy) * ow;
     int ox = 0;
@@ -89,6 +87,18 @@ inline void maxpool_row(__global float *y, __global int *argmax, __global const 
         if (write_argmax)
             argmax[o0 + ox] = best_i;
     }
+}
+
+inline void maxpool_row(__global float *y, __global int *argmax, __global const float *x,
+                        const int nc_total, const int h, const int w, const int oh, const int ow,
+                        const int k, const int stride, const int pad, const int write_argmax)
+{
+    const int nc = get_global_id(1);
+    if (nc >= nc_total)
+        return;
+    /* Rows oy, oy + items, ...: one item per row on GPUs, per plane on CPUs. */
+    for (int oy = get_global_id(0); oy < oh; oy += get_global_size(0))
+        maxpool_one_row(y, argmax, x, nc, h, w, oh, ow, k, stride, pad, write_argmax, oy);
 }
 
 __kernel void maxpool_forward(__global float *y, __global const float *x, const int nc_total,

@@ -10,7 +10,8 @@ static atomic_long alloc_count;
 fn_status fn_buffer_new(fn_device *dev, size_t bytes, cl_mem *out)
 {
     *out = NULL;
-    if (bytes == 0) bytes = 4; /* OpenCL refuses empty buffers; keep callers simple */
+    if (bytes == 0)
+        bytes = 4; /* OpenCL refuses empty buffers; keep callers simple */
     long nth = atomic_fetch_add(&alloc_count, 1) + 1;
     const char *fail = getenv("FOCUSNET_FAIL_ALLOC");
     if (fail && *fail && atol(fail) == nth)
@@ -34,12 +35,14 @@ long fn_alloc_count(void)
 
 void fn_buffer_free(cl_mem m)
 {
-    if (m) clReleaseMemObject(m);
+    if (m)
+        clReleaseMemObject(m);
 }
 
 fn_status fn_buffer_write(fn_device *dev, cl_mem m, size_t offset, size_t bytes, const void *src)
 {
-    if (bytes == 0) return FN_OK;
+    if (bytes == 0)
+        return FN_OK;
     cl_event *ev = fn_prof_begin(dev, 0);
     FN_CL(clEnqueueWriteBuffer(dev->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, ev));
     fn_prof_end(dev, ev, "write buffer");
@@ -48,7 +51,8 @@ fn_status fn_buffer_write(fn_device *dev, cl_mem m, size_t offset, size_t bytes,
 
 fn_status fn_buffer_read(fn_device *dev, cl_mem m, size_t offset, size_t bytes, void *dst)
 {
-    if (bytes == 0) return FN_OK;
+    if (bytes == 0)
+        return FN_OK;
     cl_event *ev = fn_prof_begin(dev, 0);
     FN_CL(clEnqueueReadBuffer(dev->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, ev));
     fn_prof_end(dev, ev, "read buffer");
@@ -57,7 +61,8 @@ fn_status fn_buffer_read(fn_device *dev, cl_mem m, size_t offset, size_t bytes, 
 
 fn_status fn_buffer_fill(fn_device *dev, cl_mem m, size_t offset, size_t bytes, float value)
 {
-    if (bytes == 0) return FN_OK;
+    if (bytes == 0)
+        return FN_OK;
     cl_event *ev = fn_prof_begin(dev, 0);
     FN_CL(clEnqueueFillBuffer(dev->queue, m, &value, sizeof value, offset, bytes, 0, NULL, ev));
     fn_prof_end(dev, ev, "fill buffer");
@@ -67,7 +72,8 @@ fn_status fn_buffer_fill(fn_device *dev, cl_mem m, size_t offset, size_t bytes, 
 fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off,
                          size_t bytes)
 {
-    if (bytes == 0) return FN_OK;
+    if (bytes == 0)
+        return FN_OK;
     cl_event *ev = fn_prof_begin(dev, 0);
     FN_CL(clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, bytes, 0, NULL, ev));
     fn_prof_end(dev, ev, "copy buffer");
@@ -76,7 +82,8 @@ fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src,
 
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out)
 {
-    if (slot < 0 || slot >= 4) return fn_error(FN_ERR_ARG, "scratch slot %d out of range", slot);
+    if (slot < 0 || slot >= 4)
+        return fn_error(FN_ERR_ARG, "scratch slot %d out of range", slot);
     if (dev->scratch_size[slot] < bytes) {
         /* Release first so the old and new buffers are never both held. */
         fn_buffer_free(dev->scratch[slot]);

@@ -17,7 +17,8 @@ typedef struct {
 static void info_string(cl_device_id d, cl_device_info what, char *out, size_t n)
 {
     out[0] = 0;
-    if (clGetDeviceInfo(d, what, n, out, NULL) != CL_SUCCESS) out[0] = 0;
+    if (clGetDeviceInfo(d, what, n, out, NULL) != CL_SUCCESS)
+        out[0] = 0;
     out[n - 1] = 0;
 }
 
@@ -30,17 +31,22 @@ static fn_status enumerate(found_device *out, int max, int *count)
     *count = 0;
     cl_int err = clGetPlatformIDs(MAX_PLATFORMS, platforms, &np);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && np == 0))
-        return fn_error(FN_ERR_DEVICE, "no OpenCL platform found: install an OpenCL driver "
-                                       "(for the CPU: apt-get install pocl-opencl-icd)");
-    if (err != CL_SUCCESS) return fn_cl_fail(err, "clGetPlatformIDs", __FILE__, __LINE__);
-    if (np > MAX_PLATFORMS) np = MAX_PLATFORMS;
+        return fn_error(FN_ERR_DEVICE,
+                        "no OpenCL platform found: install an OpenCL driver "
+                        "(for the CPU: apt-get install pocl-opencl-icd)");
+    if (err != CL_SUCCESS)
+        return fn_cl_fail(err, "clGetPlatformIDs", __FILE__, __LINE__);
+    if (np > MAX_PLATFORMS)
+        np = MAX_PLATFORMS;
     int n = 0;
     for (cl_uint p = 0; p < np; p++) {
         cl_device_id devs[MAX_DEVICES];
         cl_uint nd = 0;
-        if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd) != CL_SUCCESS)
+        if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd) !=
+            CL_SUCCESS)
             continue;
-        if (nd > MAX_DEVICES) nd = MAX_DEVICES;
+        if (nd > MAX_DEVICES)
+            nd = MAX_DEVICES;
         char pname[128];
         pname[0] = 0;
         clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
@@ -77,13 +83,17 @@ static fn_status enumerate(found_device *out, int max, int *count)
             n++;
         }
     }
-    if (n == 0) return fn_error(FN_ERR_DEVICE, "OpenCL platforms found, but no devices");
+    if (n == 0)
+        return fn_error(FN_ERR_DEVICE, "OpenCL platforms found, but no devices");
     int def = -1;
     for (int k = 0; k < n && def < 0; k++)
-        if (out[k].info.is_gpu) def = k;
+        if (out[k].info.is_gpu)
+            def = k;
     for (int k = 0; k < n && def < 0; k++)
-        if (out[k].info.is_cpu) def = k;
-    if (def < 0) def = 0;
+        if (out[k].info.is_cpu)
+            def = k;
+    if (def < 0)
+        def = 0;
     out[def].info.is_default = 1;
     *count = n;
     return FN_OK;
@@ -107,7 +117,8 @@ static int contains_nocase(const char *hay, const char *needle)
         size_t k = 0;
         while (k < nl && h[k] && tolower((unsigned char)h[k]) == tolower((unsigned char)needle[k]))
             k++;
-        if (k == nl) return 1;
+        if (k == nl)
+            return 1;
     }
     return nl == 0;
 }
@@ -117,7 +128,8 @@ static fn_status choose(found_device *all, int n, const char *spec, const char *
 {
     if (!spec || !*spec) {
         for (int i = 0; i < n; i++)
-            if (all[i].info.is_default) *pick = i;
+            if (all[i].info.is_default)
+                *pick = i;
         return FN_OK;
     }
     char *end = NULL;
@@ -140,8 +152,8 @@ static fn_status choose(found_device *all, int n, const char *spec, const char *
     size_t used = 0;
     list[0] = 0;
     for (int i = 0; i < n && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%d: %s (%s)", i ? "; " : "", i,
-                                 all[i].info.name, all[i].info.platform_name);
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%d: %s (%s)", i ? "; " : "",
+                                 i, all[i].info.name, all[i].info.platform_name);
     return fn_error(FN_ERR_DEVICE, "%s '%s' matches no OpenCL device; devices are: %s", origin,
                     spec, list);
 }
@@ -161,17 +173,21 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     FN_TRY(choose(all, n, spec, origin, &pick));
 
     fn_device *dev = calloc(1, sizeof *dev);
-    if (!dev) return fn_error(FN_ERR_NOMEM, "out of host memory opening a device");
+    if (!dev)
+        return fn_error(FN_ERR_NOMEM, "out of host memory opening a device");
     dev->info = all[pick].info;
     dev->platform = all[pick].platform;
     dev->device = all[pick].device;
     dev->profiling = profiling;
     dev->long_runs = dev->info.is_cpu && !dev->info.is_gpu;
     const char *gemm = getenv("FOCUSNET_GEMM");
-    if (gemm && strcmp(gemm, "clblast") == 0) dev->gemm_path = FN_GEMM_CLBLAST;
-    if (gemm && strcmp(gemm, "own") == 0) dev->gemm_path = FN_GEMM_OWN;
+    if (gemm && strcmp(gemm, "clblast") == 0)
+        dev->gemm_path = FN_GEMM_CLBLAST;
+    if (gemm && strcmp(gemm, "own") == 0)
+        dev->gemm_path = FN_GEMM_OWN;
     cl_int err;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform,
+                                     0};
     dev->context = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
         free(dev);
@@ -200,8 +216,10 @@ const fn_device_info *fn_device_get_info(const fn_device *dev)
 
 void fn_device_free(fn_device *dev)
 {
-    if (!dev) return;
-    if (dev->queue) clFinish(dev->queue);
+    if (!dev)
+        return;
+    if (dev->queue)
+        clFinish(dev->queue);
     fn_profile_free(dev);
     for (int p = 0; p < dev->n_programs; p++) {
         fn_program_entry *e = &dev->programs[p];
@@ -212,8 +230,11 @@ void fn_device_free(fn_device *dev)
     }
     free(dev->programs);
     for (int i = 0; i < 4; i++)
-        if (dev->scratch[i]) clReleaseMemObject(dev->scratch[i]);
-    if (dev->queue) clReleaseCommandQueue(dev->queue);
-    if (dev->context) clReleaseContext(dev->context);
+        if (dev->scratch[i])
+            clReleaseMemObject(dev->scratch[i]);
+    if (dev->queue)
+        clReleaseCommandQueue(dev->queue);
+    if (dev->context)
+        clReleaseContext(dev->context);
     free(dev);
 }

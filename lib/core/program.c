@@ -23,14 +23,16 @@ extern const embedded_kernel fn_embedded_kernels[]; /* generated: kernels_embedd
 const char *fn_kernel_source(const char *name)
 {
     for (const embedded_kernel *k = fn_embedded_kernels; k->name; k++)
-        if (strcmp(k->name, name) == 0) return k->source;
+        if (strcmp(k->name, name) == 0)
+            return k->source;
     return NULL;
 }
 
 static char *read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -39,7 +41,8 @@ static char *read_text(const char *path)
         free(s);
         s = NULL;
     }
-    if (s) s[n] = 0;
+    if (s)
+        s[n] = 0;
     fclose(f);
     return s;
 }
@@ -48,7 +51,8 @@ const char *fn_cache_dir(void)
 {
     static _Thread_local char dir[1024];
     const char *off = getenv("FOCUSNET_NO_CACHE");
-    if (off && *off && strcmp(off, "0") != 0) return "";
+    if (off && *off && strcmp(off, "0") != 0)
+        return "";
     const char *env = getenv("FOCUSNET_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
@@ -79,8 +83,9 @@ static void make_dirs(const char *path)
 static uint64_t cache_key(fn_device *dev, const char *source, const char *options)
 {
     uint64_t h = FN_HASH_INIT;
-    const char *parts[] = {source,          options,           dev->info.platform_name,
-                           dev->info.name,  dev->info.version, dev->info.driver_version,
+    const char *parts[] = {source,           options,
+                           dev->info.platform_name, dev->info.name,
+                           dev->info.version, dev->info.driver_version,
                            FOCUSNET_VERSION};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         h = fn_hash64(h, parts[i], strlen(parts[i]) + 1);
@@ -91,7 +96,8 @@ static uint64_t cache_key(fn_device *dev, const char *source, const char *option
 static cl_program load_cached(fn_device *dev, const char *path, const char *options)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -105,10 +111,11 @@ static cl_program load_cached(fn_device *dev, const char *path, const char *opti
     size_t len = (size_t)n;
     const unsigned char *bins[1] = {bin};
     cl_int status, err;
-    cl_program p =
-        clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, bins, &status, &err);
+    cl_program p = clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, bins, &status,
+                                             &err);
     free(bin);
-    if (err != CL_SUCCESS || status != CL_SUCCESS) return NULL;
+    if (err != CL_SUCCESS || status != CL_SUCCESS)
+        return NULL;
     if (clBuildProgram(p, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(p);
         return NULL;
@@ -124,7 +131,8 @@ static void store_cached(fn_device *dev, cl_program p, const char *dir, const ch
         len == 0)
         return;
     unsigned char *bin = malloc(len);
-    if (!bin) return;
+    if (!bin)
+        return;
     unsigned char *bins[1] = {bin};
     if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
         make_dirs(dir);
@@ -135,7 +143,8 @@ static void store_cached(fn_device *dev, cl_program p, const char *dir, const ch
         if (f) {
             int ok = fwrite(bin, 1, len, f) == len;
             ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0) remove(tmp);
+            if (!ok || rename(tmp, path) != 0)
+                remove(tmp);
         }
     }
     free(bin);
@@ -145,7 +154,8 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
                                   const char *options, cl_program *out)
 {
     *out = NULL;
-    if (!options) options = BUILD_OPTIONS;
+    if (!options)
+        options = BUILD_OPTIONS;
     const char *dir = fn_cache_dir();
     char path[1200] = "";
     if (*dir) {
@@ -160,7 +170,8 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
     cl_int err;
     size_t len = strlen(source);
     cl_program p = clCreateProgramWithSource(dev->context, 1, &source, &len, &err);
-    if (err != CL_SUCCESS) return fn_cl_fail(err, "clCreateProgramWithSource", __FILE__, __LINE__);
+    if (err != CL_SUCCESS)
+        return fn_cl_fail(err, "clCreateProgramWithSource", __FILE__, __LINE__);
     err = clBuildProgram(p, 1, &dev->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t log_len = 0;
@@ -177,7 +188,8 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
         clReleaseProgram(p);
         return FN_ERR_BUILD;
     }
-    if (*dir) store_cached(dev, p, dir, path);
+    if (*dir)
+        store_cached(dev, p, dir, path);
     *out = p;
     return FN_OK;
 }
@@ -202,7 +214,8 @@ static fn_status get_program(fn_device *dev, const char *name, fn_program_entry 
         source = from_disk;
     } else {
         source = fn_kernel_source(name);
-        if (!source) return fn_error(FN_ERR_ARG, "no kernel program named '%s' is built in", name);
+        if (!source)
+            return fn_error(FN_ERR_ARG, "no kernel program named '%s' is built in", name);
     }
     cl_program p;
     fn_status st = fn_program_build_source(dev, name, source, NULL, &p);
@@ -263,7 +276,8 @@ fn_status fn_kernel_args(cl_kernel k, ...)
     va_start(ap, k);
     for (cl_uint i = 0;; i++) {
         size_t size = va_arg(ap, size_t);
-        if (size == 0) break;
+        if (size == 0)
+            break;
         const void *ptr = va_arg(ap, const void *);
         cl_int err = clSetKernelArg(k, i, size, ptr);
         if (err != CL_SUCCESS) {
@@ -284,8 +298,10 @@ fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
     size_t g[3];
     for (int d = 0; d < dims; d++) {
         g[d] = global[d];
-        if (g[d] == 0) return FN_OK; /* nothing to do */
-        if (local) g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+        if (g[d] == 0)
+            return FN_OK; /* nothing to do */
+        if (local)
+            g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
     cl_event *ev = fn_prof_begin(dev, 0);
     FN_CL(clEnqueueNDRangeKernel(dev->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, ev));
@@ -307,7 +323,8 @@ fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n)
 
 int fn_run_length(const fn_device *dev, int len)
 {
-    if (!dev->long_runs) return 16;
+    if (!dev->long_runs)
+        return 16;
     int run = (len + 15) / 16 * 16;
     return run < 16 ? 16 : run > 4096 ? 4096 : run;
 }
@@ -316,9 +333,12 @@ fn_status fn_launch_runs(fn_device *dev, cl_kernel k, int len, int planes, int r
 {
     size_t global[2] = {((size_t)len + run - 1) / run, (size_t)planes};
     size_t one[2] = {1, 1};
-    if (dev->long_runs) return fn_launch(dev, k, 2, global, one);
+    if (dev->long_runs)
+        return fn_launch(dev, k, 2, global, one);
     size_t local[2] = {64, 1};
-    if (global[0] < 64) local[0] = global[0] >= 16 ? 16 : 1;
-    if (dev->info.max_work_group && dev->info.max_work_group < local[0]) local[0] = 1;
+    if (global[0] < 64)
+        local[0] = global[0] >= 16 ? 16 : 1;
+    if (dev->info.max_work_group && dev->info.max_work_group < local[0])
+        local[0] = 1;
     return fn_launch(dev, k, 2, global, local);
 }

@@ -129,7 +129,8 @@ static fn_status pad_planes_in(fn_device *dev, int slot, cl_mem in, int planes, 
     FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(h), FN_ARG(w), FN_ARG(hp), FN_ARG(wp),
                           FN_ARG(lead_h), FN_ARG(lead_w), FN_ARG(up), FN_ARG(in), FN_ARG(*out),
                           (size_t)0));
-    size_t global[2] = {(size_t)hp, (size_t)planes}, local[2] = {1, 1};
+    /* CPUs: a plane per work-item; GPUs: a row. */
+    size_t global[2] = {dev->long_runs ? 1 : (size_t)hp, (size_t)planes}, local[2] = {1, 1};
     return fn_launch(dev, k, 2, global, local);
 }
 

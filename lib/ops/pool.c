@@ -50,7 +50,7 @@ fn_status fn_maxpool_forward(fn_device *dev, cl_mem y, cl_mem argmax, cl_mem x,
         FN_TRY(fn_kernel_get(dev, "pool", "maxpool_forward", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(y), FN_ARG(x), POOL_ARGS(nc, s, oh, ow)));
     }
-    return launch_rows(dev, k, oh, nc);
+    return launch_rows(dev, k, dev->long_runs ? 1 : oh, nc); /* CPUs: a plane per item */
 }
 
 fn_status fn_maxpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
