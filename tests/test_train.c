@@ -10,44 +10,9 @@
 #include "io/file.h"
 #include "nn/model.h"
 
-#define H 28
-#define K 3
+#include "tiny_mnist.h"
 
-static void put_be32(FILE *f, uint32_t v)
-{
-    unsigned char b[4] = {v >> 24, v >> 16, v >> 8, v};
-    fwrite(b, 1, 4, f);
-}
-
-/* Class k: a bright horizontal bar in band k of the image, plus noise. */
-static void write_split(const char *dir, const char *prefix, int n, uint64_t seed)
-{
-    char path[512];
-    fn_rng r;
-    fn_rng_seed(&r, seed);
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *fi = fopen(path, "wb");
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    FILE *fl = fopen(path, "wb");
-    put_be32(fi, 0x803);
-    put_be32(fi, (uint32_t)n);
-    put_be32(fi, H);
-    put_be32(fi, H);
-    put_be32(fl, 0x801);
-    put_be32(fl, (uint32_t)n);
-    for (int i = 0; i < n; i++) {
-        unsigned char label = (unsigned char)(i % K), img[H * H];
-        int row = 4 + label * 8 + (int)fn_rng_below(&r, 4);
-        for (int p = 0; p < H * H; p++)
-            img[p] = (unsigned char)fn_rng_below(&r, 60);
-        for (int x = 2; x < H - 2; x++)
-            img[row * H + x] = (unsigned char)(180 + fn_rng_below(&r, 70));
-        fwrite(img, 1, sizeof img, fi);
-        fwrite(&label, 1, 1, fl);
-    }
-    fclose(fi);
-    fclose(fl);
-}
+#define H TINY_H
 
 static cJSON *read_log(const char *dir, int *lines)
 {
@@ -80,8 +45,8 @@ int main(void)
 {
     char dir[] = "/tmp/focusnet-train-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "temp dir");
-    write_split(dir, "train", 240, 1);
-    write_split(dir, "t10k", 90, 2);
+    tiny_write_split(dir, "train", 240, 1);
+    tiny_write_split(dir, "t10k", 90, 2);
     char data[600], base_dir[600], focus_dir[600], kd_dir[600], best[700];
     snprintf(data, sizeof data, "mnist:%s", dir);
     snprintf(base_dir, sizeof base_dir, "%s/base", dir);
