@@ -43,9 +43,14 @@ def train(run_dir, epochs, extra, common):
            "--epochs", str(epochs), "--out", run_dir] + common + extra
     print("$", " ".join(cmd), flush=True)
     t0 = time.time()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    print(f"  {time.time() - t0:.0f} s", flush=True)
-    return log_lines(run_dir)
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    print(f"  {time.time() - t0:.0f} s" + (f", exit {rc}" if rc else ""), flush=True)
+    log = log_lines(run_dir)
+    if rc or not log:
+        # A run that diverged (focusnet stops it with a message) counts as
+        # failed: no accuracy, reported as such in the table.
+        return [{"test_top1": float("nan"), "test_top5": float("nan"), "failed": True}]
+    return log
 
 
 def main():
@@ -95,12 +100,18 @@ def main():
              + f"; test top-1 and top-5 after the last epoch (mean ± sd over seeds).", "",
              "| method | top-1 (%) | top-5 (%) | runs |", "| --- | --- | --- | --- |"]
     for name, vals in results.items():
+        failed = sum(1 for v in vals if v[0] != v[0])
+        vals = [v for v in vals if v[0] == v[0]]
+        if not vals:
+            lines.append(f"| {name} | diverged | diverged | 0 of {failed} |")
+            continue
         t1 = [100 * v[0] for v in vals]
         t5 = [100 * v[1] for v in vals]
         sd1 = statistics.stdev(t1) if len(t1) > 1 else 0.0
         sd5 = statistics.stdev(t5) if len(t5) > 1 else 0.0
         lines.append(f"| {name} | {statistics.mean(t1):.2f} ± {sd1:.2f} | "
-                     f"{statistics.mean(t5):.2f} ± {sd5:.2f} | {len(vals)} |")
+                     f"{statistics.mean(t5):.2f} ± {sd5:.2f} | {len(vals)}"
+                     + (f" ({failed} diverged)" if failed else "") + " |")
     lines += ["", f"wall time of this invocation: {wall / 60:.1f} min "
               "(runs found complete on disk are not re-run)"]
     os.makedirs(a.out, exist_ok=True)
