@@ -25,8 +25,9 @@ if [ -d "$pocl_cache" ]; then
     tar -C "$pocl_cache" --exclude='tempfile*' -cf - . 2>/dev/null | tar -C "$tmp/pocl" -xf - 2>/dev/null
 fi
 export POCL_CACHE_DIR="$tmp/pocl"
-# 15 steps an epoch, 90 in all; a resume point every 4 steps.
-set -- --data "mnist:$tmp" --batch 16 --epochs 6 --lr 0.05 --augment --seed 3 --save-every 4
+# 15 steps an epoch, 600 in all (long enough that a kill lands mid-run even
+# with fast kernels); a resume point every 4 steps.
+set -- --data "mnist:$tmp" --batch 16 --epochs 40 --lr 0.05 --augment --seed 3 --save-every 4
 "$fn" train "$@" --out "$tmp/ref" >/dev/null 2>&1 && ok || bad "the reference run"
 
 # Up to four interruptions, each at a random moment after a resume point
@@ -67,11 +68,11 @@ done
     bad "best.safetensors differs from the uninterrupted run"
 "$helper" same "$tmp/ref/state.safetensors" "$tmp/run/state.safetensors" && ok ||
     bad "the final state (momentum) differs from the uninterrupted run"
-# The log: epochs 1..6 once each, with the uninterrupted run's losses.
+# The log: epochs 1..40 once each, with the uninterrupted run's losses.
 strip() { sed 's/"seconds":[^,]*,"images_per_s":[^,]*,//' "$1"; }
 [ "$(strip "$tmp/ref/log.jsonl")" = "$(strip "$tmp/run/log.jsonl")" ] && ok ||
     bad "log.jsonl differs: $(cat "$tmp/run/log.jsonl")"
-[ "$(grep -c '"partial":false' "$tmp/run/log.jsonl")" -eq 6 ] && ok || bad "6 complete log lines"
+[ "$(grep -c '"partial":false' "$tmp/run/log.jsonl")" -eq 40 ] && ok || bad "40 complete log lines"
 ls "$tmp/run" | grep -q '\.tmp-' && bad "temporary files left: $(ls "$tmp/run")" || ok
 
 # --resume keeps the run's configuration: only where and how far may change.
@@ -81,8 +82,8 @@ err=$("$fn" train --resume "$tmp/run" --lr 0.5 2>&1 >/dev/null)
 err=$("$fn" train --resume "$tmp/nothing" 2>&1 >/dev/null)
 [ $? -eq 1 ] && printf '%s' "$err" | grep -q "$tmp/nothing: no state.safetensors" && ok ||
     bad "--resume of a folder without a state: $err"
-"$fn" train --resume "$tmp/run" --epochs 7 >/dev/null 2>&1 && ok || bad "--resume --epochs 7"
-[ "$(grep -c '"partial":false' "$tmp/run/log.jsonl")" -eq 7 ] && ok || bad "--epochs 7 adds a line"
+"$fn" train --resume "$tmp/run" --epochs 41 >/dev/null 2>&1 && ok || bad "--resume --epochs 41"
+[ "$(grep -c '"partial":false' "$tmp/run/log.jsonl")" -eq 41 ] && ok || bad "--epochs 41 adds a line"
 
 # A diverging run names the step and leaves nothing behind.
 err=$("$fn" train --data "mnist:$tmp" --batch 16 --epochs 2 --lr 1e6 --out "$tmp/nan" 2>&1 >/dev/null)
