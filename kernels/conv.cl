@@ -398,6 +398,26 @@ static inline int segment_lanes(const int q0, const int Q, const int OW, const i
     return 1;
 }
 
+/* 16 consecutive values of p from q0, zeros past Q (the tail of a plane). */
+static inline float16 load16_tail(__global const float *p, const int q0, const int Q)
+{
+    if (q0 + 16 <= Q)
+        return vload16(0, p + q0);
+    float t[16];
+    for (int l = 0; l < 16; l++)
+        t[l] = q0 + l < Q ? p[q0 + l] : 0.0f;
+    return vload16(0, t);
+}
+
+/* The sum of a vector's 16 lanes, pairwise. */
+static inline float sum16(const float16 v)
+{
+    const float8 h = v.lo + v.hi;
+    const float4 f = h.lo + h.hi;
+    const float2 d = f.lo + f.hi;
+    return d.x + d.y;
+}
+
 /* TAP16(AS) defines tap16_AS: the 16 values that tap (kh, kw) of a
  * stride-`stride` window reads for the 16 outputs of a segment, from a padded
  * plane (row pitch Wp) in address space AS. The segment is output row oh0
@@ -532,21 +552,10 @@ __kernel void conv_dw_dw(const int planes, const int Hp, const int Wp, const int
     for (int q0 = 0; q0 < Q; q0 += 16) {
         const int lanes = segment_lanes(q0, Q, OW, stride, Wp, offs);
         const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;
-        float16 g;
-        if (q0 + 16 <= Q) {
-            g = vload16(0, dyp + q0);
-        } else {
-            float t[16];
-            for (int l = 0; l < 16; l++)
-                t[l] = q0 + l < Q ? dyp[q0 + l] : 0.0f;
-            g = vload16(0, t);
-        }
+        const float16 g = load16_tail(dyp, q0, Q);
         acc = fma(g, tap16___global(xp, Wp, OW, stride, oh0, ow0, kh, kw, lanes, offs), acc);
     }
-    const float8 h = acc.lo + acc.hi;
-    const float4 f = h.lo + h.hi;
-    const float2 d = f.lo + f.hi;
-    part[(size_t)pl * taps + tap] = d.x + d.y;
+    part[(size_t)pl * taps + tap] = sum16(acc);
 }
 
 /* dw (C, taps) += the sum over the batch of part (N, C, taps). */
@@ -623,21 +632,10 @@ __kernel void conv_dw_plane_dw(const int planes, const int H, const int W, const
         for (int q0 = 0; q0 < Q; q0 += 16) {
             const int lanes = segment_lanes(q0, Q, OW, stride, Wp, offs);
             const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;
-            float16 g;
-            if (q0 + 16 <= Q) {
-                g = vload16(0, dyp + q0);
-            } else {
-                float t[16];
-                for (int l = 0; l < 16; l++)
-                    t[l] = q0 + l < Q ? dyp[q0 + l] : 0.0f;
-                g = vload16(0, t);
-            }
+            const float16 g = load16_tail(dyp, q0, Q);
             acc = fma(g, tap16___local(buf, Wp, OW, stride, oh0, ow0, kh, kw, lanes, offs), acc);
         }
-        const float8 h = acc.lo + acc.hi;
-        const float4 f = h.lo + h.hi;
-        const float2 d = f.lo + f.hi;
-        part[(size_t)pl * taps + tap] = d.x + d.y;
+        part[(size_t)pl * taps + tap] = sum16(acc);
     }
 }
 
