@@ -157,6 +157,23 @@ static inline void compare_device(fn_device *dev, const fn_loss_opts *o, const b
     out_free(&r);
 }
 
+/* Logits of magnitude 1e4: the device still matches the reference, and the
+ * reference itself stays finite. Frees the batch. */
+static inline void check_huge_logits(fn_device *dev, const fn_loss_opts *o, batch *big,
+                                     const char *name)
+{
+    char what[128];
+    snprintf(what, sizeof what, "%s logits 1e4", name);
+    compare_device(dev, o, big, what);
+    loss_out ro = out_new(big->n, big->k);
+    size_t nk = (size_t)big->n * big->k;
+    run_ref(o, big, &ro);
+    CHECK(all_finite(ro.loss, (size_t)big->n) && all_finite(ro.grad, nk),
+          "%s: reference not finite", what);
+    out_free(&ro);
+    batch_free(big);
+}
+
 /* Finite differences of mean(loss) over the batch, by the reference. */
 typedef struct {
     const fn_loss_opts *o;
