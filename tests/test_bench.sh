@@ -3,19 +3,7 @@
 # usage: test_bench.sh PATH/TO/focusnet
 set -u
 fn="$1"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE PATTERN -- command...: exit code and stderr matching PATTERN
-expect() {
-    code="$1"; pattern="$2"; shift 3
-    err=$("$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, want $code ($err)"; return; fi
-    if ! printf '%s\n' "$err" | grep -q -- "$pattern"; then bad "$* -> '$err' lacks '$pattern'"; return; fi
-    ok
-}
+. "$(dirname "$0")/kit.sh"
 
 "$fn" bench --help | grep -q '^  train ' && ok || bad "bench --help lists train"
 

@@ -10,19 +10,7 @@ ckpt="$src/tests/fixtures/torch_lenet5.safetensors"
 image="$src/assets/samples/fashion-sandal.png"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE PATTERN -- command...: exit code and stderr matching PATTERN
-expect() {
-    code="$1"; pattern="$2"; shift 3
-    err=$("$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, want $code ($err)"; return; fi
-    if ! printf '%s\n' "$err" | grep -q -- "$pattern"; then bad "$* -> '$err' lacks '$pattern'"; return; fi
-    ok
-}
+. "$(dirname "$0")/kit.sh"
 
 # png_size FILE: "WIDTH HEIGHT" from the IHDR chunk
 png_size() {

@@ -5,19 +5,7 @@ set -u
 fn="$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE PATTERN -- command...: exit code and one line on stderr matching PATTERN
-expect() {
-    code="$1"; pattern="$2"; shift 3
-    err=$("$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, want $code ($err)"; return; fi
-    if ! printf '%s\n' "$err" | grep -q -- "$pattern"; then bad "$* -> '$err' lacks '$pattern'"; return; fi
-    ok
-}
+. "$(dirname "$0")/kit.sh"
 
 "$fn" --version | grep -q '^focusnet [0-9]' && ok || bad "--version"
 "$fn" --help | grep -q 'devices' && ok || bad "--help lists commands"

@@ -12,10 +12,7 @@ fn="$1"
 helper="$2"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/kit.sh"
 
 "$helper" mnist "$tmp" || { echo "cannot write the dataset"; exit 1; }
 # POCL's kernel cache is not safe for processes building at once

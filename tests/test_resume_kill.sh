@@ -9,10 +9,7 @@ fn="$1"
 helper="$2"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/kit.sh"
 rand() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; } # 0..65535
 
 "$helper" mnist "$tmp" || { echo "cannot write the dataset"; exit 1; }

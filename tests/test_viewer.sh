@@ -21,10 +21,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/kit.sh"
 
 # Quiet and deterministic: no accessibility bus, no GL.
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
