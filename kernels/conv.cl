@@ -8,7 +8,14 @@
  * (OC, N*OH*OW) layout and NCHW.
  *
  * Every kernel is launched over its outputs, rounded up, so each checks its
- * index. Sizes come in as ints; flat indices are size_t. */
+ * index. Sizes come in as ints; flat indices are size_t.
+ *
+ * On a GPU: conv_im2col, conv_col2im, conv_to_nchw, conv_from_nchw,
+ * conv_pad_items: a work-item owns one float of its output, launched 1-D in
+ * groups of 64 (fn_launch1), so neighbouring items write neighbouring floats.
+ * conv_bias_plane: a work-item owns one (n, oc) plane's sum, groups of about
+ * 64 planes (fn_launch_auto); conv_bias_sum: a channel, groups of 64.
+ * conv_pad is the CPU form of conv_pad_items (a plane per item). */
 /* col (C*KH*KW, P) from x (N, C, H, W); P = N*OH*OW. Padding reads as 0. */
 __kernel void conv_im2col(const int rows, const int P, const int C, const int H, const int W,
                           const int KH, const int KW, const int stride, const int pad,
@@ -168,3 +175,22 @@ __kernel void conv_pad(const int planes, const int H, const int W, const int Hp,
 /* Whether segment q0 of an OH x OW output can use vector loads for every
  * tap (stride 1 or 2; see TAP16); if not, fills offs for the lanes (lanes
  * past Q repeat the last output). */
+
+/* GPU form of conv_pad: one work-item per float of out (planes, Hp, Wp),
+ * launched 1-D, so neighbouring work-items write neighbouring floats and
+ * read neighbouring inputs (every up-th one). */
+__kernel void conv_pad_items(const int planes, const int H, const int W, const int Hp,
+                             const int Wp, const int off_h, const int off_w, const int up,
+                             __global const float *in, __global float *out)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)planes * Hp * Wp)
+        return;
+    const int j = (int)(i % Wp), r = (int)(i / Wp % Hp);
+    const size_t pl = i / Wp / Hp;
+    const int th = r - off_h, tw = j - off_w;
+    float v = 0.0f;
+    if (th >= 0 && tw >= 0 && th % up == 0 && tw % up == 0 && th / up < H && tw / up < W)
+        v = in[(pl * H + th / up) * W + tw / up];
+    out[i] = v;
+}

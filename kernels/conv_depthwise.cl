@@ -1,7 +1,17 @@
 /* Depthwise 2-D convolution (groups == C == OC; lib/ops/conv_depthwise.c):
  * direct kernels on padded planes, where a GEMM would be a batch of 1-row
  * products. The padded planes come from conv_pad (kernels/conv.cl) or are
- * filled into local memory here (fill_padded). */
+ * filled into local memory here (fill_padded).
+ *
+ * On a GPU: conv_dw_correlate: a work-item owns 16 consecutive outputs of one
+ * plane (one float16), launched over (segments, planes) with groups of about
+ * 64 items (fn_launch_auto), so a group covers 1024 consecutive outputs of a
+ * plane (or several planes). conv_dw_dw: a work-item owns one tap of one
+ * plane's weight-gradient partial sum, over (taps, planes), groups of about
+ * 64 (e.g. 9 taps x 7 planes). conv_dw_dw_sum: one weight, groups of 64.
+ * conv_dw_plane and conv_dw_plane_dw are the CPU forms: one item per plane,
+ * its padded copy in local memory; they are never launched on a GPU
+ * (dev->long_runs == 0), which keeps local memory off the GPU path. */
 
 static inline int segment_lanes(const int q0, const int Q, const int OW, const int stride,
                                 const int Wp, int *offs)

@@ -4,7 +4,14 @@
  * (conv_col2im_img), and the implicit GEMM that reads col from a padded
  * input instead (conv_igemm_mr*). The column matrix is the one of
  * kernels/conv.cl: col (C*KH*KW, N*OH*OW), row r = (c*KH + kh)*KW + kw,
- * column p = (n*OH + oh)*OW + ow. */
+ * column p = (n*OH + oh)*OW + ow.
+ *
+ * On a GPU: these are the CPU path (our own GEMM, fn_use_own_gemm); GPUs use
+ * kernels/conv.cl with CLBlast. Launched with fn_launch_auto (single items on
+ * CPUs, groups of about 64 along dimension 0 when a test forces this path on
+ * a GPU): conv_pack_cols owns one input channel's rows of one 16-column
+ * panel, conv_igemm_mr* an MR x 16 tile of y, conv_col2im_img one input row
+ * of one plane. */
 
 /* ---- Layouts for our own GEMM kernels (CPU devices, lib/ops/gemm.c) --------
  * The column matrix col (C*KH*KW, N*OH*OW) is written straight into the

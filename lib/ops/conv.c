@@ -93,8 +93,8 @@ static fn_status bias_grad(fn_device *dev, cl_mem db, cl_mem dy, int n, int oc, 
     FN_TRY(fn_scratch(dev, 0, (size_t)planes * sizeof(float), &part));
     FN_TRY(fn_kernel_get(dev, "conv", "conv_bias_plane", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(q), FN_ARG(dy), FN_ARG(part), (size_t)0));
-    size_t global = (size_t)planes, local = 1;
-    FN_TRY(fn_launch(dev, k, 1, &global, &local));
+    size_t global = (size_t)planes;
+    FN_TRY(fn_launch_auto(dev, k, 1, &global));
     FN_TRY(fn_kernel_get(dev, "conv", "conv_bias_sum", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(oc), FN_ARG(part), FN_ARG(db), (size_t)0));
     return fn_launch1(dev, k, (size_t)oc);
@@ -122,12 +122,13 @@ fn_status fn_conv_pad_planes(fn_device *dev, int slot, cl_mem in, int planes, in
 {
     FN_TRY(fn_scratch(dev, slot, ((size_t)planes * hp * wp + 32) * sizeof(float), out));
     cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "conv", "conv_pad", &k));
+    /* CPUs: a plane per work-item; GPUs: a float per work-item. */
+    FN_TRY(fn_kernel_get(dev, "conv", dev->long_runs ? "conv_pad" : "conv_pad_items", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(h), FN_ARG(w), FN_ARG(hp), FN_ARG(wp),
                           FN_ARG(lead_h), FN_ARG(lead_w), FN_ARG(up), FN_ARG(in), FN_ARG(*out),
                           (size_t)0));
-    /* CPUs: a plane per work-item; GPUs: a row. */
-    size_t global[2] = {dev->long_runs ? 1 : (size_t)hp, (size_t)planes}, local[2] = {1, 1};
+    if (!dev->long_runs) return fn_launch1(dev, k, (size_t)planes * hp * wp);
+    size_t global[2] = {1, (size_t)planes}, local[2] = {1, 1};
     return fn_launch(dev, k, 2, global, local);
 }
 

@@ -23,8 +23,8 @@ static fn_status correlate(fn_device *dev, cl_mem out, cl_mem in, int hp, int wp
                           FN_ARG(s->kw), FN_ARG(stride), FN_ARG(oh), FN_ARG(ow), FN_ARG(flip),
                           FN_ARG(has_bias), FN_ARG(in), FN_ARG(w), FN_ARG(bb), FN_ARG(out),
                           (size_t)0));
-    size_t global[2] = {((size_t)oh * ow + 15) / 16, (size_t)planes}, local[2] = {1, 1};
-    return fn_launch(dev, k, 2, global, local);
+    size_t global[2] = {((size_t)oh * ow + 15) / 16, (size_t)planes};
+    return fn_launch_auto(dev, k, 2, global);
 }
 
 /* A padded (h, w) input plane read by correlate, as pad_planes would write it. */
@@ -119,8 +119,8 @@ fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_me
             FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(p.hp), FN_ARG(p.wp), FN_ARG(s->kh),
                                   FN_ARG(s->kw), FN_ARG(s->stride), FN_ARG(oh), FN_ARG(ow),
                                   FN_ARG(dy), FN_ARG(pp), FN_ARG(part), (size_t)0));
-            size_t global[2] = {(size_t)taps, (size_t)planes}, local[2] = {1, 1};
-            FN_TRY(fn_launch(dev, k, 2, global, local));
+            size_t global[2] = {(size_t)taps, (size_t)planes};
+            FN_TRY(fn_launch_auto(dev, k, 2, global));
         }
         FN_TRY(fn_kernel_get(dev, "conv_depthwise", "conv_dw_dw_sum", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->c), FN_ARG(taps), FN_ARG(part), FN_ARG(dw),

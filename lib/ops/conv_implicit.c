@@ -62,8 +62,8 @@ static fn_status pack_cols(fn_device *dev, cl_mem x, const fn_conv_shape *s, cl_
     FN_TRY(conv_args(k, &ps));
     FN_CL(clSetKernelArg(k, 10, sizeof x, &x));
     FN_CL(clSetKernelArg(k, 11, sizeof *out, out));
-    size_t global[2] = {(size_t)s->c, panels}, local[2] = {1, 1};
-    return fn_launch(dev, k, 2, global, local);
+    size_t global[2] = {(size_t)s->c, panels};
+    return fn_launch_auto(dev, k, 2, global);
 }
 
 /* Few output rows (channels): packing col costs about as much as the
@@ -94,8 +94,8 @@ static fn_status igemm(fn_device *dev, cl_mem y, cl_mem xp, const fn_view *w, cl
     FN_TRY(fn_kernel_args(kern, FN_ARG(m), FN_ARG(p), FN_ARG(c), FN_ARG(hp), FN_ARG(wp), FN_ARG(kh),
                           FN_ARG(kw), FN_ARG(stride), FN_ARG(oh), FN_ARG(ow), FN_ARG(ap),
                           FN_ARG(xp), FN_ARG(y), FN_ARG(bb), FN_ARG(has_bias), (size_t)0));
-    size_t global[2] = {(size_t)ti, ((size_t)p + 15) / 16}, local[2] = {1, 1};
-    return fn_launch(dev, kern, 2, global, local);
+    size_t global[2] = {(size_t)ti, ((size_t)p + 15) / 16};
+    return fn_launch_auto(dev, kern, 2, global);
 }
 
 fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
@@ -168,6 +168,6 @@ fn_status fn_conv_implicit_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem
     FN_TRY(conv_args(k, s));
     FN_CL(clSetKernelArg(k, 10, sizeof dcol, &dcol));
     FN_CL(clSetKernelArg(k, 11, sizeof dx, &dx));
-    size_t global[2] = {(size_t)s->h, (size_t)s->n * s->c}, local[2] = {1, 1};
-    return fn_launch(dev, k, 2, global, local);
+    size_t global[2] = {(size_t)s->h, (size_t)s->n * s->c};
+    return fn_launch_auto(dev, k, 2, global);
 }
