@@ -8,8 +8,8 @@
  * (rows, planes) with groups of about 64 (fn_launch_auto: all rows of a
  * plane, then further planes); neighbouring items work on neighbouring rows.
  * maxpool_backward_plane is the CPU form (a plane per item). gap_forward: a
- * work-item owns a plane's mean, gap_backward a float; groups of 64
- * (fn_launch1). */
+ * work-item owns a plane's mean, groups of 64 (fn_launch1); gap_backward: a
+ * plane of dx, groups of about 64 planes. */
 
 /* The window rows (or columns) oh that contain input row ih: those with
  * oh * stride - pad <= ih <= oh * stride - pad + k - 1, clamped to [0, OH). */
