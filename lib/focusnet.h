@@ -290,6 +290,12 @@ void fn_heatmap_range(const float *heatmap, size_t n, float *lo, float *hi);
 void fn_cam_overlay(const float *pixels, int c, int h, int w, const float *heatmap, float lo,
                     float hi, fn_colormap cm, float opacity, uint8_t *rgb);
 
+/* ---- Files -------------------------------------------------------------- */
+/* Writes size bytes to path atomically (a temporary file in the same folder,
+ * fsync, rename), as checkpoints are written: on any failure path keeps what
+ * it held, and the message names path and the system's reason. */
+fn_status fn_write_file_atomic(const char *path, const void *data, size_t size);
+
 /* ---- Datasets, read-only, for applications ----------------------------------
  * The same functions lib/data/data.h declares (see there for the specs:
  * "fashion-mnist", "mnist:DIR", "cifar10:DIR", "folder:DIR", ...). Images are
