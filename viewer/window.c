@@ -717,7 +717,8 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
         if (!paths[i]) continue;
         if (fnv_export_png(what[i], paths[i], &err)) {
             g_print("focusnet-viewer: wrote %s\n", paths[i]);
-        } else if (self->shot_frames < 3600 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) &&
+        } else if (self->shot_frames < 3600 &&
+                   g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) &&
                    strstr(err->message, "nothing is shown yet")) {
             /* Not painted yet (a loaded machine, a sanitizer build): try the next frame,
              * for up to about a minute. */
