@@ -302,6 +302,11 @@ void fn_cam_overlay(const float *pixels, int c, int h, int w, const float *heatm
  * fsync, rename), as checkpoints are written: on any failure path keeps what
  * it held, and the message names path and the system's reason. */
 fn_status fn_write_file_atomic(const char *path, const void *data, size_t size);
+/* A copy of s (free it) in which every byte that is not part of valid UTF-8
+ * is replaced by U+FFFD; NULL when memory runs out. Every string focusnet
+ * writes into JSON (safetensors headers, metadata, predict --json) passes
+ * through it, so the output is always valid JSON. */
+char *fn_utf8_sanitize(const char *s);
 
 /* ---- Datasets, read-only, for applications ----------------------------------
  * The same functions lib/data/data.h declares (see there for the specs:

@@ -9,7 +9,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "check.h"
+#include "io/safetensors.h"
 #include "io/file.h"
 #include "tmpdir.h"
 
@@ -94,12 +97,69 @@ static void test_outputs(const char *dir)
     signal(SIGXFSZ, old_sig);
 }
 
+static void test_utf8(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88"},
+        {"a\xff" "b", "a\xef\xbf\xbd" "b"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},            /* overlong '/' */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},            /* cut short at the end */
+        {"q\"\\\n\x01", "q\"\\\n\x01"},                       /* JSON's part: cJSON escapes */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = fn_utf8_sanitize(cases[i].in);
+        CHECK(got && strcmp(got, cases[i].out) == 0, "utf8 case %zu: got '%s'", i, got);
+        free(got);
+    }
+}
+
+/* A safetensors header with hostile names is valid JSON and valid UTF-8, and
+ * reads back (with U+FFFD for the bad bytes). */
+static void test_header(const char *dir)
+{
+    const char *name = "t\"\\\n\x01\xff", *key = "k\"\xfe", *val = "v\\\t\x1f\xc3";
+    float w[2] = {1, 2};
+    fn_st_tensor t = {.name = name, .dtype = FN_ST_F32, .ndim = 1, .shape = {2}, .data = w};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/odd.safetensors", dir);
+    CHECK_OK(fn_st_write(path, &t, 1, &key, &val, 1));
+    uint8_t *b = NULL;
+    size_t n = 0;
+    CHECK_OK(fn_file_read(path, 1 << 20, &b, &n));
+    if (!b || n < 8) return;
+    size_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | b[i];
+    char *h = strndup((const char *)b + 8, hl);
+    char *clean = fn_utf8_sanitize(h);
+    CHECK(clean && strcmp(clean, h) == 0, "the header is valid UTF-8: %s", h);
+    cJSON *j = cJSON_Parse(h);
+    CHECK(j != NULL, "the header is valid JSON: %s", h);
+    cJSON_Delete(j);
+    free(clean);
+    free(h);
+    free(b);
+    fn_st_file *f = NULL;
+    CHECK_OK(fn_st_open(path, &f));
+    if (!f) return;
+    CHECK(fn_st_find(f, "t\"\\\n\x01\xef\xbf\xbd") != NULL, "the tensor name reads back repaired");
+    const char *v = fn_st_meta(f, "k\"\xef\xbf\xbd");
+    CHECK(v && strcmp(v, "v\\\t\x1f\xef\xbf\xbd") == 0, "the metadata reads back: %s", v ? v : "-");
+    fn_st_close(f);
+}
+
 int main(void)
 {
     char dir[512];
     tmpdir_make(dir, sizeof dir, "hostile");
     test_inputs(dir);
     test_outputs(dir);
+    test_utf8();
+    test_header(dir);
     tmpdir_remove(dir);
     printf("%d checks, %d failed\n", check_count, check_failed);
     return check_failed != 0;

@@ -2,10 +2,11 @@
 # A hostile user's run folders, signals and paths (issue 12): a fresh run
 # never destroys a run, two runs never share a folder, a stopped run exits
 # 128 + signal after saving, and no path that is not a regular file is read.
-# usage: test_hostile.sh PATH/TO/focusnet PATH/TO/test_helper
+# usage: test_hostile.sh PATH/TO/focusnet PATH/TO/test_helper PATH/TO/make_fixture
 set -u
 fn="$1"
 helper="$2"
+fixture="$3"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/kit.sh"
@@ -94,6 +95,34 @@ wait "$pid"
 rc=$?
 [ "$rc" -eq 143 ] && ok || bad "SIGTERM: exit $rc, want 143 ($(cat "$tmp/term.err"))"
 [ -f "$tmp/term/state.safetensors" ] && ok || bad "SIGTERM: the state was saved"
+
+# --- JSON: quotes, backslashes, control characters and bytes that are not
+# UTF-8 in class names (folder names) and paths still give valid JSON.
+weird=$(printf 'q"uo\\te\nline\001x\377end')
+"$fixture" folder "$tmp/fold" || bad "folder dataset"
+for s in train test; do mv "$tmp/fold/$s/red" "$tmp/fold/$s/$weird"; done
+cp "$tmp/fold/test/blue/0.png" "$tmp/img$weird.png"
+"$fn" train --data "folder:$tmp/fold" --epochs 1 --batch 4 --out "$tmp/wrun" >/dev/null 2>&1 &&
+    ok || bad "train on the folder with odd class names"
+"$fn" predict "$tmp/wrun/last.safetensors" "$tmp/img$weird.png" --json --top 2 >"$tmp/pred.json" &&
+    ok || bad "predict --json runs"
+python3 -m json.tool "$tmp/pred.json" >/dev/null && ok || bad "predict --json is valid JSON: $(cat -v "$tmp/pred.json")"
+python3 - "$tmp" <<'PY' && ok || bad "the JSON holds the names, escaped and repaired"
+import json, struct, sys
+tmp = sys.argv[1]
+want = 'q"uo\\te\nline\x01x\ufffdend'
+p = json.loads(open(tmp + "/pred.json", "rb").read().decode("utf-8"))
+assert p["image"] == tmp + "/img" + want + ".png", p["image"]
+assert want in [t["name"] for t in p["top"]], p["top"]
+for name in ["last.safetensors", "best.safetensors", "state.safetensors"]:
+    b = open(tmp + "/wrun/" + name, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n].decode("utf-8"))
+    names = json.loads(h["__metadata__"]["focusnet.class_names"])
+    assert want in names, names
+for line in open(tmp + "/wrun/log.jsonl", "rb"):
+    json.loads(line.decode("utf-8"))
+PY
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
