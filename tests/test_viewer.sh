@@ -64,6 +64,19 @@ set -- $("$fixture" colors "$tmp/shot.png") $("$fixture" colors "$tmp/view.png")
 [ "${4:-0}" -gt 300 ] && [ "${4:-0}" -lt "$1" ] && [ "${6:-0}" -ge 100 ] && ok ||
     bad "exported view: $4x$5 with $6 colours, window $1x$2"
 grep -q "focusnet-viewer:" "$tmp/err" && bad "no error expected: $(cat "$tmp/err")" || ok
+# 1b. A screenshot or export that cannot be written: exit non-zero, the
+# file and the reason named, the previous picture kept (issue 12).
+xvfb timeout 120 "$viewer" "$run" "$image" --screenshot "$tmp/shot.png/x.png" \
+    --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -ne 0 ] && grep -q "$tmp/shot.png/x.png.*not a directory" "$tmp/err" && ok ||
+    bad "an unwritable screenshot: exit $rc: $(cat "$tmp/err")"
+cp "$tmp/view.png" "$tmp/view.keep"
+# shellcheck disable=SC2016
+xvfb timeout 120 sh -c 'trap "" XFSZ; ulimit -f 2; exec "$0" "$@"' "$viewer" "$run" "$image" \
+    --export "$tmp/view.png" --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -ne 0 ] && grep -q "$tmp/view.png.*File too large" "$tmp/err" && ok ||
+    bad "an export cut short: exit $rc: $(cat "$tmp/err")"
+cmp -s "$tmp/view.png" "$tmp/view.keep" && ok || bad "the previous export survives"
 
 # 2. Jet, Grad-CAM, a chosen class and a per-model scale draw something else.
 xvfb timeout 120 "$viewer" "$run" "$image" --class 3 --grad-cam --colormap jet --opacity 0.8 \
