@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "io/safetensors.h"
+#include "train/train.h"
 #include "io/file.h"
 #include "tmpdir.h"
 
@@ -152,6 +153,64 @@ static void test_header(const char *dir)
     fn_st_close(f);
 }
 
+/* A copy of the committed PyTorch checkpoint with one value of `tensor` set to v. */
+static void write_poisoned(const char *src, const char *dst, const char *tensor, float v)
+{
+    fn_st_file *f = NULL;
+    CHECK_OK(fn_st_open(src, &f));
+    if (!f) return;
+    int n = fn_st_count(f), nm = fn_st_meta_count(f);
+    fn_st_tensor *t = calloc((size_t)n, sizeof *t);
+    const char **keys = calloc((size_t)nm + 1, sizeof *keys), **vals = calloc((size_t)nm + 1, sizeof *vals);
+    void **copies = calloc((size_t)n, sizeof *copies);
+    for (int i = 0; i < n; i++) {
+        t[i] = *fn_st_tensor_at(f, i);
+        copies[i] = malloc(t[i].nbytes + 4);
+        memcpy(copies[i], t[i].data, t[i].nbytes);
+        if (strcmp(t[i].name, tensor) == 0 && t[i].dtype == FN_ST_F32 && t[i].nbytes >= 8)
+            memcpy((char *)copies[i] + 4, &v, 4);
+        t[i].data = copies[i];
+    }
+    for (int i = 0; i < nm; i++)
+        fn_st_meta_at(f, i, &keys[i], &vals[i]);
+    CHECK_OK(fn_st_write(dst, t, n, keys, vals, nm));
+    for (int i = 0; i < n; i++)
+        free(copies[i]);
+    free(copies);
+    free(t);
+    free(keys);
+    free(vals);
+    fn_st_close(f);
+}
+
+static void test_non_finite(const char *dir)
+{
+    const char *src_dir = getenv("FOCUSNET_SOURCE_DIR");
+    char src[1024], dst[1100];
+    snprintf(src, sizeof src, "%s/tests/fixtures/torch_lenet5.safetensors",
+             src_dir ? src_dir : "..");
+    fn_device *dev = NULL;
+    CHECK_OK(fn_device_open(NULL, &dev));
+    if (!dev) return;
+    fn_model *m = NULL;
+    CHECK_OK(fn_checkpoint_load(dev, src, NULL, 1, 0, &m)); /* the fixture itself loads */
+    fn_model_free(m);
+    const float bad[2] = {NAN, -INFINITY};
+    for (int k = 0; k < 2; k++) {
+        snprintf(dst, sizeof dst, "%s/poisoned%d.safetensors", dir, k);
+        write_poisoned(src, dst, "conv2.weight", bad[k]);
+        m = NULL;
+        fn_status st = fn_checkpoint_load(dev, dst, NULL, 1, 0, &m);
+        CHECK(st == FN_ERR_FORMAT && !m, "a checkpoint with %s is refused: %s",
+              k ? "-inf" : "NaN", fn_status_name(st));
+        CHECK(strstr(fn_last_error(), dst) && strstr(fn_last_error(), "conv2.weight") &&
+                  strstr(fn_last_error(), k ? "infinity" : "NaN") && !strchr(fn_last_error(), '\n'),
+              "one line naming the file and the tensor: %s", fn_last_error());
+        fn_model_free(m);
+    }
+    fn_device_free(dev);
+}
+
 int main(void)
 {
     char dir[512];
@@ -160,6 +219,7 @@ int main(void)
     test_outputs(dir);
     test_utf8();
     test_header(dir);
+    test_non_finite(dir);
     tmpdir_remove(dir);
     printf("%d checks, %d failed\n", check_count, check_failed);
     return check_failed != 0;

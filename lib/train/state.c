@@ -349,7 +349,7 @@ static fn_status get_like(const fn_st_file *f, const char *path, const char *nam
     if (!same)
         return fn_error(FN_ERR_MISMATCH, "%s: tensor %s is missing or not shaped like %s", path,
                         name, p->name);
-    return fn_st_get_f32(f, name, host, p->numel);
+    return fn_checkpoint_get_finite(f, path, name, host, p->numel);
 }
 
 /* Checks the state's tensors against m and converts each; with a device,

@@ -28,6 +28,10 @@ void fn_host_params_free(const fn_model *m, float **host);
 fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st_tensor *extra,
                               int n_extra, const char *const *extra_keys,
                               const char *const *extra_vals, int n_extra_meta, const char *path);
+/* fn_st_get_f32 that refuses a NaN or infinity (FN_ERR_FORMAT, naming path
+ * and the tensor): no checkpoint or state with one is ever loaded. */
+fn_status fn_checkpoint_get_finite(const fn_st_file *f, const char *path, const char *name,
+                                   float *host, size_t n);
 /* Checks that f holds every tensor of m with its shape and nothing else but
  * num_batches_tracked and names starting with `extra` (NULL: none). */
 fn_status fn_checkpoint_check_tensors(const fn_model *m, const fn_st_file *f, const char *path,
