@@ -236,6 +236,11 @@ int cmd_cam(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto done;
     }
+    if (n_models == 2 && fn_model_check_classes(models[0].m, paths[0], models[1].m, paths[1]) !=
+                             FN_OK) {
+        rc = cli_fail("cam");
+        goto done;
+    }
     if (top > k) top = k;
     int n_rows = cli_get(opts, "class") ? 1 : (int)top;
     rows = malloc((size_t)n_rows * sizeof *rows);

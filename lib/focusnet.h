@@ -323,6 +323,16 @@ const uint8_t *fn_dataset_image(const fn_dataset *d, int i);
 int fn_dataset_label(const fn_dataset *d, int i);
 void fn_dataset_free(fn_dataset *d);
 
+/* ---- Class names ----------------------------------------------------------
+ * FN_ERR_MISMATCH, one line showing both lists, when two class lists differ
+ * in count or in any name. A list of only the indices ("0", "1", ...: a
+ * checkpoint saved without names, MNIST's digits) matches any list of its
+ * length. what_*: how the message names each side (a path, a spec). */
+fn_status fn_model_check_classes(const fn_model *m, const char *what_m, const fn_model *other,
+                                 const char *what_other);
+fn_status fn_model_check_dataset_classes(const fn_model *m, const char *what_m,
+                                         const fn_dataset *d, const char *what_d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -124,5 +124,34 @@ for line in open(tmp + "/wrun/log.jsonl", "rb"):
     json.loads(line.decode("utf-8"))
 PY
 
+# --- class names are compared, not only counted: (blue, red) against
+# (blue, green); index names ("0", "1") match any names.
+"$fixture" folder "$tmp/ca" && "$fixture" folder "$tmp/cb" && "$fixture" folder "$tmp/cn" || bad "folders"
+for s in train test; do
+    mv "$tmp/cb/$s/red" "$tmp/cb/$s/green"
+    mv "$tmp/cn/$s/blue" "$tmp/cn/$s/0"
+    mv "$tmp/cn/$s/red" "$tmp/cn/$s/1"
+done
+fold="--epochs 1 --batch 4"
+for d in ca cb cn; do
+    # shellcheck disable=SC2086
+    "$fn" train --data "folder:$tmp/$d" $fold --out "$tmp/run-$d" >/dev/null 2>&1 || bad "train on $d"
+done
+a="$tmp/run-ca/last.safetensors"
+lists="(blue, red).*(blue, green)"
+expect 1 "$lists" -- "$fn" eval "$a" --data "folder:$tmp/cb"
+# shellcheck disable=SC2086
+expect 1 "$a.*$lists" -- "$fn" train --data "folder:$tmp/cb" $fold --init "$a" --out "$tmp/x1"
+# shellcheck disable=SC2086
+expect 1 "$a.*$lists" -- "$fn" train --data "folder:$tmp/cb" $fold --loss focus --baseline "$a" --out "$tmp/x2"
+# shellcheck disable=SC2086
+expect 1 "$a.*$lists" -- "$fn" train --data "folder:$tmp/cb" $fold --loss kd --baseline "$a" --out "$tmp/x3"
+expect 1 "$a.*(blue, red).*run-cb.*(blue, green)" -- "$fn" cam "$a" "$tmp/cb/test/blue/0.png" \
+    --compare "$tmp/run-cb/last.safetensors" --out "$tmp/c.png"
+[ "$("$fn" eval "$a" --data "folder:$tmp/cb" 2>&1 >/dev/null | wc -l)" -eq 1 ] && ok || bad "one line"
+"$fn" eval "$tmp/run-cn/last.safetensors" --data "folder:$tmp/ca" >/dev/null 2>&1 && ok ||
+    bad "index names match any names"
+"$fn" eval "$a" --data "folder:$tmp/ca" >/dev/null 2>&1 && ok || bad "the same names match"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

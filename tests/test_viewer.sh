@@ -111,6 +111,20 @@ xvfb timeout 120 "$viewer" "$tmp/bad.safetensors" --screenshot "$tmp/shot5.png" 
     --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" -eq 0 ] && grep -q "bad.safetensors" "$tmp/err" && ok || bad "corrupt checkpoint: exit $rc, $(cat "$tmp/err")"
 
+# 4b. The same shapes and class count but other class names (issue 12): a
+# pair is refused, and so is a dataset split, both lists shown.
+"$fixture" folder "$tmp/folder2" || bad "folder dataset 2"
+for s in train test; do mv "$tmp/folder2/$s/red" "$tmp/folder2/$s/green"; done
+"$fn" train --model lenet5 --data "folder:$tmp/folder2" --epochs 1 --batch 4 \
+    --out "$tmp/other2" >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; bad "train other2"; }
+xvfb timeout 120 "$viewer" --baseline "$tmp/other/best.safetensors" \
+    --focusnet "$tmp/other2/best.safetensors" "$tmp/folder/test/red/0.png" \
+    --screenshot "$tmp/shot4c.png" --quit-after-render >/dev/null 2>"$tmp/err"
+grep -q "(blue, green).*differ.*(blue, red)" "$tmp/err" && ok || bad "names of a pair compared: $(cat "$tmp/err")"
+xvfb timeout 120 "$viewer" --baseline "$tmp/other/best.safetensors" --data "folder:$tmp/folder2" \
+    --screenshot "$tmp/shot4d.png" --quit-after-render >/dev/null 2>"$tmp/err"
+grep -q "(blue, red).*differ.*(blue, green)" "$tmp/err" && ok || bad "names of a split compared: $(cat "$tmp/err")"
+
 # 5. A dataset split: both models evaluated, the confusion matrices drawn.
 out=$(xvfb timeout 120 "$viewer" "$run" --data "mnist:$tmp/data" --index 7 \
     --screenshot "$tmp/shot6.png" --quit-after-render 2>"$tmp/err"); rc=$?

@@ -167,6 +167,7 @@ static fn_status setup(run *r, int resume)
         FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, c->batch, 1, &r->model));
         free(r->model->history); /* a new run starts its own history */
         r->model->history = NULL;
+        FN_TRY(fn_model_check_dataset_classes(r->model, c->init, d, c->data));
     } else {
         FN_TRY(fn_model_create(r->dev, &mc, c->batch, 1, &r->model));
         if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
@@ -203,6 +204,7 @@ static fn_status setup(run *r, int resume)
                             "classes of %dx%dx%d",
                             c->baseline, b->classes, b->channels, b->height, b->width_px, c->data,
                             mc.classes, mc.channels, mc.height, mc.width_px);
+        FN_TRY(fn_model_check_dataset_classes(r->ref, c->baseline, d, c->data));
         for (int i = 0; i < 3; i++)
             if (fabsf(r->ref->mean[i] - m->mean[i]) > 1e-4f ||
                 fabsf(r->ref->std[i] - m->std[i]) > 1e-4f)
