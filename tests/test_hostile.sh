@@ -153,5 +153,38 @@ expect 1 "$a.*(blue, red).*run-cb.*(blue, green)" -- "$fn" cam "$a" "$tmp/cb/tes
     bad "index names match any names"
 "$fn" eval "$a" --data "folder:$tmp/ca" >/dev/null 2>&1 && ok || bad "the same names match"
 
+# --- --resume refuses a replaced --baseline or --init, by name
+cp "$tmp/run-ca/last.safetensors" "$tmp/bl.safetensors"
+cp "$tmp/run-ca/last.safetensors" "$tmp/in.safetensors"
+# shellcheck disable=SC2086
+"$fn" train --data "folder:$tmp/ca" --epochs 3 --batch 4 --loss focus --baseline "$tmp/bl.safetensors" \
+    --max-steps 1 --out "$tmp/fr" >/dev/null 2>&1 && ok || bad "a focus run"
+# shellcheck disable=SC2086
+"$fn" train --data "folder:$tmp/ca" --epochs 3 --batch 4 --init "$tmp/in.safetensors" \
+    --max-steps 1 --out "$tmp/ir" >/dev/null 2>&1 && ok || bad "a run from --init"
+cp "$tmp/bl.safetensors" "$tmp/bl.keep"
+cp "$tmp/run-cn/last.safetensors" "$tmp/bl.safetensors"
+cp "$tmp/run-cn/last.safetensors" "$tmp/in.safetensors"
+expect 1 "--baseline $tmp/bl.safetensors has changed" -- "$fn" train --resume "$tmp/fr" --max-steps 1
+expect 1 "--init $tmp/in.safetensors has changed" -- "$fn" train --resume "$tmp/ir" --max-steps 1
+cp "$tmp/bl.keep" "$tmp/bl.safetensors"
+"$fn" train --resume "$tmp/fr" --max-steps 1 >/dev/null 2>&1 && ok || bad "resume with the original baseline"
+rm "$tmp/in.safetensors"
+"$fn" train --resume "$tmp/ir" --max-steps 1 >/dev/null 2>&1 && ok || bad "resume without the --init file"
+# A state written before the fingerprints (no focusnet.baseline_hash) still resumes.
+python3 - "$tmp/fr/state.safetensors" <<'PY' && ok || bad "strip the fingerprint"
+import json, struct, sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+assert "focusnet.baseline_hash" in h["__metadata__"]
+del h["__metadata__"]["focusnet.baseline_hash"]
+t = json.dumps(h, separators=(",", ":")).encode()
+t += b" " * (-len(t) % 8)
+open(p, "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+PY
+"$fn" train --resume "$tmp/fr" --max-steps 1 >/dev/null 2>&1 && ok || bad "an older state resumes"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

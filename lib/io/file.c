@@ -217,3 +217,13 @@ fn_status fn_write_file_atomic(const char *path, const void *data, size_t size)
     bytes_ctx b = {data, size, path};
     return fn_file_write_atomic(path, write_bytes, &b);
 }
+
+fn_status fn_file_hash(const char *path, uint64_t *out)
+{
+    uint8_t *data;
+    size_t size;
+    FN_TRY(fn_file_read(path, (size_t)1 << 40, &data, &size));
+    *out = fn_hash64(FN_HASH_INIT, data, size);
+    free(data);
+    return FN_OK;
+}

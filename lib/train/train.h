@@ -68,7 +68,21 @@ typedef struct {
     char *history; /* JSON array of completed epochs */
     float stats[4];
     uint64_t data_hash; /* of the training images and labels (fn_train_data_hash) */
+    /* Fingerprints (fn_file_hash) of the --baseline and --init files;
+     * has_*: 0 when the run had none or the state predates them. */
+    uint64_t baseline_hash, init_hash;
+    int has_baseline_hash, has_init_hash;
 } fn_train_state;
+
+/* Fingerprints of the --baseline and --init files (fingerprint.c); with
+ * resume a missing --init is skipped. check: FN_ERR_MISMATCH naming the
+ * option and file when one differs from what state s recorded; then hash/has
+ * take what s knew. */
+fn_status fn_train_fingerprint_files(const char *baseline, const char *init, int resume,
+                                     uint64_t hash[2], int has[2]);
+fn_status fn_train_check_fingerprints(const fn_train_state *s, const char *path,
+                                      const char *baseline, const char *init, uint64_t hash[2],
+                                      int has[2]);
 
 /* A hash of a dataset's shape, images and labels: a resumed run must see the
  * data the run started with. */
