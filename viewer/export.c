@@ -9,8 +9,7 @@ static gboolean texture_is_blank(GdkTexture *t)
     if (!px) return FALSE;
     gdk_texture_download(t, (guchar *)px, (gsize)w * 4);
     gboolean blank = TRUE;
-    for (gsize i = 1; blank && i < (gsize)w * h; i++)
-        blank = px[i] == px[0];
+    for (gsize i = 1; blank && i < (gsize)w * h; i++) blank = px[i] == px[0];
     g_free(px);
     return blank;
 }
