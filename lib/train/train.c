@@ -15,6 +15,7 @@
 #include "../io/file.h"
 #include "../loss/loss.h"
 #include "../optim/sgd.h"
+#include "rundir.h"
 #include "train.h"
 
 #define STATS_EVERY 10 /* steps between read-backs of the running loss */
@@ -75,6 +76,7 @@ typedef struct {
     fn_lr_schedule sched;
     cJSON *history; /* the records of completed epochs */
     int created_dir;
+    int lock_fd; /* the run lock (rundir.c), -1: none */
     uint64_t data_hash;
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
     char path_last[1200], path_best[1200], path_log[1200], path_state[1200];
@@ -92,6 +94,8 @@ static void run_free(run *r)
     fn_dataset_free(r->test);
     cJSON_Delete(r->history);
     fn_device_free(r->dev);
+    fn_rundir_unlock(r->lock_fd);
+    r->lock_fd = -1;
 }
 
 static int mnist_like(const fn_dataset *d)
@@ -238,18 +242,21 @@ static fn_status setup(run *r, int resume)
         else
             fn_lr_constant(&r->sched, c->lr);
     }
+    FN_TRY(fn_file_check_out_dir(c->out_dir));
     FN_TRY(make_dir(c->out_dir, &r->created_dir));
+    FN_TRY(fn_rundir_lock(c->out_dir, &r->lock_fd));
     snprintf(r->path_last, sizeof r->path_last, "%s/last.safetensors", c->out_dir);
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", c->out_dir);
     snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", c->out_dir);
     remove_stale_temps(c->out_dir);
     if (!resume) {
-        /* A fresh run in an old directory: the old resume point and log go
-         * (an old state would resume the wrong run); checkpoints are replaced
-         * as this run writes its own. */
-        unlink(r->path_state);
-        unlink(r->path_log);
+        /* Checked again under the lock: another run may have written here
+         * since fn_train looked. With overwrite the old run goes, all of it
+         * (its state would resume the wrong run, its best checkpoint would
+         * pose as this run's). */
+        FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
+        fn_rundir_remove_run(c->out_dir);
     }
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
@@ -569,7 +576,12 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
 static fn_status finish(run *r, fn_status st, fn_train_result *res)
 {
     /* A run that failed before writing anything leaves no empty folder. */
-    if (st != FN_OK && r->created_dir && r->c->out_dir) rmdir(r->c->out_dir);
+    if (st != FN_OK && r->created_dir && r->c->out_dir) {
+        char lock[1200];
+        snprintf(lock, sizeof lock, "%s/run.lock", r->c->out_dir);
+        unlink(lock);
+        rmdir(r->c->out_dir);
+    }
     run_free(r);
     if (st != FN_OK) fn_eval_report_free(&res->report);
     return st;
@@ -583,7 +595,8 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    if (!c->out_dir) return fn_error(FN_ERR_ARG, "no run directory (out_dir) given");
+    r.lock_fd = -1;
+    FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
     fn_status st = setup(&r, 0);
     if (st == FN_OK) st = train_epochs(&r, res, NULL);
     return finish(&r, st, res);
@@ -624,6 +637,7 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
     }
     run r = {0};
     r.c = &s.c;
+    r.lock_fd = -1;
     st = setup(&r, 1);
     fn_model_config want;
     /* The data must be what the run started with, down to the pixel: the
