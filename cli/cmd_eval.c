@@ -1,5 +1,6 @@
 /* focusnet eval and focusnet predict: a checkpoint on a dataset split, or on
  * image files. */
+#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,57 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
+/* A number as "%.6g" prints it (what predict --json always wrote), as JSON:
+ * cJSON writes a NaN or infinity as null. */
+static cJSON *num6(double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.6g", v);
+    return cJSON_CreateNumber(isfinite(v) ? strtod(b, NULL) : v);
+}
+
+static cJSON *str_json(const char *s)
+{
+    char *clean = fn_utf8_sanitize(s);
+    cJSON *j = cJSON_CreateString(clean ? clean : "");
+    free(clean);
+    return j;
+}
+
+/* One image's answer as a JSON line, built by cJSON: quotes, backslashes and
+ * control characters in the path or a class name are escaped, bytes that are
+ * not UTF-8 become U+FFFD. Returns 0 when memory ran out. */
+static int print_json_line(const fn_model *m, const char *image, const int *order, int top,
+                           const float *z, const float *p, int k)
+{
+    cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateArray(), *zl = cJSON_CreateArray(),
+          *pl = cJSON_CreateArray();
+    cJSON_AddItemToObject(o, "image", str_json(image));
+    for (int j = 0; j < top && j < k; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "class", order[j]);
+        cJSON_AddItemToObject(e, "name", str_json(fn_model_class_name(m, order[j])));
+        cJSON_AddItemToObject(e, "p", num6(p[order[j]]));
+        cJSON_AddItemToArray(t, e);
+    }
+    for (int j = 0; j < k; j++) {
+        cJSON_AddItemToArray(zl, num6(z[j]));
+        cJSON_AddItemToArray(pl, num6(p[j]));
+    }
+    cJSON_AddItemToObject(o, "top", t);
+    cJSON_AddItemToObject(o, "logits", zl);
+    cJSON_AddItemToObject(o, "probabilities", pl);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line) {
+        fprintf(stderr, "focusnet predict: out of host memory\n");
+        return 0;
+    }
+    printf("%s\n", line);
+    free(line);
+    return 1;
+}
+
 int cmd_predict(int argc, char **argv)
 {
     cli_opt opts[] = {{"top", "K", "how many classes to show (5)", NULL},
@@ -105,22 +157,16 @@ int cmd_predict(int argc, char **argv)
     }
     int k = fn_model_get_config(m)->classes;
     float *z = malloc((size_t)k * sizeof *z);
-    double *p = malloc((size_t)k * sizeof *p);
+    float *p = malloc((size_t)k * sizeof *p);
     int *order = malloc((size_t)k * sizeof *order);
     for (int i = 1; z && p && order && i < n_pos; i++) {
         if (fn_model_predict_file(m, pos[i], z) != FN_OK) {
             rc = cli_fail("predict");
             continue; /* the other images still get their answer */
         }
-        double mx = z[0], s = 0;
+        fn_softmax(z, k, p);
         for (int j = 0; j < k; j++)
-            mx = z[j] > mx ? z[j] : mx;
-        for (int j = 0; j < k; j++)
-            s += p[j] = exp(z[j] - mx);
-        for (int j = 0; j < k; j++) {
-            p[j] /= s;
             order[j] = j;
-        }
         for (int a = 0; a < k; a++) /* partial selection sort: top K first */
             for (int b = a + 1; b < k && a < top; b++)
                 if (p[order[b]] > p[order[a]]) {
@@ -129,17 +175,7 @@ int cmd_predict(int argc, char **argv)
                     order[b] = t;
                 }
         if (json) {
-            printf("{\"image\": \"%s\", \"top\": [", pos[i]);
-            for (int j = 0; j < top && j < k; j++)
-                printf("%s{\"class\": %d, \"name\": \"%s\", \"p\": %.6g}", j ? ", " : "", order[j],
-                       fn_model_class_name(m, order[j]), p[order[j]]);
-            printf("], \"logits\": [");
-            for (int j = 0; j < k; j++)
-                printf("%s%.6g", j ? ", " : "", z[j]);
-            printf("], \"probabilities\": [");
-            for (int j = 0; j < k; j++)
-                printf("%s%.6g", j ? ", " : "", p[j]);
-            printf("]}\n");
+            if (!print_json_line(m, pos[i], order, (int)top, z, p, k)) rc = EXIT_RUNTIME;
         } else {
             printf("%s:\n", pos[i]);
             for (int j = 0; j < top && j < k; j++)

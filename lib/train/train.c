@@ -15,6 +15,7 @@
 #include "../io/file.h"
 #include "../loss/loss.h"
 #include "../optim/sgd.h"
+#include "rundir.h"
 #include "train.h"
 
 #define STATS_EVERY 10 /* steps between read-backs of the running loss */
@@ -75,7 +76,10 @@ typedef struct {
     fn_lr_schedule sched;
     cJSON *history; /* the records of completed epochs */
     int created_dir;
+    int lock_fd; /* the run lock (rundir.c), -1: none */
     uint64_t data_hash;
+    uint64_t file_hash[2]; /* of the --baseline and --init files */
+    int has_file_hash[2];
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
     char path_last[1200], path_best[1200], path_log[1200], path_state[1200];
 } run;
@@ -92,32 +96,13 @@ static void run_free(run *r)
     fn_dataset_free(r->test);
     cJSON_Delete(r->history);
     fn_device_free(r->dev);
+    fn_rundir_unlock(r->lock_fd);
+    r->lock_fd = -1;
 }
 
 static int mnist_like(const fn_dataset *d)
 {
     return fn_dataset_channels(d) == 1 && fn_dataset_height(d) == 28 && fn_dataset_width(d) == 28;
-}
-
-/* Temporary files of writers that were killed ("NAME.tmp-PID" with no such
- * process any more) are removed: they are never complete. */
-static void remove_stale_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *t = strstr(e->d_name, ".tmp-");
-        if (!t) continue;
-        char *end;
-        long pid = strtol(t + 5, &end, 10);
-        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
-            char path[1400];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    }
-    closedir(d);
 }
 
 uint64_t fn_train_data_hash(const fn_dataset *d)
@@ -163,6 +148,7 @@ static fn_status setup(run *r, int resume)
         FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, c->batch, 1, &r->model));
         free(r->model->history); /* a new run starts its own history */
         r->model->history = NULL;
+        FN_TRY(fn_model_check_dataset_classes(r->model, c->init, d, c->data));
     } else {
         FN_TRY(fn_model_create(r->dev, &mc, c->batch, 1, &r->model));
         if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
@@ -175,6 +161,8 @@ static fn_status setup(run *r, int resume)
             FN_TRY(fn_buffer_fill(r->dev, m->params[i].mom, 0, m->params[i].numel * sizeof(float),
                                   0.0f));
     r->data_hash = fn_train_data_hash(d);
+    FN_TRY(fn_train_fingerprint_files(c->baseline, c->init, resume, r->file_hash,
+                                      r->has_file_hash));
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -199,6 +187,7 @@ static fn_status setup(run *r, int resume)
                             "classes of %dx%dx%d",
                             c->baseline, b->classes, b->channels, b->height, b->width_px, c->data,
                             mc.classes, mc.channels, mc.height, mc.width_px);
+        FN_TRY(fn_model_check_dataset_classes(r->ref, c->baseline, d, c->data));
         for (int i = 0; i < 3; i++)
             if (fabsf(r->ref->mean[i] - m->mean[i]) > 1e-4f ||
                 fabsf(r->ref->std[i] - m->std[i]) > 1e-4f)
@@ -238,18 +227,21 @@ static fn_status setup(run *r, int resume)
         else
             fn_lr_constant(&r->sched, c->lr);
     }
+    FN_TRY(fn_file_check_out_dir(c->out_dir));
     FN_TRY(make_dir(c->out_dir, &r->created_dir));
+    FN_TRY(fn_rundir_lock(c->out_dir, &r->lock_fd));
     snprintf(r->path_last, sizeof r->path_last, "%s/last.safetensors", c->out_dir);
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", c->out_dir);
     snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", c->out_dir);
-    remove_stale_temps(c->out_dir);
+    fn_rundir_remove_stale_temps(c->out_dir);
     if (!resume) {
-        /* A fresh run in an old directory: the old resume point and log go
-         * (an old state would resume the wrong run); checkpoints are replaced
-         * as this run writes its own. */
-        unlink(r->path_state);
-        unlink(r->path_log);
+        /* Checked again under the lock: another run may have written here
+         * since fn_train looked. With overwrite the old run goes, all of it
+         * (its state would resume the wrong run, its best checkpoint would
+         * pose as this run's). */
+        FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
+        fn_rundir_remove_run(c->out_dir);
     }
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
@@ -415,6 +407,10 @@ static fn_status save_state(run *r, const snapshot *s, int epoch, long step, lon
     st.best_epoch = res->best_epoch;
     memcpy(st.stats, stats, sizeof st.stats);
     st.data_hash = r->data_hash;
+    st.baseline_hash = r->file_hash[0];
+    st.has_baseline_hash = r->has_file_hash[0];
+    st.init_hash = r->file_hash[1];
+    st.has_init_hash = r->has_file_hash[1];
     FN_TRY(set_history(r, NULL));
     return fn_train_state_write(r->model, s->params, s->mom, &st, r->path_state);
 }
@@ -569,7 +565,12 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
 static fn_status finish(run *r, fn_status st, fn_train_result *res)
 {
     /* A run that failed before writing anything leaves no empty folder. */
-    if (st != FN_OK && r->created_dir && r->c->out_dir) rmdir(r->c->out_dir);
+    if (st != FN_OK && r->created_dir && r->c->out_dir) {
+        char lock[1200];
+        snprintf(lock, sizeof lock, "%s/run.lock", r->c->out_dir);
+        unlink(lock);
+        rmdir(r->c->out_dir);
+    }
     run_free(r);
     if (st != FN_OK) fn_eval_report_free(&res->report);
     return st;
@@ -583,7 +584,8 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    if (!c->out_dir) return fn_error(FN_ERR_ARG, "no run directory (out_dir) given");
+    r.lock_fd = -1;
+    FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
     fn_status st = setup(&r, 0);
     if (st == FN_OK) st = train_epochs(&r, res, NULL);
     return finish(&r, st, res);
@@ -624,6 +626,7 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
     }
     run r = {0};
     r.c = &s.c;
+    r.lock_fd = -1;
     st = setup(&r, 1);
     fn_model_config want;
     /* The data must be what the run started with, down to the pixel: the
@@ -633,6 +636,9 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
                       "%s: the training data of %s differs from the data the run started "
                       "with; start a new run to train on it",
                       path, s.c.data);
+    if (st == FN_OK)
+        st = fn_train_check_fingerprints(&s, path, s.c.baseline, s.c.init, r.file_hash,
+                                         r.has_file_hash);
     if (st == FN_OK) st = fn_checkpoint_file_config(f, path, &r.model->cfg, &want);
     if (st == FN_OK) st = fn_train_state_load_tensors(r.model, f, path);
     fn_st_close(f);
