@@ -206,9 +206,14 @@ int main(int argc, char **argv)
     dev->launch_hook_ctx = &lg;
     printf("device %s: %s path\n", fn_device_get_info(dev)->name, lg.gpu ? "GPU" : "CPU");
 
-    /* Sizes the simulator steps through in about a minute each. */
+    /* Small sizes for the simulator. Batch 2 for MobileNetV2: at batch 1 its
+     * last batch norm sees one value per channel (1x1 features), x - mean is
+     * rounding noise times 1/sqrt(eps) ~ 316, and the ReLU6 after it passes
+     * or stops the gradient by the sign of that noise (PyTorch refuses
+     * training batch norm with one value per channel): POCL and oclgrind
+     * differed there, in features.18.1.bias's gradient, and nowhere else. */
     if (wanted("lenet5")) model_step(dev, &res, "lenet5", 1, 16, 2, 0);
-    if (wanted("mobilenetv2")) model_step(dev, &res, "mobilenetv2", 3, 8, 1, 0.25f);
+    if (wanted("mobilenetv2")) model_step(dev, &res, "mobilenetv2", 3, 8, 2, 0.25f);
     if (wanted("resnet18")) model_step(dev, &res, "resnet18", 3, 4, 1, 0);
 
     CHECK(lg.launches > 0, "the launch hook saw launches");

@@ -2,6 +2,7 @@
 # Prepares what bench/gpu/run.sh needs on a GPU machine without network, in
 # bench/gpu/carry/ (git-ignored; carry that one folder along with the tree):
 #   bin/       focusnet and the C test programs, stripped (built here first)
+#   lib/       libfocusnet.so.* (focusnet's RUNPATH, $ORIGIN/../lib, finds it)
 #   debs/      the .debs of every shared library they load (apt-get download),
 #              for machines that lack some: run.sh unpacks only what is missing
 #   fashion-mnist/  the dataset of the two-stage run (Debian's copy, 30 MB)
@@ -12,7 +13,8 @@ carry=bench/gpu/carry
 [ -f build/build.ninja ] || meson setup build -Dwerror=true >/dev/null
 meson compile -C build >/dev/null
 rm -rf "$carry"
-mkdir -p "$carry/bin" "$carry/debs" "$carry/fashion-mnist"
+mkdir -p "$carry/bin" "$carry/lib" "$carry/debs" "$carry/fashion-mnist"
+cp -P build/lib/libfocusnet.so* "$carry/lib/"
 for f in build/cli/focusnet build/tests/test_*; do
     [ -f "$f" ] && [ -x "$f" ] || continue
     case "$f" in *.p|*.sh) continue ;; esac
@@ -20,7 +22,7 @@ for f in build/cli/focusnet build/tests/test_*; do
 done
 # The packages that own the libraries these programs load, less the C
 # library itself (a machine without a compatible glibc cannot run them anyway).
-pkgs=$(for f in "$carry"/bin/*; do ldd "$f"; done | awk '/=> \//{print $3}' | sort -u |
+pkgs=$(for f in "$carry"/bin/*; do LD_LIBRARY_PATH="$carry/lib" ldd "$f"; done | awk '/=> \//{print $3}' | sort -u |
     while read -r lib; do dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null; done |
     cut -d: -f1 | sort -u | grep -v '^libc6$')
 echo "packages: ocl-icd-libopencl1 libclblast1 $pkgs" | tr '\n' ' '; echo

@@ -78,7 +78,7 @@ fn="$bin/focusnet"
 libdir="$out/lib"
 mkdir -p "$libdir"
 have() { ldconfig -p 2>/dev/null | grep -q "^[[:space:]]*$1 " || [ -e "/usr/lib/x86_64-linux-gnu/$1" ] || [ -e "/usr/lib64/$1" ]; }
-missing=$(for f in "$fn" "$tests_bin"/test_*; do [ -x "$f" ] && ldd "$f" 2>/dev/null; done |
+missing=$(for f in "$fn" "$tests_bin"/test_*; do [ -x "$f" ] && LD_LIBRARY_PATH="$carry/lib" ldd "$f" 2>/dev/null; done |
     awk '/not found/{print $1}' | sort -u)
 if [ -n "$missing" ] && ls "$carry"/debs/*.deb >/dev/null 2>&1; then
     unpacked="$out/debroot"
@@ -88,7 +88,7 @@ if [ -n "$missing" ] && ls "$carry"/debs/*.deb >/dev/null 2>&1; then
         if [ -n "$found" ]; then ln -sf "$found" "$libdir/$lib"; note "library $lib from $(basename "$(dirname "$found")") of the carried .debs"; fi
     done
 fi
-export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH="$libdir:$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 still=$(ldd "$fn" 2>/dev/null | awk '/not found/{print $1}')
 [ -z "$still" ] || { note "FAIL libraries still missing: $still"; exit 1; }
 
