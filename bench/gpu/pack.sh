@@ -6,16 +6,17 @@
 #   debs/      the .debs of every shared library they load (apt-get download),
 #              for machines that lack some: run.sh unpacks only what is missing
 #   fashion-mnist/  the dataset of the two-stage run (Debian's copy, 30 MB)
-# usage: bench/gpu/pack.sh        (on Debian 12 with tools/setup.sh done)
+# usage: bench/gpu/pack.sh [BUILD_DIR]   (default build/; Debian 12 with tools/setup.sh done)
 set -eu
 cd "$(dirname "$0")/../.."
 carry=bench/gpu/carry
-[ -f build/build.ninja ] || meson setup build -Dwerror=true >/dev/null
-meson compile -C build >/dev/null
+build=${1:-build}
+[ -f "$build/build.ninja" ] || meson setup "$build" -Dwerror=true >/dev/null
+meson compile -C "$build" >/dev/null
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib" "$carry/debs" "$carry/fashion-mnist"
-cp -P build/lib/libfocusnet.so* "$carry/lib/"
-for f in build/cli/focusnet build/tests/test_*; do
+for f in "$build"/lib/libfocusnet.so*; do [ -d "$f" ] || cp -P "$f" "$carry/lib/"; done
+for f in "$build"/cli/focusnet "$build"/tests/test_*; do
     [ -f "$f" ] && [ -x "$f" ] || continue
     case "$f" in *.p|*.sh) continue ;; esac
     strip -o "$carry/bin/$(basename "$f")" "$f"
