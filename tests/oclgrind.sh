@@ -68,6 +68,23 @@ run() { # label, oclgrind options..., -- command...
     rm -f "$tmp/log"
 }
 
+# The harness itself: an out-of-bounds read planted in relu_forward (through
+# FOCUSNET_KERNEL_DIR) must show in oclgrind's log, or a clean log would
+# prove nothing.
+rm -rf "$tmp/planted" "$tmp/log"
+cp -r kernels "$tmp/planted"
+sed -i 's/const float v = x\[i\];/const float v = x[i + n];/' "$tmp/planted/relu.cl"
+if grep -q 'x\[i + n\]' "$tmp/planted/relu.cl"; then
+    FOCUSNET_KERNEL_DIR="$tmp/planted" FOCUSNET_NO_CACHE=1 oclgrind --log "$tmp/log" \
+        build/tests/test_relu >/dev/null 2>&1
+fi
+if grep -q 'Invalid read' "$tmp/log" 2>/dev/null; then
+    pass=$((pass + 1)); echo "ok   a planted out-of-bounds read is reported"
+else
+    fail=$((fail + 1)); echo "FAIL a planted out-of-bounds read was not reported"
+fi
+rm -f "$tmp/log"
+
 for shape in "" "--max-wgsize 256 --local-mem-size 32768"; do
     echo "== oclgrind --data-races --check-api $shape"
     step_models=$models
