@@ -353,8 +353,9 @@ static fn_status get_like(const fn_st_file *f, const char *path, const char *nam
 }
 
 /* Checks the state's tensors against m and converts each; with a device,
- * uploads them (parameters to data, momentum to mom). */
-static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path)
+ * uploads them (parameters to the model, momentum to opt, whose tensor j is
+ * the model's j-th trainable one; opt may be NULL). */
+static fn_status load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f, const char *path)
 {
     FN_TRY(fn_checkpoint_check_tensors(m, f, path, MOM_PREFIX));
     int n_mom = 0;
@@ -366,8 +367,11 @@ static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path
     if (extra != n_mom)
         return fn_error(FN_ERR_MISMATCH, "%s: %d momentum tensors, the %s has %d trainable ones",
                         path, extra, m->cfg.arch, n_mom);
+    if (opt && opt->n != n_mom)
+        return fn_error(FN_ERR_ARG, "%s: the optimizer has %d tensors, the %s %d trainable ones",
+                        path, opt->n, m->cfg.arch, n_mom);
     fn_status st = FN_OK;
-    for (int i = 0; st == FN_OK && i < m->n_params; i++) {
+    for (int i = 0, j = 0; st == FN_OK && i < m->n_params; i++) {
         fn_param *p = &m->params[i];
         float *host = malloc(p->numel * sizeof *host + 1);
         if (!host) return fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
@@ -377,16 +381,18 @@ static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path
         if (st == FN_OK && m->dev)
             st = fn_buffer_write(m->dev, p->data, 0, p->numel * sizeof(float), host);
         if (st == FN_OK && p->trainable) st = get_like(f, path, name, p, host);
-        if (st == FN_OK && p->trainable && m->dev && p->mom)
-            st = fn_buffer_write(m->dev, p->mom, 0, p->numel * sizeof(float), host);
+        if (st == FN_OK && p->trainable && m->dev && opt)
+            st = fn_buffer_write(m->dev, opt->mom[j], 0, p->numel * sizeof(float), host);
+        j += p->trainable;
         free(host);
     }
     return st;
 }
 
-fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path)
+fn_status fn_train_state_load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f,
+                                      const char *path)
 {
-    return load_tensors(m, f, path);
+    return load_tensors(m, opt, f, path);
 }
 
 fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size)
@@ -399,7 +405,7 @@ fn_status fn_train_state_read_mem(const char *name, const void *data, size_t siz
     fn_model *m = NULL;
     if (st == FN_OK) st = fn_checkpoint_file_config(f, name, NULL, &cfg);
     if (st == FN_OK) st = fn_checkpoint_model(NULL, &cfg, 1, 1, name, &m);
-    if (st == FN_OK) st = load_tensors(m, f, name);
+    if (st == FN_OK) st = load_tensors(m, NULL, f, name);
     fn_model_free(m);
     fn_train_state_free(&s);
     fn_st_close(f);

@@ -2,9 +2,27 @@
 #ifndef FN_TRAIN_H
 #define FN_TRAIN_H
 
+#include <cJSON.h>
+
 #include "../data/data.h"
 #include "../io/safetensors.h"
 #include "../nn/model.h"
+#include "../optim/sgd.h"
+
+/* The training step's state (step.c); public as an opaque fn_trainer. */
+struct fn_trainer {
+    fn_device *dev;
+    fn_model *model, *ref; /* the caller's */
+    fn_loss_opts loss;
+    fn_sgd *opt;         /* tensor j: the model's j-th trainable parameter */
+    int n;               /* trainable parameters */
+    int *param;          /* (n) their indices in the model */
+    cl_mem *pdata, *pgrad; /* (n) their buffers, in that order */
+    size_t n_grads;      /* floats in all of them */
+    cl_mem labels, losses, stats;
+    fn_trainer_hook hook;
+    void *hook_user;
+};
 
 fn_status fn_eval_begin(fn_eval_report *r, int classes);
 /* Adds n samples' logits (n, K) and labels to the report's sums. */
@@ -46,6 +64,25 @@ fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_
 fn_status fn_checkpoint_read_config_mem(const char *name, const void *data, size_t size,
                                         fn_model_config *cfg);
 
+/* ---- The run directory (rundir.c) ------------------------------------------ */
+typedef struct {
+    const char *dir;
+    int created; /* this run made the directory */
+    char last[1200], best[1200], log[1200], state[1200]; /* the files' paths */
+} fn_rundir;
+
+/* Creates dir (and parents) if needed and removes temporary files of killed
+ * writers; fresh: a new run, so an old state and log go. */
+fn_status fn_rundir_open(fn_rundir *d, const char *dir, int fresh);
+/* After a failure: removes the directory again if this run created it and
+ * it is still empty. */
+void fn_rundir_failed(const fn_rundir *d);
+/* Replaces the log atomically: one line per record of history, then extra
+ * (a partial epoch's record, or NULL). */
+fn_status fn_rundir_write_log(const fn_rundir *d, const cJSON *history, const cJSON *extra);
+/* What the files keep when a run stops on a non-finite value, for messages. */
+void fn_rundir_kept(const fn_rundir *d, int last_saved_epoch, char *out, size_t n);
+
 /* ---- Training state (state.c): what --resume continues from ----------------
  * DIR/state.safetensors is a checkpoint (every parameter, batch-norm running
  * statistics) plus "momentum.<param>" for every trainable tensor, "stats"
@@ -58,7 +95,7 @@ typedef struct {
     int epoch;       /* 0-based epoch to continue */
     long step;       /* batches of that epoch already done */
     long steps_done; /* steps of the whole run */
-    int sgd_steps;
+    int sgd_steps;   /* optimizer updates (fn_sgd.steps) */
     double best_top1;
     int best_epoch;
     char *history; /* JSON array of completed epochs */
@@ -78,8 +115,10 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
 /* Reads a state's metadata (no tensors). */
 fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_state *s);
 /* Checks the state's tensors against m (built from the state's
- * configuration) and loads its parameters and momentum buffers. */
-fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path);
+ * configuration) and loads its parameters, and its momentum buffers into
+ * opt (tensor j: the j-th trainable parameter of m). */
+fn_status fn_train_state_load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f,
+                                      const char *path);
 /* Parses a state file held in memory: metadata and configuration, and the
  * tensors against a shapes-only model. The fuzzing entry point for states. */
 fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size);
