@@ -31,6 +31,8 @@ static fn_status run(bench *b, const fn_comm *comm, int reps, double *ms)
     for (int r = -1; r < reps; r++) { /* r = -1: a warm-up round */
         double t0 = now_ms();
         BENCH_TRY(fn_trainer_grads_read(b->t, b->host));
+        /* The allreduce alone, not the wait for a rank still reading. */
+        if (comm) BENCH_TRY(comm->barrier(comm));
         double t1 = now_ms();
         if (comm) BENCH_TRY(comm->allreduce_f32(comm, b->host, n));
         double t2 = now_ms();
