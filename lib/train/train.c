@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../optim/sgd.h"
+#include "rundir.h"
 #include "train.h"
 
 #define STATS_EVERY 10 /* steps between read-backs of the running loss */
@@ -63,6 +64,7 @@ static void run_free(run *r)
     fn_dataset_free(r->test);
     cJSON_Delete(r->history);
     fn_device_free(r->dev);
+    fn_rundir_close(&r->dir);
 }
 
 static int mnist_like(const fn_dataset *d)
@@ -182,7 +184,7 @@ static fn_status setup(run *r, int resume)
         else
             fn_lr_constant(&r->sched, c->lr);
     }
-    FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume));
+    FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume, c->overwrite));
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
     return FN_OK;
@@ -446,7 +448,7 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    if (!c->out_dir) return fn_error(FN_ERR_ARG, "no run directory (out_dir) given");
+    FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
     fn_status st = setup(&r, 0);
     if (st == FN_OK) st = train_epochs(&r, res, NULL);
     return finish(&r, st, res);
