@@ -313,6 +313,13 @@ typedef void (*fn_train_progress_fn)(const fn_train_progress *p, void *user);
 
 #define FN_MAX_MILESTONES 16
 
+/* The learning rate over the epochs: step decay at milestones, or cosine. */
+typedef struct {
+    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
+    float gamma;                                     /* 0.1 */
+    int cosine;                                      /* cosine decay instead of steps */
+} fn_schedule_opts;
+
 typedef struct {
     const char *arch;        /* "lenet5", ... */
     int small_stem;          /* -1: by input size */
@@ -323,11 +330,8 @@ typedef struct {
     const char *baseline;    /* focus: the frozen baseline; kd: the teacher */
     const char *init;        /* start from these weights */
     int epochs, batch;
-    float lr, momentum, weight_decay;
-    int nesterov;
-    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
-    float gamma;
-    int cosine;              /* cosine decay instead of steps */
+    fn_sgd_opts sgd;         /* lr, momentum, weight decay, Nesterov (fn_sgd_opts_default) */
+    fn_schedule_opts sched;  /* the learning rate over the epochs */
     uint64_t seed;
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends

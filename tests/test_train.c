@@ -60,7 +60,7 @@ int main(void)
     c.data = data;
     c.epochs = 4;
     c.batch = 32;
-    c.lr = 0.05f;
+    c.sgd.lr = 0.05f;
     c.out_dir = base_dir;
     fn_train_result r;
     CHECK_OK(fn_train(&c, &r));

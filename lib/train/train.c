@@ -22,10 +22,8 @@ void fn_train_config_default(fn_train_config *c)
     fn_loss_opts_default(&c->loss, FN_LOSS_CE);
     c->epochs = 10;
     c->batch = 128;
-    c->lr = 0.1f;
-    c->momentum = 0.9f;
-    c->weight_decay = 1e-4f;
-    c->gamma = 0.1f;
+    fn_sgd_opts_default(&c->sgd);
+    c->sched.gamma = 0.1f;
     c->seed = 1;
     c->augment = -1;
     c->shuffle = 1;
@@ -162,17 +160,12 @@ static fn_status setup(run *r, int resume)
     memcpy(lo.std, meta->std, sizeof lo.std);
     FN_TRY(fn_loader_create(d, &lo, &r->loader));
 
-    fn_sgd_opts sgd;
-    fn_sgd_opts_default(&sgd);
-    sgd.lr = c->lr;
-    sgd.momentum = c->momentum;
-    sgd.weight_decay = c->weight_decay;
-    sgd.nesterov = c->nesterov;
-    FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &sgd, &r->step));
-    if (c->cosine) {
-        FN_TRY(fn_lr_cosine(&r->sched, c->lr, 0.0f, c->epochs, 0));
-    } else if (c->n_milestones > 0) {
-        FN_TRY(fn_lr_step(&r->sched, c->lr, c->gamma, c->milestones, c->n_milestones));
+    FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &c->sgd, &r->step));
+    if (c->sched.cosine) {
+        FN_TRY(fn_lr_cosine(&r->sched, c->sgd.lr, 0.0f, c->epochs, 0));
+    } else if (c->sched.n_milestones > 0) {
+        FN_TRY(fn_lr_step(&r->sched, c->sgd.lr, c->sched.gamma, c->sched.milestones,
+                          c->sched.n_milestones));
     } else {
         /* The paper divides by 10 at 50% and 75% of the epochs (100 and 150 of 200). */
         int ms[2] = {c->epochs / 2, c->epochs * 3 / 4};
@@ -180,9 +173,9 @@ static fn_status setup(run *r, int resume)
         for (int i = 0; i < 2; i++)
             if (ms[i] > 0 && (n == 0 || uniq[n - 1] != ms[i])) uniq[n++] = ms[i];
         if (n)
-            FN_TRY(fn_lr_step(&r->sched, c->lr, c->gamma, uniq, n));
+            FN_TRY(fn_lr_step(&r->sched, c->sgd.lr, c->sched.gamma, uniq, n));
         else
-            fn_lr_constant(&r->sched, c->lr);
+            fn_lr_constant(&r->sched, c->sgd.lr);
     }
     FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume, c->overwrite));
     r->history = cJSON_CreateArray();
