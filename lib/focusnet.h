@@ -97,7 +97,6 @@ typedef struct {
 fn_status fn_span_begin(fn_device *dev, fn_span *s);
 fn_status fn_span_end(fn_device *dev, fn_span *s, double *host_ms, double *device_ms);
 
-
 /* ---- Models -------------------------------------------------------------
  * Architectures: "lenet5", "resnet18", "resnet34", "mobilenetv2".
  * small_stem: ResNet with a 3x3 stride-1 first convolution and no max pool,
@@ -152,9 +151,9 @@ typedef enum {
 
 typedef struct {
     fn_layer_type type;
-    const char *kind;  /* "conv", "bn", "relu", "relu6", "maxpool", "gap", "linear", "add" */
-    char name[96];     /* conv, bn, linear: torchvision's name of the layer ("layer1.0.conv1");
-                          others: kind */
+    const char *kind; /* "conv", "bn", "relu", "relu6", "maxpool", "gap", "linear", "add" */
+    char name[96];    /* conv, bn, linear: torchvision's name of the layer ("layer1.0.conv1");
+                         others: kind */
     int in_c, in_h, in_w, out_c, out_h, out_w; /* per-image shapes; flat (F) is F x 1 x 1 */
     int k, stride, pad, groups; /* conv (k x k filters) and max pooling (k x k window) */
     int bias;                   /* conv and linear: has a bias */
@@ -203,7 +202,6 @@ void fn_loss_opts_authors(fn_loss_opts *o);
 /* "ce", "ls", "kd", "focus" <-> kind. */
 const char *fn_loss_kind_name(fn_loss_kind kind);
 fn_status fn_loss_kind_parse(const char *name, fn_loss_kind *out);
-
 
 /* ---- One training step --------------------------------------------------------
  * SGD with momentum, exactly torch.optim.SGD's rule (see lib/optim/sgd.h). */
@@ -330,8 +328,8 @@ typedef struct {
     const char *baseline;    /* focus: the frozen baseline; kd: the teacher */
     const char *init;        /* start from these weights */
     int epochs, batch;
-    fn_sgd_opts sgd;         /* lr, momentum, weight decay, Nesterov (fn_sgd_opts_default) */
-    fn_schedule_opts sched;  /* the learning rate over the epochs */
+    fn_sgd_opts sgd;        /* lr, momentum, weight decay, Nesterov (fn_sgd_opts_default) */
+    fn_schedule_opts sched; /* the learning rate over the epochs */
     uint64_t seed;
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends

@@ -282,7 +282,8 @@ int main(void)
             free(v);
         }
         CHECK(ok, "the kept checkpoint is finite");
-        CHECK(m->meta.history && strstr(m->meta.history, "\"epoch\":1") && !strstr(m->meta.history, "\"epoch\":2"),
+        CHECK(m->meta.history && strstr(m->meta.history, "\"epoch\":1") &&
+                  !strstr(m->meta.history, "\"epoch\":2"),
               "and holds epoch 1's history");
     }
     fn_model_free(m);

@@ -42,8 +42,7 @@ const char *fn_cache_dir(void)
     static _Thread_local char dir[1024];
     fn_env e;
     fn_env_read(&e);
-    if (e.no_cache)
-        return "";
+    if (e.no_cache) return "";
     const char *env = e.cache_dir, *xdg = e.xdg_cache_home, *home = e.home;
     if (env && *env)
         snprintf(dir, sizeof dir, "%s", env);

@@ -14,11 +14,11 @@ struct fn_trainer {
     fn_device *dev;
     fn_model *model, *ref; /* the caller's */
     fn_loss_opts loss;
-    fn_sgd *opt;         /* tensor j: the model's j-th trainable parameter */
-    int n;               /* trainable parameters */
-    int *param;          /* (n) their indices in the model */
+    fn_sgd *opt;           /* tensor j: the model's j-th trainable parameter */
+    int n;                 /* trainable parameters */
+    int *param;            /* (n) their indices in the model */
     cl_mem *pdata, *pgrad; /* (n) their buffers, in that order */
-    size_t n_grads;      /* floats in all of them */
+    size_t n_grads;        /* floats in all of them */
     cl_mem labels, losses, stats;
     fn_trainer_hook hook;
     void *hook_user;
