@@ -97,7 +97,6 @@ typedef struct {
 fn_status fn_span_begin(fn_device *dev, fn_span *s);
 fn_status fn_span_end(fn_device *dev, fn_span *s, double *host_ms, double *device_ms);
 
-
 /* ---- Models -------------------------------------------------------------
  * Architectures: "lenet5", "resnet18", "resnet34", "mobilenetv2".
  * small_stem: ResNet with a 3x3 stride-1 first convolution and no max pool,
@@ -152,9 +151,9 @@ typedef enum {
 
 typedef struct {
     fn_layer_type type;
-    const char *kind;  /* "conv", "bn", "relu", "relu6", "maxpool", "gap", "linear", "add" */
-    char name[96];     /* conv, bn, linear: torchvision's name of the layer ("layer1.0.conv1");
-                          others: kind */
+    const char *kind; /* "conv", "bn", "relu", "relu6", "maxpool", "gap", "linear", "add" */
+    char name[96];    /* conv, bn, linear: torchvision's name of the layer ("layer1.0.conv1");
+                         others: kind */
     int in_c, in_h, in_w, out_c, out_h, out_w; /* per-image shapes; flat (F) is F x 1 x 1 */
     int k, stride, pad, groups; /* conv (k x k filters) and max pooling (k x k window) */
     int bias;                   /* conv and linear: has a bias */
@@ -203,7 +202,6 @@ void fn_loss_opts_authors(fn_loss_opts *o);
 /* "ce", "ls", "kd", "focus" <-> kind. */
 const char *fn_loss_kind_name(fn_loss_kind kind);
 fn_status fn_loss_kind_parse(const char *name, fn_loss_kind *out);
-
 
 /* ---- One training step --------------------------------------------------------
  * SGD with momentum, exactly torch.optim.SGD's rule (see lib/optim/sgd.h). */
@@ -336,6 +334,13 @@ typedef void (*fn_train_progress_fn)(const fn_train_progress *p, void *user);
 
 #define FN_MAX_MILESTONES 16
 
+/* The learning rate over the epochs: step decay at milestones, or cosine. */
+typedef struct {
+    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
+    float gamma;                                     /* 0.1 */
+    int cosine;                                      /* cosine decay instead of steps */
+} fn_schedule_opts;
+
 typedef struct {
     const char *arch;        /* "lenet5", ... */
     int small_stem;          /* -1: by input size */
@@ -346,11 +351,8 @@ typedef struct {
     const char *baseline;    /* focus: the frozen baseline; kd: the teacher */
     const char *init;        /* start from these weights */
     int epochs, batch;
-    float lr, momentum, weight_decay;
-    int nesterov;
-    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
-    float gamma;
-    int cosine;              /* cosine decay instead of steps */
+    fn_sgd_opts sgd;        /* lr, momentum, weight decay, Nesterov (fn_sgd_opts_default) */
+    fn_schedule_opts sched; /* the learning rate over the epochs */
     uint64_t seed;
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends
@@ -362,6 +364,7 @@ typedef struct {
     fn_train_progress_fn progress;
     void *user;
     volatile int *stop;      /* set non-zero (e.g. from SIGINT) to stop after saving */
+    int overwrite;           /* a fresh run may replace a run already in out_dir */
     /* Data parallelism (NULL: one process). With N ranks, batch is the global
      * batch: every rank loads the same global batches and trains on its
      * rows [r*B/N, (r+1)*B/N); the gradients are summed over the ranks so
@@ -397,6 +400,12 @@ void fn_train_config_default(fn_train_config *c);
  * FN_ERR_NUMERIC before anything is saved, so the files keep the last good
  * state. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+/* What fn_train checks of out_dir before anything else: a folder path that
+ * runs through a file is FN_ERR_IO; a folder that already holds a run
+ * (state.safetensors, log.jsonl, last or best checkpoint) is FN_ERR_ARG
+ * unless overwrite. A run holds DIR/run.lock (flock) while it lives; a second
+ * run or resume of the same folder fails with FN_ERR_IO naming the PID. */
+fn_status fn_train_check_out_dir(const char *dir, int overwrite);
 /* Continues the run in dir from dir/state.safetensors with the configuration
  * it was started with: weights, batch-norm statistics, momentum, the
  * learning-rate schedule, the data order and augmentation continue where the
@@ -434,6 +443,9 @@ fn_status fn_model_load_image(const fn_model *m, const char *path, float *input,
 /* The loss the checkpoint was trained with ("ce", "focus", ...; "" if unknown):
  * a viewer tells a FocusNet from its baseline by it. */
 const char *fn_model_loss(const fn_model *m);
+/* p (K) = softmax(z (K)), computed in double through the maximum (logits of
+ * 1e4 stay finite); p may not alias z. */
+void fn_softmax(const float *z, int k, float *p);
 /* The multi-warm label a baseline's logits (K) give one image (paper Eq. 4-6):
  * 1 for the classes the rule picks (logit > 0, or softmax(z / temperature) > 1/K)
  * and for true_class (-1 when unknown), normalized to sum 1, into label (K).
@@ -454,6 +466,12 @@ void fn_heatmap_range(const float *heatmap, size_t n, float *lo, float *hi);
  * pixels (C, H, W) in [0, 1], C 1 or 3; heatmap (H, W) or NULL for the image alone. */
 void fn_cam_overlay(const float *pixels, int c, int h, int w, const float *heatmap, float lo,
                     float hi, fn_colormap cm, float opacity, uint8_t *rgb);
+
+/* ---- Files -------------------------------------------------------------- */
+/* Writes size bytes to path atomically (a temporary file in the same folder,
+ * fsync, rename), as checkpoints are written: on any failure path keeps what
+ * it held, and the message names path and the system's reason. */
+fn_status fn_write_file_atomic(const char *path, const void *data, size_t size);
 
 /* ---- Datasets, read-only, for applications ----------------------------------
  * The same functions lib/data/data.h declares (see there for the specs:

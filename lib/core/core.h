@@ -40,14 +40,14 @@ fn_status fn_cl_fail(cl_int err, const char *call, const char *file, int line);
  * Every variable focusnet reads; nothing else in the library calls getenv.
  * Strings are NULL when unset and point into the environment. */
 typedef struct {
-    const char *device;            /* FOCUSNET_DEVICE: the default device (index or name) */
-    const char *gemm;              /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
-    long fail_alloc;               /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
-    int no_cache;                  /* FOCUSNET_NO_CACHE set, not empty and not "0" */
-    const char *cache_dir;         /* FOCUSNET_CACHE_DIR: the kernel cache */
-    const char *xdg_cache_home;    /* XDG_CACHE_HOME: else the cache is in $XDG_CACHE_HOME/focusnet */
-    const char *home;              /* HOME: else in $HOME/.cache/focusnet */
-    const char *kernel_dir;        /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
+    const char *device;         /* FOCUSNET_DEVICE: the default device (index or name) */
+    const char *gemm;           /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
+    long fail_alloc;            /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
+    int no_cache;               /* FOCUSNET_NO_CACHE set, not empty and not "0" */
+    const char *cache_dir;      /* FOCUSNET_CACHE_DIR: the kernel cache */
+    const char *xdg_cache_home; /* XDG_CACHE_HOME: else the cache is in $XDG_CACHE_HOME/focusnet */
+    const char *home;           /* HOME: else in $HOME/.cache/focusnet */
+    const char *kernel_dir;     /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
     const char *fashion_mnist_dir; /* FOCUSNET_FASHION_MNIST_DIR: where "fashion-mnist" is */
 } fn_env;
 
@@ -106,6 +106,9 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
 const char *fn_kernel_source(const char *name);
 /* Folder for the compiled-program cache; "" when caching is off. */
 const char *fn_cache_dir(void);
+/* The binary inside a kernel-cache entry (magic, length, hash, binary), or
+ * NULL when the entry is truncated, altered or not one (program.c). */
+const uint8_t *fn_cache_entry_check(const uint8_t *data, size_t size, size_t *len);
 
 /* Sets kernel arguments in order: FN_ARGS(k, sizeof(a), &a, sizeof(b), &b, 0) */
 fn_status fn_kernel_args(cl_kernel k, ...);

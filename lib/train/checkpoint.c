@@ -388,9 +388,9 @@ fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits)
     fn_image img;
     FN_TRY(fn_image_load(path, &img));
     float *x = malloc((size_t)c->channels * c->height * c->width_px * sizeof *x);
-    fn_status st =
-        x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->meta.mean, m->meta.std, x)
-          : fn_error(FN_ERR_NOMEM, "out of host memory");
+    fn_status st = x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->meta.mean,
+                                         m->meta.std, x)
+                     : fn_error(FN_ERR_NOMEM, "out of host memory");
     fn_image_free(&img);
     if (st == FN_OK) st = fn_model_predict(m, x, 1, logits);
     free(x);

@@ -83,14 +83,8 @@ uint64_t fn_train_config_hash(const fn_train_config *c)
     h = HASH(h, c->loss); /* ten 4-byte fields: no padding */
     h = HASH(h, c->epochs);
     h = HASH(h, c->batch);
-    h = HASH(h, c->lr);
-    h = HASH(h, c->momentum);
-    h = HASH(h, c->weight_decay);
-    h = HASH(h, c->nesterov);
-    h = HASH(h, c->milestones);
-    h = HASH(h, c->n_milestones);
-    h = HASH(h, c->gamma);
-    h = HASH(h, c->cosine);
+    h = HASH(h, c->sgd); /* 4-byte fields only: no padding */
+    h = HASH(h, c->sched);
     h = HASH(h, c->seed);
     h = HASH(h, c->max_steps);
     h = HASH(h, c->save_every);

@@ -65,16 +65,16 @@ static char *config_json(const fn_train_config *c)
     add_str(o, "init", c->init);
     cJSON_AddNumberToObject(o, "epochs", c->epochs);
     cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "lr", c->lr);
-    cJSON_AddNumberToObject(o, "momentum", c->momentum);
-    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
-    cJSON_AddNumberToObject(o, "nesterov", c->nesterov);
+    cJSON_AddNumberToObject(o, "lr", c->sgd.lr);
+    cJSON_AddNumberToObject(o, "momentum", c->sgd.momentum);
+    cJSON_AddNumberToObject(o, "weight_decay", c->sgd.weight_decay);
+    cJSON_AddNumberToObject(o, "nesterov", c->sgd.nesterov);
     cJSON *ms = cJSON_CreateArray();
-    for (int i = 0; i < c->n_milestones && i < FN_MAX_MILESTONES; i++)
-        cJSON_AddItemToArray(ms, cJSON_CreateNumber(c->milestones[i]));
+    for (int i = 0; i < c->sched.n_milestones && i < FN_MAX_MILESTONES; i++)
+        cJSON_AddItemToArray(ms, cJSON_CreateNumber(c->sched.milestones[i]));
     cJSON_AddItemToObject(o, "milestones", ms);
-    cJSON_AddNumberToObject(o, "gamma", c->gamma);
-    cJSON_AddNumberToObject(o, "cosine", c->cosine);
+    cJSON_AddNumberToObject(o, "gamma", c->sched.gamma);
+    cJSON_AddNumberToObject(o, "cosine", c->sched.cosine);
     cJSON_AddStringToObject(o, "seed", seed);
     cJSON_AddNumberToObject(o, "augment", c->augment);
     cJSON_AddNumberToObject(o, "shuffle", c->shuffle);
@@ -175,23 +175,23 @@ static fn_status parse_config(const char *json, const char *path, fn_train_state
     c->init = str(&r, s, 3, o, "init", 1);
     c->epochs = (int)num(&r, o, "epochs", 1, 100000, 1);
     c->batch = (int)num(&r, o, "batch", 1, 65536, 1);
-    c->lr = (float)num(&r, o, "lr", 0, 1e30, 0);
-    c->momentum = (float)num(&r, o, "momentum", 0, 1, 0);
-    c->weight_decay = (float)num(&r, o, "weight_decay", 0, 1, 0);
-    c->nesterov = (int)num(&r, o, "nesterov", 0, 1, 1);
+    c->sgd.lr = (float)num(&r, o, "lr", 0, 1e30, 0);
+    c->sgd.momentum = (float)num(&r, o, "momentum", 0, 1, 0);
+    c->sgd.weight_decay = (float)num(&r, o, "weight_decay", 0, 1, 0);
+    c->sgd.nesterov = (int)num(&r, o, "nesterov", 0, 1, 1);
     const cJSON *ms = need(&r, o, "milestones");
     if (r.st == FN_OK && (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) > FN_MAX_MILESTONES))
         r.st =
             fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'milestones' is not a short array", path);
-    c->n_milestones = 0;
+    c->sched.n_milestones = 0;
     for (const cJSON *m = r.st == FN_OK ? ms->child : NULL; m && r.st == FN_OK; m = m->next) {
         if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1 && m->valuedouble <= 100000))
             r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has a bad milestone", path);
         else
-            c->milestones[c->n_milestones++] = (int)m->valuedouble;
+            c->sched.milestones[c->sched.n_milestones++] = (int)m->valuedouble;
     }
-    c->gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
-    c->cosine = (int)num(&r, o, "cosine", 0, 1, 1);
+    c->sched.gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
+    c->sched.cosine = (int)num(&r, o, "cosine", 0, 1, 1);
     const cJSON *seed = need(&r, o, "seed");
     char *end = NULL;
     if (r.st == FN_OK && cJSON_IsString(seed) && seed->valuestring[0] >= '0' &&

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../optim/sgd.h"
+#include "rundir.h"
 #include "train.h"
 
 #define STATS_EVERY 10 /* steps between read-backs of the running loss */
@@ -21,10 +22,8 @@ void fn_train_config_default(fn_train_config *c)
     fn_loss_opts_default(&c->loss, FN_LOSS_CE);
     c->epochs = 10;
     c->batch = 128;
-    c->lr = 0.1f;
-    c->momentum = 0.9f;
-    c->weight_decay = 1e-4f;
-    c->gamma = 0.1f;
+    fn_sgd_opts_default(&c->sgd);
+    c->sched.gamma = 0.1f;
     c->seed = 1;
     c->augment = -1;
     c->shuffle = 1;
@@ -67,6 +66,7 @@ static void run_free(run *r)
     fn_dataset_free(r->test);
     cJSON_Delete(r->history);
     fn_device_free(r->dev);
+    fn_rundir_close(&r->dir);
 }
 
 static int mnist_like(const fn_dataset *d)
@@ -171,18 +171,13 @@ static fn_status setup(run *r, int resume)
     memcpy(lo.std, meta->std, sizeof lo.std);
     FN_TRY(fn_loader_create(d, &lo, &r->loader));
 
-    fn_sgd_opts sgd;
-    fn_sgd_opts_default(&sgd);
-    sgd.lr = c->lr;
-    sgd.momentum = c->momentum;
-    sgd.weight_decay = c->weight_decay;
-    sgd.nesterov = c->nesterov;
-    FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &sgd, &r->step));
+    FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &c->sgd, &r->step));
     FN_TRY(fn_dp_init(&r->dp, r->comm, r->step));
-    if (c->cosine) {
-        FN_TRY(fn_lr_cosine(&r->sched, c->lr, 0.0f, c->epochs, 0));
-    } else if (c->n_milestones > 0) {
-        FN_TRY(fn_lr_step(&r->sched, c->lr, c->gamma, c->milestones, c->n_milestones));
+    if (c->sched.cosine) {
+        FN_TRY(fn_lr_cosine(&r->sched, c->sgd.lr, 0.0f, c->epochs, 0));
+    } else if (c->sched.n_milestones > 0) {
+        FN_TRY(fn_lr_step(&r->sched, c->sgd.lr, c->sched.gamma, c->sched.milestones,
+                          c->sched.n_milestones));
     } else {
         /* The paper divides by 10 at 50% and 75% of the epochs (100 and 150 of 200). */
         int ms[2] = {c->epochs / 2, c->epochs * 3 / 4};
@@ -190,11 +185,11 @@ static fn_status setup(run *r, int resume)
         for (int i = 0; i < 2; i++)
             if (ms[i] > 0 && (n == 0 || uniq[n - 1] != ms[i])) uniq[n++] = ms[i];
         if (n)
-            FN_TRY(fn_lr_step(&r->sched, c->lr, c->gamma, uniq, n));
+            FN_TRY(fn_lr_step(&r->sched, c->sgd.lr, c->sched.gamma, uniq, n));
         else
-            fn_lr_constant(&r->sched, c->lr);
+            fn_lr_constant(&r->sched, c->sgd.lr);
     }
-    if (r->rank == 0) FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume));
+    if (r->rank == 0) FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume, c->overwrite));
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
     return FN_OK;
@@ -474,8 +469,10 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    if (!c->out_dir) return fn_error(FN_ERR_ARG, "no run directory (out_dir) given");
-    fn_status st = setup(&r, 0);
+    /* Rank 0 alone looks at and writes the run directory: the others would
+     * find the run it has just begun there. */
+    fn_status st = r.rank == 0 ? fn_train_check_out_dir(c->out_dir, c->overwrite) : FN_OK;
+    if (st == FN_OK) st = setup(&r, 0);
     st = fn_dp_agree(r.comm, st, fn_train_config_hash(c) ^ r.data_hash);
     res->started = st == FN_OK;
     if (st == FN_OK) st = train_epochs(&r, res, NULL);

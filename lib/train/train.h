@@ -14,11 +14,11 @@ struct fn_trainer {
     fn_device *dev;
     fn_model *model, *ref; /* the caller's */
     fn_loss_opts loss;
-    fn_sgd *opt;         /* tensor j: the model's j-th trainable parameter */
-    int n;               /* trainable parameters */
-    int *param;          /* (n) their indices in the model */
+    fn_sgd *opt;           /* tensor j: the model's j-th trainable parameter */
+    int n;                 /* trainable parameters */
+    int *param;            /* (n) their indices in the model */
     cl_mem *pdata, *pgrad; /* (n) their buffers, in that order */
-    size_t n_grads;      /* floats in all of them */
+    size_t n_grads;        /* floats in all of them */
     cl_mem labels, losses, stats;
     fn_trainer_hook hook;
     void *hook_user;
@@ -68,25 +68,6 @@ fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_
  * presence, shape and conversion. The fuzzing entry point for checkpoints. */
 fn_status fn_checkpoint_read_config_mem(const char *name, const void *data, size_t size,
                                         fn_model_config *cfg);
-
-/* ---- The run directory (rundir.c) ------------------------------------------ */
-typedef struct {
-    const char *dir;
-    int created; /* this run made the directory */
-    char last[1200], best[1200], log[1200], state[1200]; /* the files' paths */
-} fn_rundir;
-
-/* Creates dir (and parents) if needed and removes temporary files of killed
- * writers; fresh: a new run, so an old state and log go. */
-fn_status fn_rundir_open(fn_rundir *d, const char *dir, int fresh);
-/* After a failure: removes the directory again if this run created it and
- * it is still empty. */
-void fn_rundir_failed(const fn_rundir *d);
-/* Replaces the log atomically: one line per record of history, then extra
- * (a partial epoch's record, or NULL). */
-fn_status fn_rundir_write_log(const fn_rundir *d, const cJSON *history, const cJSON *extra);
-/* What the files keep when a run stops on a non-finite value, for messages. */
-void fn_rundir_kept(const fn_rundir *d, int last_saved_epoch, char *out, size_t n);
 
 /* ---- Training state (state.c): what --resume continues from ----------------
  * DIR/state.safetensors is a checkpoint (every parameter, batch-norm running

@@ -145,9 +145,9 @@ int main(int argc, char **argv)
     s.c.data = "mnist:/data";
     s.c.epochs = 3;
     s.c.batch = 32;
-    s.c.lr = 0.05f;
-    s.c.milestones[0] = 2;
-    s.c.n_milestones = 1;
+    s.c.sgd.lr = 0.05f;
+    s.c.sched.milestones[0] = 2;
+    s.c.sched.n_milestones = 1;
     s.epoch = 1;
     s.step = 3;
     s.steps_done = 11;
