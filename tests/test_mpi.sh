@@ -124,5 +124,36 @@ else
     bad "no rank 1 to kill: $(tail -3 "$tmp/out")"
 fi
 
+# Ctrl-C reaching one rank only (SIGINT to rank 1) stops every rank after
+# the same step: the flag travels with the gradients; rank 0 saves and the
+# job ends 0, and the run continues from there.
+rm -f "$tmp/pid0" "$tmp/pid1"
+mpi2 train "$@" --out "$tmp/int" >"$tmp/out" 2>&1 &
+job=$!
+i=0
+while [ ! -f "$tmp/int/state.safetensors" ] && [ $i -lt 1200 ] && kill -0 $job 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+if [ -f "$tmp/pid1" ] && kill -INT "$(cat "$tmp/pid1")" 2>/dev/null; then
+    i=0
+    while kill -0 $job 2>/dev/null && [ $i -lt 600 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 $job 2>/dev/null; then
+        bad "the job still runs 60 s after SIGINT to rank 1"
+        kill $job
+    else
+        ok
+    fi
+    wait $job && ok || bad "SIGINT to rank 1: exit non-zero: $(tail -3 "$tmp/out")"
+    grep -q "stopped early" "$tmp/out" && ok || bad "SIGINT to rank 1: $(tail -3 "$tmp/out")"
+    mpi2 train --resume "$tmp/int" --max-steps 2 >"$tmp/out" 2>&1 && ok ||
+        bad "resume after SIGINT: $(tail -3 "$tmp/out")"
+else
+    bad "no rank 1 to interrupt: $(tail -3 "$tmp/out")"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
