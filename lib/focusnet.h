@@ -276,6 +276,9 @@ fn_status fn_model_load_image(const fn_model *m, const char *path, float *input,
 /* The loss the checkpoint was trained with ("ce", "focus", ...; "" if unknown):
  * a viewer tells a FocusNet from its baseline by it. */
 const char *fn_model_loss(const fn_model *m);
+/* p (K) = softmax(z (K)), computed in double through the maximum (logits of
+ * 1e4 stay finite); p may not alias z. */
+void fn_softmax(const float *z, int k, float *p);
 /* The multi-warm label a baseline's logits (K) give one image (paper Eq. 4-6):
  * 1 for the classes the rule picks (logit > 0, or softmax(z / temperature) > 1/K)
  * and for true_class (-1 when unknown), normalized to sum 1, into label (K).
