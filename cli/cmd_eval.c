@@ -101,7 +101,7 @@ static cJSON *str_json(const char *s)
  * control characters in the path or a class name are escaped, bytes that are
  * not UTF-8 become U+FFFD. Returns 0 when memory ran out. */
 static int print_json_line(const fn_model *m, const char *image, const int *order, int top,
-                           const float *z, const double *p, int k)
+                           const float *z, const float *p, int k)
 {
     cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateArray(), *zl = cJSON_CreateArray(),
           *pl = cJSON_CreateArray();
