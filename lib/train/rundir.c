@@ -9,8 +9,8 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +116,7 @@ static fn_status make_dir(const char *path, int *created)
 
 /* Temporary files of writers that were killed ("NAME.tmp-PID" with no such
  * process any more) are removed: they are never complete. */
-static void remove_stale_temps(const char *dir)
+void fn_rundir_remove_stale_temps(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d) return;
@@ -147,7 +147,7 @@ fn_status fn_rundir_open(fn_rundir *d, const char *dir, int fresh, int overwrite
     snprintf(d->best, sizeof d->best, "%s/best.safetensors", dir);
     snprintf(d->log, sizeof d->log, "%s/log.jsonl", dir);
     snprintf(d->state, sizeof d->state, "%s/state.safetensors", dir);
-    remove_stale_temps(dir);
+    fn_rundir_remove_stale_temps(dir);
     if (fresh) {
         /* Checked again under the lock: another run may have written here
          * since fn_train looked. With overwrite the old run goes, all of it

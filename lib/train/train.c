@@ -52,6 +52,8 @@ typedef struct {
     const fn_comm *comm; /* never NULL: fn_comm_self for one process */
     int rank;            /* rank 0 alone writes the run directory */
     fn_dp dp;
+    uint64_t file_hash[2]; /* of the --baseline and --init files */
+    int has_file_hash[2];
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
 } run;
 
@@ -124,6 +126,7 @@ static fn_status setup(run *r, int resume)
         FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, shard, 1, &r->model));
         free(r->model->meta.history); /* a new run starts its own history */
         r->model->meta.history = NULL;
+        FN_TRY(fn_model_check_dataset_classes(r->model, c->init, d, c->data));
     } else {
         FN_TRY(fn_model_create(r->dev, &mc, shard, 1, &r->model));
         if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
@@ -131,6 +134,8 @@ static fn_status setup(run *r, int resume)
     fn_model *m = r->model;
     fn_model_meta *meta = &m->meta;
     r->data_hash = fn_train_data_hash(d);
+    FN_TRY(fn_train_fingerprint_files(c->baseline, c->init, resume, r->file_hash,
+                                      r->has_file_hash));
     fn_dataset_default_norm(d, meta->mean, meta->std);
     snprintf(meta->dataset, sizeof meta->dataset, "%s", fn_dataset_name(d));
     snprintf(meta->loss, sizeof meta->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -155,6 +160,7 @@ static fn_status setup(run *r, int resume)
                             "classes of %dx%dx%d",
                             c->baseline, b->classes, b->channels, b->height, b->width_px, c->data,
                             mc.classes, mc.channels, mc.height, mc.width_px);
+        FN_TRY(fn_model_check_dataset_classes(r->ref, c->baseline, d, c->data));
         for (int i = 0; i < 3; i++)
             if (fabsf(r->ref->meta.mean[i] - meta->mean[i]) > 1e-4f ||
                 fabsf(r->ref->meta.std[i] - meta->std[i]) > 1e-4f)
@@ -285,6 +291,10 @@ static fn_status save_state(run *r, const snapshot *s, int epoch, long step, lon
     st.best_epoch = res->best_epoch;
     memcpy(st.stats, stats, sizeof st.stats);
     st.data_hash = r->data_hash;
+    st.baseline_hash = r->file_hash[0];
+    st.has_baseline_hash = r->has_file_hash[0];
+    st.init_hash = r->file_hash[1];
+    st.has_init_hash = r->has_file_hash[1];
     FN_TRY(set_history(r, NULL));
     return fn_train_state_write(r->model, s->params, s->mom, &st, r->dir.state);
 }
@@ -531,6 +541,9 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
                       "%s: the training data of %s differs from the data the run started "
                       "with; start a new run to train on it",
                       path, s.c.data);
+    if (st == FN_OK)
+        st = fn_train_check_fingerprints(&s, path, s.c.baseline, s.c.init, r.file_hash,
+                                         r.has_file_hash);
     if (st == FN_OK) st = fn_checkpoint_file_config(f, path, &r.model->cfg, &want);
     if (st == FN_OK) st = fn_train_state_load_tensors(r.model, r.step->opt, f, path);
     fn_st_close(f);
