@@ -22,6 +22,23 @@ int cli_stop_exit_code(void)
     return stop_requested ? 128 + stop_requested : 0;
 }
 
+/* The exit code of a stopped run. Under mpirun a signal to any rank stops
+ * every rank after the same step (the stop flag rides the gradient
+ * allreduce), so every rank exits as the signalled one does: mpirun's status
+ * then says 130 / 143 too, and `mpirun ... train && next` stops. r.stopped is
+ * the same on every rank, so either all ranks reduce here or none. */
+static int stop_exit_code(const fn_comm *comm, int stopped)
+{
+    if (!stopped) return 0;
+    int code = cli_stop_exit_code();
+    if (comm) {
+        int64_t sig[2] = {code == 128 + SIGINT, code == 128 + SIGTERM};
+        if (comm->allreduce_i64(comm, sig, 2) == FN_OK)
+            code = sig[0] ? 128 + SIGINT : sig[1] ? 128 + SIGTERM : 0;
+    }
+    return code;
+}
+
 void cli_catch_sigint(volatile int **flag)
 {
     struct sigaction sa;
@@ -314,10 +331,11 @@ int cmd_train(int argc, char **argv)
         return rc;
     }
     int rank = c.comm ? c.comm->rank(c.comm) : 0;
+    int stop_code = stop_exit_code(c.comm, r.stopped);
     cli_comm_close(c.comm, 0);
     if (rank != 0) { /* rank 0 reports for the job */
         fn_eval_report_free(&r.report);
-        return 0;
+        return stop_code;
     }
     const char *dir = resume ? resume : c.out_dir;
     if (r.best_epoch > 0)
@@ -337,5 +355,5 @@ int cmd_train(int argc, char **argv)
                "%s\n",
                dir, dir);
     fn_eval_report_free(&r.report);
-    return r.stopped ? cli_stop_exit_code() : 0;
+    return stop_code;
 }
