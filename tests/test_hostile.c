@@ -65,8 +65,8 @@ static void test_outputs(const char *dir)
     snprintf(p, sizeof p, "%s/plain", dir);
     snprintf(q, sizeof q, "%s/sub/run", p);
     CHECK(fn_file_check_out_dir(q) == FN_ERR_IO, "a folder through a file is refused");
-    CHECK(strstr(fn_last_error(), q) && strstr(fn_last_error(), "not a directory"),
-          "message: %s", fn_last_error());
+    CHECK(strstr(fn_last_error(), q) && strstr(fn_last_error(), "not a directory"), "message: %s",
+          fn_last_error());
     snprintf(q, sizeof q, "%s/new/run", dir);
     CHECK_OK(fn_file_check_out_dir(q));
     snprintf(q, sizeof q, "%s/x.png", p);
@@ -105,11 +105,14 @@ static void test_utf8(void)
     } cases[] = {
         {"plain", "plain"},
         {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88"},
-        {"a\xff" "b", "a\xef\xbf\xbd" "b"},
-        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},            /* overlong '/' */
+        {"a\xff"
+         "b",
+         "a\xef\xbf\xbd"
+         "b"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
         {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
-        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},            /* cut short at the end */
-        {"q\"\\\n\x01", "q\"\\\n\x01"},                       /* JSON's part: cJSON escapes */
+        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* cut short at the end */
+        {"q\"\\\n\x01", "q\"\\\n\x01"},                           /* JSON's part: cJSON escapes */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *got = fn_utf8_sanitize(cases[i].in);
@@ -161,7 +164,8 @@ static void write_poisoned(const char *src, const char *dst, const char *tensor,
     if (!f) return;
     int n = fn_st_count(f), nm = fn_st_meta_count(f);
     fn_st_tensor *t = calloc((size_t)n, sizeof *t);
-    const char **keys = calloc((size_t)nm + 1, sizeof *keys), **vals = calloc((size_t)nm + 1, sizeof *vals);
+    const char **keys = calloc((size_t)nm + 1, sizeof *keys),
+               **vals = calloc((size_t)nm + 1, sizeof *vals);
     void **copies = calloc((size_t)n, sizeof *copies);
     for (int i = 0; i < n; i++) {
         t[i] = *fn_st_tensor_at(f, i);
@@ -201,8 +205,8 @@ static void test_non_finite(const char *dir)
         write_poisoned(src, dst, "conv2.weight", bad[k]);
         m = NULL;
         fn_status st = fn_checkpoint_load(dev, dst, NULL, 1, 0, &m);
-        CHECK(st == FN_ERR_FORMAT && !m, "a checkpoint with %s is refused: %s",
-              k ? "-inf" : "NaN", fn_status_name(st));
+        CHECK(st == FN_ERR_FORMAT && !m, "a checkpoint with %s is refused: %s", k ? "-inf" : "NaN",
+              fn_status_name(st));
         CHECK(strstr(fn_last_error(), dst) && strstr(fn_last_error(), "conv2.weight") &&
                   strstr(fn_last_error(), k ? "infinity" : "NaN") && !strchr(fn_last_error(), '\n'),
               "one line naming the file and the tensor: %s", fn_last_error());

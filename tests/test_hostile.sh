@@ -186,5 +186,20 @@ open(p, "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
 PY
 "$fn" train --resume "$tmp/fr" --max-steps 1 >/dev/null 2>&1 && ok || bad "an older state resumes"
 
+# --- a NaN in a resume state or a checkpoint is refused at load, by tensor
+python3 - "$tmp/ir/state.safetensors" "$tmp/ir/last.safetensors" <<'PY' && ok || bad "poison"
+import json, struct, sys
+for p in sys.argv[1:]:
+    b = bytearray(open(p, "rb").read())
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    name = [k for k in h if k.endswith("conv1.weight")][-1]
+    at = 8 + n + h[name]["data_offsets"][0] + 4
+    b[at:at + 4] = struct.pack("<f", float("nan"))
+    open(p, "wb").write(bytes(b))
+PY
+expect 1 "state.safetensors: tensor momentum.conv1.weight holds a NaN" -- "$fn" train --resume "$tmp/ir" --max-steps 1
+expect 1 "last.safetensors: tensor conv1.weight holds a NaN" -- "$fn" eval "$tmp/ir/last.safetensors" --data "folder:$tmp/ca"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

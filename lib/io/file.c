@@ -22,7 +22,8 @@ fn_status fn_file_check_input(const char *path)
 {
     struct stat st;
     if (!path || !*path) return fn_error(FN_ERR_ARG, "no file name given");
-    if (stat(path, &st) != 0) return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (stat(path, &st) != 0)
+        return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return fn_error(FN_ERR_IO, "%s: is %s, not a regular file", path, kind_of(st.st_mode));
     return FN_OK;
@@ -157,8 +158,9 @@ fn_status fn_file_write_atomic(const char *path, fn_write_fn write, void *ctx)
     int n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) return fn_error(FN_ERR_ARG, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return fn_error(FN_ERR_IO, "cannot write %s: cannot create %s: %s", path, tmp,
-                            strerror(errno));
+    if (!f)
+        return fn_error(FN_ERR_IO, "cannot write %s: cannot create %s: %s", path, tmp,
+                        strerror(errno));
     errno = 0;
     fn_status st = write(f, ctx);
     if (st == FN_OK && (ferror(f) || fflush(f) != 0))

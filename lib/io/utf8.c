@@ -15,10 +15,14 @@ static int utf8_len(const unsigned char *p)
     if (c < 0x80) return 1;
     int n;
     unsigned min, cp;
-    if ((c & 0xE0) == 0xC0) n = 2, min = 0x80, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 3, min = 0x800, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 4, min = 0x10000, cp = c & 0x07;
-    else return 0;
+    if ((c & 0xE0) == 0xC0)
+        n = 2, min = 0x80, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3, min = 0x800, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 4, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
     for (int i = 1; i < n; i++) {
         if ((p[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
         cp = cp << 6 | (p[i] & 0x3F);

@@ -62,8 +62,8 @@ static fn_status match(const void *a, name_fn na, int ka, const char *what_a, co
     char la[512], lb[512];
     list(a, na, ka, la, sizeof la);
     list(b, nb, kb, lb, sizeof lb);
-    return fn_error(FN_ERR_MISMATCH, "the classes of %s %s differ from those of %s %s", what_a,
-                    la, what_b, lb);
+    return fn_error(FN_ERR_MISMATCH, "the classes of %s %s differ from those of %s %s", what_a, la,
+                    what_b, lb);
 }
 
 fn_status fn_model_check_classes(const fn_model *m, const char *what_m, const fn_model *other,
@@ -73,8 +73,8 @@ fn_status fn_model_check_classes(const fn_model *m, const char *what_m, const fn
                  what_other);
 }
 
-fn_status fn_model_check_dataset_classes(const fn_model *m, const char *what_m,
-                                         const fn_dataset *d, const char *what_d)
+fn_status fn_model_check_dataset_classes(const fn_model *m, const char *what_m, const fn_dataset *d,
+                                         const char *what_d)
 {
     return match(m, model_name, m->cfg.classes, what_m, d, dataset_name, fn_dataset_classes(d),
                  what_d);
