@@ -160,7 +160,11 @@ static void model_step(fn_device *dev, results *res, const char *arch, int c, in
             float s[2] = {(float)sum, (float)abs};
             snprintf(what, sizeof what, "%s gradient of %s (sum, sum of |g|)", arch, p->name);
             result(res, what, s, 2);
-            CHECK_OK(fn_sgd_step(dev, &sgd, p->data, p->grad, p->mom, (int)p->numel, 1));
+            /* The optimizer's state lives apart from the model: a momentum
+             * buffer of our own (a first step writes it before reading). */
+            cl_mem mom = dev_upload(dev, NULL, p->numel);
+            CHECK_OK(fn_sgd_step(dev, &sgd, p->data, p->grad, mom, (int)p->numel, 1));
+            fn_buffer_free(mom);
         }
         download(dev, p->data, p->numel, v);
         size_t few = p->numel < 16 ? p->numel : 16;
