@@ -149,6 +149,13 @@ const char *fn_model_class_name(const fn_model *m, int i);
 void fn_model_normalization(const fn_model *m, float mean[3], float std[3]);
 /* The dataset the model was trained on ("" if unknown). */
 const char *fn_model_dataset(const fn_model *m);
+/* The dataset spec the model was trained on, paths made absolute
+ * ("folder:/data/imgs"); "" for checkpoints saved before it was kept. */
+const char *fn_model_data_spec(const fn_model *m);
+/* A checkpoint's class names read from its metadata alone (no device):
+ * *names (*classes strings, free each and the array) is NULL when the
+ * checkpoint has none. */
+fn_status fn_checkpoint_class_names(const char *path, int *classes, char ***names);
 
 /* ---- Evaluation ---------------------------------------------------------- */
 typedef struct {

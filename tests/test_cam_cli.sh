@@ -74,6 +74,19 @@ mkdir -p "$tmp/folder"
 "$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --top 2 --grad-cam \
     --out "$tmp/r18g.png" >/dev/null && ! cmp -s "$tmp/r18.png" "$tmp/r18g.png" && ok ||
     bad "grad-cam on resnet18 differs from cam"
+# train's summary names the classes the checkpoint holds (issue 17.6).
+grep -q -- '-> ' "$tmp/train.log" && ! grep -Eq '^ +[0-9]+ +-> +[0-9]' "$tmp/train.log" && ok ||
+    bad "train summary prints class numbers: $(grep -- '->' "$tmp/train.log")"
+# The checkpoint keeps where its data was (an absolute path), so eval needs no
+# --data from another directory; --data still overrides; --json is one object.
+out=$(cd / && "$fn" eval "$tmp/r18/best.safetensors" --json) && ok || bad "eval without --data"
+printf '%s\n' "$out" | grep -q "\"data\":\"folder:$tmp/folder\"" && ok || bad "eval --json data: $out"
+printf '%s\n' "$out" | grep -q '"classes":\["blue","red"\]' && ok || bad "eval --json classes: $out"
+printf '%s\n' "$out" | grep -q '"confusion":\[\[[0-9]*,[0-9]*\],\[[0-9]*,[0-9]*\]\]' && ok ||
+    bad "eval --json confusion: $out"
+printf '%s\n' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["images"]==sum(map(sum,d["confusion"]))' &&
+    ok || bad "eval --json: the matrix sums to the images"
+expect 1 "no-such-dir" -- "$fn" eval "$tmp/r18/best.safetensors" --data folder:/no-such-dir
 expect 1 "has 2 classes but" -- "$fn" cam "$tmp/r18/best.safetensors" "$image" --compare "$ckpt" \
     --out "$tmp/x.png"
 

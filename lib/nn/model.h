@@ -79,6 +79,7 @@ struct fn_model {
     char **class_names; /* classes entries, or NULL */
     float mean[3], std[3];
     char dataset[128];
+    char data_spec[4200]; /* the dataset spec it was trained on, paths absolute; "" if unknown */
     char loss[32];
     char *history; /* JSON array of epoch records, or NULL */
     cl_mem *bufs;  /* every device buffer the model owns */

@@ -165,6 +165,7 @@ static fn_status setup(run *r, int resume)
                                       r->has_file_hash));
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
+    fn_model_set_data_spec(m, c->data);
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
     if (!m->class_names) {
         m->class_names = calloc((size_t)mc.classes, sizeof *m->class_names);
