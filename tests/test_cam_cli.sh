@@ -79,7 +79,8 @@ grep -q -- '-> ' "$tmp/train.log" && ! grep -Eq '^ +[0-9]+ +-> +[0-9]' "$tmp/tra
     bad "train summary prints class numbers: $(grep -- '->' "$tmp/train.log")"
 # The checkpoint keeps where its data was (an absolute path), so eval needs no
 # --data from another directory; --data still overrides; --json is one object.
-out=$(cd / && "$fn" eval "$tmp/r18/best.safetensors" --json) && ok || bad "eval without --data"
+case "$fn" in /*) fn_abs="$fn" ;; *) fn_abs="$PWD/$fn" ;; esac
+out=$(cd / && "$fn_abs" eval "$tmp/r18/best.safetensors" --json) && ok || bad "eval without --data"
 printf '%s\n' "$out" | grep -q "\"data\":\"folder:$tmp/folder\"" && ok || bad "eval --json data: $out"
 printf '%s\n' "$out" | grep -q '"classes":\["blue","red"\]' && ok || bad "eval --json classes: $out"
 printf '%s\n' "$out" | grep -q '"confusion":\[\[[0-9]*,[0-9]*\],\[[0-9]*,[0-9]*\]\]' && ok ||
