@@ -3,7 +3,9 @@
  *
  * Plain CAM where the model ends in global average pooling and a linear layer,
  * Grad-CAM otherwise (LeNet-5) or with --grad-cam. The two models of a row
- * share one colour scale, drawn beside the row. */
+ * share one colour scale, drawn beside the row, or (--scale per-model) have
+ * one each, drawn beside each model's map: a shared scale can leave the model
+ * with the weaker map nearly black. */
 #include <cairo.h>
 #include <math.h>
 #include <stdio.h>
@@ -122,6 +124,8 @@ int cmd_cam(int argc, char **argv)
         {"compare", "CKPT2", "a second checkpoint, side by side with one colour scale", NULL},
         {"colormap", "NAME", "viridis, jet or inferno (viridis)", NULL},
         {"opacity", "A", "heatmap opacity from 0 to 1 (0.5)", NULL},
+        {"scale", "shared|per-model",
+         "with --compare: one colour scale for both models (shared) or one each", NULL},
         {"grad-cam", NULL, "Grad-CAM even where plain CAM applies (LeNet-5 always uses it)", NULL},
         {"size", "PX", "side of each image in the PNG (224)", NULL},
         {"out", "FILE.png", "where to write the picture (required)", NULL},
@@ -157,6 +161,17 @@ int cmd_cam(int argc, char **argv)
         return EXIT_USAGE;
     }
     int grad_cam = cli_get(opts, "grad-cam") != NULL;
+    const char *scale = cli_get(opts, "scale") ? cli_get(opts, "scale") : "shared";
+    if (strcmp(scale, "shared") && strcmp(scale, "per-model")) {
+        fprintf(stderr, "focusnet cam: option '--scale' takes shared or per-model, not '%s'\n",
+                scale);
+        return EXIT_USAGE;
+    }
+    if (cli_get(opts, "scale") && !cli_get(opts, "compare")) {
+        fprintf(stderr, "focusnet cam: option '--scale' goes with --compare\n");
+        return EXIT_USAGE;
+    }
+    int per_model = strcmp(scale, "per-model") == 0;
 
     fn_device *dev = NULL;
     if (fn_device_open(cli_get(opts, "device"), &dev) != FN_OK) return cli_fail("cam");
@@ -217,8 +232,11 @@ int cmd_cam(int argc, char **argv)
     }
 
     double cell = (double)size;
-    int width = (int)(2 * MARGIN + n_models * cell + (n_models - 1) * GAP + GAP + FNV_COLORBAR_W +
-                      BAR_LABEL_W);
+    /* Per-model scales: each model's bar right of its maps; shared: one bar
+     * right of the row. */
+    double bar_w = FNV_COLORBAR_W + BAR_LABEL_W;
+    double col = per_model ? cell + GAP + bar_w + GAP : cell + GAP;
+    int width = (int)(2 * MARGIN + n_models * col - GAP + (per_model ? 0 : GAP + bar_w));
     int row_h = (int)(TITLE_H + cell + LABEL_H + GAP);
     int height = 2 * MARGIN + 24 + n_rows * row_h;
     surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
@@ -228,30 +246,39 @@ int cmd_cam(int argc, char **argv)
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     const char *base = strrchr(pos[1], '/');
     char line[512];
-    snprintf(line, sizeof line, "%s  (%s, opacity %.2g)", base ? base + 1 : pos[1],
-             fn_colormap_name(map), opacity);
+    if (n_models == 2)
+        snprintf(line, sizeof line, "%s  (%s, opacity %.2g, %s)", base ? base + 1 : pos[1],
+                 fn_colormap_name(map), opacity,
+                 per_model ? "scale per model" : "shared scale");
+    else
+        snprintf(line, sizeof line, "%s  (%s, opacity %.2g)", base ? base + 1 : pos[1],
+                 fn_colormap_name(map), opacity);
     fnv_draw_text(cr, MARGIN, MARGIN + 14, 15, line);
 
     for (int r = 0; r < n_rows && !rc; r++) {
         int cls = rows[r];
-        float lo = INFINITY, hi = -INFINITY;
+        float lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
         for (int i = 0; i < n_models && !rc; i++) {
             cam_model *cm = &models[i];
             if (fn_cam_compute(cm->m, cm->input, cls, cm->grad_cam, cm->heat, NULL) != FN_OK)
                 rc = cli_fail("cam");
             else
-                fn_heatmap_range(cm->heat, (size_t)cm->h * cm->w, &lo, &hi);
+                fn_heatmap_range(cm->heat, (size_t)cm->h * cm->w, &lo[i], &hi[i]);
+        }
+        if (!per_model && n_models == 2) {
+            lo[0] = lo[1] = fminf(lo[0], lo[1]);
+            hi[0] = hi[1] = fmaxf(hi[0], hi[1]);
         }
         if (rc) break;
         double y = MARGIN + 24 + r * row_h;
         for (int i = 0; i < n_models; i++) {
             cam_model *cm = &models[i];
-            double x = MARGIN + i * (cell + GAP);
+            double x = MARGIN + i * col;
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
             fnv_draw_text(cr, x, y + 15, 13, short_name(cm->path));
             cairo_save(cr);
             cairo_translate(cr, x, y + TITLE_H);
-            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo, hi, map,
+            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo[i], hi[i], map,
                              opacity);
             cairo_restore(cr);
             int best = argmax(cm->prob, k);
@@ -263,10 +290,17 @@ int cmd_cam(int argc, char **argv)
             snprintf(line, sizeof line, "%s; predicts %s %.1f%%", cm->grad_cam ? "Grad-CAM" : "CAM",
                      fn_model_class_name(cm->m, best), 100.0 * cm->prob[best]);
             fnv_draw_text(cr, x, y + TITLE_H + cell + 33, 11, line);
+            if (per_model) {
+                cairo_save(cr);
+                cairo_translate(cr, x + cell + GAP, y + TITLE_H);
+                fnv_draw_colorbar_vertical(cr, bar_w, cell, map, lo[i], hi[i]);
+                cairo_restore(cr);
+            }
         }
+        if (per_model) continue;
         cairo_save(cr);
-        cairo_translate(cr, MARGIN + n_models * (cell + GAP), y + TITLE_H);
-        fnv_draw_colorbar_vertical(cr, FNV_COLORBAR_W + BAR_LABEL_W, cell, map, lo, hi);
+        cairo_translate(cr, MARGIN + n_models * col, y + TITLE_H);
+        fnv_draw_colorbar_vertical(cr, bar_w, cell, map, lo[0], hi[0]);
         cairo_restore(cr);
     }
     cairo_destroy(cr);

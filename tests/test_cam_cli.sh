@@ -55,6 +55,19 @@ expect 1 "/dev/full.*not a regular file" -- "$fn" cam "$ckpt" "$image" --out /de
     --out "$tmp/two.png" >/dev/null && ok || bad "cam --compare --top 3"
 set -- $(png_size "$tmp/two.png")
 [ "$1" -gt "$w1" ] && [ "$2" -gt $((h1 * 2)) ] && ok || bad "compare picture of $1x$2 vs ${w1}x$h1"
+# --scale per-model: a colour bar beside each model's map, so a wider picture;
+# --scale shared is the default picture (issue 17.6).
+expect 2 "option '--scale' takes shared or per-model" -- "$fn" cam "$ckpt" "$image" --compare "$ckpt" --scale both --out "$tmp/x.png"
+expect 2 "option '--scale' goes with --compare" -- "$fn" cam "$ckpt" "$image" --scale per-model --out "$tmp/x.png"
+"$fn" cam "$ckpt" "$image" --compare "$ckpt" --size 64 --out "$tmp/sh.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --compare "$ckpt" --size 64 --scale shared --out "$tmp/sh2.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --compare "$ckpt" --size 64 --scale per-model --out "$tmp/pm.png" >/dev/null &&
+    ok || bad "cam --scale"
+cmp -s "$tmp/sh.png" "$tmp/sh2.png" && ok || bad "--scale shared is the default"
+set -- $(png_size "$tmp/sh.png")
+ws=$1
+set -- $(png_size "$tmp/pm.png")
+[ "$1" -gt "$ws" ] && ok || bad "per-model picture $1 wide, shared $ws"
 # A class by name and by index draw the same picture; another class differs.
 "$fn" cam "$ckpt" "$image" --class Sandal --size 64 --out "$tmp/a.png" >/dev/null &&
     "$fn" cam "$ckpt" "$image" --class 5 --size 64 --out "$tmp/b.png" >/dev/null &&
