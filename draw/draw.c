@@ -354,7 +354,7 @@ void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, in
             if (f == 0) cairo_set_source_rgb(cr, 0.98, 0.98, 0.98);
             cairo_rectangle(cr, x0 + c * cell + 0.5, y0 + r * cell + 0.5, cell - 1, cell - 1);
             cairo_fill(cr);
-            if (cell >= 18 && v) {
+            if (cell >= 16 && v) {
                 char s[24];
                 snprintf(s, sizeof s, "%lld", (long long)v);
                 cairo_set_source_rgb(cr, f > 0.5 ? 1 : 0.15, f > 0.5 ? 1 : 0.15,
