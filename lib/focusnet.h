@@ -276,6 +276,12 @@ int fn_cam_available(const fn_model *m);
  * gradients are left as they were. */
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits);
+/* The contrast "why class_a and not class_b" (Figure 1 of the paper asks it
+ * of confusing pairs): plain CAM with the weights w_A - w_B, which is exactly
+ * CAM_A - CAM_B and signed (negative where B's evidence wins); Grad-CAM of
+ * z_A - z_B, ReLU'd as Grad-CAM is. Arguments as for fn_cam_compute. */
+fn_status fn_cam_contrast(fn_model *m, const float *image, int class_a, int class_b, int grad_cam,
+                          float *heatmap, float *logits);
 /* Reads an image file (PNG, JPEG, BMP) as fn_model_predict_file does: input
  * (C, H, W) normalized for the model, pixels (C, H, W) in [0, 1], what the model
  * sees, for display. Either may be NULL. */
