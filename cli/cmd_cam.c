@@ -121,6 +121,8 @@ int cmd_cam(int argc, char **argv)
     cli_opt opts[] = {
         {"class", "C", "the class to map: an index or a name (default: the top class)", NULL},
         {"top", "K", "map the K most probable classes, one row each (1)", NULL},
+        {"contrast", "A,B", "why A and not B: the map of A's evidence over B's (index or name)",
+         NULL},
         {"compare", "CKPT2", "a second checkpoint, side by side with one colour scale", NULL},
         {"colormap", "NAME", "viridis, jet or inferno (viridis)", NULL},
         {"opacity", "A", "heatmap opacity from 0 to 1 (0.5)", NULL},
@@ -151,8 +153,15 @@ int cmd_cam(int argc, char **argv)
         (rc = cli_int("cam", opts, "size", 16, 4096, &size)) ||
         (rc = cli_float("cam", opts, "opacity", 0, 1, &opacity)))
         return rc;
-    if (cli_get(opts, "class") && cli_get(opts, "top")) {
-        fprintf(stderr, "focusnet cam: choose --class or --top, not both\n");
+    if (!!cli_get(opts, "class") + !!cli_get(opts, "top") + !!cli_get(opts, "contrast") > 1) {
+        fprintf(stderr, "focusnet cam: choose one of --class, --top and --contrast, not both\n");
+        return EXIT_USAGE;
+    }
+    const char *contrast = cli_get(opts, "contrast");
+    if (contrast && (!strchr(contrast, ',') || strchr(contrast, ',') == contrast ||
+                     !strchr(contrast, ',')[1])) {
+        fprintf(stderr, "focusnet cam: option '--contrast' takes A,B (two classes), not '%s'\n",
+                contrast);
         return EXIT_USAGE;
     }
     fn_colormap map = FN_COLORMAP_VIRIDIS;
@@ -201,13 +210,32 @@ int cmd_cam(int argc, char **argv)
         goto done;
     }
     if (top > k) top = k;
-    int n_rows = cli_get(opts, "class") ? 1 : (int)top;
+    int n_rows = cli_get(opts, "class") || contrast ? 1 : (int)top;
+    int other = -1; /* --contrast: class B */
     rows = malloc((size_t)n_rows * sizeof *rows);
     if (!rows) {
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if (cli_get(opts, "class")) {
+    if (contrast) {
+        char a[256];
+        const char *comma = strchr(contrast, ',');
+        snprintf(a, sizeof a, "%.*s", (int)(comma - contrast), contrast);
+        rows[0] = find_class(models[0].m, a);
+        other = find_class(models[0].m, comma + 1);
+        const char *badc = rows[0] < 0 ? a : other < 0 ? comma + 1 : NULL;
+        if (badc || rows[0] == other) {
+            if (badc)
+                fprintf(stderr,
+                        "focusnet cam: option '--contrast' needs indices from 0 to %d or class "
+                        "names, not '%s'\n",
+                        k - 1, badc);
+            else
+                fprintf(stderr, "focusnet cam: option '--contrast' needs two different classes\n");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    } else if (cli_get(opts, "class")) {
         rows[0] = find_class(models[0].m, cli_get(opts, "class"));
         if (rows[0] < 0) {
             fprintf(stderr,
@@ -260,7 +288,11 @@ int cmd_cam(int argc, char **argv)
         float lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
         for (int i = 0; i < n_models && !rc; i++) {
             cam_model *cm = &models[i];
-            if (fn_cam_compute(cm->m, cm->input, cls, cm->grad_cam, cm->heat, NULL) != FN_OK)
+            fn_status cs =
+                other >= 0
+                    ? fn_cam_contrast(cm->m, cm->input, cls, other, cm->grad_cam, cm->heat, NULL)
+                    : fn_cam_compute(cm->m, cm->input, cls, cm->grad_cam, cm->heat, NULL);
+            if (cs != FN_OK)
                 rc = cli_fail("cam");
             else
                 fn_heatmap_range(cm->heat, (size_t)cm->h * cm->w, &lo[i], &hi[i]);
@@ -283,11 +315,21 @@ int cmd_cam(int argc, char **argv)
             cairo_restore(cr);
             int best = argmax(cm->prob, k);
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-            snprintf(line, sizeof line, "%s  %.1f%%", fn_model_class_name(cm->m, cls),
-                     100.0 * cm->prob[cls]);
+            if (other >= 0) {
+                /* class names are thread-local scratch for numbers: copy one */
+                char an[128];
+                snprintf(an, sizeof an, "%s", fn_model_class_name(cm->m, cls));
+                snprintf(line, sizeof line, "why %s, not %s  (%.1f%% vs %.1f%%)", an,
+                         fn_model_class_name(cm->m, other), 100.0 * cm->prob[cls],
+                         100.0 * cm->prob[other]);
+            } else {
+                snprintf(line, sizeof line, "%s  %.1f%%", fn_model_class_name(cm->m, cls),
+                         100.0 * cm->prob[cls]);
+            }
             fnv_draw_text(cr, x, y + TITLE_H + cell + 16, 14, line);
             cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-            snprintf(line, sizeof line, "%s; predicts %s %.1f%%", cm->grad_cam ? "Grad-CAM" : "CAM",
+            snprintf(line, sizeof line, "%s%s; predicts %s %.1f%%",
+                     cm->grad_cam ? "Grad-CAM" : "CAM", other >= 0 ? " contrast" : "",
                      fn_model_class_name(cm->m, best), 100.0 * cm->prob[best]);
             fnv_draw_text(cr, x, y + TITLE_H + cell + 33, 11, line);
             if (per_model) {

@@ -55,6 +55,19 @@ expect 1 "/dev/full.*not a regular file" -- "$fn" cam "$ckpt" "$image" --out /de
     --out "$tmp/two.png" >/dev/null && ok || bad "cam --compare --top 3"
 set -- $(png_size "$tmp/two.png")
 [ "$1" -gt "$w1" ] && [ "$2" -gt $((h1 * 2)) ] && ok || bad "compare picture of $1x$2 vs ${w1}x$h1"
+# --contrast A,B: why A and not B (issue 17.1), classes by name or index.
+expect 2 "option '--contrast' takes A,B" -- "$fn" cam "$ckpt" "$image" --contrast 5 --out "$tmp/x.png"
+expect 2 "option '--contrast' needs indices from 0 to 9 or class names, not 'Hat'" -- "$fn" cam "$ckpt" "$image" --contrast 5,Hat --out "$tmp/x.png"
+expect 2 "two different classes" -- "$fn" cam "$ckpt" "$image" --contrast Sandal,5 --out "$tmp/x.png"
+expect 2 "not both" -- "$fn" cam "$ckpt" "$image" --contrast 5,7 --class 5 --out "$tmp/x.png"
+"$fn" cam "$ckpt" "$image" --contrast Sandal,Sneaker --size 64 --out "$tmp/ct1.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --contrast 5,7 --size 64 --out "$tmp/ct2.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --contrast 7,5 --size 64 --out "$tmp/ct3.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --class 5 --size 64 --out "$tmp/ct4.png" >/dev/null && ok ||
+    bad "cam --contrast"
+cmp -s "$tmp/ct1.png" "$tmp/ct2.png" && ok || bad "--contrast by name = by index"
+cmp -s "$tmp/ct2.png" "$tmp/ct3.png" && bad "--contrast 7,5 draws 5,7" || ok
+cmp -s "$tmp/ct2.png" "$tmp/ct4.png" && bad "--contrast 5,7 draws --class 5" || ok
 # --scale per-model: a colour bar beside each model's map, so a wider picture;
 # --scale shared is the default picture (issue 17.6).
 expect 2 "option '--scale' takes shared or per-model" -- "$fn" cam "$ckpt" "$image" --compare "$ckpt" --scale both --out "$tmp/x.png"
@@ -101,6 +114,9 @@ printf '%s\n' "$out" | grep -q '"confusion":\[\[[0-9]*,[0-9]*\],\[[0-9]*,[0-9]*\
 printf '%s\n' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["images"]==sum(map(sum,d["confusion"]))' &&
     ok || bad "eval --json: the matrix sums to the images"
 expect 1 "no-such-dir" -- "$fn" eval "$tmp/r18/best.safetensors" --data folder:/no-such-dir
+"$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --contrast red,blue \
+    --compare "$tmp/r18/best.safetensors" --out "$tmp/r18c.png" >/dev/null && is_png "$tmp/r18c.png" &&
+    ok || bad "cam --contrast on resnet18 (plain CAM)"
 expect 1 "has 2 classes but" -- "$fn" cam "$tmp/r18/best.safetensors" "$image" --compare "$ckpt" \
     --out "$tmp/x.png"
 
