@@ -204,8 +204,8 @@ int cmd_cam(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if (n_models == 2 && fn_model_check_classes(models[0].m, paths[0], models[1].m, paths[1]) !=
-                             FN_OK) {
+    if (n_models == 2 &&
+        fn_model_check_classes(models[0].m, paths[0], models[1].m, paths[1]) != FN_OK) {
         rc = cli_fail("cam");
         goto done;
     }
@@ -276,8 +276,7 @@ int cmd_cam(int argc, char **argv)
     char line[512];
     if (n_models == 2)
         snprintf(line, sizeof line, "%s  (%s, opacity %.2g, %s)", base ? base + 1 : pos[1],
-                 fn_colormap_name(map), opacity,
-                 per_model ? "scale per model" : "shared scale");
+                 fn_colormap_name(map), opacity, per_model ? "scale per model" : "shared scale");
     else
         snprintf(line, sizeof line, "%s  (%s, opacity %.2g)", base ? base + 1 : pos[1],
                  fn_colormap_name(map), opacity);
@@ -310,8 +309,8 @@ int cmd_cam(int argc, char **argv)
             fnv_draw_text(cr, x, y + 15, 13, short_name(cm->path));
             cairo_save(cr);
             cairo_translate(cr, x, y + TITLE_H);
-            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo[i], hi[i], map,
-                             opacity);
+            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo[i],
+                             hi[i], map, opacity);
             cairo_restore(cr);
             int best = argmax(cm->prob, k);
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);

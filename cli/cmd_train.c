@@ -89,17 +89,18 @@ void cli_print_report(const fn_eval_report *r, const char *const *names, int sho
 /* Parses "30,60" into milestones. */
 static int parse_milestones(const char *s, fn_train_config *c)
 {
-    c->n_milestones = 0;
+    c->sched.n_milestones = 0;
     while (s && *s) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 100000 || c->n_milestones >= FN_MAX_MILESTONES) return 0;
-        if (c->n_milestones > 0 && v <= c->milestones[c->n_milestones - 1]) return 0;
-        c->milestones[c->n_milestones++] = (int)v;
+        if (end == s || v < 1 || v > 100000 || c->sched.n_milestones >= FN_MAX_MILESTONES) return 0;
+        if (c->sched.n_milestones > 0 && v <= c->sched.milestones[c->sched.n_milestones - 1])
+            return 0;
+        c->sched.milestones[c->sched.n_milestones++] = (int)v;
         s = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return 0;
     }
-    return c->n_milestones > 0;
+    return c->sched.n_milestones > 0;
 }
 
 /* The options `train` and `demo` share; returns 0 or an exit code. */
@@ -128,12 +129,12 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     GET_INT("save-every", 1, 1L << 40, c->save_every);
     if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v))) return rc;
     if (cli_get(o, "seed")) c->seed = (uint64_t)v;
-    GET_FLOAT("lr", 0, 1e9, c->lr);
-    GET_FLOAT("momentum", 0, 1, c->momentum);
-    GET_FLOAT("wd", 0, 1, c->weight_decay);
+    GET_FLOAT("lr", 0, 1e9, c->sgd.lr);
+    GET_FLOAT("momentum", 0, 1, c->sgd.momentum);
+    GET_FLOAT("wd", 0, 1, c->sgd.weight_decay);
     GET_FLOAT("width", 0.1, 4, c->width);
-    if (cli_get(o, "nesterov")) c->nesterov = 1;
-    if (cli_get(o, "cosine")) c->cosine = 1;
+    if (cli_get(o, "nesterov")) c->sgd.nesterov = 1;
+    if (cli_get(o, "cosine")) c->sched.cosine = 1;
     if (cli_get(o, "no-augment")) c->augment = 0;
     if (cli_get(o, "augment")) c->augment = 1;
     if (cli_get(o, "no-shuffle")) c->shuffle = 0;
@@ -147,7 +148,8 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         c->small_stem = strcmp(stem, "small") == 0;
     }
     if (cli_get(o, "milestones") && !parse_milestones(cli_get(o, "milestones"), c)) {
-        fprintf(stderr, "focusnet %s: option '--milestones' takes increasing epochs like 30,60, not "
+        fprintf(stderr,
+                "focusnet %s: option '--milestones' takes increasing epochs like 30,60, not "
                 "'%s'\n",
                 cmd, cli_get(o, "milestones"));
         return EXIT_USAGE;

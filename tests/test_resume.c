@@ -138,11 +138,11 @@ int main(void)
     c.data = data;
     c.epochs = 3;
     c.batch = 32;
-    c.lr = 0.05f;
+    c.sgd.lr = 0.05f;
     c.augment = 1;
     c.seed = 5;
-    c.milestones[0] = 2;
-    c.n_milestones = 1;
+    c.sched.milestones[0] = 2;
+    c.sched.n_milestones = 1;
     c.out_dir = a;
     fn_train_result r;
     CHECK_OK(fn_train(&c, &r));
@@ -257,8 +257,8 @@ int main(void)
     c.save_every = 0;
     c.progress = NULL;
     c.user = NULL;
-    c.milestones[0] = 1;
-    c.gamma = 1e7f;
+    c.sched.milestones[0] = 1;
+    c.sched.gamma = 1e7f;
     fn_status st = fn_train(&c, &r);
     CHECK(st == FN_ERR_NUMERIC, "a diverging run fails with a numeric error: %s",
           fn_status_name(st));
@@ -282,7 +282,8 @@ int main(void)
             free(v);
         }
         CHECK(ok, "the kept checkpoint is finite");
-        CHECK(m->history && strstr(m->history, "\"epoch\":1") && !strstr(m->history, "\"epoch\":2"),
+        CHECK(m->meta.history && strstr(m->meta.history, "\"epoch\":1") &&
+                  !strstr(m->meta.history, "\"epoch\":2"),
               "and holds epoch 1's history");
     }
     fn_model_free(m);
@@ -291,7 +292,7 @@ int main(void)
 
     /* A fresh run into a used directory is refused (nothing touched) unless
      * told to overwrite; then it starts over: no old state or log. */
-    c.gamma = 0.1f;
+    c.sched.gamma = 0.1f;
     c.epochs = 1;
     c.max_steps = 2;
     c.out_dir = d;

@@ -136,8 +136,10 @@ int main(void)
     int files = fnv_image_list_count_files(list);
     const char *const paths[] = {c, missing, d};
     fnv_window_open_paths(w, paths, 3);
-    CHECK(fnv_image_list_count_files(list) == files + 2, "two rows for two images and a missing "
-          "path: %d -> %d", files, fnv_image_list_count_files(list));
+    CHECK(fnv_image_list_count_files(list) == files + 2,
+          "two rows for two images and a missing "
+          "path: %d -> %d",
+          files, fnv_image_list_count_files(list));
     CHECK(fnv_image_list_get_current(list, &path, &index) && path && g_str_equal(path, c),
           "the first image given is shown: %s", path ? path : "(none)");
     const char *msg = gtk_label_get_text(GTK_LABEL(child(w, "error_label")));

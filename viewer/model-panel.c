@@ -70,8 +70,9 @@ void fnv_model_panel_show(FnvModelPanel *self, const FnvJob *j, int s, int k,
     int top = 0;
     for (int c = 1; c < k; c++)
         if (prob[c] > prob[top]) top = c;
-    char *text = g_strdup_printf("predicts %s (%.1f%%) · %s of %s", names[top], 100.0 * prob[top],
-                                 j->used_grad_cam[s] ? "Grad-CAM" : "CAM", names[j->mapped_class[s]]);
+    char *text =
+        g_strdup_printf("predicts %s (%.1f%%) · %s of %s", names[top], 100.0 * prob[top],
+                        j->used_grad_cam[s] ? "Grad-CAM" : "CAM", names[j->mapped_class[s]]);
     gtk_label_set_text(self->caption, text);
     g_free(text);
     g_free(prob);

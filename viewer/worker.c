@@ -159,8 +159,8 @@ static void run_load(FnvWorker *w, FnvJob *j)
             return;
         }
         if (fn_model_check_classes(m, j->path, other,
-                                   slot == FNV_BASELINE ? "the FocusNet model"
-                                                        : "the baseline") != FN_OK) {
+                                   slot == FNV_BASELINE ? "the FocusNet model" : "the baseline") !=
+            FN_OK) {
             j->status = FN_ERR_MISMATCH;
             j->error = g_strdup(fn_last_error());
             fn_model_free(m);

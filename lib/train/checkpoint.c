@@ -18,8 +18,8 @@
 const char *fn_model_class_name(const fn_model *m, int i)
 {
     static _Thread_local char num[16];
-    if (m->class_names && i >= 0 && i < m->cfg.classes && m->class_names[i])
-        return m->class_names[i];
+    if (m->meta.class_names && i >= 0 && i < m->cfg.classes && m->meta.class_names[i])
+        return m->meta.class_names[i];
     snprintf(num, sizeof num, "%d", i);
     return num;
 }
@@ -27,19 +27,19 @@ const char *fn_model_class_name(const fn_model *m, int i)
 void fn_model_normalization(const fn_model *m, float mean[3], float std[3])
 {
     for (int i = 0; i < 3; i++) {
-        mean[i] = m->mean[i];
-        std[i] = m->std[i];
+        mean[i] = m->meta.mean[i];
+        std[i] = m->meta.std[i];
     }
 }
 
 const char *fn_model_dataset(const fn_model *m)
 {
-    return m->dataset;
+    return m->meta.dataset;
 }
 
 const char *fn_model_data_spec(const fn_model *m)
 {
-    return m->data_spec;
+    return m->meta.data_spec;
 }
 
 /* "folder:runs/../imgs" -> "folder:/abs/imgs": eval and the viewer find the
@@ -50,9 +50,10 @@ void fn_model_set_data_spec(fn_model *m, const char *spec)
     const char *colon = spec ? strchr(spec, ':') : NULL;
     char abs[PATH_MAX];
     if (colon && colon[1] && colon[1] != '/' && realpath(colon + 1, abs))
-        snprintf(m->data_spec, sizeof m->data_spec, "%.*s:%s", (int)(colon - spec), spec, abs);
+        snprintf(m->meta.data_spec, sizeof m->meta.data_spec, "%.*s:%s", (int)(colon - spec), spec,
+                 abs);
     else
-        snprintf(m->data_spec, sizeof m->data_spec, "%s", spec ? spec : "");
+        snprintf(m->meta.data_spec, sizeof m->meta.data_spec, "%s", spec ? spec : "");
 }
 
 static char *json_floats(const float *v, int n)
@@ -108,7 +109,7 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
     enum { N_META = 14 };
     const char **keys = calloc((size_t)(N_META + n_extra_meta), sizeof *keys);
     const char **vals = calloc((size_t)(N_META + n_extra_meta), sizeof *vals);
-    int64_t batches = m->sgd_steps;
+    int64_t batches = m->batches_tracked;
     fn_status st = FN_OK;
     char *names_json = NULL, *mean_json = NULL, *std_json = NULL;
     if (!t || !bn_names || !keys || !vals) {
@@ -147,17 +148,17 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
         cJSON_AddItemToArray(names, cJSON_CreateString(fn_model_class_name(m, i)));
     names_json = cJSON_PrintUnformatted(names);
     cJSON_Delete(names);
-    mean_json = json_floats(m->mean, 3);
-    std_json = json_floats(m->std, 3);
+    mean_json = json_floats(m->meta.mean, 3);
+    std_json = json_floats(m->meta.std, 3);
     char small[8], width[32], classes[16], input[64];
     snprintf(small, sizeof small, "%d", c->small_stem);
     snprintf(width, sizeof width, "%g", c->width);
     snprintf(classes, sizeof classes, "%d", c->classes);
     snprintf(input, sizeof input, "%dx%dx%d", c->channels, c->height, c->width_px);
     const char *base_keys[N_META] = {
-        "format",          "focusnet.version", "focusnet.arch",    "focusnet.small_stem",
-        "focusnet.width",  "focusnet.classes", "focusnet.input",   "focusnet.class_names",
-        "focusnet.mean",   "focusnet.std",     "focusnet.dataset", "focusnet.loss",
+        "format",           "focusnet.version", "focusnet.arch",    "focusnet.small_stem",
+        "focusnet.width",   "focusnet.classes", "focusnet.input",   "focusnet.class_names",
+        "focusnet.mean",    "focusnet.std",     "focusnet.dataset", "focusnet.loss",
         "focusnet.history", "focusnet.data"};
     const char *base_vals[N_META] = {"pt",
                                      CKPT_VERSION,
@@ -169,10 +170,10 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
                                      names_json,
                                      mean_json,
                                      std_json,
-                                     m->dataset,
-                                     m->loss,
-                                     m->history ? m->history : "[]",
-                                     m->data_spec};
+                                     m->meta.dataset,
+                                     m->meta.loss,
+                                     m->meta.history ? m->meta.history : "[]",
+                                     m->meta.data_spec};
     for (int i = 0; i < N_META; i++) {
         keys[i] = base_keys[i];
         vals[i] = base_vals[i];
@@ -260,30 +261,30 @@ static fn_status load_meta(fn_model *m, const fn_st_file *f, const char *path)
     const char *names = fn_st_meta(f, "focusnet.class_names");
     cJSON *a = names ? cJSON_Parse(names) : NULL;
     if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == m->cfg.classes) {
-        m->class_names = calloc((size_t)m->cfg.classes, sizeof *m->class_names);
-        for (int i = 0; m->class_names && i < m->cfg.classes; i++) {
+        m->meta.class_names = calloc((size_t)m->cfg.classes, sizeof *m->meta.class_names);
+        for (int i = 0; m->meta.class_names && i < m->cfg.classes; i++) {
             cJSON *v = cJSON_GetArrayItem(a, i);
-            m->class_names[i] = strdup(cJSON_IsString(v) ? v->valuestring : "?");
+            m->meta.class_names[i] = strdup(cJSON_IsString(v) ? v->valuestring : "?");
         }
     }
     cJSON_Delete(a);
-    if (!parse_floats(fn_st_meta(f, "focusnet.mean"), m->mean, 3) ||
-        !parse_floats(fn_st_meta(f, "focusnet.std"), m->std, 3))
+    if (!parse_floats(fn_st_meta(f, "focusnet.mean"), m->meta.mean, 3) ||
+        !parse_floats(fn_st_meta(f, "focusnet.std"), m->meta.std, 3))
         return fn_error(FN_ERR_FORMAT,
                         "%s: metadata focusnet.mean / focusnet.std must be arrays of 3 numbers",
                         path);
     for (int i = 0; i < 3; i++)
-        if (!(m->std[i] > 0))
+        if (!(m->meta.std[i] > 0))
             return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.std must be positive", path);
     const char *ds = fn_st_meta(f, "focusnet.dataset");
     const char *loss = fn_st_meta(f, "focusnet.loss");
     const char *hist = fn_st_meta(f, "focusnet.history");
-    snprintf(m->dataset, sizeof m->dataset, "%s", ds ? ds : "");
-    snprintf(m->loss, sizeof m->loss, "%s", loss ? loss : "");
+    snprintf(m->meta.dataset, sizeof m->meta.dataset, "%s", ds ? ds : "");
+    snprintf(m->meta.loss, sizeof m->meta.loss, "%s", loss ? loss : "");
     const char *spec = fn_st_meta(f, "focusnet.data"); /* absent before checkpoints kept it */
-    snprintf(m->data_spec, sizeof m->data_spec, "%s", spec ? spec : "");
+    snprintf(m->meta.data_spec, sizeof m->meta.data_spec, "%s", spec ? spec : "");
     if (hist) {
-        m->history = strdup(hist);
+        m->meta.history = strdup(hist);
     }
     return FN_OK;
 }
@@ -425,9 +426,9 @@ fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits)
     fn_image img;
     FN_TRY(fn_image_load(path, &img));
     float *x = malloc((size_t)c->channels * c->height * c->width_px * sizeof *x);
-    fn_status st =
-        x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->mean, m->std, x)
-          : fn_error(FN_ERR_NOMEM, "out of host memory");
+    fn_status st = x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->meta.mean,
+                                         m->meta.std, x)
+                     : fn_error(FN_ERR_NOMEM, "out of host memory");
     fn_image_free(&img);
     if (st == FN_OK) st = fn_model_predict(m, x, 1, logits);
     free(x);
@@ -447,8 +448,8 @@ fn_status fn_checkpoint_class_names(const char *path, int *classes, char ***name
     if (st == FN_OK) st = load_meta(m, f, path);
     if (st == FN_OK) {
         *classes = cfg.classes;
-        *names = m->class_names; /* NULL when the checkpoint has none */
-        m->class_names = NULL;
+        *names = m->meta.class_names; /* NULL when the checkpoint has none */
+        m->meta.class_names = NULL;
     }
     fn_model_free(m);
     fn_st_close(f);

@@ -85,8 +85,8 @@ fn_status fn_evaluate_dataset(fn_model *m, const fn_dataset *d, fn_eval_report *
     lo.batch = m->max_batch;
     lo.pad = -1;
     lo.flip = -1;
-    memcpy(lo.mean, m->mean, sizeof lo.mean);
-    memcpy(lo.std, m->std, sizeof lo.std);
+    memcpy(lo.mean, m->meta.mean, sizeof lo.mean);
+    memcpy(lo.std, m->meta.std, sizeof lo.std);
     fn_loader *l = NULL;
     FN_TRY(fn_loader_create(d, &lo, &l));
     fn_status st = fn_eval_begin(out, c->classes);

@@ -2,9 +2,27 @@
 #ifndef FN_TRAIN_H
 #define FN_TRAIN_H
 
+#include <cJSON.h>
+
 #include "../data/data.h"
 #include "../io/safetensors.h"
 #include "../nn/model.h"
+#include "../optim/sgd.h"
+
+/* The training step's state (step.c); public as an opaque fn_trainer. */
+struct fn_trainer {
+    fn_device *dev;
+    fn_model *model, *ref; /* the caller's */
+    fn_loss_opts loss;
+    fn_sgd *opt;           /* tensor j: the model's j-th trainable parameter */
+    int n;                 /* trainable parameters */
+    int *param;            /* (n) their indices in the model */
+    cl_mem *pdata, *pgrad; /* (n) their buffers, in that order */
+    size_t n_grads;        /* floats in all of them */
+    cl_mem labels, losses, stats;
+    fn_trainer_hook hook;
+    void *hook_user;
+};
 
 fn_status fn_eval_begin(fn_eval_report *r, int classes);
 /* Adds n samples' logits (n, K) and labels to the report's sums. */
@@ -64,7 +82,7 @@ typedef struct {
     int epoch;       /* 0-based epoch to continue */
     long step;       /* batches of that epoch already done */
     long steps_done; /* steps of the whole run */
-    int sgd_steps;
+    int sgd_steps;   /* optimizer updates (fn_sgd.steps) */
     double best_top1;
     int best_epoch;
     char *history; /* JSON array of completed epochs */
@@ -98,8 +116,10 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
 /* Reads a state's metadata (no tensors). */
 fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_state *s);
 /* Checks the state's tensors against m (built from the state's
- * configuration) and loads its parameters and momentum buffers. */
-fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path);
+ * configuration) and loads its parameters, and its momentum buffers into
+ * opt (tensor j: the j-th trainable parameter of m). */
+fn_status fn_train_state_load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f,
+                                      const char *path);
 /* Parses a state file held in memory: metadata and configuration, and the
  * tensors against a shapes-only model. The fuzzing entry point for states. */
 fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size);
