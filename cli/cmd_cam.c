@@ -18,6 +18,11 @@
 enum { MARGIN = 16, GAP = 16, TITLE_H = 22, LABEL_H = 38, BAR_LABEL_W = 64 };
 
 typedef struct {
+    unsigned char *data;
+    size_t n;
+} png_buf;
+
+typedef struct {
     const char *path;
     fn_model *m;
     int grad_cam;
@@ -92,28 +97,6 @@ static int find_class(const fn_model *m, const char *spec)
     char *end;
     long v = strtol(spec, &end, 10);
     return *spec && !*end && v >= 0 && v < k ? (int)v : -1;
-}
-
-typedef struct {
-    unsigned char *data;
-    size_t n, cap;
-} png_buf;
-
-static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
-{
-    png_buf *b = closure;
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + len)
-            cap *= 2;
-        unsigned char *nd = realloc(b->data, cap);
-        if (!nd) return CAIRO_STATUS_NO_MEMORY;
-        b->data = nd;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->n, data, len);
-    b->n += len;
-    return CAIRO_STATUS_SUCCESS;
 }
 
 int cmd_cam(int argc, char **argv)
@@ -349,7 +332,7 @@ int cmd_cam(int argc, char **argv)
         /* Encoded in memory, then written as checkpoints are (temporary
          * file, fsync, rename): a full disk keeps the previous picture. */
         png_buf b = {0};
-        cairo_status_t cs = cairo_surface_write_to_png_stream(surface, png_append, &b);
+        cairo_status_t cs = fnv_png_encode(surface, &b.data, &b.n);
         if (cs != CAIRO_STATUS_SUCCESS) {
             fprintf(stderr, "focusnet cam: cannot encode %s: %s\n", out,
                     cairo_status_to_string(cs));

@@ -399,3 +399,38 @@ int fnv_confusion_hit(double w, double h, int k, double x, double y, int *row, i
     *col = c;
     return 1;
 }
+
+typedef struct {
+    unsigned char *data;
+    size_t n, cap;
+} png_buf;
+
+static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
+{
+    png_buf *b = closure;
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->n + len)
+            cap *= 2;
+        unsigned char *nd = realloc(b->data, cap);
+        if (!nd) return CAIRO_STATUS_NO_MEMORY;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->n, data, len);
+    b->n += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_status_t fnv_png_encode(cairo_surface_t *s, unsigned char **data, size_t *n)
+{
+    png_buf b = {0};
+    cairo_status_t cs = cairo_surface_write_to_png_stream(s, png_append, &b);
+    if (cs != CAIRO_STATUS_SUCCESS) {
+        free(b.data);
+        b.data = NULL, b.n = 0;
+    }
+    *data = b.data;
+    *n = b.n;
+    return cs;
+}

@@ -117,6 +117,19 @@ expect 1 "no-such-dir" -- "$fn" eval "$tmp/r18/best.safetensors" --data folder:/
 "$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --contrast red,blue \
     --compare "$tmp/r18/best.safetensors" --out "$tmp/r18c.png" >/dev/null && is_png "$tmp/r18c.png" &&
     ok || bad "cam --contrast on resnet18 (plain CAM)"
+# focusnet plot (issue 17.4): curves of runs, a demo folder standing for both.
+expect 2 "needs at least one run folder" -- "$fn" plot --out "$tmp/c.png"
+expect 2 "needs --out" -- "$fn" plot "$tmp/r18"
+expect 1 "$tmp/none/log.jsonl" -- "$fn" plot "$tmp/none" --out "$tmp/c.png"
+mkdir -p "$tmp/demo/baseline" "$tmp/demo/focusnet"
+cp "$tmp/r18/log.jsonl" "$tmp/demo/baseline/" && cp "$tmp/r18/log.jsonl" "$tmp/demo/focusnet/"
+"$fn" plot "$tmp/r18" --out "$tmp/c1.png" >/dev/null && is_png "$tmp/c1.png" && ok || bad "plot one run"
+"$fn" plot "$tmp/demo" --width 640 --height 240 --out "$tmp/c2.png" >/dev/null && ok || bad "plot a demo folder"
+[ "$(png_size "$tmp/c2.png")" = "640 240" ] && ok || bad "plot size $(png_size "$tmp/c2.png")"
+printf '{"epoch":1,"train_loss":1,"test_top1":0.5}\nnot json\n' >"$tmp/demo/focusnet/log.jsonl"
+expect 1 "$tmp/demo/focusnet/log.jsonl line 2" -- "$fn" plot "$tmp/demo" --out "$tmp/c2.png"
+[ "$(png_size "$tmp/c2.png")" = "640 240" ] && ok || bad "a failed plot keeps the previous picture"
+expect 1 "/dev/full.*not a regular file" -- "$fn" plot "$tmp/r18" --out /dev/full
 expect 1 "has 2 classes but" -- "$fn" cam "$tmp/r18/best.safetensors" "$image" --compare "$ckpt" \
     --out "$tmp/x.png"
 
