@@ -22,6 +22,23 @@ int cli_stop_exit_code(void)
     return stop_requested ? 128 + stop_requested : 0;
 }
 
+/* The exit code of a stopped run. Under mpirun a signal to any rank stops
+ * every rank after the same step (the stop flag rides the gradient
+ * allreduce), so every rank exits as the signalled one does: mpirun's status
+ * then says 130 / 143 too, and `mpirun ... train && next` stops. r.stopped is
+ * the same on every rank, so either all ranks reduce here or none. */
+static int stop_exit_code(const fn_comm *comm, int stopped)
+{
+    if (!stopped) return 0;
+    int code = cli_stop_exit_code();
+    if (comm) {
+        int64_t sig[2] = {code == 128 + SIGINT, code == 128 + SIGTERM};
+        if (comm->allreduce_i64(comm, sig, 2) == FN_OK)
+            code = sig[0] ? 128 + SIGINT : sig[1] ? 128 + SIGTERM : 0;
+    }
+    return code;
+}
+
 void cli_catch_sigint(volatile int **flag)
 {
     struct sigaction sa;
@@ -256,6 +273,21 @@ static int resume_options_ok(const cli_opt *opts)
     return 1;
 }
 
+/* Under mpirun: the rank's GPU by its rank on this machine, so that N ranks
+ * on a machine with N GPUs take one each; NULL (the default device, shared)
+ * where there is no GPU. */
+static const char *rank_device(char *buf, size_t n)
+{
+    fn_device_info info[64];
+    int count = 0, gpus[64], ng = 0;
+    if (fn_devices_list(info, 64, &count) != FN_OK) return NULL;
+    for (int i = 0; i < count && i < 64; i++)
+        if (info[i].is_gpu) gpus[ng++] = info[i].global_index;
+    if (ng == 0) return NULL;
+    snprintf(buf, n, "%d", gpus[cli_comm_local_rank() % ng]);
+    return buf;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_opt opts[] = {TRAIN_OPTIONS,
@@ -288,9 +320,23 @@ int cmd_train(int argc, char **argv)
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
     c.user = (void *)"train";
+    c.comm = cli_comm_open();
+    char dev[32];
+    if (c.comm && !c.device && !getenv("FOCUSNET_DEVICE")) c.device = rank_device(dev, sizeof dev);
     fn_train_result r;
     fn_status st = resume ? fn_train_resume(resume, &c, &r) : fn_train(&c, &r);
-    if (st != FN_OK) return cli_fail("train");
+    if (st != FN_OK) {
+        rc = cli_fail("train");
+        cli_comm_close(c.comm, r.started);
+        return rc;
+    }
+    int rank = c.comm ? c.comm->rank(c.comm) : 0;
+    int stop_code = stop_exit_code(c.comm, r.stopped);
+    cli_comm_close(c.comm, 0);
+    if (rank != 0) { /* rank 0 reports for the job */
+        fn_eval_report_free(&r.report);
+        return stop_code;
+    }
     const char *dir = resume ? resume : c.out_dir;
     if (r.best_epoch > 0)
         printf("%s: %d epochs, %ld steps in %.1f s; best top-1 %.2f%% at epoch %d\n", dir,
@@ -318,5 +364,5 @@ int cmd_train(int argc, char **argv)
                "%s\n",
                dir, dir);
     fn_eval_report_free(&r.report);
-    return r.stopped ? cli_stop_exit_code() : 0;
+    return stop_code;
 }

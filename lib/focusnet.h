@@ -305,6 +305,29 @@ void fn_eval_report_free(fn_eval_report *r);
 int fn_eval_confused_pairs(const fn_eval_report *r, int n, int *true_class, int *pred_class,
                            int64_t *count);
 
+/* ---- Several processes: data parallelism ----------------------------------
+ * A communicator among the ranks of one training job, implemented by the
+ * caller (the CLI does it with MPI in cli/comm_mpi.c; the library holds no
+ * MPI). Every call is collective: all ranks make the same calls in the same
+ * order. The library never calls abort; it is there for the caller, which
+ * ends the whole job with it when one rank fails inside a run (the others
+ * would wait for it forever). */
+typedef struct fn_comm fn_comm;
+struct fn_comm {
+    void *ctx; /* the implementation's */
+    int (*rank)(const fn_comm *c);
+    int (*size)(const fn_comm *c);
+    /* In place: data (n) becomes the sum over the ranks. */
+    fn_status (*allreduce_f32)(const fn_comm *c, float *data, size_t n);
+    fn_status (*allreduce_i64)(const fn_comm *c, int64_t *data, size_t n);
+    /* bytes of data from rank root to every rank. */
+    fn_status (*broadcast)(const fn_comm *c, void *data, size_t bytes, int root);
+    fn_status (*barrier)(const fn_comm *c);
+    void (*abort)(const fn_comm *c, int code);
+};
+/* The communicator of one process alone (rank 0 of 1): what NULL means. */
+const fn_comm *fn_comm_self(void);
+
 /* ---- Training ------------------------------------------------------------ */
 typedef struct {
     int epoch, epochs;     /* 1-based epoch */
@@ -349,6 +372,13 @@ typedef struct {
     void *user;
     volatile int *stop;      /* set non-zero (e.g. from SIGINT) to stop after saving */
     int overwrite;           /* a fresh run may replace a run already in out_dir */
+    /* Data parallelism (NULL: one process). With N ranks, batch is the global
+     * batch: every rank loads the same global batches and trains on its
+     * rows [r*B/N, (r+1)*B/N); the gradients are summed over the ranks so
+     * that every rank applies the update one process would (batch norm uses
+     * each rank's statistics). Evaluation is sharded and reduced; rank 0
+     * alone writes the run directory and calls progress. */
+    const fn_comm *comm;
 } fn_train_config;
 
 typedef struct {
@@ -359,6 +389,8 @@ typedef struct {
     long steps_done;         /* steps of the whole run, resumed ones included */
     double seconds;
     int stopped;             /* by the stop flag or max_steps */
+    int started;             /* every rank agreed and training began: a failure after this
+                                leaves the other ranks waiting (see fn_comm.abort) */
 } fn_train_result;
 
 /* The paper's recipe: SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 128,
@@ -386,7 +418,9 @@ fn_status fn_train_check_out_dir(const char *dir, int overwrite);
  * learning-rate schedule, the data order and augmentation continue where the
  * state was saved, so the run ends bitwise as an uninterrupted one would on
  * the same device. From o (may be NULL) only device, epochs (0: as started),
- * max_steps, save_every (0: as started), progress, user and stop are used. */
+ * max_steps, save_every (0: as started), progress, user, stop and comm are
+ * used: a run may continue on another number of ranks (the state holds the
+ * weights, momentum and the position in global batches). */
 fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
 
 

@@ -49,6 +49,9 @@ typedef struct {
     cJSON *history; /* the records of completed epochs */
     fn_rundir dir;
     uint64_t data_hash;
+    const fn_comm *comm; /* never NULL: fn_comm_self for one process */
+    int rank;            /* rank 0 alone writes the run directory */
+    fn_dp dp;
     uint64_t file_hash[2]; /* of the --baseline and --init files */
     int has_file_hash[2];
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
@@ -57,6 +60,7 @@ typedef struct {
 static void run_free(run *r)
 {
     fn_loader_free(r->loader);
+    fn_dp_free(&r->dp);
     fn_trainer_free(r->step);
     fn_model_free(r->model);
     fn_model_free(r->ref);
@@ -94,6 +98,13 @@ static fn_status setup(run *r, int resume)
         return fn_error(FN_ERR_ARG, "epochs and batch must be at least 1");
     if (c->max_steps < 0 || c->save_every < 0)
         return fn_error(FN_ERR_ARG, "max_steps and save_every must not be negative");
+    int ranks = r->comm->size(r->comm);
+    if (c->batch % ranks != 0)
+        return fn_error(FN_ERR_ARG,
+                        "--batch %d (the global batch) does not split into %d equal shards, one "
+                        "per rank; take a multiple of %d",
+                        c->batch, ranks, ranks);
+    int shard = c->batch / ranks; /* the most rows a rank's model sees at once */
     if ((c->loss.kind == FN_LOSS_FOCUS || c->loss.kind == FN_LOSS_KD) && !c->baseline)
         return fn_error(FN_ERR_ARG, "--loss %s needs --baseline CHECKPOINT (the frozen %s)",
                         fn_loss_kind_name(c->loss.kind),
@@ -112,12 +123,12 @@ static fn_status setup(run *r, int resume)
     if (c->small_stem >= 0) mc.small_stem = c->small_stem;
     if (c->width > 0) mc.width = c->width;
     if (c->init && !resume) {
-        FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, c->batch, 1, &r->model));
+        FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, shard, 1, &r->model));
         free(r->model->meta.history); /* a new run starts its own history */
         r->model->meta.history = NULL;
         FN_TRY(fn_model_check_dataset_classes(r->model, c->init, d, c->data));
     } else {
-        FN_TRY(fn_model_create(r->dev, &mc, c->batch, 1, &r->model));
+        FN_TRY(fn_model_create(r->dev, &mc, shard, 1, &r->model));
         if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
     }
     fn_model *m = r->model;
@@ -140,7 +151,7 @@ static fn_status setup(run *r, int resume)
     if (c->baseline) {
         /* The baseline may be another architecture; it must see the same
          * images and know the same classes. */
-        fn_status st = fn_checkpoint_load(r->dev, c->baseline, NULL, c->batch, 0, &r->ref);
+        fn_status st = fn_checkpoint_load(r->dev, c->baseline, NULL, shard, 0, &r->ref);
         if (st != FN_OK) return st;
         const fn_model_config *b = &r->ref->cfg;
         if (b->classes != mc.classes || b->channels != mc.channels || b->height != mc.height ||
@@ -168,6 +179,7 @@ static fn_status setup(run *r, int resume)
     FN_TRY(fn_loader_create(d, &lo, &r->loader));
 
     FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &c->sgd, &r->step));
+    FN_TRY(fn_dp_init(&r->dp, r->comm, r->step));
     if (c->sched.cosine) {
         FN_TRY(fn_lr_cosine(&r->sched, c->sgd.lr, 0.0f, c->epochs, 0));
     } else if (c->sched.n_milestones > 0) {
@@ -184,7 +196,7 @@ static fn_status setup(run *r, int resume)
         else
             fn_lr_constant(&r->sched, c->sgd.lr);
     }
-    FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume, c->overwrite));
+    if (r->rank == 0) FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume, c->overwrite));
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
     return FN_OK;
@@ -248,6 +260,7 @@ static fn_status take_snapshot(run *r, long step, int epoch, snapshot *s)
 
 static fn_status write_log(run *r, cJSON *extra)
 {
+    if (r->rank != 0) return FN_OK;
     return fn_rundir_write_log(&r->dir, r->history, extra);
 }
 
@@ -267,6 +280,7 @@ static fn_status set_history(run *r, cJSON *extra)
 static fn_status save_state(run *r, const snapshot *s, int epoch, long step, long steps_done,
                             const fn_train_result *res, const float stats[4])
 {
+    if (r->rank != 0) return FN_OK;
     fn_train_state st;
     memset(&st, 0, sizeof st);
     st.c = *r->c;
@@ -315,7 +329,7 @@ static fn_status end_epoch(run *r, fn_train_result *res, int epoch, const float 
                            double secs, long images, const snapshot *partial)
 {
     fn_eval_report rep;
-    FN_TRY(fn_evaluate_dataset(r->model, r->test, &rep));
+    FN_TRY(fn_evaluate_dataset_comm(r->model, r->test, r->comm, &rep));
     cJSON *rec =
         epoch_record(r, epoch, res->steps_done, stats, &rep, secs, images, partial != NULL);
     fn_status st = rec ? FN_OK : fn_error(FN_ERR_NOMEM, "out of host memory");
@@ -335,9 +349,9 @@ static fn_status end_epoch(run *r, fn_train_result *res, int epoch, const float 
         }
     }
     if (st == FN_OK) st = set_history(r, rec); /* rec: the partial epoch, shown last */
-    if (st == FN_OK && better)
+    if (st == FN_OK && better && r->rank == 0)
         st = fn_checkpoint_write(r->model, s->params, NULL, 0, NULL, NULL, 0, r->dir.best);
-    if (st == FN_OK)
+    if (st == FN_OK && r->rank == 0)
         st = fn_checkpoint_write(r->model, s->params, NULL, 0, NULL, NULL, 0, r->dir.last);
     if (!partial) {
         if (st == FN_OK) r->last_saved_epoch = epoch + 1;
@@ -379,7 +393,10 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
         long step0 = epoch == first_epoch ? first_step : 0;
         if (epoch != first_epoch || !from) memset(stats, 0, sizeof stats);
         fn_trainer_set_lr(r->step, fn_lr_at(&r->sched, epoch, 0, steps));
-        st = fn_trainer_stats_set(r->step, stats);
+        /* The trainer holds this rank's sums; a resumed epoch's sums so far
+         * (global ones) count once, on rank 0. */
+        float zero[4] = {0, 0, 0, 0};
+        st = fn_trainer_stats_set(r->step, r->rank == 0 ? stats : zero);
         if (st == FN_OK) st = fn_loader_start(r->loader, epoch, (int)step0);
         double te = now_s();
         long images = 0, step = step0;
@@ -390,18 +407,20 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
             int n = 0;
             st = fn_loader_next(r->loader, &x, &y, &n);
             if (st != FN_OK || n == 0) break;
-            st = fn_trainer_step(r->step, x, y, n);
+            int asked = 0; /* agreed by all ranks in the step's allreduce */
+            st = fn_dp_step(&r->dp, r->step, x, y, n, c->stop, &asked);
             if (st != FN_OK) break;
             images += n;
             step++;
             res->steps_done++;
             done++;
-            stop = (c->stop && *c->stop) || done >= todo;
+            stop = asked || done >= todo;
             int save_now = c->save_every > 0 && res->steps_done % c->save_every == 0;
             if (step % STATS_EVERY == 0 || step == steps || stop || save_now) {
                 st = fn_trainer_stats_read(r->step, stats);
+                if (st == FN_OK) st = fn_dp_stats(&r->dp, stats);
                 if (st == FN_OK && stats[2] > 0) st = diverged_loss(r, res->steps_done, epoch + 1);
-                if (st == FN_OK && c->progress) {
+                if (st == FN_OK && c->progress && r->rank == 0) {
                     double el = now_s() - te, all = now_s() - t0;
                     fn_train_progress p = {epoch + 1,
                                            c->epochs,
@@ -412,7 +431,9 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
                                            el > 0 ? images / el : 0,
                                            all / done * (todo - done)};
                     c->progress(&p, c->user);
-                    stop |= c->stop && *c->stop; /* a stop asked for from the callback */
+                    /* A stop asked for from the callback; with several ranks
+                     * the next step's allreduce carries it to the others. */
+                    if (r->dp.size == 1) stop |= c->stop && *c->stop;
                 }
             }
             if (st == FN_OK && step < steps && (save_now || stop)) {
@@ -444,16 +465,27 @@ static fn_status finish(run *r, fn_status st, fn_train_result *res)
     return st;
 }
 
+static void run_comm(run *r, const fn_comm *comm)
+{
+    r->comm = comm ? comm : fn_comm_self();
+    r->rank = r->comm->rank(r->comm);
+}
+
 fn_status fn_train(const fn_train_config *c, fn_train_result *res)
 {
     run r = {0};
     r.c = c;
+    run_comm(&r, c->comm);
     fn_train_result local;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
-    fn_status st = setup(&r, 0);
+    /* Rank 0 alone looks at and writes the run directory: the others would
+     * find the run it has just begun there. */
+    fn_status st = r.rank == 0 ? fn_train_check_out_dir(c->out_dir, c->overwrite) : FN_OK;
+    if (st == FN_OK) st = setup(&r, 0);
+    st = fn_dp_agree(r.comm, st, fn_train_config_hash(c) ^ r.data_hash);
+    res->started = st == FN_OK;
     if (st == FN_OK) st = train_epochs(&r, res, NULL);
     return finish(&r, st, res);
 }
@@ -465,21 +497,27 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
     if (!dir) return fn_error(FN_ERR_ARG, "fn_train_resume: no run directory");
+    /* A rank that cannot read the state still joins the agreement, so that
+     * the others do not wait for it. */
+    const fn_comm *comm = o && o->comm ? o->comm : fn_comm_self();
     char path[1200];
     snprintf(path, sizeof path, "%s/state.safetensors", dir);
     if (access(path, F_OK) != 0)
-        return fn_error(FN_ERR_IO,
-                        "%s: no state.safetensors to resume from (is it a run directory? a run "
-                        "saves its first state at the end of its first epoch, or every "
-                        "--save-every steps)",
-                        dir);
+        return fn_dp_agree(comm,
+                           fn_error(FN_ERR_IO,
+                                    "%s: no state.safetensors to resume from (is it a run "
+                                    "directory? a run saves its first state at the end of its "
+                                    "first epoch, or every --save-every steps)",
+                                    dir),
+                           0);
     fn_st_file *f = NULL;
-    FN_TRY(fn_st_open(path, &f));
+    fn_status st = fn_st_open(path, &f);
+    if (st != FN_OK) return fn_dp_agree(comm, st, 0);
     fn_train_state s;
-    fn_status st = fn_train_state_read(f, path, &s);
+    st = fn_train_state_read(f, path, &s);
     if (st != FN_OK) {
         fn_st_close(f);
-        return st;
+        return fn_dp_agree(comm, st, 0);
     }
     s.c.out_dir = dir;
     if (o) {
@@ -490,9 +528,11 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
         s.c.progress = o->progress;
         s.c.user = o->user;
         s.c.stop = o->stop;
+        s.c.comm = o->comm;
     }
     run r = {0};
     r.c = &s.c;
+    run_comm(&r, s.c.comm);
     st = setup(&r, 1);
     fn_model_config want;
     /* The data must be what the run started with, down to the pixel: the
@@ -508,6 +548,8 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
     if (st == FN_OK) st = fn_checkpoint_file_config(f, path, &r.model->cfg, &want);
     if (st == FN_OK) st = fn_train_state_load_tensors(r.model, r.step->opt, f, path);
     fn_st_close(f);
+    st = fn_dp_agree(r.comm, st, fn_train_config_hash(&s.c) ^ r.data_hash);
+    res->started = st == FN_OK;
     cJSON *h = st == FN_OK ? cJSON_Parse(s.history) : NULL;
     if (st == FN_OK && !h) st = fn_error(FN_ERR_FORMAT, "%s: unreadable history", path);
     if (st == FN_OK) {
@@ -525,7 +567,7 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
         res->best_top1 = s.best_top1;
         res->best_epoch = s.best_epoch;
         res->epochs_done = s.epoch;
-        st = fn_evaluate_dataset(r.model, r.test, &res->report);
+        st = fn_evaluate_dataset_comm(r.model, r.test, r.comm, &res->report);
     } else if (st == FN_OK) {
         st = train_epochs(&r, res, &s);
     }
