@@ -3,7 +3,9 @@
  *
  * Plain CAM where the model ends in global average pooling and a linear layer,
  * Grad-CAM otherwise (LeNet-5) or with --grad-cam. The two models of a row
- * share one colour scale, drawn beside the row. */
+ * share one colour scale, drawn beside the row, or (--scale per-model) have
+ * one each, drawn beside each model's map: a shared scale can leave the model
+ * with the weaker map nearly black. */
 #include <cairo.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,11 @@
 #include "draw.h"
 
 enum { MARGIN = 16, GAP = 16, TITLE_H = 22, LABEL_H = 38, BAR_LABEL_W = 64 };
+
+typedef struct {
+    unsigned char *data;
+    size_t n;
+} png_buf;
 
 typedef struct {
     const char *path;
@@ -92,36 +99,18 @@ static int find_class(const fn_model *m, const char *spec)
     return *spec && !*end && v >= 0 && v < k ? (int)v : -1;
 }
 
-typedef struct {
-    unsigned char *data;
-    size_t n, cap;
-} png_buf;
-
-static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
-{
-    png_buf *b = closure;
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + len)
-            cap *= 2;
-        unsigned char *nd = realloc(b->data, cap);
-        if (!nd) return CAIRO_STATUS_NO_MEMORY;
-        b->data = nd;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->n, data, len);
-    b->n += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 int cmd_cam(int argc, char **argv)
 {
     cli_opt opts[] = {
         {"class", "C", "the class to map: an index or a name (default: the top class)", NULL},
         {"top", "K", "map the K most probable classes, one row each (1)", NULL},
+        {"contrast", "A,B", "why A and not B: the map of A's evidence over B's (index or name)",
+         NULL},
         {"compare", "CKPT2", "a second checkpoint, side by side with one colour scale", NULL},
         {"colormap", "NAME", "viridis, jet or inferno (viridis)", NULL},
         {"opacity", "A", "heatmap opacity from 0 to 1 (0.5)", NULL},
+        {"scale", "shared|per-model",
+         "with --compare: one colour scale for both models (shared) or one each", NULL},
         {"grad-cam", NULL, "Grad-CAM even where plain CAM applies (LeNet-5 always uses it)", NULL},
         {"size", "PX", "side of each image in the PNG (224)", NULL},
         {"out", "FILE.png", "where to write the picture (required)", NULL},
@@ -147,8 +136,15 @@ int cmd_cam(int argc, char **argv)
         (rc = cli_int("cam", opts, "size", 16, 4096, &size)) ||
         (rc = cli_float("cam", opts, "opacity", 0, 1, &opacity)))
         return rc;
-    if (cli_get(opts, "class") && cli_get(opts, "top")) {
-        fprintf(stderr, "focusnet cam: choose --class or --top, not both\n");
+    if (!!cli_get(opts, "class") + !!cli_get(opts, "top") + !!cli_get(opts, "contrast") > 1) {
+        fprintf(stderr, "focusnet cam: choose one of --class, --top and --contrast, not both\n");
+        return EXIT_USAGE;
+    }
+    const char *contrast = cli_get(opts, "contrast");
+    if (contrast && (!strchr(contrast, ',') || strchr(contrast, ',') == contrast ||
+                     !strchr(contrast, ',')[1])) {
+        fprintf(stderr, "focusnet cam: option '--contrast' takes A,B (two classes), not '%s'\n",
+                contrast);
         return EXIT_USAGE;
     }
     fn_colormap map = FN_COLORMAP_VIRIDIS;
@@ -157,6 +153,17 @@ int cmd_cam(int argc, char **argv)
         return EXIT_USAGE;
     }
     int grad_cam = cli_get(opts, "grad-cam") != NULL;
+    const char *scale = cli_get(opts, "scale") ? cli_get(opts, "scale") : "shared";
+    if (strcmp(scale, "shared") && strcmp(scale, "per-model")) {
+        fprintf(stderr, "focusnet cam: option '--scale' takes shared or per-model, not '%s'\n",
+                scale);
+        return EXIT_USAGE;
+    }
+    if (cli_get(opts, "scale") && !cli_get(opts, "compare")) {
+        fprintf(stderr, "focusnet cam: option '--scale' goes with --compare\n");
+        return EXIT_USAGE;
+    }
+    int per_model = strcmp(scale, "per-model") == 0;
 
     fn_device *dev = NULL;
     if (fn_device_open(cli_get(opts, "device"), &dev) != FN_OK) return cli_fail("cam");
@@ -180,19 +187,38 @@ int cmd_cam(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if (n_models == 2 && fn_model_check_classes(models[0].m, paths[0], models[1].m, paths[1]) !=
-                             FN_OK) {
+    if (n_models == 2 &&
+        fn_model_check_classes(models[0].m, paths[0], models[1].m, paths[1]) != FN_OK) {
         rc = cli_fail("cam");
         goto done;
     }
     if (top > k) top = k;
-    int n_rows = cli_get(opts, "class") ? 1 : (int)top;
+    int n_rows = cli_get(opts, "class") || contrast ? 1 : (int)top;
+    int other = -1; /* --contrast: class B */
     rows = malloc((size_t)n_rows * sizeof *rows);
     if (!rows) {
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if (cli_get(opts, "class")) {
+    if (contrast) {
+        char a[256];
+        const char *comma = strchr(contrast, ',');
+        snprintf(a, sizeof a, "%.*s", (int)(comma - contrast), contrast);
+        rows[0] = find_class(models[0].m, a);
+        other = find_class(models[0].m, comma + 1);
+        const char *badc = rows[0] < 0 ? a : other < 0 ? comma + 1 : NULL;
+        if (badc || rows[0] == other) {
+            if (badc)
+                fprintf(stderr,
+                        "focusnet cam: option '--contrast' needs indices from 0 to %d or class "
+                        "names, not '%s'\n",
+                        k - 1, badc);
+            else
+                fprintf(stderr, "focusnet cam: option '--contrast' needs two different classes\n");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    } else if (cli_get(opts, "class")) {
         rows[0] = find_class(models[0].m, cli_get(opts, "class"));
         if (rows[0] < 0) {
             fprintf(stderr,
@@ -217,8 +243,11 @@ int cmd_cam(int argc, char **argv)
     }
 
     double cell = (double)size;
-    int width = (int)(2 * MARGIN + n_models * cell + (n_models - 1) * GAP + GAP + FNV_COLORBAR_W +
-                      BAR_LABEL_W);
+    /* Per-model scales: each model's bar right of its maps; shared: one bar
+     * right of the row. */
+    double bar_w = FNV_COLORBAR_W + BAR_LABEL_W;
+    double col = per_model ? cell + GAP + bar_w + GAP : cell + GAP;
+    int width = (int)(2 * MARGIN + n_models * col - GAP + (per_model ? 0 : GAP + bar_w));
     int row_h = (int)(TITLE_H + cell + LABEL_H + GAP);
     int height = 2 * MARGIN + 24 + n_rows * row_h;
     surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
@@ -228,45 +257,74 @@ int cmd_cam(int argc, char **argv)
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     const char *base = strrchr(pos[1], '/');
     char line[512];
-    snprintf(line, sizeof line, "%s  (%s, opacity %.2g)", base ? base + 1 : pos[1],
-             fn_colormap_name(map), opacity);
+    if (n_models == 2)
+        snprintf(line, sizeof line, "%s  (%s, opacity %.2g, %s)", base ? base + 1 : pos[1],
+                 fn_colormap_name(map), opacity, per_model ? "scale per model" : "shared scale");
+    else
+        snprintf(line, sizeof line, "%s  (%s, opacity %.2g)", base ? base + 1 : pos[1],
+                 fn_colormap_name(map), opacity);
     fnv_draw_text(cr, MARGIN, MARGIN + 14, 15, line);
 
     for (int r = 0; r < n_rows && !rc; r++) {
         int cls = rows[r];
-        float lo = INFINITY, hi = -INFINITY;
+        float lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
         for (int i = 0; i < n_models && !rc; i++) {
             cam_model *cm = &models[i];
-            if (fn_cam_compute(cm->m, cm->input, cls, cm->grad_cam, cm->heat, NULL) != FN_OK)
+            fn_status cs =
+                other >= 0
+                    ? fn_cam_contrast(cm->m, cm->input, cls, other, cm->grad_cam, cm->heat, NULL)
+                    : fn_cam_compute(cm->m, cm->input, cls, cm->grad_cam, cm->heat, NULL);
+            if (cs != FN_OK)
                 rc = cli_fail("cam");
             else
-                fn_heatmap_range(cm->heat, (size_t)cm->h * cm->w, &lo, &hi);
+                fn_heatmap_range(cm->heat, (size_t)cm->h * cm->w, &lo[i], &hi[i]);
+        }
+        if (!per_model && n_models == 2) {
+            lo[0] = lo[1] = fminf(lo[0], lo[1]);
+            hi[0] = hi[1] = fmaxf(hi[0], hi[1]);
         }
         if (rc) break;
         double y = MARGIN + 24 + r * row_h;
         for (int i = 0; i < n_models; i++) {
             cam_model *cm = &models[i];
-            double x = MARGIN + i * (cell + GAP);
+            double x = MARGIN + i * col;
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
             fnv_draw_text(cr, x, y + 15, 13, short_name(cm->path));
             cairo_save(cr);
             cairo_translate(cr, x, y + TITLE_H);
-            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo, hi, map,
-                             opacity);
+            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo[i],
+                             hi[i], map, opacity);
             cairo_restore(cr);
             int best = argmax(cm->prob, k);
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-            snprintf(line, sizeof line, "%s  %.1f%%", fn_model_class_name(cm->m, cls),
-                     100.0 * cm->prob[cls]);
+            if (other >= 0) {
+                /* class names are thread-local scratch for numbers: copy one */
+                char an[128];
+                snprintf(an, sizeof an, "%s", fn_model_class_name(cm->m, cls));
+                snprintf(line, sizeof line, "why %s, not %s  (%.1f%% vs %.1f%%)", an,
+                         fn_model_class_name(cm->m, other), 100.0 * cm->prob[cls],
+                         100.0 * cm->prob[other]);
+            } else {
+                snprintf(line, sizeof line, "%s  %.1f%%", fn_model_class_name(cm->m, cls),
+                         100.0 * cm->prob[cls]);
+            }
             fnv_draw_text(cr, x, y + TITLE_H + cell + 16, 14, line);
             cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-            snprintf(line, sizeof line, "%s; predicts %s %.1f%%", cm->grad_cam ? "Grad-CAM" : "CAM",
+            snprintf(line, sizeof line, "%s%s; predicts %s %.1f%%",
+                     cm->grad_cam ? "Grad-CAM" : "CAM", other >= 0 ? " contrast" : "",
                      fn_model_class_name(cm->m, best), 100.0 * cm->prob[best]);
             fnv_draw_text(cr, x, y + TITLE_H + cell + 33, 11, line);
+            if (per_model) {
+                cairo_save(cr);
+                cairo_translate(cr, x + cell + GAP, y + TITLE_H);
+                fnv_draw_colorbar_vertical(cr, bar_w, cell, map, lo[i], hi[i]);
+                cairo_restore(cr);
+            }
         }
+        if (per_model) continue;
         cairo_save(cr);
-        cairo_translate(cr, MARGIN + n_models * (cell + GAP), y + TITLE_H);
-        fnv_draw_colorbar_vertical(cr, FNV_COLORBAR_W + BAR_LABEL_W, cell, map, lo, hi);
+        cairo_translate(cr, MARGIN + n_models * col, y + TITLE_H);
+        fnv_draw_colorbar_vertical(cr, bar_w, cell, map, lo[0], hi[0]);
         cairo_restore(cr);
     }
     cairo_destroy(cr);
@@ -274,7 +332,7 @@ int cmd_cam(int argc, char **argv)
         /* Encoded in memory, then written as checkpoints are (temporary
          * file, fsync, rename): a full disk keeps the previous picture. */
         png_buf b = {0};
-        cairo_status_t cs = cairo_surface_write_to_png_stream(surface, png_append, &b);
+        cairo_status_t cs = fnv_png_encode(surface, &b.data, &b.n);
         if (cs != CAIRO_STATUS_SUCCESS) {
             fprintf(stderr, "focusnet cam: cannot encode %s: %s\n", out,
                     cairo_status_to_string(cs));

@@ -24,12 +24,16 @@ static void free_names(const char **names, int k)
     free(names);
 }
 
+static int print_report_json(const char *ckpt, const char *data, const char *split,
+                             const fn_eval_report *r, const char *const *names);
+
 int cmd_eval(int argc, char **argv)
 {
     cli_opt opts[] = {{"data", "SPEC", "dataset (default: the one the checkpoint names)", NULL},
                       {"split", "NAME", "train or test (test)", NULL},
                       {"limit", "N", "at most N images", NULL},
                       {"batch", "N", "batch size (128)", NULL},
+                      {"json", NULL, "print the report as one JSON object", NULL},
                       {"device", "N|NAME", "OpenCL device", NULL},
                       {NULL, NULL, NULL, NULL}};
     const char *pos[1];
@@ -56,6 +60,7 @@ int cmd_eval(int argc, char **argv)
         return cli_fail("eval");
     }
     const char *data = cli_get(opts, "data");
+    if (!data && fn_model_data_spec(m)[0]) data = fn_model_data_spec(m);
     if (!data && strcmp(fn_model_dataset(m), "fashion-mnist") == 0) data = "fashion-mnist";
     if (!data) {
         fprintf(stderr, "focusnet eval: %s was trained on '%s'; say where it is with --data SPEC\n",
@@ -70,8 +75,12 @@ int cmd_eval(int argc, char **argv)
         rc = cli_fail("eval");
     } else {
         const char **names = class_names(m);
-        printf("%s on %s (%s):\n", pos[0], data, split);
-        cli_print_report(&r, names, 1);
+        if (cli_get(opts, "json")) {
+            if (!print_report_json(pos[0], data, split, &r, names)) rc = EXIT_RUNTIME;
+        } else {
+            printf("%s on %s (%s):\n", pos[0], data, split);
+            cli_print_report(&r, names, 1);
+        }
         free_names(names, r.classes);
         fn_eval_report_free(&r);
     }
@@ -95,6 +104,54 @@ static cJSON *str_json(const char *s)
     cJSON *j = cJSON_CreateString(clean ? clean : "");
     free(clean);
     return j;
+}
+
+/* eval --json: the numbers of the text report, and the whole confusion
+ * matrix (row: true class, column: predicted). Returns 0 when memory ran out. */
+static int print_report_json(const char *ckpt, const char *data, const char *split,
+                             const fn_eval_report *r, const char *const *names)
+{
+    int k = r->classes;
+    cJSON *o = cJSON_CreateObject(), *cl = cJSON_CreateArray(), *acc = cJSON_CreateArray(),
+          *cm = cJSON_CreateArray(), *pairs = cJSON_CreateArray();
+    cJSON_AddItemToObject(o, "checkpoint", str_json(ckpt));
+    cJSON_AddItemToObject(o, "data", str_json(data));
+    cJSON_AddItemToObject(o, "split", str_json(split));
+    cJSON_AddNumberToObject(o, "images", r->n);
+    cJSON_AddItemToObject(o, "top1", num6(r->top1));
+    cJSON_AddItemToObject(o, "top5", num6(r->top5));
+    cJSON_AddItemToObject(o, "loss", num6(r->loss));
+    for (int i = 0; i < k; i++) {
+        cJSON_AddItemToArray(cl, str_json(names && names[i] ? names[i] : ""));
+        cJSON_AddItemToArray(acc, num6(r->class_acc[i]));
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; j < k; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)r->confusion[(size_t)i * k + j]));
+        cJSON_AddItemToArray(cm, row);
+    }
+    int t[5], p[5];
+    int64_t c[5];
+    int n = fn_eval_confused_pairs(r, 5, t, p, c);
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "true", t[i]);
+        cJSON_AddNumberToObject(e, "predicted", p[i]);
+        cJSON_AddNumberToObject(e, "count", (double)c[i]);
+        cJSON_AddItemToArray(pairs, e);
+    }
+    cJSON_AddItemToObject(o, "classes", cl);
+    cJSON_AddItemToObject(o, "class_accuracy", acc);
+    cJSON_AddItemToObject(o, "confusion", cm);
+    cJSON_AddItemToObject(o, "most_confused", pairs);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line) {
+        fprintf(stderr, "focusnet eval: out of host memory\n");
+        return 0;
+    }
+    printf("%s\n", line);
+    free(line);
+    return 1;
 }
 
 /* One image's answer as a JSON line, built by cJSON: quotes, backslashes and

@@ -343,7 +343,16 @@ int cmd_train(int argc, char **argv)
                r.epochs_done, r.steps_done, r.seconds, 100 * r.best_top1, r.best_epoch);
     else
         printf("%s: %ld steps in %.1f s; no epoch completed yet\n", dir, r.steps_done, r.seconds);
-    cli_print_report(&r.report, NULL, 0);
+    /* The class names the checkpoint holds, from its metadata alone. */
+    char path[4200], **names = NULL;
+    int n_names = 0;
+    snprintf(path, sizeof path, "%s/last.safetensors", dir);
+    if (fn_checkpoint_class_names(path, &n_names, &names) != FN_OK || n_names != r.report.classes)
+        n_names = 0;
+    cli_print_report(&r.report, n_names ? (const char *const *)names : NULL, 0);
+    for (int i = 0; names && i < n_names; i++)
+        free(names[i]);
+    free(names);
     /* Name only what is there: a run stopped in its first epoch has no best. */
     if (r.best_epoch > 0)
         printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", dir,

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"demo", cmd_demo, "baseline, then FocusNet, on Fashion-MNIST with LeNet-5"},
     {"bench", cmd_bench, "benchmarks: 'bench layers' times each layer on a device"},
     {"cam", cmd_cam, "an image with the class activation map of a checkpoint over it"},
+    {"plot", cmd_plot, "training curves (loss, test top-1 per epoch) of runs as a PNG"},
 };
 
 static void usage(FILE *f)

@@ -354,7 +354,7 @@ void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, in
             if (f == 0) cairo_set_source_rgb(cr, 0.98, 0.98, 0.98);
             cairo_rectangle(cr, x0 + c * cell + 0.5, y0 + r * cell + 0.5, cell - 1, cell - 1);
             cairo_fill(cr);
-            if (cell >= 18 && v) {
+            if (cell >= 16 && v) {
                 char s[24];
                 snprintf(s, sizeof s, "%lld", (long long)v);
                 cairo_set_source_rgb(cr, f > 0.5 ? 1 : 0.15, f > 0.5 ? 1 : 0.15,
@@ -398,4 +398,39 @@ int fnv_confusion_hit(double w, double h, int k, double x, double y, int *row, i
     *row = r;
     *col = c;
     return 1;
+}
+
+typedef struct {
+    unsigned char *data;
+    size_t n, cap;
+} png_buf;
+
+static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
+{
+    png_buf *b = closure;
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->n + len)
+            cap *= 2;
+        unsigned char *nd = realloc(b->data, cap);
+        if (!nd) return CAIRO_STATUS_NO_MEMORY;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->n, data, len);
+    b->n += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_status_t fnv_png_encode(cairo_surface_t *s, unsigned char **data, size_t *n)
+{
+    png_buf b = {0};
+    cairo_status_t cs = cairo_surface_write_to_png_stream(s, png_append, &b);
+    if (cs != CAIRO_STATUS_SUCCESS) {
+        free(b.data);
+        b.data = NULL, b.n = 0;
+    }
+    *data = b.data;
+    *n = b.n;
+    return cs;
 }

@@ -69,4 +69,20 @@ int fnv_confusion_hit(double w, double h, int k, double x, double y, int *row, i
  * as native-endian 32-bit words, 0xffRRGGBB: B, G, R, A in memory on x86. */
 cairo_surface_t *fnv_surface_from_rgb(const uint8_t *rgb, int w, int h);
 
+/* ---- training curves (curves.c) ---- */
+typedef struct {
+    const char *label; /* the run's name in the legend */
+    int n;             /* epochs logged */
+    const int *epoch;  /* (n) 1-based */
+    const double *loss, *top1; /* (n) training loss, test top-1 in [0, 1]; NaN: no point */
+} fnv_curve;
+/* Fills w x h white; a legend, then two panels side by side: training loss
+ * and test top-1 (%) per epoch, curve r in fnv_curve_color(r). */
+void fnv_draw_curves(cairo_t *cr, double w, double h, const fnv_curve *c, int n);
+void fnv_curve_color(int i, double rgb[3]);
+
+/* The surface as PNG bytes in memory (malloc'd into *data, *n), for an
+ * atomic write (fn_write_file_atomic); returns the cairo status. */
+cairo_status_t fnv_png_encode(cairo_surface_t *s, unsigned char **data, size_t *n);
+
 #endif

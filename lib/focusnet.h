@@ -278,6 +278,13 @@ const char *fn_model_class_name(const fn_model *m, int i);
 void fn_model_normalization(const fn_model *m, float mean[3], float std[3]);
 /* The dataset the model was trained on ("" if unknown). */
 const char *fn_model_dataset(const fn_model *m);
+/* The dataset spec the model was trained on, paths made absolute
+ * ("folder:/data/imgs"); "" for checkpoints saved before it was kept. */
+const char *fn_model_data_spec(const fn_model *m);
+/* A checkpoint's class names read from its metadata alone (no device):
+ * *names (*classes strings, free each and the array) is NULL when the
+ * checkpoint has none. */
+fn_status fn_checkpoint_class_names(const char *path, int *classes, char ***names);
 
 /* ---- Evaluation ---------------------------------------------------------- */
 typedef struct {
@@ -436,6 +443,12 @@ int fn_cam_available(const fn_model *m);
  * gradients are left as they were. */
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits);
+/* The contrast "why class_a and not class_b" (Figure 1 of the paper asks it
+ * of confusing pairs): plain CAM with the weights w_A - w_B, which is exactly
+ * CAM_A - CAM_B and signed (negative where B's evidence wins); Grad-CAM of
+ * z_A - z_B, ReLU'd as Grad-CAM is. Arguments as for fn_cam_compute. */
+fn_status fn_cam_contrast(fn_model *m, const float *image, int class_a, int class_b, int grad_cam,
+                          float *heatmap, float *logits);
 /* Reads an image file (PNG, JPEG, BMP) as fn_model_predict_file does: input
  * (C, H, W) normalized for the model, pixels (C, H, W) in [0, 1], what the model
  * sees, for display. Either may be NULL. */

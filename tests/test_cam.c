@@ -156,6 +156,33 @@ static void test_lenet_gradcam(fn_device *dev)
         mx = fmaxf(mx, heat[i]);
     CHECK(mx > 0, "the Grad-CAM of a random LeNet-5 is not all zero");
 
+    /* The contrast "why A and not B": Grad-CAM of z_A - z_B, its weights the
+     * spatial means of d z_A / dF - d z_B / dF (issue 17.1). */
+    const int pairs[][2] = {{1, 7}, {7, 1}, {0, 9}};
+    for (int p = 0; p < 3; p++) {
+        int a = pairs[p][0], b = pairs[p][1];
+        float da[1600];
+        CHECK_OK(fn_cam_contrast(m, x, a, b, 1, heat, NULL));
+        lenet_tail(&r, feat);
+        lenet_tail_grad(&r, a, da);
+        lenet_tail_grad(&r, b, dfeat);
+        for (int i = 0; i < 100; i++) {
+            double s = 0;
+            for (int k = 0; k < 16; k++) {
+                double g = 0;
+                for (int j = 0; j < 100; j++)
+                    g += da[k * 100 + j] - dfeat[k * 100 + j];
+                s += g / 100 * feat[k * 100 + i];
+            }
+            low[i] = s > 0 ? (float)s : 0.0f;
+        }
+        resize_ref(low, 10, 10, want, 28, 28);
+        check_close("lenet grad-cam contrast", heat, want, 28 * 28, 1e-5f, 1e-3f);
+    }
+    CHECK(fn_cam_contrast(m, x, 3, 3, 1, heat, NULL) == FN_ERR_ARG, "a class against itself");
+    CHECK(fn_cam_contrast(m, x, 3, K, 1, heat, NULL) == FN_ERR_ARG, "class B out of range");
+    CHECK(fn_cam_contrast(m, x, 3, -1, 1, heat, NULL) == FN_ERR_ARG, "class B -1");
+
     /* The reference gradient against finite differences of the tail, away
      * from max-pool ties (ReLU zeros tie with each other) and ReLU kinks. */
     lenet_tail(&r, feat);
@@ -268,6 +295,34 @@ static void test_gap_model(fn_device *dev, const char *arch, const char *fc, int
         resize_ref(low, h, w, want, H, H);
         check_close("grad-cam = relu(cam) / hw", heat, want, (size_t)H * H, 1e-5f, 2e-3f);
     }
+    /* The contrast of a CAM model is exactly CAM_A - CAM_B, signed (issue
+     * 17.1); its Grad-CAM contrast ReLU(CAM_A - CAM_B) / hw. */
+    float *heat_b = malloc((size_t)H * H * sizeof *heat_b);
+    int negative = 0; /* the pairs go round the classes: their contrasts sum to 0 */
+    for (int a = 0; a < K; a++) {
+        int bcls = (a + 1) % K;
+        CHECK_OK(fn_cam_compute(m, x, a, 0, want, NULL));
+        CHECK_OK(fn_cam_compute(m, x, bcls, 0, heat_b, NULL));
+        for (size_t i = 0; i < (size_t)H * H; i++) {
+            want[i] -= heat_b[i];
+            negative |= want[i] < 0;
+        }
+        CHECK_OK(fn_cam_contrast(m, x, a, bcls, 0, heat, z));
+        check_close("cam contrast = cam_a - cam_b", heat, want, (size_t)H * H, 1e-5f, 1e-4f);
+        dev_download(dev, f->data, feat, (size_t)nf * hw);
+        for (int i = 0; i < hw; i++) {
+            double s = 0;
+            for (int k = 0; k < nf; k++)
+                s += ((double)W[a * nf + k] - W[bcls * nf + k]) * feat[k * hw + i];
+            low[i] = s > 0 ? (float)(s / hw) : 0.0f;
+        }
+        resize_ref(low, h, w, want, H, H);
+        CHECK_OK(fn_cam_contrast(m, x, a, bcls, 1, heat, NULL));
+        check_close("grad-cam contrast = relu(cam_a - cam_b) / hw", heat, want, (size_t)H * H,
+                    1e-5f, 2e-3f);
+    }
+    CHECK(negative, "%s: the CAM contrast keeps its sign", arch);
+    free(heat_b);
     /* The logits are those of an evaluation-mode prediction. */
     fn_model *e = NULL;
     CHECK_OK(fn_model_create(dev, &cfg, 2, 0, &e));

@@ -55,6 +55,32 @@ expect 1 "/dev/full.*not a regular file" -- "$fn" cam "$ckpt" "$image" --out /de
     --out "$tmp/two.png" >/dev/null && ok || bad "cam --compare --top 3"
 set -- $(png_size "$tmp/two.png")
 [ "$1" -gt "$w1" ] && [ "$2" -gt $((h1 * 2)) ] && ok || bad "compare picture of $1x$2 vs ${w1}x$h1"
+# --contrast A,B: why A and not B (issue 17.1), classes by name or index.
+expect 2 "option '--contrast' takes A,B" -- "$fn" cam "$ckpt" "$image" --contrast 5 --out "$tmp/x.png"
+expect 2 "option '--contrast' needs indices from 0 to 9 or class names, not 'Hat'" -- "$fn" cam "$ckpt" "$image" --contrast 5,Hat --out "$tmp/x.png"
+expect 2 "two different classes" -- "$fn" cam "$ckpt" "$image" --contrast Sandal,5 --out "$tmp/x.png"
+expect 2 "not both" -- "$fn" cam "$ckpt" "$image" --contrast 5,7 --class 5 --out "$tmp/x.png"
+"$fn" cam "$ckpt" "$image" --contrast Sandal,Sneaker --size 64 --out "$tmp/ct1.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --contrast 5,7 --size 64 --out "$tmp/ct2.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --contrast 7,5 --size 64 --out "$tmp/ct3.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --class 5 --size 64 --out "$tmp/ct4.png" >/dev/null && ok ||
+    bad "cam --contrast"
+cmp -s "$tmp/ct1.png" "$tmp/ct2.png" && ok || bad "--contrast by name = by index"
+cmp -s "$tmp/ct2.png" "$tmp/ct3.png" && bad "--contrast 7,5 draws 5,7" || ok
+cmp -s "$tmp/ct2.png" "$tmp/ct4.png" && bad "--contrast 5,7 draws --class 5" || ok
+# --scale per-model: a colour bar beside each model's map, so a wider picture;
+# --scale shared is the default picture (issue 17.6).
+expect 2 "option '--scale' takes shared or per-model" -- "$fn" cam "$ckpt" "$image" --compare "$ckpt" --scale both --out "$tmp/x.png"
+expect 2 "option '--scale' goes with --compare" -- "$fn" cam "$ckpt" "$image" --scale per-model --out "$tmp/x.png"
+"$fn" cam "$ckpt" "$image" --compare "$ckpt" --size 64 --out "$tmp/sh.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --compare "$ckpt" --size 64 --scale shared --out "$tmp/sh2.png" >/dev/null &&
+    "$fn" cam "$ckpt" "$image" --compare "$ckpt" --size 64 --scale per-model --out "$tmp/pm.png" >/dev/null &&
+    ok || bad "cam --scale"
+cmp -s "$tmp/sh.png" "$tmp/sh2.png" && ok || bad "--scale shared is the default"
+set -- $(png_size "$tmp/sh.png")
+ws=$1
+set -- $(png_size "$tmp/pm.png")
+[ "$1" -gt "$ws" ] && ok || bad "per-model picture $1 wide, shared $ws"
 # A class by name and by index draw the same picture; another class differs.
 "$fn" cam "$ckpt" "$image" --class Sandal --size 64 --out "$tmp/a.png" >/dev/null &&
     "$fn" cam "$ckpt" "$image" --class 5 --size 64 --out "$tmp/b.png" >/dev/null &&
@@ -74,6 +100,36 @@ mkdir -p "$tmp/folder"
 "$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --top 2 --grad-cam \
     --out "$tmp/r18g.png" >/dev/null && ! cmp -s "$tmp/r18.png" "$tmp/r18g.png" && ok ||
     bad "grad-cam on resnet18 differs from cam"
+# train's summary names the classes the checkpoint holds (issue 17.6).
+grep -q -- '-> ' "$tmp/train.log" && ! grep -Eq '^ +[0-9]+ +-> +[0-9]' "$tmp/train.log" && ok ||
+    bad "train summary prints class numbers: $(grep -- '->' "$tmp/train.log")"
+# The checkpoint keeps where its data was (an absolute path), so eval needs no
+# --data from another directory; --data still overrides; --json is one object.
+case "$fn" in /*) fn_abs="$fn" ;; *) fn_abs="$PWD/$fn" ;; esac
+out=$(cd / && "$fn_abs" eval "$tmp/r18/best.safetensors" --json) && ok || bad "eval without --data"
+printf '%s\n' "$out" | grep -q "\"data\":\"folder:$tmp/folder\"" && ok || bad "eval --json data: $out"
+printf '%s\n' "$out" | grep -q '"classes":\["blue","red"\]' && ok || bad "eval --json classes: $out"
+printf '%s\n' "$out" | grep -q '"confusion":\[\[[0-9]*,[0-9]*\],\[[0-9]*,[0-9]*\]\]' && ok ||
+    bad "eval --json confusion: $out"
+printf '%s\n' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["images"]==sum(map(sum,d["confusion"]))' &&
+    ok || bad "eval --json: the matrix sums to the images"
+expect 1 "no-such-dir" -- "$fn" eval "$tmp/r18/best.safetensors" --data folder:/no-such-dir
+"$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --contrast red,blue \
+    --compare "$tmp/r18/best.safetensors" --out "$tmp/r18c.png" >/dev/null && is_png "$tmp/r18c.png" &&
+    ok || bad "cam --contrast on resnet18 (plain CAM)"
+# focusnet plot (issue 17.4): curves of runs, a demo folder standing for both.
+expect 2 "needs at least one run folder" -- "$fn" plot --out "$tmp/c.png"
+expect 2 "needs --out" -- "$fn" plot "$tmp/r18"
+expect 1 "$tmp/none/log.jsonl" -- "$fn" plot "$tmp/none" --out "$tmp/c.png"
+mkdir -p "$tmp/demo/baseline" "$tmp/demo/focusnet"
+cp "$tmp/r18/log.jsonl" "$tmp/demo/baseline/" && cp "$tmp/r18/log.jsonl" "$tmp/demo/focusnet/"
+"$fn" plot "$tmp/r18" --out "$tmp/c1.png" >/dev/null && is_png "$tmp/c1.png" && ok || bad "plot one run"
+"$fn" plot "$tmp/demo" --width 640 --height 240 --out "$tmp/c2.png" >/dev/null && ok || bad "plot a demo folder"
+[ "$(png_size "$tmp/c2.png")" = "640 240" ] && ok || bad "plot size $(png_size "$tmp/c2.png")"
+printf '{"epoch":1,"train_loss":1,"test_top1":0.5}\nnot json\n' >"$tmp/demo/focusnet/log.jsonl"
+expect 1 "$tmp/demo/focusnet/log.jsonl line 2" -- "$fn" plot "$tmp/demo" --out "$tmp/c2.png"
+[ "$(png_size "$tmp/c2.png")" = "640 240" ] && ok || bad "a failed plot keeps the previous picture"
+expect 1 "/dev/full.*not a regular file" -- "$fn" plot "$tmp/r18" --out /dev/full
 expect 1 "has 2 classes but" -- "$fn" cam "$tmp/r18/best.safetensors" "$image" --compare "$ckpt" \
     --out "$tmp/x.png"
 

@@ -333,6 +333,60 @@ static void test_bad_text(void)
     canvas_free(&c);
 }
 
+/* Mean row of the pixels of one colour in columns [x0, x1), -1 if none. */
+static double mean_row(canvas *c, int x0, int x1, int y0, int y1, int r, int g, int b)
+{
+    double sum = 0;
+    int n = 0, rgb[3];
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            pixel(c, x, y, rgb);
+            if (near(rgb, r, g, b, 3)) sum += y, n++;
+        }
+    return n ? sum / n : -1;
+}
+
+/* Training curves (issue 17.4): run A's falling loss in the left panel, its
+ * rising top-1 in the right one, run B in its own colour, and a NaN loss a
+ * gap, not a line through it. */
+static void test_curves(void)
+{
+    const int W = 400, H = 220, epoch[3] = {1, 2, 3};
+    const double loss_a[3] = {2, 1, 0.5}, top_a[3] = {0.5, 0.7, 0.9};
+    const double loss_b[3] = {3, NAN, 1}, top_b[3] = {0.4, 0.6, 0.8};
+    fnv_curve cv[2] = {{"baseline", 3, epoch, loss_a, top_a},
+                       {"FocusNet", 3, epoch, loss_b, top_b}};
+    double a[3], b[3];
+    fnv_curve_color(0, a);
+    fnv_curve_color(1, b);
+    int ar = byte(a[0]), ag = byte(a[1]), ab = byte(a[2]);
+    int br = byte(b[0]), bg = byte(b[1]), bb = byte(b[2]);
+    CHECK(!near((int[]){ar, ag, ab}, br, bg, bb, 20), "two runs, two colours");
+    canvas c = canvas_new(W, H);
+    fnv_draw_curves(c.cr, W, H, cv, 2);
+    const int top = 24 + 22; /* below the legend and the panel titles */
+    CHECK(count_color(&c, 44, top, 196, H - 22, ar, ag, ab) > 50, "run A's loss curve");
+    CHECK(count_color(&c, 244, top, 396, H - 22, ar, ag, ab) > 50, "run A's top-1 curve");
+    CHECK(count_color(&c, 244, top, 396, H - 22, br, bg, bb) > 50, "run B's top-1 curve");
+    double l0 = mean_row(&c, 44, 60, top, H - 22, ar, ag, ab);
+    double l1 = mean_row(&c, 176, 192, top, H - 22, ar, ag, ab);
+    CHECK(l0 >= 0 && l1 > l0 + 20, "the loss falls: row %g at epoch 1, %g at epoch 3", l0, l1);
+    double t0 = mean_row(&c, 244, 260, top, H - 22, ar, ag, ab);
+    double t1 = mean_row(&c, 376, 392, top, H - 22, ar, ag, ab);
+    CHECK(t1 >= 0 && t0 > t1 + 20, "top-1 rises: row %g at epoch 1, %g at epoch 3", t0, t1);
+    CHECK(count_color(&c, 100, top, 136, H - 22, br, bg, bb) == 0,
+          "no line through run B's missing epoch");
+    CHECK(count_color(&c, 300, top, 336, H - 22, br, bg, bb) > 0, "run B's top-1 has its middle");
+    CHECK(count_color(&c, 8, 8, 20, 20, ar, ag, ab) > 100 &&
+              count_color(&c, 0, 0, W, 24, br, bg, bb) > 100,
+          "a legend swatch per run");
+    canvas_free(&c);
+    c = canvas_new(W, H);
+    fnv_draw_curves(c.cr, W, H, cv, 0);
+    CHECK(count_color(&c, 0, 0, W, H, ar, ag, ab) == 0, "no runs, no curves");
+    canvas_free(&c);
+}
+
 int main(void)
 {
     test_byte_order();
@@ -344,6 +398,7 @@ int main(void)
     test_label();
     test_confusion();
     test_bad_text();
+    test_curves();
     printf("draw: %d checks, %d failed\n", checks, failed);
     return failed ? 1 : 0;
 }

@@ -4,8 +4,10 @@
  * window's class, the actions are installed on the class, and the image
  * list's rows, filter and "image-changed" signal work. Needs a display (run
  * by tests/test_window.sh under Xvfb). */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "image-list.h"
 #include "model-panel.h"
@@ -122,6 +124,34 @@ int main(void)
     CHECK(g_str_equal(fnv_image_list_get_spec(list), "fashion-mnist") &&
               g_str_equal(fnv_image_list_get_split(list), "train"),
           "dataset spec and split");
+
+    /* Paths given at start (issue 17.6): the first of the images is
+     * selected, not the last; a path that does not exist gets a message and
+     * no row. */
+    char *dir = g_dir_make_tmp("fnv-window-XXXXXX", NULL);
+    char *c = g_build_filename(dir, "c.png", NULL), *d = g_build_filename(dir, "d.png", NULL);
+    char *missing = g_build_filename(dir, "missing.png", NULL);
+    g_file_set_contents(c, "x", 1, NULL);
+    g_file_set_contents(d, "x", 1, NULL);
+    int files = fnv_image_list_count_files(list);
+    const char *const paths[] = {c, missing, d};
+    fnv_window_open_paths(w, paths, 3);
+    CHECK(fnv_image_list_count_files(list) == files + 2,
+          "two rows for two images and a missing "
+          "path: %d -> %d",
+          files, fnv_image_list_count_files(list));
+    CHECK(fnv_image_list_get_current(list, &path, &index) && path && g_str_equal(path, c),
+          "the first image given is shown: %s", path ? path : "(none)");
+    const char *msg = gtk_label_get_text(GTK_LABEL(child(w, "error_label")));
+    CHECK(strstr(msg, missing) && strstr(msg, "no such file"), "message for a missing path: '%s'",
+          msg);
+    for (char **f = (char *[]){c, d, NULL}; *f; f++)
+        g_remove(*f);
+    g_rmdir(dir);
+    g_free(c);
+    g_free(d);
+    g_free(missing);
+    g_free(dir);
 
     gtk_window_destroy(GTK_WINDOW(w));
     g_object_unref(w);

@@ -142,13 +142,15 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
         fnv_window_load_checkpoint(win, ckpt, 1);
     const char **paths = NULL;
     if (g_variant_dict_lookup(opts, G_OPTION_REMAINING, "^a&ay", &paths)) {
+        GPtrArray *abs = g_ptr_array_new_with_free_func(g_free);
         for (int i = 0; paths[i]; i++) {
             GFile *f = g_application_command_line_create_file_for_arg(cmd, paths[i]);
             char *path = g_file_get_path(f);
-            fnv_window_open_path(win, path ? path : paths[i]);
-            g_free(path);
+            g_ptr_array_add(abs, path ? path : g_strdup(paths[i]));
             g_object_unref(f);
         }
+        fnv_window_open_paths(win, (const char *const *)abs->pdata, (int)abs->len);
+        g_ptr_array_unref(abs);
         g_free(paths);
     }
     const char *data = NULL, *split = "test";

@@ -61,8 +61,10 @@ static void fnv_cam_view_init(FnvCamView *self)
     self->opacity = 0.5;
     self->lo = 0;
     self->hi = 1;
-    gtk_drawing_area_set_content_width(GTK_DRAWING_AREA(self), 224);
-    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 224 + SCALE_H + 6);
+    gtk_drawing_area_set_content_width(GTK_DRAWING_AREA(self), 164);
+    /* 164, not 224: at the default window size the confusion matrices below
+     * must fit too (issue 17.6). */
+    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 164 + SCALE_H + 6);
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), draw, NULL, NULL);
 }
 

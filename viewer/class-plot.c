@@ -54,7 +54,7 @@ static void fnv_bar_chart_class_init(FnvBarChartClass *klass)
 
 static void fnv_bar_chart_init(FnvBarChart *self)
 {
-    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 140);
+    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 104);
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), bar_draw, NULL, NULL);
     GtkGesture *click = gtk_gesture_click_new();
     g_signal_connect(click, "pressed", G_CALLBACK(bar_pressed), self);
@@ -118,7 +118,7 @@ static void fnv_label_view_class_init(FnvLabelViewClass *klass)
 
 static void fnv_label_view_init(FnvLabelView *self)
 {
-    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 74);
+    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 64);
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), label_draw, NULL, NULL);
     GtkGesture *click = gtk_gesture_click_new();
     g_signal_connect(click, "pressed", G_CALLBACK(label_pressed), self);
@@ -182,8 +182,8 @@ static void fnv_confusion_view_class_init(FnvConfusionViewClass *klass)
 static void fnv_confusion_view_init(FnvConfusionView *self)
 {
     self->sel_row = self->sel_col = -1;
-    gtk_drawing_area_set_content_width(GTK_DRAWING_AREA(self), 240);
-    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 240);
+    gtk_drawing_area_set_content_width(GTK_DRAWING_AREA(self), 196);
+    gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 196);
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), conf_draw, NULL, NULL);
     GtkGesture *click = gtk_gesture_click_new();
     g_signal_connect(click, "pressed", G_CALLBACK(conf_pressed), self);

@@ -216,6 +216,16 @@ void fnv_image_list_add_file(FnvImageList *self, const char *path)
     select_row(self, (int)self->files->len - 1);
 }
 
+int fnv_image_list_count_files(FnvImageList *self)
+{
+    return (int)self->files->len;
+}
+
+void fnv_image_list_select_file(FnvImageList *self, int i)
+{
+    if (i >= 0 && i < (int)self->files->len) select_row(self, i);
+}
+
 void fnv_image_list_set_dataset(FnvImageList *self, const FnvJob *d, int want_index)
 {
     if (!d) {

@@ -23,6 +23,9 @@ G_DECLARE_FINAL_TYPE(FnvImageList, fnv_image_list, FNV, IMAGE_LIST, GtkWidget)
 
 /* Appends an image file and shows it. */
 void fnv_image_list_add_file(FnvImageList *self, const char *path);
+/* Image files in the list (they are its first rows), and selecting one. */
+int fnv_image_list_count_files(FnvImageList *self);
+void fnv_image_list_select_file(FnvImageList *self, int i);
 /* The split's results (borrowed: the caller keeps d alive until it sets
  * another or NULL). With d, the filter's first row is shown, or the row of
  * dataset image want_index (>= 0); NULL drops the split's rows, the shown row

@@ -66,12 +66,13 @@ void fnv_model_panel_show(FnvModelPanel *self, const FnvJob *j, int s, int k,
     fnv_cam_view_set_image(self->cam, j->pixels[s], j->c[s], j->h[s], j->w[s], j->heat[s]);
     float *prob = g_new(float, k);
     fn_softmax(j->logits[s], k, prob);
-    fnv_bar_chart_set(self->bars, prob, k, names, TOP_K, j->true_class, j->shown_class);
+    fnv_bar_chart_set(self->bars, prob, k, names, TOP_K, j->true_class, j->mapped_class[s]);
     int top = 0;
     for (int c = 1; c < k; c++)
         if (prob[c] > prob[top]) top = c;
-    char *text = g_strdup_printf("predicts %s (%.1f%%) · %s of %s", names[top], 100.0 * prob[top],
-                                 j->used_grad_cam[s] ? "Grad-CAM" : "CAM", names[j->shown_class]);
+    char *text =
+        g_strdup_printf("predicts %s (%.1f%%) · %s of %s", names[top], 100.0 * prob[top],
+                        j->used_grad_cam[s] ? "Grad-CAM" : "CAM", names[j->mapped_class[s]]);
     gtk_label_set_text(self->caption, text);
     g_free(text);
     g_free(prob);

@@ -44,11 +44,25 @@ void fnv_window_open_path(FnvWindow *self, const char *path)
         }
         g_free(b);
         g_free(f);
+    } else if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        /* A mistyped name gets a message, not a row that cannot load. */
+        char *msg = g_strdup_printf("%s: no such file or folder", path);
+        fnv_window_show_error(self, msg);
+        g_free(msg);
     } else if (g_str_has_suffix(path, ".safetensors")) {
         fnv_window_load_checkpoint(self, path, -1);
     } else {
         fnv_window_add_image(self, path);
     }
+}
+
+void fnv_window_open_paths(FnvWindow *self, const char *const *paths, int n)
+{
+    int before = fnv_image_list_count_files(self->image_list);
+    for (int i = 0; i < n; i++)
+        fnv_window_open_path(self, paths[i]);
+    if (fnv_image_list_count_files(self->image_list) > before)
+        fnv_image_list_select_file(self->image_list, before);
 }
 
 /* ---- screenshots and export ---- */

@@ -134,9 +134,8 @@ static void display_image(FnvWindow *self)
                                    2.0f, label);
         fnv_label_view_set(self->label_view, label, k, names, j->true_class, j->shown_class);
         char *text = g_strdup_printf(
-            "Multi-warm label the baseline gives this image: %d class%s (%s and the ones it "
-            "finds confusing)",
-            n, n == 1 ? "" : "es", j->true_class >= 0 ? "the true class" : "true class unknown");
+            "The baseline's multi-warm label: %d class%s (%s and the ones it finds confusing)", n,
+            n == 1 ? "" : "es", j->true_class >= 0 ? "the true class" : "true class unknown");
         gtk_label_set_text(self->label_caption, text);
         g_free(text);
         g_free(label);
@@ -252,7 +251,7 @@ static void rebuild_class_model(FnvWindow *self)
 {
     const FnvModelInfo *ref = ref_info(self);
     GPtrArray *rows = g_ptr_array_new();
-    g_ptr_array_add(rows, "Top class");
+    g_ptr_array_add(rows, "Each model's top class");
     for (int i = 0; ref && i < ref->k; i++)
         g_ptr_array_add(rows, ref->names[i]);
     g_ptr_array_add(rows, NULL);

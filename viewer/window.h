@@ -17,6 +17,9 @@ FnvWindow *fnv_window_new(GtkApplication *app, const char *device);
 /* A run folder (DIR/baseline + DIR/focusnet, or DIR/best.safetensors), a
  * checkpoint (its slot chosen by the loss it was trained with) or an image. */
 void fnv_window_open_path(FnvWindow *self, const char *path);
+/* Opens each path in turn; of the images among them, the first is selected
+ * (issue 17: the last one was). */
+void fnv_window_open_paths(FnvWindow *self, const char *const *paths, int n);
 /* slot: 0 baseline, 1 FocusNet, -1 by the checkpoint's loss. */
 void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot);
 void fnv_window_add_image(FnvWindow *self, const char *path);

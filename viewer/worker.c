@@ -34,6 +34,8 @@ FnvJob *fnv_job_new(FnvJobKind kind, FnvJobDone done, gpointer user)
     j->cls = -1;
     j->true_class = -1;
     j->shown_class = -1;
+    for (int s = 0; s < FNV_SLOTS; s++)
+        j->mapped_class[s] = -1;
     j->info_slot = -1;
     j->done = done;
     j->user = user;
@@ -157,8 +159,8 @@ static void run_load(FnvWorker *w, FnvJob *j)
             return;
         }
         if (fn_model_check_classes(m, j->path, other,
-                                   slot == FNV_BASELINE ? "the FocusNet model"
-                                                        : "the baseline") != FN_OK) {
+                                   slot == FNV_BASELINE ? "the FocusNet model" : "the baseline") !=
+            FN_OK) {
             j->status = FN_ERR_MISMATCH;
             j->error = g_strdup(fn_last_error());
             fn_model_free(m);
@@ -250,7 +252,8 @@ static void run_image(FnvWorker *w, FnvJob *j)
         for (int s = 0; s < FNV_SLOTS && st == FN_OK; s++) {
             if (!w->cam[s]) continue;
             j->used_grad_cam[s] = j->grad_cam || !fn_cam_available(w->cam[s]);
-            st = fn_cam_compute(w->cam[s], input[s], j->shown_class, j->used_grad_cam[s],
+            j->mapped_class[s] = j->cls >= 0 && j->cls < k ? j->cls : argmax(j->logits[s], k);
+            st = fn_cam_compute(w->cam[s], input[s], j->mapped_class[s], j->used_grad_cam[s],
                                 j->heat[s], NULL);
             if (st != FN_OK) fail(j, st, "computing the class activation map");
         }

@@ -63,7 +63,10 @@ struct FnvJob {
     float *logits[FNV_SLOTS]; /* (K) */
     float *heat[FNV_SLOTS];   /* (H, W) */
     int used_grad_cam[FNV_SLOTS];
-    int shown_class; /* the class mapped */
+    int shown_class; /* the class chosen, or FocusNet's (else the baseline's) top class */
+    /* the class each model's map shows: the chosen one, or with "each model's
+     * top class" (cls -1) the model's own top class (issue 17.6) */
+    int mapped_class[FNV_SLOTS];
     int true_class;  /* -1 when unknown */
     /* DATASET */
     int n, k;

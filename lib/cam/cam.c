@@ -79,9 +79,10 @@ static fn_status check_tail(const fn_model *m, int first)
     return FN_OK;
 }
 
-/* d logit_cls / d features (F, h, w) for the image already in the model after
- * an evaluation-mode forward of batch 1. */
-static fn_status features_grad(fn_model *m, int cls, float *grad)
+/* d (logit_cls - logit_other) / d features (F, h, w), other -1 for
+ * d logit_cls alone, for the image already in the model after an
+ * evaluation-mode forward of batch 1. */
+static fn_status features_grad(fn_model *m, int cls, int other, float *grad)
 {
     fn_device *dev = m->dev;
     int first = features_producer(m) + 1;
@@ -98,6 +99,7 @@ static fn_status features_grad(fn_model *m, int cls, float *grad)
     float *onehot = calloc((size_t)k, sizeof *onehot);
     if (!onehot) return fn_error(FN_ERR_NOMEM, "out of host memory");
     onehot[cls] = 1.0f;
+    if (other >= 0) onehot[other] = -1.0f; /* the contrast z_A - z_B */
     fn_status st =
         fn_buffer_write(dev, m->acts[m->logits].grad, 0, (size_t)k * sizeof(float), onehot);
     free(onehot);
@@ -134,7 +136,10 @@ static fn_status features_grad(fn_model *m, int cls, float *grad)
     return fn_buffer_read(dev, f->grad, 0, (size_t)f->c * f->h * f->w * sizeof(float), grad);
 }
 
-fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
+/* The map of class_index, or with other >= 0 the contrast "why class_index
+ * and not other": CAM weights w_A - w_B (so exactly CAM_A - CAM_B, signed),
+ * Grad-CAM of z_A - z_B (its positive part, as Grad-CAM's). */
+static fn_status cam_map(fn_model *m, const float *image, int class_index, int other, int grad_cam,
                          float *heatmap, float *logits)
 {
     if (!m || !m->dev || !image || !heatmap)
@@ -143,6 +148,9 @@ fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int g
     if (class_index < 0 || class_index >= c->classes)
         return fn_error(FN_ERR_ARG, "class %d is out of range: the model has %d classes",
                         class_index, c->classes);
+    if (other >= c->classes)
+        return fn_error(FN_ERR_ARG, "class %d is out of range: the model has %d classes", other,
+                        c->classes);
     if (m->features < 0)
         return fn_error(FN_ERR_ARG, "%s has no feature maps for a class activation map", c->arch);
     if (!grad_cam && m->cam_linear < 0)
@@ -175,7 +183,7 @@ fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int g
     if (st) goto done;
     if (grad_cam) {
         /* a_k: the spatial mean of d logit_c / d F_k */
-        st = features_grad(m, class_index, grad);
+        st = features_grad(m, class_index, other, grad);
         if (st) goto done;
         for (int k = 0; k < nf; k++) {
             double s = 0;
@@ -188,6 +196,15 @@ fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int g
         const fn_param *w = &m->params[m->layers[m->cam_linear].w];
         st = fn_buffer_read(m->dev, w->data, (size_t)class_index * nf * sizeof(float),
                             (size_t)nf * sizeof(float), weight);
+        if (st == FN_OK && other >= 0) {
+            float *wb = malloc((size_t)nf * sizeof *wb);
+            st = wb ? fn_buffer_read(m->dev, w->data, (size_t)other * nf * sizeof(float),
+                                     (size_t)nf * sizeof(float), wb)
+                    : fn_error(FN_ERR_NOMEM, "out of host memory");
+            for (int k = 0; st == FN_OK && k < nf; k++)
+                weight[k] -= wb[k];
+            free(wb);
+        }
         if (st) goto done;
     }
     for (int i = 0; i < hw; i++) {
@@ -203,6 +220,21 @@ done:
     free(grad);
     free(map);
     return st;
+}
+
+fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
+                         float *heatmap, float *logits)
+{
+    return cam_map(m, image, class_index, -1, grad_cam, heatmap, logits);
+}
+
+fn_status fn_cam_contrast(fn_model *m, const float *image, int class_a, int class_b, int grad_cam,
+                          float *heatmap, float *logits)
+{
+    if (m && (class_b < 0 || class_b == class_a))
+        return fn_error(FN_ERR_ARG, "a contrast needs two different classes, not %d and %d",
+                        class_a, class_b);
+    return cam_map(m, image, class_a, class_b, grad_cam, heatmap, logits);
 }
 
 fn_status fn_model_load_image(const fn_model *m, const char *path, float *input, float *pixels)
@@ -228,4 +260,3 @@ const char *fn_model_loss(const fn_model *m)
 {
     return m->meta.loss;
 }
-

@@ -65,6 +65,7 @@ typedef struct {
     char **class_names; /* classes entries, or NULL */
     float mean[3], std[3];
     char dataset[128];
+    char data_spec[4200]; /* the dataset spec it was trained on, paths absolute; "" if unknown */
     char loss[32];
     char *history; /* JSON array of epoch records, or NULL */
 } fn_model_meta;

@@ -2,7 +2,9 @@
  * description lives in the metadata under "focusnet.*" keys so that a file
  * written by PyTorch with the same names and keys loads too. */
 #include <cJSON.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,25 @@ void fn_model_normalization(const fn_model *m, float mean[3], float std[3])
 const char *fn_model_dataset(const fn_model *m)
 {
     return m->meta.dataset;
+}
+
+const char *fn_model_data_spec(const fn_model *m)
+{
+    return m->meta.data_spec;
+}
+
+/* "folder:runs/../imgs" -> "folder:/abs/imgs": eval and the viewer find the
+ * data again from another working directory. A path that does not resolve
+ * stays as given. */
+void fn_model_set_data_spec(fn_model *m, const char *spec)
+{
+    const char *colon = spec ? strchr(spec, ':') : NULL;
+    char abs[PATH_MAX];
+    if (colon && colon[1] && colon[1] != '/' && realpath(colon + 1, abs))
+        snprintf(m->meta.data_spec, sizeof m->meta.data_spec, "%.*s:%s", (int)(colon - spec), spec,
+                 abs);
+    else
+        snprintf(m->meta.data_spec, sizeof m->meta.data_spec, "%s", spec ? spec : "");
 }
 
 static char *json_floats(const float *v, int n)
@@ -85,7 +106,7 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
     int n_t = m->n_params + n_bn + n_extra;
     fn_st_tensor *t = calloc((size_t)n_t, sizeof *t);
     char(*bn_names)[96] = calloc((size_t)(n_bn ? n_bn : 1), sizeof *bn_names);
-    enum { N_META = 13 };
+    enum { N_META = 14 };
     const char **keys = calloc((size_t)(N_META + n_extra_meta), sizeof *keys);
     const char **vals = calloc((size_t)(N_META + n_extra_meta), sizeof *vals);
     int64_t batches = m->batches_tracked;
@@ -135,10 +156,10 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
     snprintf(classes, sizeof classes, "%d", c->classes);
     snprintf(input, sizeof input, "%dx%dx%d", c->channels, c->height, c->width_px);
     const char *base_keys[N_META] = {
-        "format",          "focusnet.version", "focusnet.arch",    "focusnet.small_stem",
-        "focusnet.width",  "focusnet.classes", "focusnet.input",   "focusnet.class_names",
-        "focusnet.mean",   "focusnet.std",     "focusnet.dataset", "focusnet.loss",
-        "focusnet.history"};
+        "format",           "focusnet.version", "focusnet.arch",    "focusnet.small_stem",
+        "focusnet.width",   "focusnet.classes", "focusnet.input",   "focusnet.class_names",
+        "focusnet.mean",    "focusnet.std",     "focusnet.dataset", "focusnet.loss",
+        "focusnet.history", "focusnet.data"};
     const char *base_vals[N_META] = {"pt",
                                      CKPT_VERSION,
                                      c->arch,
@@ -151,7 +172,8 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
                                      std_json,
                                      m->meta.dataset,
                                      m->meta.loss,
-                                     m->meta.history ? m->meta.history : "[]"};
+                                     m->meta.history ? m->meta.history : "[]",
+                                     m->meta.data_spec};
     for (int i = 0; i < N_META; i++) {
         keys[i] = base_keys[i];
         vals[i] = base_vals[i];
@@ -259,6 +281,8 @@ static fn_status load_meta(fn_model *m, const fn_st_file *f, const char *path)
     const char *hist = fn_st_meta(f, "focusnet.history");
     snprintf(m->meta.dataset, sizeof m->meta.dataset, "%s", ds ? ds : "");
     snprintf(m->meta.loss, sizeof m->meta.loss, "%s", loss ? loss : "");
+    const char *spec = fn_st_meta(f, "focusnet.data"); /* absent before checkpoints kept it */
+    snprintf(m->meta.data_spec, sizeof m->meta.data_spec, "%s", spec ? spec : "");
     if (hist) {
         m->meta.history = strdup(hist);
     }
@@ -408,5 +432,26 @@ fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits)
     fn_image_free(&img);
     if (st == FN_OK) st = fn_model_predict(m, x, 1, logits);
     free(x);
+    return st;
+}
+
+fn_status fn_checkpoint_class_names(const char *path, int *classes, char ***names)
+{
+    *classes = 0;
+    *names = NULL;
+    fn_st_file *f = NULL;
+    FN_TRY(fn_st_open(path, &f));
+    fn_model_config cfg;
+    fn_model *m = NULL;
+    fn_status st = fn_checkpoint_file_config(f, path, NULL, &cfg);
+    if (st == FN_OK) st = fn_checkpoint_model(NULL, &cfg, 1, 0, path, &m); /* shapes only */
+    if (st == FN_OK) st = load_meta(m, f, path);
+    if (st == FN_OK) {
+        *classes = cfg.classes;
+        *names = m->meta.class_names; /* NULL when the checkpoint has none */
+        m->meta.class_names = NULL;
+    }
+    fn_model_free(m);
+    fn_st_close(f);
     return st;
 }

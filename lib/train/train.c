@@ -138,6 +138,7 @@ static fn_status setup(run *r, int resume)
                                       r->has_file_hash));
     fn_dataset_default_norm(d, meta->mean, meta->std);
     snprintf(meta->dataset, sizeof meta->dataset, "%s", fn_dataset_name(d));
+    fn_model_set_data_spec(m, c->data);
     snprintf(meta->loss, sizeof meta->loss, "%s", fn_loss_kind_name(c->loss.kind));
     if (!meta->class_names) {
         meta->class_names = calloc((size_t)mc.classes, sizeof *meta->class_names);

@@ -59,6 +59,8 @@ fn_status fn_checkpoint_get_finite(const fn_st_file *f, const char *path, const 
  * num_batches_tracked and names starting with `extra` (NULL: none). */
 fn_status fn_checkpoint_check_tensors(const fn_model *m, const fn_st_file *f, const char *path,
                                       const char *extra);
+/* Keeps spec in m (saved as focusnet.data), its path made absolute. */
+void fn_model_set_data_spec(fn_model *m, const char *spec);
 /* The model config a checkpoint's metadata describes, checked against
  * expect (NULL: anything); a mismatch names both. */
 fn_status fn_checkpoint_file_config(const fn_st_file *f, const char *path,
