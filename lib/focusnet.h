@@ -176,6 +176,10 @@ typedef struct {
     double loss, acc;      /* running mean over this epoch so far */
     double images_per_s;
     double eta_s;          /* for the whole run */
+    int at_chance;         /* the run's first epoch ended with training accuracy at
+                              chance: within 5% of the way from always guessing the
+                              commonest class to perfect (0.145 for 10 balanced
+                              classes): the stage is stuck */
 } fn_train_progress;
 
 typedef void (*fn_train_progress_fn)(const fn_train_progress *p, void *user);
@@ -197,6 +201,8 @@ typedef struct {
     int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
     float gamma;
     int cosine;              /* cosine decay instead of steps */
+    float warmup_epochs;     /* linear lr warm-up over this many first epochs; -1: 1 for
+                                the focus and kd stages, 0 (none) for ce and ls */
     uint64_t seed;
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends
@@ -222,7 +228,9 @@ typedef struct {
 
 /* The paper's recipe: SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 128,
  * lr / 10 at 50% and 75% of the epochs (filled in by fn_train when
- * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1. */
+ * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1,
+ * warmup_epochs -1 (a one-epoch linear warm-up for focus and kd: at lr 0.1
+ * these stages otherwise stay at chance for some seeds' batch orders). */
 void fn_train_config_default(fn_train_config *c);
 /* Trains one model (stage 1, or stage 2 with baseline set). r may be NULL;
  * otherwise free r->report with fn_eval_report_free.

@@ -35,6 +35,7 @@ void fn_train_config_default(fn_train_config *c)
     c->seed = 1;
     c->augment = -1;
     c->shuffle = 1;
+    c->warmup_epochs = -1;
     c->out_dir = "runs/train";
 }
 
@@ -77,6 +78,8 @@ typedef struct {
     int created_dir;
     uint64_t data_hash;
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
+    int at_chance;        /* the run's first epoch ended at chance */
+    double chance;        /* training accuracy of always guessing the commonest class */
     char path_last[1200], path_best[1200], path_log[1200], path_state[1200];
 } run;
 
@@ -134,6 +137,20 @@ uint64_t fn_train_data_hash(const fn_dataset *d)
     return h;
 }
 
+static fn_status commonest_class(const fn_dataset *d, double *frac)
+{
+    int k = fn_dataset_classes(d), n = fn_dataset_count(d), most = 0;
+    int *count = calloc((size_t)k + 1, sizeof *count);
+    if (!count) return fn_error(FN_ERR_NOMEM, "out of host memory");
+    for (int i = 0; i < n; i++) {
+        int y = fn_dataset_label(d, i);
+        if (y >= 0 && y < k && ++count[y] > most) most = count[y];
+    }
+    free(count);
+    *frac = n > 0 ? (double)most / n : 0;
+    return FN_OK;
+}
+
 /* resume: the weights will come from the state, so --init is not read. */
 static fn_status setup(run *r, int resume)
 {
@@ -175,6 +192,7 @@ static fn_status setup(run *r, int resume)
             FN_TRY(fn_buffer_fill(r->dev, m->params[i].mom, 0, m->params[i].numel * sizeof(float),
                                   0.0f));
     r->data_hash = fn_train_data_hash(d);
+    FN_TRY(commonest_class(d, &r->chance));
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -238,6 +256,10 @@ static fn_status setup(run *r, int resume)
         else
             fn_lr_constant(&r->sched, c->lr);
     }
+    /* -1: the stage's default; a fresh focus or kd stage at the paper's lr
+     * otherwise sits at chance for some batch orders (issue 16). */
+    int stage2 = c->loss.kind == FN_LOSS_FOCUS || c->loss.kind == FN_LOSS_KD;
+    FN_TRY(fn_lr_warmup(&r->sched, c->warmup_epochs == -1 ? (float)stage2 : c->warmup_epochs));
     FN_TRY(make_dir(c->out_dir, &r->created_dir));
     snprintf(r->path_last, sizeof r->path_last, "%s/last.safetensors", c->out_dir);
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
@@ -419,6 +441,13 @@ static fn_status save_state(run *r, const snapshot *s, int epoch, long step, lon
     return fn_train_state_write(r->model, s->params, s->mom, &st, r->path_state);
 }
 
+/* Training accuracy within 5% of the way from guessing the commonest class
+ * to perfect (0.145 for 10 balanced classes): nothing learnt. */
+static int at_chance(const run *r, const float stats[4])
+{
+    return stats[3] > 0 && stats[1] / stats[3] < r->chance + 0.05 * (1 - r->chance);
+}
+
 static cJSON *epoch_record(const run *r, int epoch, long steps_done, const float stats[4],
                            const fn_eval_report *rep, double secs, long images, int partial)
 {
@@ -435,6 +464,7 @@ static cJSON *epoch_record(const run *r, int epoch, long steps_done, const float
     cJSON_AddNumberToObject(rec, "seconds", secs);
     cJSON_AddNumberToObject(rec, "images_per_s", secs > 0 ? images / secs : 0);
     cJSON_AddBoolToObject(rec, "partial", partial);
+    cJSON_AddBoolToObject(rec, "at_chance", at_chance(r, stats));
     return rec;
 }
 
@@ -475,6 +505,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
             int n = 0;
             st = fn_loader_next(r->loader, &x, &y, &n);
             if (st != FN_OK || n == 0) break;
+            r->sgd.lr = fn_lr_at(&r->sched, epoch, (int)step, steps); /* warm-up moves it */
             st = train_step(r, x, y, n);
             if (st != FN_OK) break;
             images += n;
@@ -495,7 +526,10 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
                                            stats[3] > 0 ? stats[0] / stats[3] : 0,
                                            stats[3] > 0 ? stats[1] / stats[3] : 0,
                                            el > 0 ? images / el : 0,
-                                           all / done * (todo - done)};
+                                           all / done * (todo - done),
+                                           0};
+                    p.at_chance =
+                        r->at_chance || (epoch == 0 && step == steps && at_chance(r, stats));
                     c->progress(&p, c->user);
                     stop |= c->stop && *c->stop; /* a stop asked for from the callback */
                 }
@@ -552,6 +586,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
         if (st == FN_OK)
             st = fn_checkpoint_write(r->model, s.params, NULL, 0, NULL, NULL, 0, r->path_last);
         if (st == FN_OK) r->last_saved_epoch = epoch + 1;
+        if (epoch == 0) r->at_chance = at_chance(r, stats);
         float zero[4] = {0, 0, 0, 0};
         if (st == FN_OK) st = save_state(r, &s, epoch + 1, 0, res->steps_done, res, zero);
         if (st == FN_OK) st = write_log(r, NULL);
@@ -642,6 +677,8 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
         cJSON_Delete(r.history);
         r.history = h;
         r.last_saved_epoch = s.epoch;
+        const cJSON *f0 = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(h, 0), "at_chance");
+        r.at_chance = cJSON_IsTrue(f0);
         if (s.epoch > 0 && s.step == 0 && access(r.path_last, F_OK) != 0) r.last_saved_epoch = 0;
         /* The log ends where the state does: a line written after the state
          * (or a partial one of a stop) goes. */
