@@ -39,5 +39,6 @@ int cmd_predict(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cam(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

@@ -22,7 +22,7 @@ Usage (from the repository root):
   nice experiments/stuck_rate.py --framework ours  [--seeds 1-20] [--stages focus,kd]
                                  [--warmup 0,1] [--out runs/stuck-ours]
   nice experiments/stuck_rate.py --framework torch [...]  [--out runs/stuck-torch]
-Runs already done are reused (ours: the run folder's log; torch: the line in
+--report-only runs nothing and tabulates what is done. Runs already done are reused (ours: the run folder's log; torch: the line in
 OUT/results.jsonl). Prints a table of stuck counts, and writes it to
 OUT/results.md with the machine, date and commit.
 Needs: build/cli/focusnet (ours), Debian's python3-torch (torch) and Debian's
@@ -68,10 +68,12 @@ def log_lines(run_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def ours_train(run_dir, epochs, extra):
+def ours_train(run_dir, epochs, extra, report_only=False):
     log = log_lines(run_dir)
     if len(log) >= epochs and not log[-1].get("partial"):
         return log
+    if report_only:
+        return None
     cmd = [FOCUSNET, "train", "--model", "lenet5", "--data", "fashion-mnist", "--epochs",
            str(epochs), "--out", run_dir] + extra
     print("$", " ".join(cmd), flush=True)
@@ -94,7 +96,10 @@ def ours(args, out):
             for w in args.warmup:
                 d = os.path.join(out, f"{stage}-w{w:g}-s{seed}")
                 log = ours_train(d, 1, ["--loss", stage, "--baseline", ckpt, "--seed", str(seed),
-                                        "--lr", str(LR), "--warmup-epochs", f"{w:g}"])
+                                        "--lr", str(LR), "--warmup-epochs", f"{w:g}"],
+                                 args.report_only)
+                if log is None:
+                    continue
                 rec = log[0]
                 yield {"stage": stage, "warmup": w, "seed": seed,
                        "train_loss": rec["train_loss"], "train_acc": rec["train_acc"],
@@ -224,6 +229,8 @@ def torch_runs(args, out):
         for stage in args.stages:
             for w in args.warmup:
                 key = (stage, w, seed)
+                if key not in done and args.report_only:
+                    continue
                 if key not in done:
                     torch.manual_seed(seed)
                     m = lenet5()
@@ -252,6 +259,8 @@ def main():
     ap.add_argument("--warmup", type=lambda s: [float(v) for v in s.split(",")],
                     default=[0.0, 1.0])
     ap.add_argument("--out")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing; the table of the runs already done")
     ap.add_argument("--focusnet", default=FOCUSNET, help="our CLI (build/cli/focusnet)")
     args = ap.parse_args()
     FOCUSNET = args.focusnet

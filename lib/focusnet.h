@@ -251,6 +251,24 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *r);
 fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
 
 
+/* ---- Statistics over seeds (lib/train/stats.c) -------------------------- */
+/* Mean and sample standard deviation (n - 1; NaN for n < 2) of n values. */
+void fn_mean_sd(const double *x, int n, double *mean, double *sd);
+/* The regularized incomplete beta function I_x(a, b); NaN outside its domain. */
+double fn_beta_inc(double a, double b, double x);
+
+typedef struct {
+    int n, df;       /* pairs, degrees of freedom n - 1 */
+    double mean, sd; /* of the differences b - a */
+    double t;        /* mean / (sd / sqrt n) */
+    double p;        /* two-sided p-value of Student's t with df degrees */
+} fn_paired_result;
+
+/* The paired t-test of b against a (n pairs, 2 to 1024, all finite): are the
+ * differences b[i] - a[i] centred on 0? All differences equal: t = +-inf and
+ * p = 0 (or t = 0 and p = 1 when they are all 0). */
+fn_status fn_paired_test(const double *a, const double *b, int n, fn_paired_result *out);
+
 /* ---- Class activation maps --------------------------------------------------
  * CAM (Zhou et al. 2016) for models that end in global average pooling and a
  * linear layer (ResNet, MobileNetV2): CAM_c = sum_k w_ck F_k over the last
