@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "draw.h"
 
-enum { MARGIN = 16, GAP = 16, TITLE_H = 22, LABEL_H = 38, BAR_W = 14, BAR_LABEL_W = 64 };
+enum { MARGIN = 16, GAP = 16, TITLE_H = 22, LABEL_H = 38, BAR_LABEL_W = 64 };
 
 typedef struct {
     const char *path;
@@ -58,13 +59,7 @@ static fn_status cam_model_open(fn_device *dev, const char *path, const char *im
     fn_status st = fn_model_load_image(cm->m, image, cm->input, cm->pixels);
     if (st == FN_OK) st = fn_model_predict(cm->m, cm->input, 1, cm->logits);
     if (st != FN_OK) return st;
-    double mx = cm->logits[0], s = 0;
-    for (size_t j = 0; j < k; j++)
-        mx = fmax(mx, cm->logits[j]);
-    for (size_t j = 0; j < k; j++)
-        s += cm->prob[j] = (float)exp(cm->logits[j] - mx);
-    for (size_t j = 0; j < k; j++)
-        cm->prob[j] = (float)(cm->prob[j] / s);
+    fn_softmax(cm->logits, (int)k, cm->prob);
     return FN_OK;
 }
 
@@ -85,57 +80,6 @@ static const char *short_name(const char *path)
     while (p > path && p[-1] != '/')
         p--;
     return p > path || path[0] != '/' ? p : last + 1;
-}
-
-static void text(cairo_t *cr, double x, double y, double size, const char *s)
-{
-    cairo_set_font_size(cr, size);
-    cairo_move_to(cr, x, y);
-    cairo_show_text(cr, s);
-}
-
-/* Paints rgb (h, w, 3) bytes scaled to size x size, pixels kept square and sharp. */
-static void paint_rgb(cairo_t *cr, const uint8_t *rgb, int w, int h, double x, double y,
-                      double size)
-{
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-    unsigned char *data = cairo_image_surface_get_data(s);
-    int stride = cairo_image_surface_get_stride(s);
-    cairo_surface_flush(s);
-    for (int i = 0; i < h; i++) {
-        uint32_t *row = (uint32_t *)(void *)(data + (size_t)i * stride);
-        for (int j = 0; j < w; j++) { /* native-endian 0xffRRGGBB: BGRA in memory on x86 */
-            const uint8_t *p = rgb + ((size_t)i * w + j) * 3;
-            row[j] = 0xff000000u | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-        }
-    }
-    cairo_surface_mark_dirty(s);
-    double scale = size / (w > h ? w : h);
-    cairo_save(cr);
-    cairo_translate(cr, x + (size - w * scale) / 2, y + (size - h * scale) / 2);
-    cairo_scale(cr, scale, scale);
-    cairo_set_source_surface(cr, s, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
-    cairo_paint(cr);
-    cairo_restore(cr);
-    cairo_surface_destroy(s);
-}
-
-static void colorbar(cairo_t *cr, fn_colormap map, double x, double y, double h, float lo, float hi)
-{
-    for (int i = 0; i < (int)h; i++) {
-        uint8_t c[3];
-        fn_colormap_rgb(map, 1.0f - (float)i / (float)(h - 1), c);
-        cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
-        cairo_rectangle(cr, x, y + i, BAR_W, 1);
-        cairo_fill(cr);
-    }
-    char s[32];
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    snprintf(s, sizeof s, "%.3g", hi);
-    text(cr, x + BAR_W + 4, y + 10, 11, s);
-    snprintf(s, sizeof s, "%.3g", lo);
-    text(cr, x + BAR_W + 4, y + h, 11, s);
 }
 
 static int find_class(const fn_model *m, const char *spec)
@@ -246,21 +190,20 @@ int cmd_cam(int argc, char **argv)
     }
 
     double cell = (double)size;
-    int width =
-        (int)(2 * MARGIN + n_models * cell + (n_models - 1) * GAP + GAP + BAR_W + BAR_LABEL_W);
+    int width = (int)(2 * MARGIN + n_models * cell + (n_models - 1) * GAP + GAP + FNV_COLORBAR_W +
+                      BAR_LABEL_W);
     int row_h = (int)(TITLE_H + cell + LABEL_H + GAP);
     int height = 2 * MARGIN + 24 + n_rows * row_h;
     surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
     cairo_t *cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     const char *base = strrchr(pos[1], '/');
     char line[512];
     snprintf(line, sizeof line, "%s  (%s, opacity %.2g)", base ? base + 1 : pos[1],
              fn_colormap_name(map), opacity);
-    text(cr, MARGIN, MARGIN + 14, 15, line);
+    fnv_draw_text(cr, MARGIN, MARGIN + 14, 15, line);
 
     for (int r = 0; r < n_rows && !rc; r++) {
         int cls = rows[r];
@@ -278,27 +221,26 @@ int cmd_cam(int argc, char **argv)
             cam_model *cm = &models[i];
             double x = MARGIN + i * (cell + GAP);
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-            text(cr, x, y + 15, 13, short_name(cm->path));
-            uint8_t *rgb = malloc((size_t)cm->h * cm->w * 3);
-            if (!rgb) {
-                rc = EXIT_RUNTIME;
-                break;
-            }
-            fn_cam_overlay(cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo, hi, map, (float)opacity,
-                           rgb);
-            paint_rgb(cr, rgb, cm->w, cm->h, x, y + TITLE_H, cell);
-            free(rgb);
+            fnv_draw_text(cr, x, y + 15, 13, short_name(cm->path));
+            cairo_save(cr);
+            cairo_translate(cr, x, y + TITLE_H);
+            fnv_draw_overlay(cr, cell, cell, cm->pixels, cm->c, cm->h, cm->w, cm->heat, lo, hi, map,
+                             opacity);
+            cairo_restore(cr);
             int best = argmax(cm->prob, k);
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
             snprintf(line, sizeof line, "%s  %.1f%%", fn_model_class_name(cm->m, cls),
                      100.0 * cm->prob[cls]);
-            text(cr, x, y + TITLE_H + cell + 16, 14, line);
+            fnv_draw_text(cr, x, y + TITLE_H + cell + 16, 14, line);
             cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
             snprintf(line, sizeof line, "%s; predicts %s %.1f%%", cm->grad_cam ? "Grad-CAM" : "CAM",
                      fn_model_class_name(cm->m, best), 100.0 * cm->prob[best]);
-            text(cr, x, y + TITLE_H + cell + 33, 11, line);
+            fnv_draw_text(cr, x, y + TITLE_H + cell + 33, 11, line);
         }
-        colorbar(cr, map, MARGIN + n_models * (cell + GAP), y + TITLE_H, cell, lo, hi);
+        cairo_save(cr);
+        cairo_translate(cr, MARGIN + n_models * (cell + GAP), y + TITLE_H);
+        fnv_draw_colorbar_vertical(cr, FNV_COLORBAR_W + BAR_LABEL_W, cell, map, lo, hi);
+        cairo_restore(cr);
     }
     cairo_destroy(cr);
     if (!rc) {

@@ -9,6 +9,7 @@
 int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c);
 void cli_progress(const fn_train_progress *p, void *user);
 void cli_catch_sigint(volatile int **flag);
+int cli_stop_exit_code(void);
 
 int cmd_demo(int argc, char **argv)
 {
@@ -20,6 +21,7 @@ int cmd_demo(int argc, char **argv)
         {"limit-test", "N", "evaluate on at most N test images", NULL},
         {"device", "N|NAME", "OpenCL device", NULL},
         {"out", "DIR", "where the two runs go (runs/demo)", NULL},
+        {"overwrite", NULL, "start over where an earlier demo's runs are", NULL},
         {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos, rc = cli_parse("demo", "[options]", opts, argc, argv, pos, 0, &n_pos);
@@ -39,6 +41,15 @@ int cmd_demo(int argc, char **argv)
     c.epochs = 10;
     if ((rc = cli_train_options("demo", opts, &c))) return rc;
     c.out_dir = base_dir;
+    c.overwrite = cli_get(opts, "overwrite") != NULL;
+    /* Both stages' folders, before the first one starts. */
+    for (int i = 0; i < 2; i++) {
+        fn_status cs = fn_train_check_out_dir(i ? focus_dir : base_dir, c.overwrite);
+        if (cs != FN_OK) {
+            cli_fail("demo");
+            return cs == FN_ERR_ARG ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+    }
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
     c.user = (void *)"baseline";
@@ -50,7 +61,7 @@ int cmd_demo(int argc, char **argv)
     if (base.stopped) {
         printf("stopped; the baseline so far is in %s\n", base_dir);
         fn_eval_report_free(&base.report);
-        return 0;
+        return cli_stop_exit_code();
     }
     fn_loss_opts_default(&c.loss, FN_LOSS_FOCUS);
     /* The demo's recipe stays as it was measured (no warm-up) until its

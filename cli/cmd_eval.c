@@ -1,6 +1,5 @@
 /* focusnet eval and focusnet predict: a checkpoint on a dataset split, or on
  * image files. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,22 +104,16 @@ int cmd_predict(int argc, char **argv)
     }
     int k = fn_model_get_config(m)->classes;
     float *z = malloc((size_t)k * sizeof *z);
-    double *p = malloc((size_t)k * sizeof *p);
+    float *p = malloc((size_t)k * sizeof *p);
     int *order = malloc((size_t)k * sizeof *order);
     for (int i = 1; z && p && order && i < n_pos; i++) {
         if (fn_model_predict_file(m, pos[i], z) != FN_OK) {
             rc = cli_fail("predict");
             continue; /* the other images still get their answer */
         }
-        double mx = z[0], s = 0;
+        fn_softmax(z, k, p);
         for (int j = 0; j < k; j++)
-            mx = z[j] > mx ? z[j] : mx;
-        for (int j = 0; j < k; j++)
-            s += p[j] = exp(z[j] - mx);
-        for (int j = 0; j < k; j++) {
-            p[j] /= s;
             order[j] = j;
-        }
         for (int a = 0; a < k; a++) /* partial selection sort: top K first */
             for (int b = a + 1; b < k && a < top; b++)
                 if (p[order[b]] > p[order[a]]) {

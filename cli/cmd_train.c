@@ -12,8 +12,14 @@ static volatile int stop_requested;
 
 static void on_sigint(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    stop_requested = sig; /* the signal, for the exit code */
+}
+
+int cli_stop_exit_code(void)
+{
+    /* What shells expect of a process a signal stopped: 128 + the signal
+     * (130 for SIGINT, 143 for SIGTERM), so `train && next` stops too. */
+    return stop_requested ? 128 + stop_requested : 0;
 }
 
 void cli_catch_sigint(volatile int **flag)
@@ -95,6 +101,7 @@ static int parse_milestones(const char *s, fn_train_config *c)
         char *end;
         long v = strtol(s, &end, 10);
         if (end == s || v < 1 || v > 100000 || c->n_milestones >= FN_MAX_MILESTONES) return 0;
+        if (c->n_milestones > 0 && v <= c->milestones[c->n_milestones - 1]) return 0;
         c->milestones[c->n_milestones++] = (int)v;
         s = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return 0;
@@ -148,7 +155,8 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         c->small_stem = strcmp(stem, "small") == 0;
     }
     if (cli_get(o, "milestones") && !parse_milestones(cli_get(o, "milestones"), c)) {
-        fprintf(stderr, "focusnet %s: option '--milestones' takes epochs like 30,60, not '%s'\n",
+        fprintf(stderr, "focusnet %s: option '--milestones' takes increasing epochs like 30,60, not "
+                "'%s'\n",
                 cmd, cli_get(o, "milestones"));
         return EXIT_USAGE;
     }
@@ -261,10 +269,14 @@ int cmd_train(int argc, char **argv)
     cli_opt opts[] = {TRAIN_OPTIONS,
                       {"out", "DIR", "run directory (runs/train)", NULL},
                       {"resume", "DIR", "continue the run in DIR where it was interrupted", NULL},
+                      {"overwrite", NULL, "start over in an --out DIR that holds a run", NULL},
                       {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos,
         rc = cli_parse("train", "[options] | --resume DIR", opts, argc, argv, pos, 0, &n_pos);
+    if (rc < 0)
+        printf("\nexit status: 0 done (or --max-steps reached), 1 runtime error, 2 usage error,\n"
+               "130 / 143 stopped by SIGINT / SIGTERM after saving (continue with --resume)\n");
     if (rc) return rc < 0 ? 0 : rc;
     fn_train_config c;
     fn_train_config_default(&c);
@@ -272,6 +284,15 @@ int cmd_train(int argc, char **argv)
     if (resume && !resume_options_ok(opts)) return EXIT_USAGE;
     if (resume) c.epochs = 0; /* 0: as the run was started */
     if ((rc = cli_train_options("train", opts, &c))) return rc;
+    if (!resume) {
+        c.overwrite = cli_get(opts, "overwrite") != NULL;
+        /* Before any data is read: a folder holding a run is a usage error. */
+        fn_status cs = fn_train_check_out_dir(c.out_dir, c.overwrite);
+        if (cs != FN_OK) {
+            cli_fail("train");
+            return cs == FN_ERR_ARG ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+    }
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
     c.user = (void *)"train";
@@ -285,12 +306,16 @@ int cmd_train(int argc, char **argv)
     else
         printf("%s: %ld steps in %.1f s; no epoch completed yet\n", dir, r.steps_done, r.seconds);
     cli_print_report(&r.report, NULL, 0);
-    printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", dir, dir,
-           dir);
+    /* Name only what is there: a run stopped in its first epoch has no best. */
+    if (r.best_epoch > 0)
+        printf("checkpoints: %s/best.safetensors, %s/last.safetensors; log: %s/log.jsonl\n", dir,
+               dir, dir);
+    else
+        printf("checkpoint: %s/last.safetensors; log: %s/log.jsonl\n", dir, dir);
     if (r.stopped)
         printf("stopped early; saved %s/last.safetensors; continue with: focusnet train --resume "
                "%s\n",
                dir, dir);
     fn_eval_report_free(&r.report);
-    return 0;
+    return r.stopped ? cli_stop_exit_code() : 0;
 }

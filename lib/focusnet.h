@@ -214,6 +214,7 @@ typedef struct {
     fn_train_progress_fn progress;
     void *user;
     volatile int *stop;      /* set non-zero (e.g. from SIGINT) to stop after saving */
+    int overwrite;           /* a fresh run may replace a run already in out_dir */
 } fn_train_config;
 
 typedef struct {
@@ -242,6 +243,12 @@ void fn_train_config_default(fn_train_config *c);
  * FN_ERR_NUMERIC before anything is saved, so the files keep the last good
  * state. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+/* What fn_train checks of out_dir before anything else: a folder path that
+ * runs through a file is FN_ERR_IO; a folder that already holds a run
+ * (state.safetensors, log.jsonl, last or best checkpoint) is FN_ERR_ARG
+ * unless overwrite. A run holds DIR/run.lock (flock) while it lives; a second
+ * run or resume of the same folder fails with FN_ERR_IO naming the PID. */
+fn_status fn_train_check_out_dir(const char *dir, int overwrite);
 /* Continues the run in dir from dir/state.safetensors with the configuration
  * it was started with: weights, batch-norm statistics, momentum, the
  * learning-rate schedule, the data order and augmentation continue where the
@@ -295,6 +302,9 @@ fn_status fn_model_load_image(const fn_model *m, const char *path, float *input,
 /* The loss the checkpoint was trained with ("ce", "focus", ...; "" if unknown):
  * a viewer tells a FocusNet from its baseline by it. */
 const char *fn_model_loss(const fn_model *m);
+/* p (K) = softmax(z (K)), computed in double through the maximum (logits of
+ * 1e4 stay finite); p may not alias z. */
+void fn_softmax(const float *z, int k, float *p);
 /* The multi-warm label a baseline's logits (K) give one image (paper Eq. 4-6):
  * 1 for the classes the rule picks (logit > 0, or softmax(z / temperature) > 1/K)
  * and for true_class (-1 when unknown), normalized to sum 1, into label (K).
@@ -315,6 +325,12 @@ void fn_heatmap_range(const float *heatmap, size_t n, float *lo, float *hi);
  * pixels (C, H, W) in [0, 1], C 1 or 3; heatmap (H, W) or NULL for the image alone. */
 void fn_cam_overlay(const float *pixels, int c, int h, int w, const float *heatmap, float lo,
                     float hi, fn_colormap cm, float opacity, uint8_t *rgb);
+
+/* ---- Files -------------------------------------------------------------- */
+/* Writes size bytes to path atomically (a temporary file in the same folder,
+ * fsync, rename), as checkpoints are written: on any failure path keeps what
+ * it held, and the message names path and the system's reason. */
+fn_status fn_write_file_atomic(const char *path, const void *data, size_t size);
 
 /* ---- Datasets, read-only, for applications ----------------------------------
  * The same functions lib/data/data.h declares (see there for the specs:

@@ -316,6 +316,21 @@ static void test_multiwarm(void)
     CHECK(fn_multiwarm_label(big, 3, -1, FN_MULTIWARM_SOFTMAX, 2, l) == 2, "softmax rule, 1e4");
 }
 
+/* The host softmax the CLI and the viewer print: known values, sum 1, and
+ * logits of 1e4 finite (a plain exp would overflow to inf/inf = NaN). */
+static void test_host_softmax(void)
+{
+    const float z[3] = {1, 2, 3};
+    float p[3];
+    fn_softmax(z, 3, p);
+    const float want[3] = {0.09003057f, 0.24472847f, 0.66524096f};
+    check_close("softmax of {1, 2, 3}", p, want, 3, 1e-6f, 0);
+    const float big[3] = {1e4f, 1e4f, -1e4f};
+    fn_softmax(big, 3, p);
+    const float want_big[3] = {0.5f, 0.5f, 0};
+    check_close("softmax of 1e4 logits", p, want_big, 3, 1e-7f, 0);
+}
+
 static void test_colormaps(void)
 {
     uint8_t c[3];
@@ -398,6 +413,7 @@ int main(void)
 {
     fn_device *dev = test_device();
     test_multiwarm();
+    test_host_softmax();
     test_colormaps();
     test_load_image();
     test_lenet_gradcam(dev);

@@ -88,6 +88,18 @@ static int count_color(canvas *c, int x0, int y0, int x1, int y1, int r, int g, 
     return n;
 }
 
+/* Pixels darker than mid grey: antialiased text has few of exactly its colour. */
+static int count_dark(canvas *c, int x0, int y0, int x1, int y1)
+{
+    int n = 0, rgb[3];
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            pixel(c, x, y, rgb);
+            n += rgb[0] + rgb[1] + rgb[2] < 3 * 128;
+        }
+    return n;
+}
+
 static void test_byte_order(void)
 {
     /* Pure red, green, blue pixels must come out where they went in. */
@@ -171,6 +183,40 @@ static void test_colorbar(void)
     fnv_draw_colorbar(c.cr, 100, 30, FN_COLORMAP_JET, 0, 1);
     pixel(&c, 0, 5, p);
     CHECK(near(p, 0, 0, 128, 1), "jet starts dark blue: %d %d %d", p[0], p[1], p[2]);
+    canvas_free(&c);
+}
+
+/* The vertical scale of `focusnet cam`: hi at the top, lo at the bottom, and
+ * its values written right of the bar (dark pixels there). */
+static void test_colorbar_vertical(void)
+{
+    canvas c = canvas_new(80, 100);
+    cairo_set_source_rgb(c.cr, 0.1, 0.1, 0.1);
+    fnv_draw_colorbar_vertical(c.cr, 80, 100, FN_COLORMAP_VIRIDIS, 0, 1);
+    int p[3];
+    pixel(&c, 5, 0, p);
+    CHECK(near(p, 253, 231, 37, 1), "vertical bar starts at viridis(1): %d %d %d", p[0], p[1],
+          p[2]);
+    pixel(&c, 5, 99, p);
+    CHECK(near(p, 68, 1, 84, 1), "vertical bar ends at viridis(0): %d %d %d", p[0], p[1], p[2]);
+    pixel(&c, FNV_COLORBAR_W + 1, 50, p);
+    CHECK(near(p, 255, 255, 255, 0), "nothing right of the bar but its values");
+    CHECK(count_dark(&c, FNV_COLORBAR_W + 2, 0, 80, 14) > 5, "hi written at the top");
+    CHECK(count_dark(&c, FNV_COLORBAR_W + 2, 86, 80, 100) > 5, "lo written at the bottom");
+    CHECK(count_dark(&c, FNV_COLORBAR_W + 2, 20, 80, 80) == 0, "nothing written in between");
+    canvas_free(&c);
+}
+
+/* A caption with bytes that are not UTF-8 (a class name read from a file) is
+ * still drawn, and cr stays usable. */
+static void test_text(void)
+{
+    canvas c = canvas_new(120, 30);
+    cairo_set_source_rgb(c.cr, 0, 0, 0);
+    fnv_draw_text(c.cr, 2, 20, 14, "bad \xff\xfe name");
+    CHECK(cairo_status(c.cr) == CAIRO_STATUS_SUCCESS, "cairo context still fine: %s",
+          cairo_status_to_string(cairo_status(c.cr)));
+    CHECK(count_dark(&c, 0, 0, 120, 30) > 10, "the caption is drawn");
     canvas_free(&c);
 }
 
@@ -292,6 +338,8 @@ int main(void)
     test_byte_order();
     test_overlay();
     test_colorbar();
+    test_colorbar_vertical();
+    test_text();
     test_bars();
     test_label();
     test_confusion();

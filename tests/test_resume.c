@@ -378,12 +378,20 @@ int main(void)
     fn_device_free(dev);
     CHECK(log_lines(e) == 1 && tmpdir_count(e, ".tmp-") == 0, "one log line, no temporary files");
 
-    /* A fresh run into a used directory starts over: no old state or log. */
+    /* A fresh run into a used directory is refused (nothing touched) unless
+     * told to overwrite; then it starts over: no old state or log. */
     c.gamma = 0.1f;
     c.epochs = 1;
     c.max_steps = 2;
     c.out_dir = d;
+    int old_lines = log_lines(d);
+    st = fn_train(&c, &r);
+    CHECK(st == FN_ERR_ARG && strstr(fn_last_error(), "--resume") &&
+              strstr(fn_last_error(), "--overwrite") && log_lines(d) == old_lines,
+          "a run in the folder is refused and kept: %s", fn_last_error());
+    c.overwrite = 1;
     CHECK_OK(fn_train(&c, &r));
+    c.overwrite = 0;
     fn_eval_report_free(&r.report);
     CHECK(log_lines(d) == 1, "the old log is gone (%d lines)", log_lines(d));
     c.max_steps = 0;

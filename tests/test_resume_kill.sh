@@ -48,7 +48,8 @@ for round in 1 2 3 4; do
     if [ "$sig" = KILL ] && [ "$rc" -eq 137 ]; then
         killed=$((killed + 1))
         echo "round $round: SIGKILL after ${delay_ms} ms"
-    elif [ "$sig" = INT ] && [ "$rc" -eq 0 ]; then
+    elif [ "$sig" = INT ] && [ "$rc" -eq 130 ]; then
+        # 130 = 128 + SIGINT, after the save (issue 12).
         echo "round $round: SIGINT after ${delay_ms} ms: $(grep -c 'stopped early' "$tmp/out") stop"
     elif [ "$rc" -ne 0 ]; then
         bad "round $round: exit $rc: $(cat "$tmp/out")"

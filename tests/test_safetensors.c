@@ -1,5 +1,6 @@
 /* safetensors: round trips, a file laid out as PyTorch's safetensors writes
  * it, every kind of corruption we promise to catch, and atomic writes. */
+#include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -309,6 +310,9 @@ static void test_atomic(const char *dir)
               fn_status_name(st));
         CHECK(file_equals(path, old, old_n), "old file intact after a failed write");
         CHECK(tmpdir_count(dir, ".tmp-") == 0, "temporary file removed");
+        /* The system's reason, as for a full disk ("No space left on device"). */
+        CHECK(strstr(fn_last_error(), strerror(EFBIG)) && strstr(fn_last_error(), path),
+              "a failed write says why and where: %s", fn_last_error());
     }
     signal(SIGXFSZ, old_sig);
 

@@ -160,6 +160,7 @@ int main(void)
     fn_eval_report_free(&r.report);
     fn_loss_opts_default(&f.loss, FN_LOSS_FOCUS);
     f.baseline = NULL;
+    f.overwrite = c.overwrite = 1; /* the folders hold runs: the errors below come first */
     st = fn_train(&f, &r);
     CHECK(st == FN_ERR_ARG && strstr(fn_last_error(), "--baseline"), "focus needs a baseline: %s",
           fn_last_error());

@@ -149,17 +149,6 @@ static void update_style(FnvWindow *self)
 }
 
 /* ---- showing an image's results ---- */
-static void softmax(const float *z, int k, float *p)
-{
-    double mx = z[0], sum = 0;
-    for (int j = 1; j < k; j++)
-        mx = fmax(mx, z[j]);
-    for (int j = 0; j < k; j++)
-        sum += p[j] = (float)exp(z[j] - mx);
-    for (int j = 0; j < k; j++)
-        p[j] = (float)(p[j] / sum);
-}
-
 static int argmax(const float *x, int k)
 {
     int best = 0;
@@ -198,7 +187,7 @@ static void display_image(FnvWindow *self)
         }
         fnv_cam_view_set_image(cam_view(self, s), j->pixels[s], j->c[s], j->h[s], j->w[s],
                                j->heat[s]);
-        softmax(j->logits[s], k, prob);
+        fn_softmax(j->logits[s], k, prob);
         fnv_bar_chart_set(bar_chart(self, s), prob, k, names, TOP_K, j->true_class, j->shown_class);
         int top = argmax(prob, k);
         char *text =
@@ -728,7 +717,8 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
         if (!paths[i]) continue;
         if (fnv_export_png(what[i], paths[i], &err)) {
             g_print("focusnet-viewer: wrote %s\n", paths[i]);
-        } else if (self->shot_frames < 3600 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) &&
+        } else if (self->shot_frames < 3600 &&
+                   g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) &&
                    strstr(err->message, "nothing is shown yet")) {
             /* Not painted yet (a loaded machine, a sanitizer build): try the next frame,
              * for up to about a minute. */

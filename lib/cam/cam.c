@@ -1,7 +1,7 @@
 /* Class activation maps on top of models: CAM for networks that end in global
- * average pooling and one linear layer, Grad-CAM for any network, the
- * multi-warm label of one image, and reading an image file the way a model
- * sees it.
+ * average pooling and one linear layer, Grad-CAM for any network, and reading
+ * an image file the way a model sees it. (The multi-warm label of one image is
+ * in lib/loss/probs.c, with the loss's rule.)
  *
  * Sizes: C, H, W the model's input; K classes; F, h, w the feature maps
  * (the last convolutional activation, m->features) that both maps are made of.
@@ -228,27 +228,3 @@ const char *fn_model_loss(const fn_model *m)
     return m->loss;
 }
 
-int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_rule rule,
-                       float temperature, float *label)
-{
-    /* softmax(z / T)_j > 1/K  <=>  z_j / T - lse(z / T) > -log K */
-    double lse = 0;
-    if (rule == FN_MULTIWARM_SOFTMAX) {
-        double mx = -INFINITY, s = 0;
-        for (int j = 0; j < k; j++)
-            mx = fmax(mx, logits[j] / temperature);
-        for (int j = 0; j < k; j++)
-            s += exp(logits[j] / temperature - mx);
-        lse = mx + log(s);
-    }
-    int count = 0;
-    for (int j = 0; j < k; j++) {
-        int warm = rule == FN_MULTIWARM_SOFTMAX ? exp(logits[j] / temperature - lse) * k > 1.0
-                                                : logits[j] > 0;
-        label[j] = (warm || j == true_class) ? 1.0f : 0.0f; /* l'' = min(1, l' + y) */
-        count += label[j] > 0;
-    }
-    for (int j = 0; count && j < k; j++)
-        label[j] /= (float)count;
-    return count;
-}

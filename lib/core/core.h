@@ -88,6 +88,9 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
 const char *fn_kernel_source(const char *name);
 /* Folder for the compiled-program cache; "" when caching is off. */
 const char *fn_cache_dir(void);
+/* The binary inside a kernel-cache entry (magic, length, hash, binary), or
+ * NULL when the entry is truncated, altered or not one (program.c). */
+const uint8_t *fn_cache_entry_check(const uint8_t *data, size_t size, size_t *len);
 
 /* Sets kernel arguments in order: FN_ARGS(k, sizeof(a), &a, sizeof(b), &b, 0) */
 fn_status fn_kernel_args(cl_kernel k, ...);

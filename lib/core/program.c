@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../io/file.h"
 #include "core.h"
 
 #define BUILD_OPTIONS "-cl-std=CL1.2"
@@ -30,21 +31,10 @@ const char *fn_kernel_source(const char *name)
 
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s)
-        s[n] = 0;
-    fclose(f);
-    return s;
+    uint8_t *data;
+    size_t size;
+    if (fn_file_read(path, (size_t)64 << 20, &data, &size) != FN_OK) return NULL;
+    return (char *)data;
 }
 
 const char *fn_cache_dir(void)
@@ -92,30 +82,60 @@ static uint64_t cache_key(fn_device *dev, const char *source, const char *option
     return h;
 }
 
-/* Tries the cached binary; returns NULL on any miss or problem (then we compile). */
+/* A cache entry: "FNCACHE1", the binary's length and FNV-1a hash (both
+ * 64-bit little-endian), then the binary. A truncated or bit-flipped entry
+ * fails the check before it reaches clCreateProgramWithBinary (drivers trust
+ * what they are given: POCL asserts or crashes on a bad one). */
+#define CACHE_MAGIC "FNCACHE1"
+#define CACHE_HEADER 24
+#define CACHE_MAX ((size_t)1 << 30)
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The binary in a cache entry, or NULL when it is not a sound entry. */
+const uint8_t *fn_cache_entry_check(const uint8_t *data, size_t size, size_t *len)
+{
+    if (size < CACHE_HEADER || memcmp(data, CACHE_MAGIC, 8) != 0) return NULL;
+    uint64_t n = get_le64(data + 8), h = get_le64(data + 16);
+    if (n == 0 || n != size - CACHE_HEADER) return NULL;
+    if (fn_hash64(FN_HASH_INIT, data + CACHE_HEADER, (size_t)n) != h) return NULL;
+    *len = (size_t)n;
+    return data + CACHE_HEADER;
+}
+
+/* Tries the cached binary; returns NULL on any miss or problem (then we
+ * compile, and the entry is replaced). */
 static cl_program load_cached(fn_device *dev, const char *path, const char *options)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *bin = n > 0 ? malloc((size_t)n) : NULL;
-    int ok = bin && fread(bin, 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    if (!ok) {
-        free(bin);
+    if (access(path, F_OK) != 0) return NULL;
+    uint8_t *data;
+    size_t size, len = 0;
+    if (fn_file_read(path, CACHE_MAX, &data, &size) != FN_OK) return NULL;
+    const unsigned char *bins[1] = {fn_cache_entry_check(data, size, &len)};
+    if (!bins[0]) {
+        free(data);
         return NULL;
     }
-    size_t len = (size_t)n;
-    const unsigned char *bins[1] = {bin};
     cl_int status, err;
     cl_program p = clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, bins, &status,
                                              &err);
-    free(bin);
-    if (err != CL_SUCCESS || status != CL_SUCCESS)
+    free(data);
+    if (err != CL_SUCCESS || status != CL_SUCCESS) {
+        if (p) clReleaseProgram(p);
         return NULL;
+    }
     if (clBuildProgram(p, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(p);
         return NULL;
@@ -123,31 +143,25 @@ static cl_program load_cached(fn_device *dev, const char *path, const char *opti
     return p;
 }
 
-static void store_cached(fn_device *dev, cl_program p, const char *dir, const char *path)
+static void store_cached(cl_program p, const char *dir, const char *path)
 {
-    (void)dev;
     size_t len = 0;
     if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
-        len == 0)
+        len == 0 || len > CACHE_MAX)
         return;
-    unsigned char *bin = malloc(len);
-    if (!bin)
-        return;
-    unsigned char *bins[1] = {bin};
+    uint8_t *entry = malloc(CACHE_HEADER + len);
+    if (!entry) return;
+    unsigned char *bins[1] = {entry + CACHE_HEADER};
     if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
+        memcpy(entry, CACHE_MAGIC, 8);
+        put_le64(entry + 8, len);
+        put_le64(entry + 16, fn_hash64(FN_HASH_INIT, entry + CACHE_HEADER, len));
         make_dirs(dir);
-        /* Write beside, then rename: a reader never sees half a binary. */
-        char tmp[1200];
-        snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-        FILE *f = fopen(tmp, "wb");
-        if (f) {
-            int ok = fwrite(bin, 1, len, f) == len;
-            ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0)
-                remove(tmp);
-        }
+        /* Atomic and fsync'ed: a reader never sees half an entry, and a
+         * crash cannot leave one. A failure only costs a rebuild next time. */
+        (void)fn_write_file_atomic(path, entry, CACHE_HEADER + len);
     }
-    free(bin);
+    free(entry);
 }
 
 fn_status fn_program_build_source(fn_device *dev, const char *name, const char *source,
@@ -189,7 +203,7 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
         return FN_ERR_BUILD;
     }
     if (*dir)
-        store_cached(dev, p, dir, path);
+        store_cached(p, dir, path);
     *out = p;
     return FN_OK;
 }
@@ -208,9 +222,11 @@ static fn_status get_program(fn_device *dev, const char *name, fn_program_entry 
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.cl", kdir, name);
         from_disk = read_text(path);
-        if (!from_disk)
-            return fn_error(FN_ERR_IO, "%s: cannot read kernel source (FOCUSNET_KERNEL_DIR): %s",
-                            path, strerror(errno));
+        if (!from_disk) {
+            char why[1200];
+            snprintf(why, sizeof why, "%s", fn_last_error());
+            return fn_error(FN_ERR_IO, "cannot read kernel source (FOCUSNET_KERNEL_DIR): %s", why);
+        }
         source = from_disk;
     } else {
         source = fn_kernel_source(name);

@@ -9,12 +9,56 @@
 #include "../core/core.h"
 #include "file.h"
 
+static const char *kind_of(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
+    return "not a regular file";
+}
+
+fn_status fn_file_check_input(const char *path)
+{
+    struct stat st;
+    if (!path || !*path) return fn_error(FN_ERR_ARG, "no file name given");
+    if (stat(path, &st) != 0) return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fn_error(FN_ERR_IO, "%s: is %s, not a regular file", path, kind_of(st.st_mode));
+    return FN_OK;
+}
+
+fn_status fn_file_open_read(const char *path, FILE **out)
+{
+    *out = NULL;
+    FN_TRY(fn_file_check_input(path));
+    /* O_NONBLOCK: a FIFO swapped in after the check must not make open()
+     * wait for a writer forever; fstat then refuses it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fn_error(FN_ERR_IO, "%s: not a regular file", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *out = f;
+    return FN_OK;
+}
+
 fn_status fn_file_read(const char *path, size_t max, uint8_t **data, size_t *size)
 {
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    FN_TRY(fn_file_open_read(path, &f));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
@@ -44,6 +88,32 @@ fn_status fn_file_read(const char *path, size_t max, uint8_t **data, size_t *siz
     return FN_OK;
 }
 
+fn_status fn_file_check_out_dir(const char *path)
+{
+    if (!path || !*path) return fn_error(FN_ERR_ARG, "no directory given");
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof tmp) return fn_error(FN_ERR_ARG, "%s: path too long", path);
+    /* Each existing prefix must be a directory: "file/sub" is refused here
+     * rather than by the first write, maybe hours later. */
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = 0;
+        struct stat st;
+        if (stat(tmp, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            fn_status s = fn_error(FN_ERR_IO, "%s: %s is %s, not a directory", path, tmp,
+                                   S_ISREG(st.st_mode) ? "a file" : kind_of(st.st_mode));
+            return s;
+        }
+        if (stat(tmp, &st) != 0 && errno == ELOOP)
+            return fn_error(FN_ERR_IO, "%s: %s: %s", path, tmp, strerror(errno));
+        *p = c;
+        if (!c) break;
+    }
+    return FN_OK;
+}
+
 /* Makes the rename itself durable; failures here cannot undo the write, so
  * they are ignored. */
 static void sync_parent_dir(const char *path)
@@ -68,11 +138,14 @@ static void sync_parent_dir(const char *path)
 
 fn_status fn_file_write_atomic(const char *path, fn_write_fn write, void *ctx)
 {
+    FN_TRY(fn_file_check_out_file(path));
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) return fn_error(FN_ERR_ARG, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return fn_error(FN_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    if (!f) return fn_error(FN_ERR_IO, "cannot write %s: cannot create %s: %s", path, tmp,
+                            strerror(errno));
+    errno = 0;
     fn_status st = write(f, ctx);
     if (st == FN_OK && (ferror(f) || fflush(f) != 0))
         st = fn_error(FN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
@@ -88,4 +161,42 @@ fn_status fn_file_write_atomic(const char *path, fn_write_fn write, void *ctx)
     }
     sync_parent_dir(path);
     return FN_OK;
+}
+
+fn_status fn_file_check_out_file(const char *path)
+{
+    if (!path || !*path) return fn_error(FN_ERR_ARG, "no output file given");
+    struct stat st;
+    /* A FIFO or device would be replaced by the rename; a directory cannot be. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return fn_error(FN_ERR_IO, "cannot write %s: it is %s, not a regular file", path,
+                        kind_of(st.st_mode));
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) return FN_OK;
+    size_t n = (size_t)(slash - path);
+    if (n == 0 || n >= sizeof dir) return FN_OK;
+    memcpy(dir, path, n);
+    dir[n] = 0;
+    return fn_file_check_out_dir(dir);
+}
+
+typedef struct {
+    const void *data;
+    size_t size;
+    const char *path;
+} bytes_ctx;
+
+static fn_status write_bytes(FILE *f, void *arg)
+{
+    const bytes_ctx *b = arg;
+    if (b->size && fwrite(b->data, 1, b->size, f) != b->size)
+        return fn_error(FN_ERR_IO, "%s: write failed: %s", b->path, strerror(errno));
+    return FN_OK;
+}
+
+fn_status fn_write_file_atomic(const char *path, const void *data, size_t size)
+{
+    bytes_ctx b = {data, size, path};
+    return fn_file_write_atomic(path, write_bytes, &b);
 }

@@ -1,5 +1,6 @@
 /* safetensors reading and writing. The reader trusts nothing in the file:
  * see safetensors.h for what is checked. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,12 +492,14 @@ static fn_status write_body(FILE *f, void *arg)
     for (int i = 0; i < 8; i++)
         len[i] = (uint8_t)((uint64_t)c->header_len >> (8 * i));
     if (fwrite(len, 1, 8, f) != 8 || fwrite(c->header, 1, c->header_len, f) != c->header_len)
-        return fn_error(FN_ERR_IO, "%s: write failed", c->path);
+        return fn_error(FN_ERR_IO, "write failed in the header of %s: %s", c->path,
+                        strerror(errno));
     for (int i = 0; i < c->n; i++) {
         size_t numel = 0, bytes = 0;
         shape_bytes(c->t[i].shape, c->t[i].ndim, fn_st_dtype_size(c->t[i].dtype), &numel, &bytes);
         if (bytes && fwrite(c->t[i].data, 1, bytes, f) != bytes)
-            return fn_error(FN_ERR_IO, "%s: write failed in tensor '%s'", c->path, c->t[i].name);
+            return fn_error(FN_ERR_IO, "write failed in tensor '%s' of %s: %s", c->t[i].name,
+                            c->path, strerror(errno));
     }
     return FN_OK;
 }

@@ -18,28 +18,11 @@
  *
  * CLBlast is called from the caller's thread on the device queue only,
  * never concurrently. Scratch contents never survive a call. */
-#include <clblast_c.h>
 #include <limits.h>
 #include <string.h>
 
+#include "../core/blas.h"
 #include "ops.h"
-
-#define GEMM_CHECK(call, name)                                                                     \
-    do {                                                                                           \
-        CLBlastStatusCode blast_st_ = (call);                                                      \
-        if (blast_st_ != CLBlastSuccess) return blast_fail(blast_st_, name, __LINE__);             \
-    } while (0)
-
-/* CLBlast's status codes extend OpenCL's with its own (below -1000), so they
- * are reported as numbers with the routine's name rather than as CL names. */
-static fn_status blast_fail(CLBlastStatusCode st, const char *routine, int line)
-{
-    fn_status s = (st == CLBlastOpenCLOutOfHostMemory || st == CLBlastTempBufferAllocFailure ||
-                   st == CLBlastOpenCLOutOfResources)
-                      ? FN_ERR_NOMEM
-                      : FN_ERR_CL;
-    return fn_error(s, "%s failed: status %d (conv.c:%d)", routine, (int)st, line);
-}
 
 static int out_size(int in, int k, int stride, int pad)
 {
@@ -301,16 +284,16 @@ static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
 {
     cl_event *ev = fn_prof_begin(dev, 1);
     if (groups == 1) {
-        GEMM_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k, g->alpha,
-                                g->a, 0, g->a_ld, g->b, 0, g->b_ld, g->beta, g->c, 0, g->c_ld,
-                                &dev->queue, ev),
-                   "CLBlastSgemm");
+        FN_BLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k, g->alpha,
+                                    g->a, 0, g->a_ld, g->b, 0, g->b_ld, g->beta, g->c, 0, g->c_ld,
+                                    &dev->queue, ev),
+                       "CLBlastSgemm");
     } else {
-        GEMM_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k,
-                                              g->alpha, g->a, 0, g->a_ld, g->a_stride, g->b, 0,
-                                              g->b_ld, g->b_stride, g->beta, g->c, 0, g->c_ld,
-                                              g->c_stride, (size_t)groups, &dev->queue, ev),
-                   "CLBlastSgemmStridedBatched");
+        FN_BLAST_CHECK(CLBlastSgemmStridedBatched(
+                           CLBlastLayoutRowMajor, g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->a, 0,
+                           g->a_ld, g->a_stride, g->b, 0, g->b_ld, g->b_stride, g->beta, g->c, 0,
+                           g->c_ld, g->c_stride, (size_t)groups, &dev->queue, ev),
+                       "CLBlastSgemmStridedBatched");
     }
     char name[48];
     snprintf(name, sizeof name, "CLBlast conv %s%c%c", groups == 1 ? "Sgemm" : "SgemmBatched",

@@ -48,22 +48,17 @@ static double lse_scaled(const float *x, int k, double t)
     return m + log(s);
 }
 
-/* The multi-warm label of one row (Eq. 4-6): l (K) sums to 1. */
-static void multiwarm_row(const fn_loss_opts *o, double *l, const float *zb, int y, int k)
+/* The multi-warm label of one row (Eq. 4-6): l (K) sums to 1. The rule
+ * itself is the library's one (fn_multiwarm_label, which the viewer and CAM
+ * also use), so it is written once; the kernel in kernels/loss.cl is checked
+ * against it through this twin. Normalized here in double, as the rest of the
+ * row. mask (K) is scratch. */
+static void multiwarm_row(const fn_loss_opts *o, double *l, float *mask, const float *zb, int y,
+                          int k)
 {
-    double lse_t = o->rule == FN_MULTIWARM_SOFTMAX ? lse_scaled(zb, k, o->rule_temperature) : 0;
-    double count = 0;
-    for (int j = 0; j < k; j++) {
-        int warm;
-        if (o->rule == FN_MULTIWARM_SOFTMAX) /* softmax(z_b/T)_j > 1/K */
-            warm = exp(zb[j] / o->rule_temperature - lse_t) * k > 1.0;
-        else
-            warm = zb[j] > 0;
-        l[j] = (warm || j == y) ? 1.0 : 0.0; /* l'' = min(1, l' + y) */
-        count += l[j];
-    }
+    int count = fn_multiwarm_label(zb, k, y, o->rule, o->rule_temperature, mask);
     for (int j = 0; j < k; j++)
-        l[j] /= count;
+        l[j] = mask[j] > 0 ? 1.0 / count : 0.0;
 }
 
 /* CE (eps = 0) and LS: returns L, adds dL/dz * scale into g (K) unless NULL. */
@@ -95,11 +90,11 @@ static double kd_row(const fn_loss_opts *o, const float *z, const float *zt, int
 }
 
 static double focus_row(const fn_loss_opts *o, const float *z, const float *zb, int y, int k,
-                        double scale, double *g, double *l, double *u)
+                        double scale, double *g, double *l, double *u, float *mask)
 {
     double eps = o->cls_smoothing;
     double lse = lse_scaled(z, k, 1.0), lse_b = lse_scaled(zb, k, 1.0);
-    multiwarm_row(o, l, zb, y, k);
+    multiwarm_row(o, l, mask, zb, y, k);
     /* u = z + d, d = softmax(z) - softmax(z_b) (Eq. 7-8) */
     double mu = -INFINITY, su = 0;
     for (int j = 0; j < k; j++) {
@@ -138,7 +133,12 @@ void fn_ref_loss_compute(const fn_loss_opts *o, float *loss, float *dlogits, flo
                          int k)
 {
     double *g = malloc(3 * (size_t)k * sizeof *g), *l = g + k, *u = l + k;
-    if (!g) return;
+    float *mask = malloc((size_t)k * sizeof *mask);
+    if (!g || !mask) {
+        free(g);
+        free(mask);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         const float *z = logits + (size_t)i * k; /* row i of (N, K) */
         const float *zr = ref_logits ? ref_logits + (size_t)i * k : NULL;
@@ -151,7 +151,7 @@ void fn_ref_loss_compute(const fn_loss_opts *o, float *loss, float *dlogits, flo
         } else if (o->kind == FN_LOSS_KD) {
             value = kd_row(o, z, zr, y, k, 1.0 / n, gi);
         } else if (o->kind == FN_LOSS_FOCUS) {
-            value = focus_row(o, z, zr, y, k, 1.0 / n, gi, l, u);
+            value = focus_row(o, z, zr, y, k, 1.0 / n, gi, l, u, mask);
         } else {
             double eps = o->kind == FN_LOSS_LS ? o->smoothing : 0.0;
             value = ce_row(eps, z, y, k, 1.0 / n, gi);
@@ -163,4 +163,5 @@ void fn_ref_loss_compute(const fn_loss_opts *o, float *loss, float *dlogits, flo
         }
     }
     free(g);
+    free(mask);
 }

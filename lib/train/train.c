@@ -15,6 +15,7 @@
 #include "../io/file.h"
 #include "../loss/loss.h"
 #include "../optim/sgd.h"
+#include "rundir.h"
 #include "train.h"
 
 #define STATS_EVERY 10 /* steps between read-backs of the running loss */
@@ -76,6 +77,7 @@ typedef struct {
     fn_lr_schedule sched;
     cJSON *history; /* the records of completed epochs */
     int created_dir;
+    int lock_fd; /* the run lock (rundir.c), -1: none */
     uint64_t data_hash;
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
     int at_chance;        /* the run's first epoch ended at chance */
@@ -95,6 +97,8 @@ static void run_free(run *r)
     fn_dataset_free(r->test);
     cJSON_Delete(r->history);
     fn_device_free(r->dev);
+    fn_rundir_unlock(r->lock_fd);
+    r->lock_fd = -1;
 }
 
 static int mnist_like(const fn_dataset *d)
@@ -135,20 +139,6 @@ uint64_t fn_train_data_hash(const fn_dataset *d)
         h = fn_hash64(h, &label, sizeof label);
     }
     return h;
-}
-
-static fn_status commonest_class(const fn_dataset *d, double *frac)
-{
-    int k = fn_dataset_classes(d), n = fn_dataset_count(d), most = 0;
-    int *count = calloc((size_t)k + 1, sizeof *count);
-    if (!count) return fn_error(FN_ERR_NOMEM, "out of host memory");
-    for (int i = 0; i < n; i++) {
-        int y = fn_dataset_label(d, i);
-        if (y >= 0 && y < k && ++count[y] > most) most = count[y];
-    }
-    free(count);
-    *frac = n > 0 ? (double)most / n : 0;
-    return FN_OK;
 }
 
 /* resume: the weights will come from the state, so --init is not read. */
@@ -192,7 +182,7 @@ static fn_status setup(run *r, int resume)
             FN_TRY(fn_buffer_fill(r->dev, m->params[i].mom, 0, m->params[i].numel * sizeof(float),
                                   0.0f));
     r->data_hash = fn_train_data_hash(d);
-    FN_TRY(commonest_class(d, &r->chance));
+    FN_TRY(fn_train_commonest_class(d, &r->chance));
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -260,18 +250,21 @@ static fn_status setup(run *r, int resume)
      * otherwise sits at chance for some batch orders (issue 16). */
     int stage2 = c->loss.kind == FN_LOSS_FOCUS || c->loss.kind == FN_LOSS_KD;
     FN_TRY(fn_lr_warmup(&r->sched, c->warmup_epochs == -1 ? (float)stage2 : c->warmup_epochs));
+    FN_TRY(fn_file_check_out_dir(c->out_dir));
     FN_TRY(make_dir(c->out_dir, &r->created_dir));
+    FN_TRY(fn_rundir_lock(c->out_dir, &r->lock_fd));
     snprintf(r->path_last, sizeof r->path_last, "%s/last.safetensors", c->out_dir);
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", c->out_dir);
     snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", c->out_dir);
     remove_stale_temps(c->out_dir);
     if (!resume) {
-        /* A fresh run in an old directory: the old resume point and log go
-         * (an old state would resume the wrong run); checkpoints are replaced
-         * as this run writes its own. */
-        unlink(r->path_state);
-        unlink(r->path_log);
+        /* Checked again under the lock: another run may have written here
+         * since fn_train looked. With overwrite the old run goes, all of it
+         * (its state would resume the wrong run, its best checkpoint would
+         * pose as this run's). */
+        FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
+        fn_rundir_remove_run(c->out_dir);
     }
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
@@ -441,13 +434,6 @@ static fn_status save_state(run *r, const snapshot *s, int epoch, long step, lon
     return fn_train_state_write(r->model, s->params, s->mom, &st, r->path_state);
 }
 
-/* Training accuracy within 5% of the way from guessing the commonest class
- * to perfect (0.145 for 10 balanced classes): nothing learnt. */
-static int at_chance(const run *r, const float stats[4])
-{
-    return stats[3] > 0 && stats[1] / stats[3] < r->chance + 0.05 * (1 - r->chance);
-}
-
 static cJSON *epoch_record(const run *r, int epoch, long steps_done, const float stats[4],
                            const fn_eval_report *rep, double secs, long images, int partial)
 {
@@ -464,7 +450,7 @@ static cJSON *epoch_record(const run *r, int epoch, long steps_done, const float
     cJSON_AddNumberToObject(rec, "seconds", secs);
     cJSON_AddNumberToObject(rec, "images_per_s", secs > 0 ? images / secs : 0);
     cJSON_AddBoolToObject(rec, "partial", partial);
-    cJSON_AddBoolToObject(rec, "at_chance", at_chance(r, stats));
+    cJSON_AddBoolToObject(rec, "at_chance", fn_train_at_chance(stats, r->chance));
     return rec;
 }
 
@@ -528,8 +514,8 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
                                            el > 0 ? images / el : 0,
                                            all / done * (todo - done),
                                            0};
-                    p.at_chance =
-                        r->at_chance || (epoch == 0 && step == steps && at_chance(r, stats));
+                    p.at_chance = r->at_chance || (epoch == 0 && step == steps &&
+                                                   fn_train_at_chance(stats, r->chance));
                     c->progress(&p, c->user);
                     stop |= c->stop && *c->stop; /* a stop asked for from the callback */
                 }
@@ -586,7 +572,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
         if (st == FN_OK)
             st = fn_checkpoint_write(r->model, s.params, NULL, 0, NULL, NULL, 0, r->path_last);
         if (st == FN_OK) r->last_saved_epoch = epoch + 1;
-        if (epoch == 0) r->at_chance = at_chance(r, stats);
+        if (epoch == 0) r->at_chance = fn_train_at_chance(stats, r->chance);
         float zero[4] = {0, 0, 0, 0};
         if (st == FN_OK) st = save_state(r, &s, epoch + 1, 0, res->steps_done, res, zero);
         if (st == FN_OK) st = write_log(r, NULL);
@@ -604,7 +590,12 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
 static fn_status finish(run *r, fn_status st, fn_train_result *res)
 {
     /* A run that failed before writing anything leaves no empty folder. */
-    if (st != FN_OK && r->created_dir && r->c->out_dir) rmdir(r->c->out_dir);
+    if (st != FN_OK && r->created_dir && r->c->out_dir) {
+        char lock[1200];
+        snprintf(lock, sizeof lock, "%s/run.lock", r->c->out_dir);
+        unlink(lock);
+        rmdir(r->c->out_dir);
+    }
     run_free(r);
     if (st != FN_OK) fn_eval_report_free(&res->report);
     return st;
@@ -618,7 +609,8 @@ fn_status fn_train(const fn_train_config *c, fn_train_result *res)
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->best_top1 = -1;
-    if (!c->out_dir) return fn_error(FN_ERR_ARG, "no run directory (out_dir) given");
+    r.lock_fd = -1;
+    FN_TRY(fn_train_check_out_dir(c->out_dir, c->overwrite));
     fn_status st = setup(&r, 0);
     if (st == FN_OK) st = train_epochs(&r, res, NULL);
     return finish(&r, st, res);
@@ -659,6 +651,7 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
     }
     run r = {0};
     r.c = &s.c;
+    r.lock_fd = -1;
     st = setup(&r, 1);
     fn_model_config want;
     /* The data must be what the run started with, down to the pixel: the

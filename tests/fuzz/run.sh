@@ -29,10 +29,15 @@ meson compile -C build >/dev/null # generates build/lib/kernels_embedded.c
 # dependencies (the viewer's GTK aside), as the normal build has them.
 sources=$(meson introspect build --targets | python3 -c '
 import json, sys
+seen = set()
+# both_libraries: the shared library lists the sources, the static one reuses its objects.
 for t in json.load(sys.stdin):
-    if t["name"] == "focusnet" and t["type"] == "static library":
+    if t["name"] == "focusnet" and t["type"] in ("shared library", "static library"):
         for s in t["target_sources"]:
-            print("\n".join(s["sources"] + s.get("generated_sources", [])))
+            for f in s["sources"] + s.get("generated_sources", []):
+                if f not in seen:
+                    seen.add(f)
+                    print(f)
 ')
 [ -n "$sources" ] || { echo "fuzz: cannot list the library's sources"; exit 1; }
 dep_args() { # compile_args | link_args

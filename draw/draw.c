@@ -64,6 +64,15 @@ static void text_centered(cairo_t *cr, const char *s, double x, double y, double
     cairo_show_text(cr, buf);
 }
 
+void fnv_draw_text(cairo_t *cr, double x, double y, double size, const char *s)
+{
+    char buf[512];
+    utf8_clean(s, buf, sizeof buf);
+    set_font(cr, size);
+    cairo_move_to(cr, x, y);
+    cairo_show_text(cr, buf);
+}
+
 static const char *class_name(const char *const *names, int i, char *buf, size_t size)
 {
     if (names && names[i]) return names[i];
@@ -109,6 +118,26 @@ void fnv_draw_overlay(cairo_t *cr, double w, double h, const float *pixels, int 
     cairo_fill(cr);
     cairo_restore(cr);
     cairo_surface_destroy(s);
+}
+
+void fnv_draw_colorbar_vertical(cairo_t *cr, double w, double h, fn_colormap cm, float lo, float hi)
+{
+    double bar_w = fmin(FNV_COLORBAR_W, w);
+    int n = (int)ceil(h);
+    for (int i = 0; i < n; i++) {
+        uint8_t c[3];
+        fn_colormap_rgb(cm, n > 1 ? 1.0f - (float)i / (float)(n - 1) : 0.0f, c);
+        cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
+        cairo_rectangle(cr, 0, i, bar_w, 1);
+        cairo_fill(cr);
+    }
+    if (w <= bar_w + 4 || !isfinite(lo) || !isfinite(hi)) return;
+    char s[32];
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    snprintf(s, sizeof s, "%.3g", hi);
+    fnv_draw_text(cr, bar_w + 4, 10, 11, s);
+    snprintf(s, sizeof s, "%.3g", lo);
+    fnv_draw_text(cr, bar_w + 4, h, 11, s);
 }
 
 void fnv_draw_colorbar(cairo_t *cr, double w, double h, fn_colormap cm, float lo, float hi)

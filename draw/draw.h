@@ -1,7 +1,9 @@
-/* Pure drawing for the viewer: each function takes a cairo context, a size and
- * data, nothing else, and draws into the rectangle (0, 0, w, h). Hit tests use
- * the same layout, so a click maps to what was drawn. tests/test_draw.c draws
- * them on image surfaces and checks pixels. */
+/* Pure drawing, shared by the viewer and `focusnet cam` (a static library
+ * that needs cairo and focusnet.h, no GTK): each function takes a cairo
+ * context, a size and data, nothing else, and draws into the rectangle
+ * (0, 0, w, h). Hit tests use the same layout, so a click maps to what was
+ * drawn. tests/test_draw.c draws them on image surfaces and checks pixels.
+ * The fnv_ prefix is the viewer's, where these were first written. */
 #ifndef FNV_DRAW_H
 #define FNV_DRAW_H
 
@@ -22,8 +24,18 @@ void fnv_draw_overlay(cairo_t *cr, double w, double h, const float *pixels, int 
                       const float *heat, float lo, float hi, fn_colormap cm, double opacity);
 
 /* A horizontal colour scale from lo (left) to hi (right) with the two values
- * written under it. */
+ * written under it (the viewer's). */
 void fnv_draw_colorbar(cairo_t *cr, double w, double h, fn_colormap cm, float lo, float hi);
+/* A vertical one, hi at the top, FNV_COLORBAR_W wide, the two values written
+ * to its right where w leaves room (the PNGs of `focusnet cam`). */
+#define FNV_COLORBAR_W 14
+void fnv_draw_colorbar_vertical(cairo_t *cr, double w, double h, fn_colormap cm, float lo,
+                                float hi);
+
+/* s at (x, y), the baseline's left end, in the drawings' font at size; bytes
+ * that are not UTF-8 (a class name from a file) are drawn as '?' rather than
+ * putting cr into an error state. Uses the current source colour. */
+void fnv_draw_text(cairo_t *cr, double x, double y, double size, const char *s);
 
 /* Predictions as vertical bars, most probable first: the top classes, plus the
  * true class after a gap when it is not among them. The true class is marked
