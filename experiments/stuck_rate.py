@@ -13,7 +13,8 @@ initialization from the run's seed, SGD lr 0.1, momentum 0.9, weight decay
 1e-4, batch 128, shuffled, no augmentation, inputs normalized with mean
 0.286 and std 0.353. The baseline (the frozen focus baseline and the KD
 teacher) is a cross-entropy run of 10 epochs, seed 2, lr / 10 at epochs 5 and
-7, trained once per framework. Each stage then runs 1 epoch per seed with
+7, trained once per framework, or for PyTorch with --baseline CKPT our
+baseline's weights (the same frozen model in both frameworks). Each stage then runs 1 epoch per seed with
 --warmup-epochs W (W = 0: none; 1: lr grows linearly from lr/469 to lr over
 the epoch's 469 steps). The loss is the paper's (focus: Eq. 12 with alpha =
 beta = 1, multi-warm rule z_b > 0; KD: T 4, weight 0.9).
@@ -131,11 +132,41 @@ def read_idx(name):
 
 
 def lenet5():
-    """As lib/nn/arch.c builds it; PyTorch's default init (ours uses the same)."""
-    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                         nn.Linear(84, 10))
+    """As lib/nn/arch.c builds it, with its tensor names; PyTorch's default
+    init (ours uses the same)."""
+
+    class LeNet5(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(400, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2).flatten(1)
+            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+    return LeNet5()
+
+
+def load_safetensors(path):
+    """The float32 tensors of one of our checkpoints (8-byte header length,
+    JSON header, raw data)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        assert t["dtype"] == "F32", (name, t["dtype"])
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(t["shape"])
+    return out
 
 
 def focus_loss(z, zb, y, alpha=1.0, beta=1.0):
@@ -206,7 +237,13 @@ def torch_runs(args, out):
     xt, yt = read_idx("t10k-images-idx3-ubyte"), read_idx("t10k-labels-idx1-ubyte")
     base_path = os.path.join(out, "baseline.pt")
     teacher = lenet5()
-    if os.path.exists(base_path):
+    if args.baseline:
+        # Our baseline's weights: both frameworks then guide their second
+        # stage with the very same frozen model.
+        teacher.load_state_dict(load_safetensors(args.baseline))
+        print(f"torch: baseline {args.baseline}, top-1 {torch_top1(teacher, xt, yt):.4f}",
+              flush=True)
+    elif os.path.exists(base_path):
         teacher.load_state_dict(torch.load(base_path))
     else:
         torch.manual_seed(BASE_SEED)
@@ -259,6 +296,8 @@ def main():
     ap.add_argument("--warmup", type=lambda s: [float(v) for v in s.split(",")],
                     default=[0.0, 1.0])
     ap.add_argument("--out")
+    ap.add_argument("--baseline", help="torch: use this checkpoint of ours as the baseline "
+                    "instead of training one (a focusnet LeNet-5 safetensors file)")
     ap.add_argument("--report-only", action="store_true",
                     help="run nothing; the table of the runs already done")
     ap.add_argument("--focusnet", default=FOCUSNET, help="our CLI (build/cli/focusnet)")
