@@ -313,14 +313,14 @@ def main():
              f"{platform.node()}, {os.cpu_count()} cores, "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit {commit}, "
              f"{time.time() - t0:.0f} s)", "",
-             "| stage | warm-up epochs | stuck | seeds stuck | mean train acc (not stuck) |",
+             "| stage | warm-up epochs | stuck | seeds stuck | train acc of the others: mean, lowest |",
              "|---|---|---|---|---|"]
     for stage in args.stages:
         for w in args.warmup:
             rs = [r for r in rows if r["stage"] == stage and r["warmup"] == w]
             stuck = [r["seed"] for r in rs if r["stuck"]]
             ok = [r["train_acc"] for r in rs if not r["stuck"]]
-            mean = f"{100 * sum(ok) / len(ok):.2f}%" if ok else "-"
+            mean = f"{100 * sum(ok) / len(ok):.2f}%, {100 * min(ok):.2f}%" if ok else "-"
             lines.append(f"| {stage} | {w:g} | {len(stuck)} of {len(rs)} | "
                          f"{','.join(map(str, stuck)) or '-'} | {mean} |")
     text = "\n".join(lines) + "\n"

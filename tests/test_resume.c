@@ -172,6 +172,38 @@ static void warmup_resume(const char *dir, const char *data)
     CHECK(same_tensors(path, path2), "stopped in the warm-up and resumed: the same state");
     CHECK(same_logs(f, g), "... and the same log");
 
+    /* The default (-1): one epoch of warm-up for focus and kd, none for ce.
+     * Same weights as the explicit value, other weights than the other. */
+    char base[700], runs[4][640];
+    snprintf(base, sizeof base, "%s/last.safetensors", f);
+    const float wu[4] = {-1, 1, 0, -1};
+    for (int i = 0; i < 4; i++) {
+        snprintf(runs[i], sizeof runs[i], "%s/warm-d%d", dir, i);
+        c.out_dir = runs[i];
+        c.epochs = 1;
+        c.max_steps = 0;
+        c.warmup_epochs = wu[i];
+        fn_loss_opts_default(&c.loss, i < 3 ? FN_LOSS_FOCUS : FN_LOSS_CE);
+        c.baseline = i < 3 ? base : NULL;
+        CHECK_OK(fn_train(&c, &r));
+        fn_eval_report_free(&r.report);
+        snprintf(runs[i] + strlen(runs[i]), sizeof runs[i] - strlen(runs[i]), "/last.safetensors");
+    }
+    CHECK(same_tensors(runs[0], runs[1]), "focus by default: a one-epoch warm-up");
+    CHECK(!same_tensors(runs[0], runs[2]), "... which changes the weights");
+    c.warmup_epochs = 0; /* ce without warm-up, against the default ce run in runs[3] */
+    {
+        char again[700];
+        snprintf(again, sizeof again, "%s/warm-d4", dir);
+        c.out_dir = again;
+        CHECK_OK(fn_train(&c, &r));
+        fn_eval_report_free(&r.report);
+        snprintf(again + strlen(again), sizeof again - strlen(again), "/last.safetensors");
+        CHECK(same_tensors(runs[3], again), "ce by default: no warm-up");
+    }
+    c.epochs = 3;
+    c.warmup_epochs = 1.5f;
+
     /* A state written before the field existed: no warm-up. */
     const char *src = getenv("FOCUSNET_SOURCE_DIR");
     snprintf(path, sizeof path, "%s/tests/corpus/checkpoint/ok-state-lenet.safetensors",
