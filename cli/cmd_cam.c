@@ -92,6 +92,28 @@ static int find_class(const fn_model *m, const char *spec)
     return *spec && !*end && v >= 0 && v < k ? (int)v : -1;
 }
 
+typedef struct {
+    unsigned char *data;
+    size_t n, cap;
+} png_buf;
+
+static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
+{
+    png_buf *b = closure;
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->n + len)
+            cap *= 2;
+        unsigned char *nd = realloc(b->data, cap);
+        if (!nd) return CAIRO_STATUS_NO_MEMORY;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->n, data, len);
+    b->n += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
 int cmd_cam(int argc, char **argv)
 {
     cli_opt opts[] = {
@@ -156,6 +178,11 @@ int cmd_cam(int argc, char **argv)
                 "dataset\n",
                 paths[0], k, paths[1], fn_model_get_config(models[1].m)->classes);
         rc = EXIT_RUNTIME;
+        goto done;
+    }
+    if (n_models == 2 && fn_model_check_classes(models[0].m, paths[0], models[1].m, paths[1]) !=
+                             FN_OK) {
+        rc = cli_fail("cam");
         goto done;
     }
     if (top > k) top = k;
@@ -244,13 +271,20 @@ int cmd_cam(int argc, char **argv)
     }
     cairo_destroy(cr);
     if (!rc) {
-        cairo_status_t cs = cairo_surface_write_to_png(surface, out);
+        /* Encoded in memory, then written as checkpoints are (temporary
+         * file, fsync, rename): a full disk keeps the previous picture. */
+        png_buf b = {0};
+        cairo_status_t cs = cairo_surface_write_to_png_stream(surface, png_append, &b);
         if (cs != CAIRO_STATUS_SUCCESS) {
-            fprintf(stderr, "focusnet cam: cannot write %s: %s\n", out, cairo_status_to_string(cs));
+            fprintf(stderr, "focusnet cam: cannot encode %s: %s\n", out,
+                    cairo_status_to_string(cs));
             rc = EXIT_RUNTIME;
+        } else if (fn_write_file_atomic(out, b.data, b.n) != FN_OK) {
+            rc = cli_fail("cam");
         } else {
             printf("%s\n", out);
         }
+        free(b.data);
     }
 done:
     if (surface) cairo_surface_destroy(surface);

@@ -1,5 +1,7 @@
 /* focusnet eval and focusnet predict: a checkpoint on a dataset split, or on
  * image files. */
+#include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,57 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
+/* A number as "%.6g" prints it (what predict --json always wrote), as JSON:
+ * cJSON writes a NaN or infinity as null. */
+static cJSON *num6(double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.6g", v);
+    return cJSON_CreateNumber(isfinite(v) ? strtod(b, NULL) : v);
+}
+
+static cJSON *str_json(const char *s)
+{
+    char *clean = fn_utf8_sanitize(s);
+    cJSON *j = cJSON_CreateString(clean ? clean : "");
+    free(clean);
+    return j;
+}
+
+/* One image's answer as a JSON line, built by cJSON: quotes, backslashes and
+ * control characters in the path or a class name are escaped, bytes that are
+ * not UTF-8 become U+FFFD. Returns 0 when memory ran out. */
+static int print_json_line(const fn_model *m, const char *image, const int *order, int top,
+                           const float *z, const float *p, int k)
+{
+    cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateArray(), *zl = cJSON_CreateArray(),
+          *pl = cJSON_CreateArray();
+    cJSON_AddItemToObject(o, "image", str_json(image));
+    for (int j = 0; j < top && j < k; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "class", order[j]);
+        cJSON_AddItemToObject(e, "name", str_json(fn_model_class_name(m, order[j])));
+        cJSON_AddItemToObject(e, "p", num6(p[order[j]]));
+        cJSON_AddItemToArray(t, e);
+    }
+    for (int j = 0; j < k; j++) {
+        cJSON_AddItemToArray(zl, num6(z[j]));
+        cJSON_AddItemToArray(pl, num6(p[j]));
+    }
+    cJSON_AddItemToObject(o, "top", t);
+    cJSON_AddItemToObject(o, "logits", zl);
+    cJSON_AddItemToObject(o, "probabilities", pl);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line) {
+        fprintf(stderr, "focusnet predict: out of host memory\n");
+        return 0;
+    }
+    printf("%s\n", line);
+    free(line);
+    return 1;
+}
+
 int cmd_predict(int argc, char **argv)
 {
     cli_opt opts[] = {{"top", "K", "how many classes to show (5)", NULL},
@@ -122,17 +175,7 @@ int cmd_predict(int argc, char **argv)
                     order[b] = t;
                 }
         if (json) {
-            printf("{\"image\": \"%s\", \"top\": [", pos[i]);
-            for (int j = 0; j < top && j < k; j++)
-                printf("%s{\"class\": %d, \"name\": \"%s\", \"p\": %.6g}", j ? ", " : "", order[j],
-                       fn_model_class_name(m, order[j]), p[order[j]]);
-            printf("], \"logits\": [");
-            for (int j = 0; j < k; j++)
-                printf("%s%.6g", j ? ", " : "", z[j]);
-            printf("], \"probabilities\": [");
-            for (int j = 0; j < k; j++)
-                printf("%s%.6g", j ? ", " : "", p[j]);
-            printf("]}\n");
+            if (!print_json_line(m, pos[i], order, (int)top, z, p, k)) rc = EXIT_RUNTIME;
         } else {
             printf("%s:\n", pos[i]);
             for (int j = 0; j < top && j < k; j++)

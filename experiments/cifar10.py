@@ -44,7 +44,9 @@ def main():
         focus = os.path.join(a.out, model, "focusnet")
         for run_dir, extra in [(base, []), (focus, ["--loss", "focus", "--baseline",
                                                     os.path.join(base, "best.safetensors")])]:
-            cmd = [FOCUSNET, "train", "--model", model, "--out", run_dir] + common + extra
+            # A rerun starts over (focusnet refuses a run folder without it).
+            cmd = [FOCUSNET, "train", "--model", model, "--out", run_dir,
+                   "--overwrite"] + common + extra
             print("$", " ".join(cmd), flush=True)
             t0 = time.time()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

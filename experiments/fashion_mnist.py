@@ -40,7 +40,7 @@ def train(run_dir, epochs, extra, common):
     if os.path.exists(os.path.join(run_dir, "log.jsonl")):
         os.remove(os.path.join(run_dir, "log.jsonl"))
     cmd = [FOCUSNET, "train", "--model", "lenet5", "--data", "fashion-mnist",
-           "--epochs", str(epochs), "--out", run_dir] + common + extra
+           "--epochs", str(epochs), "--out", run_dir, "--overwrite"] + common + extra
     print("$", " ".join(cmd), flush=True)
     t0 = time.time()
     rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode

@@ -331,6 +331,11 @@ void fn_cam_overlay(const float *pixels, int c, int h, int w, const float *heatm
  * fsync, rename), as checkpoints are written: on any failure path keeps what
  * it held, and the message names path and the system's reason. */
 fn_status fn_write_file_atomic(const char *path, const void *data, size_t size);
+/* A copy of s (free it) in which every byte that is not part of valid UTF-8
+ * is replaced by U+FFFD; NULL when memory runs out. Every string focusnet
+ * writes into JSON (safetensors headers, metadata, predict --json) passes
+ * through it, so the output is always valid JSON. */
+char *fn_utf8_sanitize(const char *s);
 
 /* ---- Datasets, read-only, for applications ----------------------------------
  * The same functions lib/data/data.h declares (see there for the specs:
@@ -346,6 +351,16 @@ const char *fn_dataset_class_name(const fn_dataset *d, int i);
 const uint8_t *fn_dataset_image(const fn_dataset *d, int i);
 int fn_dataset_label(const fn_dataset *d, int i);
 void fn_dataset_free(fn_dataset *d);
+
+/* ---- Class names ----------------------------------------------------------
+ * FN_ERR_MISMATCH, one line showing both lists, when two class lists differ
+ * in count or in any name. A list of only the indices ("0", "1", ...: a
+ * checkpoint saved without names, MNIST's digits) matches any list of its
+ * length. what_*: how the message names each side (a path, a spec). */
+fn_status fn_model_check_classes(const fn_model *m, const char *what_m, const fn_model *other,
+                                 const char *what_other);
+fn_status fn_model_check_dataset_classes(const fn_model *m, const char *what_m,
+                                         const fn_dataset *d, const char *what_d);
 
 #ifdef __cplusplus
 }

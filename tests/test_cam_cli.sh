@@ -39,6 +39,17 @@ is_png "$tmp/one.png" && ok || bad "writes a PNG"
 set -- $(png_size "$tmp/one.png")
 w1=$1 h1=$2
 [ "$w1" -ge 224 ] && [ "$h1" -ge 224 ] && ok || bad "picture of ${w1}x$h1"
+# The picture is written atomically: a write cut short (the file size limit
+# stands in for a full disk) keeps the previous picture whole and says why; a
+# path through a file or a device is refused (issue 12).
+cp "$tmp/one.png" "$tmp/keep.png"
+err=$( (trap '' XFSZ; ulimit -f 4; "$fn" cam "$ckpt" "$image" --size 512 --out "$tmp/one.png") 2>&1 >/dev/null); rc=$?
+[ "$rc" -eq 1 ] && printf '%s\n' "$err" | grep -q "$tmp/one.png.*File too large" && ok ||
+    bad "a cut-short write: exit $rc: $err"
+cmp -s "$tmp/one.png" "$tmp/keep.png" && ok || bad "the previous picture survives a failed write"
+ls "$tmp" | grep -q '\.tmp-' && bad "temporary file left: $(ls "$tmp")" || ok
+expect 1 "$tmp/one.png/x.png.*not a directory" -- "$fn" cam "$ckpt" "$image" --out "$tmp/one.png/x.png"
+expect 1 "/dev/full.*not a regular file" -- "$fn" cam "$ckpt" "$image" --out /dev/full
 # Two models side by side, three classes in rows: wider and taller.
 "$fn" cam "$ckpt" "$image" --compare "$ckpt" --top 3 --colormap jet --opacity 0.7 --grad-cam \
     --out "$tmp/two.png" >/dev/null && ok || bad "cam --compare --top 3"

@@ -64,6 +64,19 @@ set -- $("$fixture" colors "$tmp/shot.png") $("$fixture" colors "$tmp/view.png")
 [ "${4:-0}" -gt 300 ] && [ "${4:-0}" -lt "$1" ] && [ "${6:-0}" -ge 100 ] && ok ||
     bad "exported view: $4x$5 with $6 colours, window $1x$2"
 grep -q "focusnet-viewer:" "$tmp/err" && bad "no error expected: $(cat "$tmp/err")" || ok
+# 1b. A screenshot or export that cannot be written: exit non-zero, the
+# file and the reason named, the previous picture kept (issue 12).
+xvfb timeout 120 "$viewer" "$run" "$image" --screenshot "$tmp/shot.png/x.png" \
+    --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -ne 0 ] && grep -q "$tmp/shot.png/x.png.*not a directory" "$tmp/err" && ok ||
+    bad "an unwritable screenshot: exit $rc: $(cat "$tmp/err")"
+cp "$tmp/view.png" "$tmp/view.keep"
+# shellcheck disable=SC2016
+xvfb timeout 120 sh -c 'trap "" XFSZ; ulimit -f 2; exec "$0" "$@"' "$viewer" "$run" "$image" \
+    --export "$tmp/view.png" --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" -ne 0 ] && grep -q "$tmp/view.png.*File too large" "$tmp/err" && ok ||
+    bad "an export cut short: exit $rc: $(cat "$tmp/err")"
+cmp -s "$tmp/view.png" "$tmp/view.keep" && ok || bad "the previous export survives"
 
 # 2. Jet, Grad-CAM, a chosen class and a per-model scale draw something else.
 xvfb timeout 120 "$viewer" "$run" "$image" --class 3 --grad-cam --colormap jet --opacity 0.8 \
@@ -97,6 +110,20 @@ printf 'not a checkpoint' >"$tmp/bad.safetensors"
 xvfb timeout 120 "$viewer" "$tmp/bad.safetensors" --screenshot "$tmp/shot5.png" \
     --quit-after-render >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" -eq 0 ] && grep -q "bad.safetensors" "$tmp/err" && ok || bad "corrupt checkpoint: exit $rc, $(cat "$tmp/err")"
+
+# 4b. The same shapes and class count but other class names (issue 12): a
+# pair is refused, and so is a dataset split, both lists shown.
+"$fixture" folder "$tmp/folder2" || bad "folder dataset 2"
+for s in train test; do mv "$tmp/folder2/$s/red" "$tmp/folder2/$s/green"; done
+"$fn" train --model lenet5 --data "folder:$tmp/folder2" --epochs 1 --batch 4 \
+    --out "$tmp/other2" >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; bad "train other2"; }
+xvfb timeout 120 "$viewer" --baseline "$tmp/other/best.safetensors" \
+    --focusnet "$tmp/other2/best.safetensors" "$tmp/folder/test/red/0.png" \
+    --screenshot "$tmp/shot4c.png" --quit-after-render >/dev/null 2>"$tmp/err"
+grep -q "(blue, green).*differ.*(blue, red)" "$tmp/err" && ok || bad "names of a pair compared: $(cat "$tmp/err")"
+xvfb timeout 120 "$viewer" --baseline "$tmp/other/best.safetensors" --data "folder:$tmp/folder2" \
+    --screenshot "$tmp/shot4d.png" --quit-after-render >/dev/null 2>"$tmp/err"
+grep -q "(blue, red).*differ.*(blue, green)" "$tmp/err" && ok || bad "names of a split compared: $(cat "$tmp/err")"
 
 # 5. A dataset split: both models evaluated, the confusion matrices drawn.
 out=$(xvfb timeout 120 "$viewer" "$run" --data "mnist:$tmp/data" --index 7 \

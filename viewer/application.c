@@ -114,19 +114,22 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
     g_variant_dict_lookup(opts, "device", "&s", &device);
     FnvWindow *win = fnv_window_new(GTK_APPLICATION(app), device);
 
-    FnvViewOptions o = {-1, 0, FN_COLORMAP_VIRIDIS, 0.5, 0, -1, 0};
-    g_variant_dict_lookup(opts, "class", "i", &o.cls);
-    o.grad_cam = g_variant_dict_contains(opts, "grad-cam");
-    if (g_variant_dict_lookup(opts, "colormap", "&s", &s)) fn_colormap_parse(s, &o.colormap);
-    g_variant_dict_lookup(opts, "opacity", "d", &o.opacity);
-    o.per_model_scale = g_variant_dict_contains(opts, "per-model-scale");
-    g_variant_dict_lookup(opts, "index", "i", &o.index);
+    int cls = -1, index = -1, filter = 0;
+    double opacity = 0.5;
+    fn_colormap colormap = FN_COLORMAP_VIRIDIS;
+    g_variant_dict_lookup(opts, "class", "i", &cls);
+    if (g_variant_dict_lookup(opts, "colormap", "&s", &s)) fn_colormap_parse(s, &colormap);
+    g_variant_dict_lookup(opts, "opacity", "d", &opacity);
+    g_variant_dict_lookup(opts, "index", "i", &index);
     if (g_variant_dict_lookup(opts, "filter", "&s", &s))
-        o.filter = !strcmp(s, "fixed")        ? 1
-                   : !strcmp(s, "broken")     ? 2
-                   : !strcmp(s, "both-wrong") ? 3
-                                              : 0;
-    fnv_window_set_options(win, &o);
+        filter = !strcmp(s, "fixed")        ? 1
+                 : !strcmp(s, "broken")     ? 2
+                 : !strcmp(s, "both-wrong") ? 3
+                                            : 0;
+    g_object_set(win, "class-index", cls, "grad-cam", g_variant_dict_contains(opts, "grad-cam"),
+                 "colormap", (int)colormap, "opacity", opacity, "shared-scale",
+                 !g_variant_dict_contains(opts, "per-model-scale"), "first-index", index, "filter",
+                 filter, NULL);
     const char *size = NULL;
     int w, h;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) && sscanf(size, "%dx%d", &w, &h) == 2)

@@ -1,5 +1,9 @@
 #include "export.h"
 
+#include <focusnet.h>
+
+static int export_failures; /* pictures that could not be written, for the exit code */
+
 /* A texture of one colour: the widget has not been drawn yet (under load the
  * first frames can pass before anything is painted). */
 static gboolean texture_is_blank(GdkTexture *t)
@@ -42,8 +46,23 @@ gboolean fnv_export_png(GtkWidget *widget, const char *path, GError **error)
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing is shown yet to export");
         return FALSE;
     }
-    gboolean ok = texture && gdk_texture_save_to_png(texture, path);
+    /* Encoded in memory, then written as checkpoints are (temporary file,
+     * fsync, rename): a full disk keeps the previous picture whole. */
+    GBytes *png = texture ? gdk_texture_save_to_png_bytes(texture) : NULL;
     if (texture) g_object_unref(texture);
-    if (!ok) g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", path);
+    gsize size = 0;
+    const void *data = png ? g_bytes_get_data(png, &size) : NULL;
+    gboolean ok = data && fn_write_file_atomic(path, data, size) == FN_OK;
+    if (!ok) {
+        export_failures++;
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                    data ? fn_last_error() : "cannot encode the picture as PNG");
+    }
+    if (png) g_bytes_unref(png);
     return ok;
+}
+
+int fnv_export_failures(void)
+{
+    return export_failures;
 }

@@ -4,6 +4,10 @@
 
 #include <gtk/gtk.h>
 
+/* Written atomically (fn_write_file_atomic); a failure names the file and
+ * the system's reason and counts in fnv_export_failures(), which makes the
+ * viewer's exit status non-zero. */
 gboolean fnv_export_png(GtkWidget *widget, const char *path, GError **error);
+int fnv_export_failures(void);
 
 #endif

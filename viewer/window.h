@@ -22,16 +22,17 @@ void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot);
 void fnv_window_add_image(FnvWindow *self, const char *path);
 void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *split, int limit);
 
-typedef struct {
-    int cls;      /* -1: the top class */
-    int grad_cam; /* Grad-CAM where CAM would do */
-    fn_colormap colormap;
-    double opacity;
-    int per_model_scale;
-    int index;  /* dataset image to show first, -1: none */
-    int filter; /* 0 all, 1 baseline wrong & FocusNet right, 2 the reverse, 3 both wrong */
-} FnvViewOptions;
-void fnv_window_set_options(FnvWindow *self, const FnvViewOptions *o);
+/* What is shown is chosen through properties, bound to the window's controls:
+ *   "class-index"     int, the class to map, -1 (default): the top class
+ *   "grad-cam"        boolean, Grad-CAM even where plain CAM applies
+ *   "colormap"        int, an fn_colormap (viridis)
+ *   "opacity"         double in [0, 1] (0.5)
+ *   "shared-scale"    boolean, one colour scale for both models (TRUE)
+ *   "multiwarm-rule"  int, 0: logit > 0 (the paper), 1: softmax(z/2) > 1/K
+ *   "filter"          int, the dataset images listed: 0 all, 1 baseline wrong and
+ *                     FocusNet right, 2 the reverse, 3 both wrong, 4 a matrix cell
+ *   "first-index"     int, the dataset image to show once a split is in, -1: none
+ *   "busy"            boolean, read-only: jobs are running */
 
 /* Once everything asked for so far is shown (or has failed with its message
  * shown), writes the whole window to window_png and the view (what Export

@@ -156,6 +156,14 @@ static void run_load(FnvWorker *w, FnvJob *j)
             fn_model_free(m);
             return;
         }
+        if (fn_model_check_classes(m, j->path, other,
+                                   slot == FNV_BASELINE ? "the FocusNet model"
+                                                        : "the baseline") != FN_OK) {
+            j->status = FN_ERR_MISMATCH;
+            j->error = g_strdup(fn_last_error());
+            fn_model_free(m);
+            return;
+        }
     }
     unload(w, slot);
     w->cam[slot] = m;
@@ -271,6 +279,15 @@ static void run_dataset(FnvWorker *w, FnvJob *j)
         j->status = FN_ERR_MISMATCH;
         j->error = g_strdup_printf("%s has %d classes but the models have %d", j->spec,
                                    fn_dataset_classes(w->data), k);
+        fn_dataset_free(w->data);
+        w->data = NULL;
+        return;
+    }
+    /* Both models were checked against each other when they were opened. */
+    const fn_model *any = w->cam[FNV_BASELINE] ? w->cam[FNV_BASELINE] : w->cam[FNV_FOCUSNET];
+    if (any && fn_model_check_dataset_classes(any, "the models", w->data, j->spec) != FN_OK) {
+        j->status = FN_ERR_MISMATCH;
+        j->error = g_strdup(fn_last_error());
         fn_dataset_free(w->data);
         w->data = NULL;
         return;

@@ -22,7 +22,8 @@ fn_status fn_file_check_input(const char *path)
 {
     struct stat st;
     if (!path || !*path) return fn_error(FN_ERR_ARG, "no file name given");
-    if (stat(path, &st) != 0) return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (stat(path, &st) != 0)
+        return fn_error(FN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return fn_error(FN_ERR_IO, "%s: is %s, not a regular file", path, kind_of(st.st_mode));
     return FN_OK;
@@ -88,29 +89,43 @@ fn_status fn_file_read(const char *path, size_t max, uint8_t **data, size_t *siz
     return FN_OK;
 }
 
-fn_status fn_file_check_out_dir(const char *path)
+/* The first existing part of path (itself included) that is not a
+ * directory, into bad; 0 when there is none. */
+static int through_file(const char *path, char *bad, size_t n, mode_t *mode)
 {
-    if (!path || !*path) return fn_error(FN_ERR_ARG, "no directory given");
     char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) return fn_error(FN_ERR_ARG, "%s: path too long", path);
-    /* Each existing prefix must be a directory: "file/sub" is refused here
-     * rather than by the first write, maybe hours later. */
+    int len = snprintf(tmp, sizeof tmp, "%s", path);
+    if (len < 0 || (size_t)len >= sizeof tmp) return 0;
     for (char *p = tmp + 1;; p++) {
         if (*p != '/' && *p) continue;
         char c = *p;
         *p = 0;
         struct stat st;
-        if (stat(tmp, &st) == 0 && !S_ISDIR(st.st_mode)) {
-            fn_status s = fn_error(FN_ERR_IO, "%s: %s is %s, not a directory", path, tmp,
-                                   S_ISREG(st.st_mode) ? "a file" : kind_of(st.st_mode));
-            return s;
+        int r = stat(tmp, &st);
+        if ((r == 0 && !S_ISDIR(st.st_mode)) || (r != 0 && errno == ELOOP)) {
+            snprintf(bad, n, "%s", tmp);
+            *mode = r == 0 ? st.st_mode : 0;
+            return 1;
         }
-        if (stat(tmp, &st) != 0 && errno == ELOOP)
-            return fn_error(FN_ERR_IO, "%s: %s: %s", path, tmp, strerror(errno));
         *p = c;
-        if (!c) break;
+        if (!c) return 0;
     }
+}
+
+static const char *what_is(mode_t m)
+{
+    return m == 0 ? "a symlink loop" : S_ISREG(m) ? "a file" : kind_of(m);
+}
+
+fn_status fn_file_check_out_dir(const char *path)
+{
+    if (!path || !*path) return fn_error(FN_ERR_ARG, "no directory given");
+    /* Each existing part must be a directory: "file/sub" is refused here
+     * rather than by the first write, maybe hours later. */
+    char bad[4096];
+    mode_t m;
+    if (through_file(path, bad, sizeof bad, &m))
+        return fn_error(FN_ERR_IO, "%s: %s is %s, not a directory", path, bad, what_is(m));
     return FN_OK;
 }
 
@@ -143,8 +158,9 @@ fn_status fn_file_write_atomic(const char *path, fn_write_fn write, void *ctx)
     int n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) return fn_error(FN_ERR_ARG, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return fn_error(FN_ERR_IO, "cannot write %s: cannot create %s: %s", path, tmp,
-                            strerror(errno));
+    if (!f)
+        return fn_error(FN_ERR_IO, "cannot write %s: cannot create %s: %s", path, tmp,
+                        strerror(errno));
     errno = 0;
     fn_status st = write(f, ctx);
     if (st == FN_OK && (ferror(f) || fflush(f) != 0))
@@ -171,14 +187,17 @@ fn_status fn_file_check_out_file(const char *path)
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return fn_error(FN_ERR_IO, "cannot write %s: it is %s, not a regular file", path,
                         kind_of(st.st_mode));
-    char dir[4096];
+    char dir[4096], bad[4096];
     const char *slash = strrchr(path, '/');
-    if (!slash) return FN_OK;
-    size_t n = (size_t)(slash - path);
+    size_t n = slash ? (size_t)(slash - path) : 0;
     if (n == 0 || n >= sizeof dir) return FN_OK;
     memcpy(dir, path, n);
     dir[n] = 0;
-    return fn_file_check_out_dir(dir);
+    mode_t m;
+    if (through_file(dir, bad, sizeof bad, &m))
+        return fn_error(FN_ERR_IO, "cannot write %s: %s is %s, not a directory", path, bad,
+                        what_is(m));
+    return FN_OK;
 }
 
 typedef struct {
@@ -199,4 +218,14 @@ fn_status fn_write_file_atomic(const char *path, const void *data, size_t size)
 {
     bytes_ctx b = {data, size, path};
     return fn_file_write_atomic(path, write_bytes, &b);
+}
+
+fn_status fn_file_hash(const char *path, uint64_t *out)
+{
+    uint8_t *data;
+    size_t size;
+    FN_TRY(fn_file_read(path, (size_t)1 << 40, &data, &size));
+    *out = fn_hash64(FN_HASH_INIT, data, size);
+    free(data);
+    return FN_OK;
 }

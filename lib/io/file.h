@@ -31,6 +31,9 @@ fn_status fn_file_check_out_dir(const char *path);
  * or when its folder runs through a file. */
 fn_status fn_file_check_out_file(const char *path);
 
+/* A 64-bit FNV-1a fingerprint of a file's bytes (read as fn_file_read). */
+fn_status fn_file_hash(const char *path, uint64_t *out);
+
 typedef fn_status (*fn_write_fn)(FILE *f, void *ctx);
 fn_status fn_file_write_atomic(const char *path, fn_write_fn write, void *ctx);
 

@@ -427,54 +427,37 @@ fn_status fn_st_get_f32(const fn_st_file *f, const char *name, float *out, size_
 
 /* ---- Writing ---------------------------------------------------------------- */
 
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int failed;
-} strbuf;
-
-static void sb_put(strbuf *b, const char *s, size_t n)
+/* A JSON string of s, invalid UTF-8 replaced (fn_utf8_sanitize). */
+static cJSON *json_string(const char *s)
 {
-    if (b->failed) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->failed = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
+    char *clean = fn_utf8_sanitize(s);
+    cJSON *j = clean ? cJSON_CreateString(clean) : NULL;
+    free(clean);
+    return j;
 }
 
-static void sb_str(strbuf *b, const char *s)
+/* Adds item under key (sanitized); 0 when memory ran out. */
+static int add_item(cJSON *o, const char *key, cJSON *item)
 {
-    sb_put(b, s, strlen(s));
+    char *clean = fn_utf8_sanitize(key);
+    int ok = clean && item && cJSON_AddItemToObject(o, clean, item);
+    if (!ok) cJSON_Delete(item);
+    free(clean);
+    return ok;
 }
 
-static void sb_json_string(strbuf *b, const char *s)
+static cJSON *json_ints(const int64_t *v, int n)
 {
-    sb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            sb_put(b, esc, 2);
-        } else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            sb_put(b, esc, 6);
-        } else {
-            sb_put(b, (const char *)p, 1);
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        cJSON *x = cJSON_CreateNumber((double)v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
         }
     }
-    sb_put(b, "\"", 1);
+    return a;
 }
 
 typedef struct {
@@ -517,17 +500,16 @@ fn_status fn_st_write(const char *path, const fn_st_tensor *tensors, int n,
                 return fn_error(FN_ERR_ARG, "%s: metadata key '%s' given twice", path,
                                 meta_keys[i]);
     }
-    strbuf b = {0};
-    sb_str(&b, "{");
-    if (n_meta) {
-        sb_str(&b, "\"__metadata__\":{");
-        for (int i = 0; i < n_meta; i++) {
-            if (i) sb_str(&b, ",");
-            sb_json_string(&b, meta_keys[i]);
-            sb_str(&b, ":");
-            sb_json_string(&b, meta_values[i]);
-        }
-        sb_str(&b, "}");
+    /* The header is built with cJSON: the layout is the one the format and
+     * earlier focusnet versions write (metadata first, then the tensors in
+     * order, no spaces), and every string is escaped and valid UTF-8. */
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    if (ok && n_meta) {
+        cJSON *meta = cJSON_CreateObject();
+        ok = add_item(root, "__metadata__", meta);
+        for (int i = 0; ok && i < n_meta; i++)
+            ok = add_item(meta, meta_keys[i], json_string(meta_values[i]));
     }
     size_t offset = 0;
     fn_status st = FN_OK;
@@ -548,29 +530,37 @@ fn_status fn_st_write(const char *path, const fn_st_tensor *tensors, int n,
             if (strcmp(t->name, tensors[j].name) == 0)
                 st = fn_error(FN_ERR_ARG, "%s: tensor '%s' given twice", path, t->name);
         if (st != FN_OK) break;
-        sb_str(&b, (n_meta || i) ? "," : "");
-        sb_json_string(&b, t->name);
-        char num[64];
-        sb_str(&b, ":{\"dtype\":\"");
-        sb_str(&b, fn_st_dtype_name(t->dtype));
-        sb_str(&b, "\",\"shape\":[");
-        for (int d = 0; d < t->ndim; d++) {
-            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-            sb_str(&b, num);
-        }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
-        sb_str(&b, num);
+        int64_t offs[2] = {(int64_t)offset, (int64_t)(offset + bytes)};
+        cJSON *e = cJSON_CreateObject();
+        ok = ok && add_item(root, t->name, e);
+        ok = ok && add_item(e, "dtype", json_string(fn_st_dtype_name(t->dtype)));
+        ok = ok && add_item(e, "shape", json_ints(t->shape, t->ndim));
+        ok = ok && add_item(e, "data_offsets", json_ints(offs, 2));
         offset += bytes;
     }
-    sb_str(&b, "}");
+    char *json = st == FN_OK && ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (st == FN_OK && !json) st = fn_error(FN_ERR_NOMEM, "%s: no memory for the header", path);
+    size_t len = json ? strlen(json) : 0;
     /* Spaces pad the header so the data section starts 8-byte aligned. */
-    while (!b.failed && b.n % 8 != 0)
-        sb_str(&b, " ");
-    if (st == FN_OK && b.failed) st = fn_error(FN_ERR_NOMEM, "%s: no memory for the header", path);
+    char *header = NULL;
     if (st == FN_OK) {
-        write_ctx c = {tensors, n, b.s, b.n, path};
+        size_t padded = (len + 7) / 8 * 8;
+        header = malloc(padded + 1);
+        if (!header) {
+            st = fn_error(FN_ERR_NOMEM, "%s: no memory for the header", path);
+        } else {
+            memcpy(header, json, len);
+            memset(header + len, ' ', padded - len);
+            header[padded] = 0;
+            len = padded;
+        }
+    }
+    free(json);
+    if (st == FN_OK) {
+        write_ctx c = {tensors, n, header, len, path};
         st = fn_file_write_atomic(path, write_body, &c);
     }
-    free(b.s);
+    free(header);
     return st;
 }

@@ -2,6 +2,7 @@
  * description lives in the metadata under "focusnet.*" keys so that a file
  * written by PyTorch with the same names and keys loads too. */
 #include <cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,6 +328,19 @@ fn_status fn_checkpoint_model(fn_device *dev, const fn_model_config *c, int max_
     return st;
 }
 
+fn_status fn_checkpoint_get_finite(const fn_st_file *f, const char *path, const char *name,
+                                   float *host, size_t n)
+{
+    FN_TRY(fn_st_get_f32(f, name, host, n));
+    /* One NaN would only show as "loss nan" or a diverged FocusNet stage,
+     * far from its cause. */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(host[i]))
+            return fn_error(FN_ERR_FORMAT, "%s: tensor %s holds a %s at element %zu", path, name,
+                            isnan(host[i]) ? "NaN" : "infinity", i);
+    return FN_OK;
+}
+
 fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_config *expect,
                              int max_batch, int training, fn_model **out)
 {
@@ -345,7 +359,7 @@ fn_status fn_checkpoint_load(fn_device *dev, const char *path, const fn_model_co
             st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
             break;
         }
-        st = fn_st_get_f32(f, p->name, host, p->numel);
+        st = fn_checkpoint_get_finite(f, path, p->name, host, p->numel);
         if (st == FN_OK) st = fn_buffer_write(dev, p->data, 0, p->numel * sizeof(float), host);
         free(host);
     }

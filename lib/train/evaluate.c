@@ -116,7 +116,10 @@ fn_status fn_evaluate(fn_model *m, const char *data, const char *split, int limi
     fn_dataset *d = NULL;
     const fn_model_config *c = &m->cfg;
     FN_TRY(fn_dataset_open_sized(data, split, limit, c->channels, c->height, c->width_px, &d));
-    fn_status st = fn_evaluate_dataset(m, d, out);
+    fn_status st = FN_OK;
+    if (fn_dataset_classes(d) == c->classes)
+        st = fn_model_check_dataset_classes(m, "the checkpoint", d, data);
+    if (st == FN_OK) st = fn_evaluate_dataset(m, d, out);
     fn_dataset_free(d);
     return st;
 }

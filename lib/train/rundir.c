@@ -3,7 +3,9 @@
  * while the run lives: the kernel drops it when the process dies, however it
  * dies, so a lock left by a dead run never blocks; the PID written into the
  * file is only for the message. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,4 +90,25 @@ fn_status fn_rundir_lock(const char *dir, int *fd_out)
 void fn_rundir_unlock(int fd)
 {
     if (fd >= 0) close(fd); /* closing drops the flock */
+}
+
+/* Temporary files of writers that were killed ("NAME.tmp-PID" with no such
+ * process any more) are removed: they are never complete. */
+void fn_rundir_remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *t = strstr(e->d_name, ".tmp-");
+        if (!t) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
 }

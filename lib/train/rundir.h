@@ -13,4 +13,7 @@ void fn_rundir_remove_run(const char *dir);
 fn_status fn_rundir_lock(const char *dir, int *fd);
 void fn_rundir_unlock(int fd);
 
+/* Removes "NAME.tmp-PID" files of writers that died: they are never complete. */
+void fn_rundir_remove_stale_temps(const char *dir);
+
 #endif

@@ -252,14 +252,27 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
         /* %.9g round-trips every float exactly. */
         snprintf(stats, sizeof stats, "[%.9g,%.9g,%.9g,%.9g]", s->stats[0], s->stats[1],
                  s->stats[2], s->stats[3]);
-        const char *keys[] = {"focusnet.state",     "focusnet.config",     "focusnet.epoch",
-                              "focusnet.step",      "focusnet.steps_done", "focusnet.sgd_steps",
-                              "focusnet.best_top1", "focusnet.best_epoch", "focusnet.stats",
-                              "focusnet.data_hash"};
-        const char *vals[] = {STATE_VERSION, config, epoch,      step,  steps_done,
-                              sgd,           best,   best_epoch, stats, hash};
-        st = fn_checkpoint_write(m, params, t, n_mom, keys, vals, (int)(sizeof keys / sizeof *keys),
-                                 path);
+        const char *keys[12] = {"focusnet.state",     "focusnet.config",
+                                "focusnet.epoch",     "focusnet.step",
+                                "focusnet.steps_done", "focusnet.sgd_steps",
+                                "focusnet.best_top1", "focusnet.best_epoch",
+                                "focusnet.stats",     "focusnet.data_hash"};
+        const char *vals[12] = {STATE_VERSION, config, epoch,      step,  steps_done,
+                                sgd,           best,   best_epoch, stats, hash};
+        int n_keys = 10;
+        char bhash[32], ihash[32];
+        /* Only when there is one: states of runs without stay as they were. */
+        if (s->has_baseline_hash) {
+            snprintf(bhash, sizeof bhash, "%016llx", (unsigned long long)s->baseline_hash);
+            keys[n_keys] = "focusnet.baseline_hash";
+            vals[n_keys++] = bhash;
+        }
+        if (s->has_init_hash) {
+            snprintf(ihash, sizeof ihash, "%016llx", (unsigned long long)s->init_hash);
+            keys[n_keys] = "focusnet.init_hash";
+            vals[n_keys++] = ihash;
+        }
+        st = fn_checkpoint_write(m, params, t, n_mom, keys, vals, n_keys, path);
     }
     free(t);
     free(names);
@@ -331,6 +344,18 @@ fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_st
     if (!end || *end)
         return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.data_hash missing or malformed",
                         path);
+    /* Optional: states written before issue 12 have none. */
+    const char *fh[2] = {fn_st_meta(f, "focusnet.baseline_hash"), fn_st_meta(f, "focusnet.init_hash")};
+    for (int i = 0; i < 2; i++) {
+        if (!fh[i]) continue;
+        end = NULL;
+        uint64_t v = strlen(fh[i]) == 16 ? strtoull(fh[i], &end, 16) : 0;
+        if (!end || *end)
+            return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.%s_hash is malformed", path,
+                            i ? "init" : "baseline");
+        if (i) s->init_hash = v, s->has_init_hash = 1;
+        else s->baseline_hash = v, s->has_baseline_hash = 1;
+    }
     const char *hist = fn_st_meta(f, "focusnet.history");
     cJSON *h = hist ? cJSON_Parse(hist) : NULL;
     ok = cJSON_IsArray(h);
@@ -354,7 +379,7 @@ static fn_status get_like(const fn_st_file *f, const char *path, const char *nam
     if (!same)
         return fn_error(FN_ERR_MISMATCH, "%s: tensor %s is missing or not shaped like %s", path,
                         name, p->name);
-    return fn_st_get_f32(f, name, host, p->numel);
+    return fn_checkpoint_get_finite(f, path, name, host, p->numel);
 }
 
 /* Checks the state's tensors against m and converts each; with a device,

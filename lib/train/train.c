@@ -79,6 +79,8 @@ typedef struct {
     int created_dir;
     int lock_fd; /* the run lock (rundir.c), -1: none */
     uint64_t data_hash;
+    uint64_t file_hash[2]; /* of the --baseline and --init files */
+    int has_file_hash[2];
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
     int at_chance;        /* the run's first epoch ended at chance */
     double chance;        /* training accuracy of always guessing the commonest class */
@@ -104,27 +106,6 @@ static void run_free(run *r)
 static int mnist_like(const fn_dataset *d)
 {
     return fn_dataset_channels(d) == 1 && fn_dataset_height(d) == 28 && fn_dataset_width(d) == 28;
-}
-
-/* Temporary files of writers that were killed ("NAME.tmp-PID" with no such
- * process any more) are removed: they are never complete. */
-static void remove_stale_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *t = strstr(e->d_name, ".tmp-");
-        if (!t) continue;
-        char *end;
-        long pid = strtol(t + 5, &end, 10);
-        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
-            char path[1400];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    }
-    closedir(d);
 }
 
 uint64_t fn_train_data_hash(const fn_dataset *d)
@@ -170,6 +151,7 @@ static fn_status setup(run *r, int resume)
         FN_TRY(fn_checkpoint_load(r->dev, c->init, &mc, c->batch, 1, &r->model));
         free(r->model->history); /* a new run starts its own history */
         r->model->history = NULL;
+        FN_TRY(fn_model_check_dataset_classes(r->model, c->init, d, c->data));
     } else {
         FN_TRY(fn_model_create(r->dev, &mc, c->batch, 1, &r->model));
         if (!resume) FN_TRY(fn_model_init(r->model, c->seed));
@@ -183,6 +165,8 @@ static fn_status setup(run *r, int resume)
                                   0.0f));
     r->data_hash = fn_train_data_hash(d);
     FN_TRY(fn_train_commonest_class(d, &r->chance));
+    FN_TRY(fn_train_fingerprint_files(c->baseline, c->init, resume, r->file_hash,
+                                      r->has_file_hash));
     fn_dataset_default_norm(d, m->mean, m->std);
     snprintf(m->dataset, sizeof m->dataset, "%s", fn_dataset_name(d));
     snprintf(m->loss, sizeof m->loss, "%s", fn_loss_kind_name(c->loss.kind));
@@ -207,6 +191,7 @@ static fn_status setup(run *r, int resume)
                             "classes of %dx%dx%d",
                             c->baseline, b->classes, b->channels, b->height, b->width_px, c->data,
                             mc.classes, mc.channels, mc.height, mc.width_px);
+        FN_TRY(fn_model_check_dataset_classes(r->ref, c->baseline, d, c->data));
         for (int i = 0; i < 3; i++)
             if (fabsf(r->ref->mean[i] - m->mean[i]) > 1e-4f ||
                 fabsf(r->ref->std[i] - m->std[i]) > 1e-4f)
@@ -257,7 +242,7 @@ static fn_status setup(run *r, int resume)
     snprintf(r->path_best, sizeof r->path_best, "%s/best.safetensors", c->out_dir);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", c->out_dir);
     snprintf(r->path_state, sizeof r->path_state, "%s/state.safetensors", c->out_dir);
-    remove_stale_temps(c->out_dir);
+    fn_rundir_remove_stale_temps(c->out_dir);
     if (!resume) {
         /* Checked again under the lock: another run may have written here
          * since fn_train looked. With overwrite the old run goes, all of it
@@ -430,6 +415,10 @@ static fn_status save_state(run *r, const snapshot *s, int epoch, long step, lon
     st.best_epoch = res->best_epoch;
     memcpy(st.stats, stats, sizeof st.stats);
     st.data_hash = r->data_hash;
+    st.baseline_hash = r->file_hash[0];
+    st.has_baseline_hash = r->has_file_hash[0];
+    st.init_hash = r->file_hash[1];
+    st.has_init_hash = r->has_file_hash[1];
     FN_TRY(set_history(r, NULL));
     return fn_train_state_write(r->model, s->params, s->mom, &st, r->path_state);
 }
@@ -661,6 +650,9 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
                       "%s: the training data of %s differs from the data the run started "
                       "with; start a new run to train on it",
                       path, s.c.data);
+    if (st == FN_OK)
+        st = fn_train_check_fingerprints(&s, path, s.c.baseline, s.c.init, r.file_hash,
+                                         r.has_file_hash);
     if (st == FN_OK) st = fn_checkpoint_file_config(f, path, &r.model->cfg, &want);
     if (st == FN_OK) st = fn_train_state_load_tensors(r.model, f, path);
     fn_st_close(f);

@@ -34,6 +34,10 @@ void fn_host_params_free(const fn_model *m, float **host);
 fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st_tensor *extra,
                               int n_extra, const char *const *extra_keys,
                               const char *const *extra_vals, int n_extra_meta, const char *path);
+/* fn_st_get_f32 that refuses a NaN or infinity (FN_ERR_FORMAT, naming path
+ * and the tensor): no checkpoint or state with one is ever loaded. */
+fn_status fn_checkpoint_get_finite(const fn_st_file *f, const char *path, const char *name,
+                                   float *host, size_t n);
 /* Checks that f holds every tensor of m with its shape and nothing else but
  * num_batches_tracked and names starting with `extra` (NULL: none). */
 fn_status fn_checkpoint_check_tensors(const fn_model *m, const fn_st_file *f, const char *path,
@@ -70,7 +74,21 @@ typedef struct {
     char *history; /* JSON array of completed epochs */
     float stats[4];
     uint64_t data_hash; /* of the training images and labels (fn_train_data_hash) */
+    /* Fingerprints (fn_file_hash) of the --baseline and --init files;
+     * has_*: 0 when the run had none or the state predates them. */
+    uint64_t baseline_hash, init_hash;
+    int has_baseline_hash, has_init_hash;
 } fn_train_state;
+
+/* Fingerprints of the --baseline and --init files (fingerprint.c); with
+ * resume a missing --init is skipped. check: FN_ERR_MISMATCH naming the
+ * option and file when one differs from what state s recorded; then hash/has
+ * take what s knew. */
+fn_status fn_train_fingerprint_files(const char *baseline, const char *init, int resume,
+                                     uint64_t hash[2], int has[2]);
+fn_status fn_train_check_fingerprints(const fn_train_state *s, const char *path,
+                                      const char *baseline, const char *init, uint64_t hash[2],
+                                      int has[2]);
 
 /* A hash of a dataset's shape, images and labels: a resumed run must see the
  * data the run started with. */

@@ -1,0 +1,64 @@
+/* The window's instance, shared by window.c (state, jobs, display) and
+ * window-actions.c (actions, file choosers, drops). */
+#ifndef FNV_WINDOW_PRIVATE_H
+#define FNV_WINDOW_PRIVATE_H
+
+#include "class-plot.h"
+#include "image-list.h"
+#include "model-panel.h"
+#include "window.h"
+#include "worker.h"
+
+struct _FnvWindow {
+    GtkApplicationWindow parent;
+    /* template children */
+    GtkRevealer *error_revealer;
+    GtkLabel *error_label, *status_label, *image_title, *label_caption;
+    GtkLabel *conf_title_base, *conf_title_focus;
+    GtkDropDown *class_dropdown, *method_dropdown, *colormap_dropdown, *rule_dropdown;
+    GtkStringList *class_model;
+    GtkScale *opacity_scale;
+    GtkCheckButton *shared_scale_check;
+    GtkSpinner *spinner;
+    FnvImageList *image_list;
+    GtkWidget *view_box, *confusion_box;
+    FnvModelPanel *panel_base, *panel_focus;
+    FnvLabelView *label_view;
+    FnvConfusionView *conf_base, *conf_focus;
+
+    /* properties: what the user chose */
+    int cls; /* the class to map, -1 for the top class */
+    gboolean grad_cam;
+    fn_colormap colormap;
+    double opacity;
+    gboolean shared_scale;
+    int multiwarm_rule; /* 0: logit > 0, 1: softmax(z/2) > 1/K */
+    int first_index;    /* dataset image to show once the split is in, -1 */
+    gboolean busy;
+
+    FnvWorker *worker;
+    gboolean disposed;
+    int pending; /* jobs submitted and not yet handed back */
+    FnvModelInfo info[FNV_SLOTS];
+    int image_gen;                  /* the newest image job */
+    FnvJob *shown;                  /* the last image's results */
+    FnvJob *dataset;                /* the dataset split's results */
+    int updating;                   /* set while the window changes its own controls */
+    char *screenshot, *export_path; /* written once everything asked for is shown */
+    gboolean quit_after, shot_scheduled;
+    int shot_frames;
+};
+
+/* The message in the info bar and on stderr. */
+void fnv_window_show_error(FnvWindow *self, const char *msg);
+void fnv_window_submit_dataset(FnvWindow *self, const char *spec, const char *split, int limit);
+/* A checkpoint into slot (-1: by its loss); replace closes the other model. */
+void fnv_window_load(FnvWindow *self, const char *path, int slot, int replace);
+/* Schedules the screenshot asked for once nothing is pending (window-actions.c). */
+void fnv_window_maybe_screenshot(FnvWindow *self);
+/* window-actions.c: installs the win.* actions (class_init) and the drop
+ * target (init). */
+void fnv_window_class_install_actions(GtkWidgetClass *wc);
+void fnv_window_add_drop_target(FnvWindow *self);
+
+#endif
