@@ -31,6 +31,14 @@ int cli_fail(const char *cmd);
 
 void cli_print_report(const fn_eval_report *r, const char *const *names, int show_classes);
 
+/* The ranks of `mpirun -np N focusnet ...` (comm_mpi.c; comm_none.c without
+ * MPI): NULL for one process. Close after the command; failed_running: this
+ * rank failed while the others may wait for it, so the job is ended. */
+const fn_comm *cli_comm_open(void);
+void cli_comm_close(const fn_comm *c, int failed_running);
+/* The rank among those on this machine (OMPI_COMM_WORLD_LOCAL_RANK). */
+int cli_comm_local_rank(void);
+
 int cmd_devices(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_train(int argc, char **argv);

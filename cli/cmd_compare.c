@@ -73,13 +73,14 @@ static int parse_methods(const char *s, compare *k)
 /* What makes runs comparable; another recipe in the same folder is refused. */
 static void recipe_text(const fn_train_config *c, char *out, size_t n)
 {
-    int len = snprintf(out, n,
-                       "model %s\ndata %s\nepochs %d\nbatch %d\nlr %g\nmomentum %g\nwd %g\n"
-                       "limit-train %d\nlimit-test %d\ncosine %d\naugment %d\nmilestones",
-                       c->arch, c->data, c->epochs, c->batch, c->lr, c->momentum, c->weight_decay,
-                       c->limit_train, c->limit_test, c->cosine, c->augment);
-    for (int i = 0; i < c->n_milestones && len > 0 && (size_t)len < n; i++)
-        len += snprintf(out + len, n - len, " %d", c->milestones[i]);
+    int len =
+        snprintf(out, n,
+                 "model %s\ndata %s\nepochs %d\nbatch %d\nlr %g\nmomentum %g\nwd %g\n"
+                 "limit-train %d\nlimit-test %d\ncosine %d\naugment %d\nmilestones",
+                 c->arch, c->data, c->epochs, c->batch, c->sgd.lr, c->sgd.momentum,
+                 c->sgd.weight_decay, c->limit_train, c->limit_test, c->sched.cosine, c->augment);
+    for (int i = 0; i < c->sched.n_milestones && len > 0 && (size_t)len < n; i++)
+        len += snprintf(out + len, n - len, " %d", c->sched.milestones[i]);
     if (len > 0 && (size_t)len < n) snprintf(out + len, n - len, "\n");
 }
 

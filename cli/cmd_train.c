@@ -22,6 +22,23 @@ int cli_stop_exit_code(void)
     return stop_requested ? 128 + stop_requested : 0;
 }
 
+/* The exit code of a stopped run. Under mpirun a signal to any rank stops
+ * every rank after the same step (the stop flag rides the gradient
+ * allreduce), so every rank exits as the signalled one does: mpirun's status
+ * then says 130 / 143 too, and `mpirun ... train && next` stops. r.stopped is
+ * the same on every rank, so either all ranks reduce here or none. */
+static int stop_exit_code(const fn_comm *comm, int stopped)
+{
+    if (!stopped) return 0;
+    int code = cli_stop_exit_code();
+    if (comm) {
+        int64_t sig[2] = {code == 128 + SIGINT, code == 128 + SIGTERM};
+        if (comm->allreduce_i64(comm, sig, 2) == FN_OK)
+            code = sig[0] ? 128 + SIGINT : sig[1] ? 128 + SIGTERM : 0;
+    }
+    return code;
+}
+
 void cli_catch_sigint(volatile int **flag)
 {
     struct sigaction sa;
@@ -96,17 +113,18 @@ void cli_print_report(const fn_eval_report *r, const char *const *names, int sho
 /* Parses "30,60" into milestones. */
 static int parse_milestones(const char *s, fn_train_config *c)
 {
-    c->n_milestones = 0;
+    c->sched.n_milestones = 0;
     while (s && *s) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 100000 || c->n_milestones >= FN_MAX_MILESTONES) return 0;
-        if (c->n_milestones > 0 && v <= c->milestones[c->n_milestones - 1]) return 0;
-        c->milestones[c->n_milestones++] = (int)v;
+        if (end == s || v < 1 || v > 100000 || c->sched.n_milestones >= FN_MAX_MILESTONES) return 0;
+        if (c->sched.n_milestones > 0 && v <= c->sched.milestones[c->sched.n_milestones - 1])
+            return 0;
+        c->sched.milestones[c->sched.n_milestones++] = (int)v;
         s = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return 0;
     }
-    return c->n_milestones > 0;
+    return c->sched.n_milestones > 0;
 }
 
 /* The options `train` and `demo` share; returns 0 or an exit code. */
@@ -135,13 +153,13 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     GET_INT("save-every", 1, 1L << 40, c->save_every);
     if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v))) return rc;
     if (cli_get(o, "seed")) c->seed = (uint64_t)v;
-    GET_FLOAT("lr", 0, 1e9, c->lr);
-    GET_FLOAT("momentum", 0, 1, c->momentum);
-    GET_FLOAT("wd", 0, 1, c->weight_decay);
+    GET_FLOAT("lr", 0, 1e9, c->sgd.lr);
+    GET_FLOAT("momentum", 0, 1, c->sgd.momentum);
+    GET_FLOAT("wd", 0, 1, c->sgd.weight_decay);
     GET_FLOAT("width", 0.1, 4, c->width);
-    GET_FLOAT("warmup-epochs", 0, 100000, c->warmup_epochs);
-    if (cli_get(o, "nesterov")) c->nesterov = 1;
-    if (cli_get(o, "cosine")) c->cosine = 1;
+    GET_FLOAT("warmup-epochs", 0, 100000, c->sched.warmup_epochs);
+    if (cli_get(o, "nesterov")) c->sgd.nesterov = 1;
+    if (cli_get(o, "cosine")) c->sched.cosine = 1;
     if (cli_get(o, "no-augment")) c->augment = 0;
     if (cli_get(o, "augment")) c->augment = 1;
     if (cli_get(o, "no-shuffle")) c->shuffle = 0;
@@ -155,7 +173,8 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         c->small_stem = strcmp(stem, "small") == 0;
     }
     if (cli_get(o, "milestones") && !parse_milestones(cli_get(o, "milestones"), c)) {
-        fprintf(stderr, "focusnet %s: option '--milestones' takes increasing epochs like 30,60, not "
+        fprintf(stderr,
+                "focusnet %s: option '--milestones' takes increasing epochs like 30,60, not "
                 "'%s'\n",
                 cmd, cli_get(o, "milestones"));
         return EXIT_USAGE;
@@ -264,6 +283,21 @@ static int resume_options_ok(const cli_opt *opts)
     return 1;
 }
 
+/* Under mpirun: the rank's GPU by its rank on this machine, so that N ranks
+ * on a machine with N GPUs take one each; NULL (the default device, shared)
+ * where there is no GPU. */
+static const char *rank_device(char *buf, size_t n)
+{
+    fn_device_info info[64];
+    int count = 0, gpus[64], ng = 0;
+    if (fn_devices_list(info, 64, &count) != FN_OK) return NULL;
+    for (int i = 0; i < count && i < 64; i++)
+        if (info[i].is_gpu) gpus[ng++] = info[i].global_index;
+    if (ng == 0) return NULL;
+    snprintf(buf, n, "%d", gpus[cli_comm_local_rank() % ng]);
+    return buf;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_opt opts[] = {TRAIN_OPTIONS,
@@ -296,9 +330,23 @@ int cmd_train(int argc, char **argv)
     cli_catch_sigint(&c.stop);
     c.progress = cli_progress;
     c.user = (void *)"train";
+    c.comm = cli_comm_open();
+    char dev[32];
+    if (c.comm && !c.device && !getenv("FOCUSNET_DEVICE")) c.device = rank_device(dev, sizeof dev);
     fn_train_result r;
     fn_status st = resume ? fn_train_resume(resume, &c, &r) : fn_train(&c, &r);
-    if (st != FN_OK) return cli_fail("train");
+    if (st != FN_OK) {
+        rc = cli_fail("train");
+        cli_comm_close(c.comm, r.started);
+        return rc;
+    }
+    int rank = c.comm ? c.comm->rank(c.comm) : 0;
+    int stop_code = stop_exit_code(c.comm, r.stopped);
+    cli_comm_close(c.comm, 0);
+    if (rank != 0) { /* rank 0 reports for the job */
+        fn_eval_report_free(&r.report);
+        return stop_code;
+    }
     const char *dir = resume ? resume : c.out_dir;
     if (r.best_epoch > 0)
         printf("%s: %d epochs, %ld steps in %.1f s; best top-1 %.2f%% at epoch %d\n", dir,
@@ -317,5 +365,5 @@ int cmd_train(int argc, char **argv)
                "%s\n",
                dir, dir);
     fn_eval_report_free(&r.report);
-    return r.stopped ? cli_stop_exit_code() : 0;
+    return stop_code;
 }

@@ -62,7 +62,7 @@ static void write_text(FILE *f, const compare *k, const fn_train_config *c, cons
     for (int i = 0; i < k->n_seeds; i++)
         fprintf(f, "%s%d", i ? "," : "", k->seeds[i]);
     fprintf(f, "), %d epochs, batch %d, lr %g; test accuracy of the last epoch, %%\n\n", c->epochs,
-            c->batch, c->lr);
+            c->batch, c->sgd.lr);
     fprintf(f, "%s%-32s%s%-15s%s%-15s%s%-17s%s%s%s\n", bar, "method", sep, "top-1", sep, "top-5",
             sep, "paired top-1 diff", sep, "t-test p", end);
     if (md) fprintf(f, "|---|---|---|---|---|\n");
@@ -128,7 +128,7 @@ static char *json_text(const compare *k, const fn_train_config *c, const fn_data
     cJSON_AddStringToObject(o, "data", c->data);
     cJSON_AddNumberToObject(o, "epochs", c->epochs);
     cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "lr", c->lr);
+    cJSON_AddNumberToObject(o, "lr", c->sgd.lr);
     double seeds[MAX_SEEDS];
     for (int i = 0; i < k->n_seeds; i++)
         seeds[i] = k->seeds[i];

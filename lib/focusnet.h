@@ -65,7 +65,37 @@ fn_status fn_devices_list(fn_device_info *out, int max, int *count);
 fn_status fn_device_open(const char *spec, fn_device **out);
 void fn_device_free(fn_device *dev);
 const fn_device_info *fn_device_get_info(const fn_device *dev);
+/* fn_device_open with a profiling queue (profiling 1): what the fn_profile_*
+ * and fn_span_* timers below need. */
+fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out);
+/* Waits until everything enqueued on the device has run. */
+fn_status fn_finish(fn_device *dev);
 
+/* Device time per kernel name. On a profiling queue, between fn_profile_start
+ * and fn_profile_stop every kernel, buffer transfer and library call the
+ * library enqueues is timed by its OpenCL event and summed by name. */
+typedef struct {
+    char name[64];
+    double ms; /* device time summed over calls */
+    long calls;
+} fn_profile_entry;
+
+fn_status fn_profile_start(fn_device *dev); /* clears the totals; needs a profiling queue */
+fn_status fn_profile_stop(fn_device *dev);  /* waits for the queue and adds the last events up */
+/* The totals, largest first; valid until the next start or the device is freed. */
+int fn_profile_entries(fn_device *dev, const fn_profile_entry **out);
+
+/* Times a stretch of device work: begin waits for the queue and starts the
+ * host clock, end waits again. host_ms: the host clock between the two
+ * waits. device_ms: the same span on the device's clock, from markers
+ * enqueued at begin and end (profiling queues; -1 where the driver gives no
+ * usable marker times, or a span longer than the host saw). */
+typedef struct {
+    double host_t0;
+    void *marker; /* the begin marker's event, or NULL */
+} fn_span;
+fn_status fn_span_begin(fn_device *dev, fn_span *s);
+fn_status fn_span_end(fn_device *dev, fn_span *s, double *host_ms, double *device_ms);
 
 /* ---- Models -------------------------------------------------------------
  * Architectures: "lenet5", "resnet18", "resnet34", "mobilenetv2".
@@ -94,12 +124,54 @@ const char *const *fn_model_arch_names(void);
 fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_batch, int training,
                           fn_model **out);
 void fn_model_free(fn_model *m);
+/* (Re)initializes the parameters as torchvision does, from a seeded
+ * generator (fn_model_create uses seed 0; the trainer the run's seed). */
+fn_status fn_model_init(fn_model *m, uint64_t seed);
 const fn_model_config *fn_model_get_config(const fn_model *m);
 int64_t fn_model_param_count(const fn_model *m);
 /* Forward FLOPs per image, counted as 2 x multiply-adds of convolutions and linear layers. */
 double fn_model_flops(const fn_model *m);
 /* Evaluation-mode forward of n host images (n, C, H, W) into host logits (n, K). */
 fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logits);
+
+/* ---- Layers one by one, for benchmarks ---------------------------------------
+ * A model is a list of layers; these run one of them as the model's training
+ * forward and backward do, on the model's own buffers, so a benchmark can
+ * time each layer. */
+typedef enum {
+    FN_LAYER_CONV,
+    FN_LAYER_BN,
+    FN_LAYER_RELU,
+    FN_LAYER_RELU6,
+    FN_LAYER_MAXPOOL,
+    FN_LAYER_GAP,
+    FN_LAYER_LINEAR,
+    FN_LAYER_ADD,
+} fn_layer_type;
+
+typedef struct {
+    fn_layer_type type;
+    const char *kind; /* "conv", "bn", "relu", "relu6", "maxpool", "gap", "linear", "add" */
+    char name[96];    /* conv, bn, linear: torchvision's name of the layer ("layer1.0.conv1");
+                         others: kind */
+    int in_c, in_h, in_w, out_c, out_h, out_w; /* per-image shapes; flat (F) is F x 1 x 1 */
+    int k, stride, pad, groups; /* conv (k x k filters) and max pooling (k x k window) */
+    int bias;                   /* conv and linear: has a bias */
+    int reads_input;            /* reads the model's input: backward computes no input gradient */
+    double flops;               /* forward per image: 2 x multiply-adds (conv, linear), else 0 */
+} fn_layer_info;
+
+int fn_model_layer_count(const fn_model *m);
+fn_status fn_model_layer_info(const fn_model *m, int i, fn_layer_info *out);
+/* Layer i's training forward (batch statistics) on n images, from its input
+ * activation to its output, alone: a batch norm that the whole forward fuses
+ * with the activation after it runs without it here. Needs a training model. */
+fn_status fn_model_layer_forward(fn_model *m, int i, int n);
+/* Layer i's backward as the whole backward runs it: parameter gradients
+ * accumulate, the input gradient of an activation read by one layer is
+ * overwritten and that of one read by several is added to. Needs the
+ * layer's forward to have run first (batch norm, pooling keep what it saved). */
+fn_status fn_model_layer_backward(fn_model *m, int i, int n);
 
 /* ---- Losses -------------------------------------------------------------- */
 typedef enum { FN_LOSS_CE, FN_LOSS_LS, FN_LOSS_KD, FN_LOSS_FOCUS } fn_loss_kind;
@@ -131,6 +203,63 @@ void fn_loss_opts_authors(fn_loss_opts *o);
 const char *fn_loss_kind_name(fn_loss_kind kind);
 fn_status fn_loss_kind_parse(const char *name, fn_loss_kind *out);
 
+/* ---- One training step --------------------------------------------------------
+ * SGD with momentum, exactly torch.optim.SGD's rule (see lib/optim/sgd.h). */
+typedef struct {
+    float lr;
+    float momentum;     /* 0: plain SGD, no buffer needed */
+    float dampening;    /* torch's dampening (0) */
+    float weight_decay; /* L2, added to the gradient: g = grad + wd * p */
+    int nesterov;       /* needs momentum > 0 and dampening == 0, as in torch */
+} fn_sgd_opts;
+
+/* The paper's recipe: lr 0.1, momentum 0.9, weight decay 1e-4, no dampening,
+ * no Nesterov. */
+void fn_sgd_opts_default(fn_sgd_opts *o);
+
+/* A trainer makes training steps of one model: it owns the optimizer (a
+ * momentum buffer for every trainable tensor, the step count) and the
+ * device buffers of a batch (labels, per-sample losses, running sums). One
+ * step is: upload the batch, the frozen reference's forward (ref: the
+ * baseline of the focus loss, the teacher of KD; NULL otherwise), forward
+ * with batch statistics, the loss and its gradient, the running sums, zero
+ * the gradients, backward, the hook (if any), one SGD update of every
+ * trainable tensor. The trainer of lib/train and `focusnet bench train` both
+ * run exactly this. m (built for training) and ref (built for evaluation,
+ * same input and classes) stay the caller's and must outlive the trainer. */
+typedef struct fn_trainer fn_trainer;
+
+fn_status fn_trainer_create(fn_model *m, fn_model *ref, const fn_loss_opts *loss,
+                            const fn_sgd_opts *sgd, fn_trainer **out);
+void fn_trainer_free(fn_trainer *t);
+/* One whole step on n host images (n, C, H, W), normalized, and labels (n). */
+fn_status fn_trainer_step(fn_trainer *t, const float *images, const int32_t *labels, int n);
+/* The step in two halves, for a data-parallel trainer that combines the
+ * gradients of several ranks between them: fn_trainer_grads does everything
+ * up to and including backward (the gradients are then in the model),
+ * fn_trainer_apply the SGD update. fn_trainer_step is grads, the hook, apply. */
+fn_status fn_trainer_grads(fn_trainer *t, const float *images, const int32_t *labels, int n);
+fn_status fn_trainer_apply(fn_trainer *t);
+/* Called by fn_trainer_step between backward and the update (NULL: none); a
+ * failure stops the step before the update. A data-parallel trainer
+ * reads the gradients, averages them over its ranks (an allreduce of
+ * fn_trainer_grad_count floats) and writes them back here. */
+typedef fn_status (*fn_trainer_hook)(fn_trainer *t, void *user);
+void fn_trainer_set_hook(fn_trainer *t, fn_trainer_hook hook, void *user);
+/* Every trainable tensor's gradient, one after another in parameter order. */
+size_t fn_trainer_grad_count(const fn_trainer *t);
+fn_status fn_trainer_grads_read(fn_trainer *t, float *host);
+fn_status fn_trainer_grads_write(fn_trainer *t, const float *host);
+/* The learning rate of the next updates (the schedule is the caller's). */
+void fn_trainer_set_lr(fn_trainer *t, float lr);
+float fn_trainer_lr(const fn_trainer *t);
+/* Updates taken (momentum starts on the first); set when resuming. */
+long fn_trainer_steps(const fn_trainer *t);
+void fn_trainer_set_steps(fn_trainer *t, long steps);
+/* The running sums since the last set, on the device, read back only when
+ * asked: {sum of losses, correct top-1, non-finite losses, samples}. */
+fn_status fn_trainer_stats_read(fn_trainer *t, float stats[4]);
+fn_status fn_trainer_stats_set(fn_trainer *t, const float stats[4]);
 
 /* ---- Checkpoints ------------------------------------------------------------
  * safetensors files with torchvision's tensor names and the model's
@@ -169,6 +298,29 @@ void fn_eval_report_free(fn_eval_report *r);
 int fn_eval_confused_pairs(const fn_eval_report *r, int n, int *true_class, int *pred_class,
                            int64_t *count);
 
+/* ---- Several processes: data parallelism ----------------------------------
+ * A communicator among the ranks of one training job, implemented by the
+ * caller (the CLI does it with MPI in cli/comm_mpi.c; the library holds no
+ * MPI). Every call is collective: all ranks make the same calls in the same
+ * order. The library never calls abort; it is there for the caller, which
+ * ends the whole job with it when one rank fails inside a run (the others
+ * would wait for it forever). */
+typedef struct fn_comm fn_comm;
+struct fn_comm {
+    void *ctx; /* the implementation's */
+    int (*rank)(const fn_comm *c);
+    int (*size)(const fn_comm *c);
+    /* In place: data (n) becomes the sum over the ranks. */
+    fn_status (*allreduce_f32)(const fn_comm *c, float *data, size_t n);
+    fn_status (*allreduce_i64)(const fn_comm *c, int64_t *data, size_t n);
+    /* bytes of data from rank root to every rank. */
+    fn_status (*broadcast)(const fn_comm *c, void *data, size_t bytes, int root);
+    fn_status (*barrier)(const fn_comm *c);
+    void (*abort)(const fn_comm *c, int code);
+};
+/* The communicator of one process alone (rank 0 of 1): what NULL means. */
+const fn_comm *fn_comm_self(void);
+
 /* ---- Training ------------------------------------------------------------ */
 typedef struct {
     int epoch, epochs;     /* 1-based epoch */
@@ -186,6 +338,15 @@ typedef void (*fn_train_progress_fn)(const fn_train_progress *p, void *user);
 
 #define FN_MAX_MILESTONES 16
 
+/* The learning rate over the epochs: step decay at milestones, or cosine. */
+typedef struct {
+    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
+    float gamma;                                     /* 0.1 */
+    int cosine;                                      /* cosine decay instead of steps */
+    float warmup_epochs; /* linear lr warm-up over this many first epochs; -1: 1 for
+                            the focus and kd stages, 0 (none) for ce and ls */
+} fn_schedule_opts;
+
 typedef struct {
     const char *arch;        /* "lenet5", ... */
     int small_stem;          /* -1: by input size */
@@ -196,13 +357,8 @@ typedef struct {
     const char *baseline;    /* focus: the frozen baseline; kd: the teacher */
     const char *init;        /* start from these weights */
     int epochs, batch;
-    float lr, momentum, weight_decay;
-    int nesterov;
-    int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
-    float gamma;
-    int cosine;              /* cosine decay instead of steps */
-    float warmup_epochs;     /* linear lr warm-up over this many first epochs; -1: 1 for
-                                the focus and kd stages, 0 (none) for ce and ls */
+    fn_sgd_opts sgd;        /* lr, momentum, weight decay, Nesterov (fn_sgd_opts_default) */
+    fn_schedule_opts sched; /* the learning rate over the epochs */
     uint64_t seed;
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends
@@ -215,6 +371,13 @@ typedef struct {
     void *user;
     volatile int *stop;      /* set non-zero (e.g. from SIGINT) to stop after saving */
     int overwrite;           /* a fresh run may replace a run already in out_dir */
+    /* Data parallelism (NULL: one process). With N ranks, batch is the global
+     * batch: every rank loads the same global batches and trains on its
+     * rows [r*B/N, (r+1)*B/N); the gradients are summed over the ranks so
+     * that every rank applies the update one process would (batch norm uses
+     * each rank's statistics). Evaluation is sharded and reduced; rank 0
+     * alone writes the run directory and calls progress. */
+    const fn_comm *comm;
 } fn_train_config;
 
 typedef struct {
@@ -225,6 +388,8 @@ typedef struct {
     long steps_done;         /* steps of the whole run, resumed ones included */
     double seconds;
     int stopped;             /* by the stop flag or max_steps */
+    int started;             /* every rank agreed and training began: a failure after this
+                                leaves the other ranks waiting (see fn_comm.abort) */
 } fn_train_result;
 
 /* The paper's recipe: SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 128,
@@ -254,7 +419,9 @@ fn_status fn_train_check_out_dir(const char *dir, int overwrite);
  * learning-rate schedule, the data order and augmentation continue where the
  * state was saved, so the run ends bitwise as an uninterrupted one would on
  * the same device. From o (may be NULL) only device, epochs (0: as started),
- * max_steps, save_every (0: as started), progress, user and stop are used. */
+ * max_steps, save_every (0: as started), progress, user, stop and comm are
+ * used: a run may continue on another number of ranks (the state holds the
+ * weights, momentum and the position in global batches). */
 fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
 
 

@@ -2,6 +2,8 @@
 # Builds (if needed) and runs the whole test suite; ends with "N passed, N failed".
 #   tests/run.sh              the normal build in build/
 #   tests/run.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+#   tests/run.sh --mpi        the data-parallel tests under mpirun (suite "mpi", about 2
+#                             minutes; left out of the other runs)
 #   tests/run.sh --valgrind   valgrind memcheck over the host-only tests and a short CLI
 #                             session (tests/valgrind.sh; about 2 minutes)
 # Extra arguments after these go to meson test (e.g. a test name).
@@ -12,6 +14,11 @@ if [ "${1:-}" = "--valgrind" ]; then
 fi
 builddir=build
 setup_args="-Dwerror=true"
+suite="--no-suite mpi"
+if [ "${1:-}" = "--mpi" ]; then
+    shift
+    suite="--suite mpi"
+fi
 if [ "${1:-}" = "--sanitize" ]; then
     shift
     builddir=build-asan
@@ -29,7 +36,8 @@ meson compile -C "$builddir" >/dev/null || { meson compile -C "$builddir" 2>&1 |
 # One test at a time by default: POCL's kernel cache is not safe when several
 # processes build the same kernel at once (pocl#1480). FOCUSNET_TEST_JOBS=N for more.
 log=$(mktemp)
-meson test -C "$builddir" --print-errorlogs --num-processes "${FOCUSNET_TEST_JOBS:-1}" "$@" 2>&1 | tee "$log"
+# shellcheck disable=SC2086
+meson test -C "$builddir" --print-errorlogs --num-processes "${FOCUSNET_TEST_JOBS:-1}" $suite "$@" 2>&1 | tee "$log"
 passed=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 failed=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 timeout=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" | tail -1)

@@ -390,7 +390,7 @@ static void test_load_image(void)
     fn_model *m = NULL;
     CHECK_OK(fn_model_create(NULL, &cfg, 1, 0, &m)); /* no device needed to read images */
     if (m) {
-        m->mean[0] = 0.5f, m->std[0] = 0.25f;
+        m->meta.mean[0] = 0.5f, m->meta.std[0] = 0.25f;
         float in[3 * P], px[3 * P];
         CHECK_OK(fn_model_load_image(m, path, in, px));
         int ok = 1;
@@ -398,7 +398,7 @@ static void test_load_image(void)
             for (int i = 0; i < P; i++) {
                 float p = rgb[i * 3 + c] / 255.0f;
                 ok &= fabsf(px[c * P + i] - p) < 1e-6f;
-                ok &= fabsf(in[c * P + i] - (p - m->mean[c]) / m->std[c]) < 1e-5f;
+                ok &= fabsf(in[c * P + i] - (p - m->meta.mean[c]) / m->meta.std[c]) < 1e-5f;
             }
         CHECK(ok, "pixels in [0, 1] and the normalized input of an image of the model's size");
         snprintf(path, sizeof path, "%s/missing.png", dir);

@@ -13,6 +13,15 @@ trap 'rm -rf "$tmp"' EXIT
 expect 2 "unknown command 'frobnicate'" -- "$fn" frobnicate
 expect 2 "unknown option '--bogus'" -- "$fn" devices --bogus
 expect 2 "unexpected argument 'extra'" -- "$fn" devices extra
+# The parser (getopt_long underneath): whole names only, values where they belong.
+expect 2 "unknown option '--epoch' (see 'focusnet train --help')" -- "$fn" train --epoch 3
+expect 2 "unknown option '-x'" -- "$fn" train -x
+expect 2 "unknown option '-xy'" -- "$fn" train -xy
+expect 2 "unknown option '--he'" -- "$fn" train --he
+expect 2 "option '--epochs' needs a value (N)" -- "$fn" train --epochs
+expect 2 "option '--nesterov' takes no value" -- "$fn" train --nesterov=1
+expect 2 "option '--lr' needs a number from 0" -- "$fn" train --lr=-1
+expect 2 "unexpected argument 'a'" -- "$fn" devices -- a
 [ "$(FOCUSNET_DEVICE= "$fn" devices --bogus 2>&1 | wc -l)" -eq 1 ] && ok || bad "usage error is one line"
 
 out=$("$fn" devices) && ok || bad "devices runs"

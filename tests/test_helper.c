@@ -3,7 +3,10 @@
  *   test_helper same A B         exit 0 when two safetensors files hold the same tensors, bit
  *                                for bit (metadata aside), else 1 naming the first difference
  *   test_helper finite A         exit 0 when every tensor of A converts to finite floats
- *   test_helper tensors A        prints the tensor count of A (exit 1 if unreadable) */
+ *   test_helper tensors A        prints the tensor count of A (exit 1 if unreadable)
+ *   test_helper close A B TOL    exit 0 when A and B hold the same tensors and every value
+ *                                differs by at most TOL x the largest magnitude of its
+ *                                tensor in A; prints the largest such ratio */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,45 @@ static int all_finite(const char *a)
     return rc;
 }
 
+static int close_to(const char *a, const char *b, double tol)
+{
+    fn_st_file *fa = NULL, *fb = NULL;
+    if (fn_st_open(a, &fa) != FN_OK || fn_st_open(b, &fb) != FN_OK) {
+        fprintf(stderr, "%s\n", fn_last_error());
+        return 2;
+    }
+    int rc = fn_st_count(fa) == fn_st_count(fb) ? 0 : 1;
+    double worst = 0;
+    const char *where = "";
+    for (int i = 0; rc == 0 && i < fn_st_count(fa); i++) {
+        const fn_st_tensor *t = fn_st_tensor_at(fa, i);
+        size_t n = fn_st_numel(t);
+        float *u = malloc(sizeof(float) * (n ? n : 1)), *v = malloc(sizeof(float) * (n ? n : 1));
+        if (!u || !v || fn_st_get_f32(fa, t->name, u, n) != FN_OK ||
+            fn_st_get_f32(fb, t->name, v, n) != FN_OK) {
+            fprintf(stderr, "tensor %s: missing or another shape in %s\n", t->name, b);
+            rc = 1;
+        }
+        double big = 0, diff = 0;
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            if (fabs(u[j]) > big) big = fabs(u[j]);
+            if (fabs((double)u[j] - v[j]) > diff || isnan(v[j])) diff = fabs((double)u[j] - v[j]);
+        }
+        double ratio = big > 0 ? diff / big : diff;
+        if (rc == 0 && (ratio > worst || isnan(ratio))) {
+            worst = ratio;
+            where = t->name;
+        }
+        free(u);
+        free(v);
+    }
+    printf("largest difference %.3g of the tensor's magnitude (%s)\n", worst, where);
+    if (rc == 0 && !(worst <= tol)) rc = 1;
+    fn_st_close(fa);
+    fn_st_close(fb);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "mnist") == 0) {
@@ -68,6 +110,8 @@ int main(int argc, char **argv)
     }
     if (argc == 4 && strcmp(argv[1], "same") == 0) return same(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "finite") == 0) return all_finite(argv[2]);
+    if (argc == 5 && strcmp(argv[1], "close") == 0)
+        return close_to(argv[2], argv[3], atof(argv[4]));
     if (argc == 3 && strcmp(argv[1], "tensors") == 0) {
         fn_st_file *f = NULL;
         if (fn_st_open(argv[2], &f) != FN_OK) return 1;
@@ -75,6 +119,7 @@ int main(int argc, char **argv)
         fn_st_close(f);
         return 0;
     }
-    fprintf(stderr, "usage: test_helper mnist DIR | same A B | finite A | tensors A\n");
+    fprintf(stderr,
+            "usage: test_helper mnist DIR | same A B | close A B TOL | finite A | tensors A\n");
     return 2;
 }

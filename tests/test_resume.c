@@ -140,10 +140,10 @@ static void warmup_resume(const char *dir, const char *data)
     c.data = data;
     c.epochs = 3;
     c.batch = 32;
-    c.lr = 0.05f;
-    c.milestones[0] = 2;
-    c.n_milestones = 1;
-    c.warmup_epochs = 1.5f; /* 12 of the 24 steps: it ends inside epoch 2 */
+    c.sgd.lr = 0.05f;
+    c.sched.milestones[0] = 2;
+    c.sched.n_milestones = 1;
+    c.sched.warmup_epochs = 1.5f; /* 12 of the 24 steps: it ends inside epoch 2 */
     c.out_dir = f;
     fn_train_result r;
     CHECK_OK(fn_train(&c, &r));
@@ -182,7 +182,7 @@ static void warmup_resume(const char *dir, const char *data)
         c.out_dir = runs[i];
         c.epochs = 1;
         c.max_steps = 0;
-        c.warmup_epochs = wu[i];
+        c.sched.warmup_epochs = wu[i];
         fn_loss_opts_default(&c.loss, i < 3 ? FN_LOSS_FOCUS : FN_LOSS_CE);
         c.baseline = i < 3 ? base : NULL;
         CHECK_OK(fn_train(&c, &r));
@@ -191,7 +191,7 @@ static void warmup_resume(const char *dir, const char *data)
     }
     CHECK(same_tensors(runs[0], runs[1]), "focus by default: a one-epoch warm-up");
     CHECK(!same_tensors(runs[0], runs[2]), "... which changes the weights");
-    c.warmup_epochs = 0; /* ce without warm-up, against the default ce run in runs[3] */
+    c.sched.warmup_epochs = 0; /* ce without warm-up, against the default ce run in runs[3] */
     {
         char again[700];
         snprintf(again, sizeof again, "%s/warm-d4", dir);
@@ -202,7 +202,7 @@ static void warmup_resume(const char *dir, const char *data)
         CHECK(same_tensors(runs[3], again), "ce by default: no warm-up");
     }
     c.epochs = 3;
-    c.warmup_epochs = 1.5f;
+    c.sched.warmup_epochs = 1.5f;
 
     /* A state written before the field existed: no warm-up. */
     const char *src = getenv("FOCUSNET_SOURCE_DIR");
@@ -214,7 +214,8 @@ static void warmup_resume(const char *dir, const char *data)
     if (sf && fn_st_meta(sf, "focusnet.config")) {
         CHECK(!strstr(fn_st_meta(sf, "focusnet.config"), "warmup"), "an old state (%s)", path);
         CHECK_OK(fn_train_state_read(sf, path, &s));
-        CHECK(s.c.warmup_epochs == 0, "an old state runs without warm-up (%g)", s.c.warmup_epochs);
+        CHECK(s.c.sched.warmup_epochs == 0, "an old state runs without warm-up (%g)",
+              s.c.sched.warmup_epochs);
         fn_train_state_free(&s);
     }
     fn_st_close(sf);
@@ -225,7 +226,7 @@ static void warmup_resume(const char *dir, const char *data)
     c.out_dir = f;
     c.max_steps = 0;
     c.epochs = 2;
-    c.lr = 0;
+    c.sgd.lr = 0;
     CHECK_OK(fn_train(&c, &r));
     fn_eval_report_free(&r.report);
     double acc = log_number(f, 0, "train_acc");
@@ -259,11 +260,11 @@ int main(void)
     c.data = data;
     c.epochs = 3;
     c.batch = 32;
-    c.lr = 0.05f;
+    c.sgd.lr = 0.05f;
     c.augment = 1;
     c.seed = 5;
-    c.milestones[0] = 2;
-    c.n_milestones = 1;
+    c.sched.milestones[0] = 2;
+    c.sched.n_milestones = 1;
     c.out_dir = a;
     fn_train_result r;
     CHECK_OK(fn_train(&c, &r));
@@ -378,8 +379,8 @@ int main(void)
     c.save_every = 0;
     c.progress = NULL;
     c.user = NULL;
-    c.milestones[0] = 1;
-    c.gamma = 1e7f;
+    c.sched.milestones[0] = 1;
+    c.sched.gamma = 1e7f;
     fn_status st = fn_train(&c, &r);
     CHECK(st == FN_ERR_NUMERIC, "a diverging run fails with a numeric error: %s",
           fn_status_name(st));
@@ -403,7 +404,8 @@ int main(void)
             free(v);
         }
         CHECK(ok, "the kept checkpoint is finite");
-        CHECK(m->history && strstr(m->history, "\"epoch\":1") && !strstr(m->history, "\"epoch\":2"),
+        CHECK(m->meta.history && strstr(m->meta.history, "\"epoch\":1") &&
+                  !strstr(m->meta.history, "\"epoch\":2"),
               "and holds epoch 1's history");
     }
     fn_model_free(m);
@@ -412,7 +414,7 @@ int main(void)
 
     /* A fresh run into a used directory is refused (nothing touched) unless
      * told to overwrite; then it starts over: no old state or log. */
-    c.gamma = 0.1f;
+    c.sched.gamma = 0.1f;
     c.epochs = 1;
     c.max_steps = 2;
     c.out_dir = d;

@@ -224,6 +224,19 @@ static void run_loss(fn_device *dev, const fixture *fx, int li)
     CHECK_OK(fn_buffer_write(dev, m->acts[m->input].data, 0, in_n * sizeof(float), fx->x));
     float *host = malloc(fx->total * sizeof *host), z[1024], lv[64];
     char what[128];
+    /* The optimizer over every trainable tensor, in parameter order. */
+    cl_mem *pd = calloc((size_t)m->n_params, sizeof *pd),
+           *pg = calloc((size_t)m->n_params, sizeof *pg);
+    size_t *numel = calloc((size_t)m->n_params, sizeof *numel);
+    int n_train = 0;
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].trainable) {
+            pd[n_train] = m->params[i].data;
+            pg[n_train] = m->params[i].grad;
+            numel[n_train++] = m->params[i].numel;
+        }
+    fn_sgd *opt = NULL;
+    CHECK_OK(fn_sgd_create(dev, &so, n_train, numel, &opt));
     printf("%s:\n", lname);
     for (int step = 0; step < fx->steps; step++) {
         CHECK_OK(fn_model_forward(m, n, 1));
@@ -253,12 +266,12 @@ static void run_loss(fn_device *dev, const fixture *fx, int li)
                 off += p->numel;
             }
         }
-        for (int i = 0; i < m->n_params; i++) {
-            fn_param *p = &m->params[i];
-            if (p->trainable)
-                CHECK_OK(fn_sgd_step(dev, &so, p->data, p->grad, p->mom, (int)p->numel, step == 0));
-        }
+        if (opt) CHECK_OK(fn_sgd_update(opt, pd, pg));
     }
+    fn_sgd_free(opt);
+    free(pd);
+    free(pg);
+    free(numel);
     size_t off = 0;
     for (int t = 0; t < fx->n_tensors; t++) {
         fn_param *p = &m->params[fn_model_find_param(m, fx->rec[t].name)];

@@ -60,7 +60,7 @@ int main(void)
     c.data = data;
     c.epochs = 4;
     c.batch = 32;
-    c.lr = 0.05f;
+    c.sgd.lr = 0.05f;
     c.out_dir = base_dir;
     fn_train_result r;
     CHECK_OK(fn_train(&c, &r));
@@ -89,7 +89,7 @@ int main(void)
               best_logged);
         fn_eval_report_free(&e);
         CHECK(strcmp(fn_model_class_name(m, 2), "2") == 0, "class names kept");
-        CHECK(m->history && strstr(m->history, "test_top1"), "history in the metadata");
+        CHECK(m->meta.history && strstr(m->meta.history, "test_top1"), "history in the metadata");
         /* Save and load again: identical predictions. */
         char again[700];
         snprintf(again, sizeof again, "%s/again.safetensors", dir);

@@ -7,6 +7,11 @@ packages="gcc libc6-dev meson ninja-build pkg-config python3
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
   libclblast-dev libstb-dev zlib1g-dev libcjson-dev libcairo2-dev
   dataset-fashion-mnist"
+if [ "${FOCUSNET_MPI:-1}" = 1 ]; then
+    # Data-parallel training under mpirun (meson -Dmpi=auto finds it) and its
+    # tests (tests/run.sh --mpi).
+    packages="$packages libopenmpi-dev openmpi-bin"
+fi
 if [ "${FOCUSNET_VIEWER:-1}" = 1 ]; then
     # xvfb and xauth: tests/test_viewer.sh runs the viewer's window under xvfb-run.
     packages="$packages libgtk-4-dev xvfb xauth"

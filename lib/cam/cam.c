@@ -213,7 +213,8 @@ fn_status fn_model_load_image(const fn_model *m, const char *path, float *input,
     FN_TRY(fn_image_load(path, &img));
     fn_status st = FN_OK;
     if (input)
-        st = fn_image_to_input(&img, c->channels, c->height, c->width_px, m->mean, m->std, input);
+        st = fn_image_to_input(&img, c->channels, c->height, c->width_px, m->meta.mean, m->meta.std,
+                               input);
     if (st == FN_OK && pixels)
         st = fn_image_to_input(&img, c->channels, c->height, c->width_px, NULL, NULL, pixels);
     if (st == FN_OK && pixels) /* resampling may overshoot [0, 1] by rounding */
@@ -225,6 +226,6 @@ fn_status fn_model_load_image(const fn_model *m, const char *path, float *input,
 
 const char *fn_model_loss(const fn_model *m)
 {
-    return m->loss;
+    return m->meta.loss;
 }
 

@@ -13,8 +13,9 @@ fn_status fn_buffer_new(fn_device *dev, size_t bytes, cl_mem *out)
     if (bytes == 0)
         bytes = 4; /* OpenCL refuses empty buffers; keep callers simple */
     long nth = atomic_fetch_add(&alloc_count, 1) + 1;
-    const char *fail = getenv("FOCUSNET_FAIL_ALLOC");
-    if (fail && *fail && atol(fail) == nth)
+    fn_env env;
+    fn_env_read(&env);
+    if (env.fail_alloc != 0 && env.fail_alloc == nth)
         return fn_error(FN_ERR_NOMEM,
                         "device allocation of %zu bytes failed: CL_MEM_OBJECT_ALLOCATION_FAILURE "
                         "(injected by FOCUSNET_FAIL_ALLOC=%ld)",

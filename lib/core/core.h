@@ -36,6 +36,24 @@ fn_status fn_cl_fail(cl_int err, const char *call, const char *file, int line);
         if (fn_try_st_ != FN_OK) return fn_try_st_;                                                \
     } while (0)
 
+/* ---- Environment (env.c) ----------------------------------------------------
+ * Every variable focusnet reads; nothing else in the library calls getenv.
+ * Strings are NULL when unset and point into the environment. */
+typedef struct {
+    const char *device;         /* FOCUSNET_DEVICE: the default device (index or name) */
+    const char *gemm;           /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
+    long fail_alloc;            /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
+    int no_cache;               /* FOCUSNET_NO_CACHE set, not empty and not "0" */
+    const char *cache_dir;      /* FOCUSNET_CACHE_DIR: the kernel cache */
+    const char *xdg_cache_home; /* XDG_CACHE_HOME: else the cache is in $XDG_CACHE_HOME/focusnet */
+    const char *home;           /* HOME: else in $HOME/.cache/focusnet */
+    const char *kernel_dir;     /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
+    const char *fashion_mnist_dir; /* FOCUSNET_FASHION_MNIST_DIR: where "fashion-mnist" is */
+} fn_env;
+
+/* Reads them now (not cached: a setenv takes effect at the next call). */
+void fn_env_read(fn_env *e);
+
 /* ---- Device context ------------------------------------------------------ */
 
 typedef struct fn_kernel_entry {
@@ -72,8 +90,8 @@ struct fn_device {
  * run both paths. */
 enum { FN_GEMM_AUTO = 0, FN_GEMM_CLBLAST = 1, FN_GEMM_OWN = 2 };
 
-/* Creates a device with an in-order queue; profiling adds event timing. */
-fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out);
+/* fn_device_open_ex (focusnet.h) creates a device with an in-order queue;
+ * profiling adds event timing. */
 
 /* ---- Programs and kernels -------------------------------------------------
  * Each kernels/NAME.cl is one program, embedded at build time. If the
@@ -129,7 +147,7 @@ fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src,
 /* A work buffer of at least `bytes`, slot 0..3, owned by the device and
  * reused across calls. Contents are undefined. Two slots may be used at once. */
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out);
-fn_status fn_finish(fn_device *dev);
+/* fn_finish: focusnet.h */
 
 /* ---- Profiling -------------------------------------------------------------
  * On a profiling queue (fn_device_open_ex(spec, 1, ...)), between
@@ -141,17 +159,9 @@ fn_status fn_finish(fn_device *dev);
  *     clEnqueueNDRangeKernel(..., ev);   (NULL when not recording)
  *     fn_prof_end(dev, ev, "name");
  * span = 1 enqueues a marker first and times from it to the event's end, for
- * calls that enqueue several commands but return the last one's event. */
-typedef struct {
-    char name[64];
-    double ms; /* device time summed over calls */
-    long calls;
-} fn_profile_entry;
-
-fn_status fn_profile_start(fn_device *dev); /* clears the totals; needs a profiling queue */
-fn_status fn_profile_stop(fn_device *dev);  /* waits for the queue and adds the last events up */
-/* The totals, largest first; valid until the next start or the device is freed. */
-int fn_profile_entries(fn_device *dev, const fn_profile_entry **out);
+ * calls that enqueue several commands but return the last one's event.
+ * fn_profile_entry, fn_profile_start/stop/entries and fn_span_begin/end are
+ * public (focusnet.h). */
 cl_event *fn_prof_begin(fn_device *dev, int span);
 void fn_prof_end(fn_device *dev, cl_event *ev, const char *name);
 void fn_profile_free(fn_device *dev); /* fn_device_free calls it */

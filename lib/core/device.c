@@ -165,8 +165,10 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     int n = 0;
     FN_TRY(enumerate(all, MAX_DEVICES, &n));
     const char *origin = "device";
+    fn_env env;
+    fn_env_read(&env);
     if (!spec || !*spec) {
-        spec = getenv("FOCUSNET_DEVICE");
+        spec = env.device;
         origin = "FOCUSNET_DEVICE";
     }
     int pick = 0;
@@ -180,7 +182,7 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->device = all[pick].device;
     dev->profiling = profiling;
     dev->long_runs = dev->info.is_cpu && !dev->info.is_gpu;
-    const char *gemm = getenv("FOCUSNET_GEMM");
+    const char *gemm = env.gemm;
     if (gemm && strcmp(gemm, "clblast") == 0)
         dev->gemm_path = FN_GEMM_CLBLAST;
     if (gemm && strcmp(gemm, "own") == 0)

@@ -4,6 +4,7 @@
  * a caller started recording, so the normal path pays one NULL test. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core.h"
 
@@ -152,4 +153,48 @@ void fn_profile_free(fn_device *dev)
     free(dev->prof->ent);
     free(dev->prof);
     dev->prof = NULL;
+}
+
+/* ---- fn_span: one stretch of work, host clock and marker events ---- */
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+static cl_ulong marker_end(cl_event ev)
+{
+    cl_ulong t = 0;
+    if (!ev ||
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t, &t, NULL) != CL_SUCCESS)
+        return 0;
+    return t;
+}
+
+fn_status fn_span_begin(fn_device *dev, fn_span *s)
+{
+    s->marker = NULL;
+    FN_TRY(fn_finish(dev));
+    s->host_t0 = now_ms();
+    cl_event ev = NULL;
+    /* A driver without usable markers only loses the device column. */
+    if (clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &ev) == CL_SUCCESS) s->marker = ev;
+    return FN_OK;
+}
+
+fn_status fn_span_end(fn_device *dev, fn_span *s, double *host_ms, double *device_ms)
+{
+    cl_event ev = NULL;
+    if (clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &ev) != CL_SUCCESS) ev = NULL;
+    fn_status st = fn_finish(dev);
+    *host_ms = now_ms() - s->host_t0;
+    *device_ms = -1;
+    cl_ulong t0 = marker_end(s->marker), t1 = marker_end(ev);
+    if (st == FN_OK && t0 != 0 && t1 > t0) *device_ms = (double)(t1 - t0) * 1e-6;
+    if (*device_ms > *host_ms) *device_ms = -1; /* the markers ran inside the host's window */
+    if (ev) clReleaseEvent(ev);
+    if (s->marker) clReleaseEvent(s->marker);
+    s->marker = NULL;
+    return st;
 }

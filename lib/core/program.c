@@ -40,12 +40,10 @@ static char *read_text(const char *path)
 const char *fn_cache_dir(void)
 {
     static _Thread_local char dir[1024];
-    const char *off = getenv("FOCUSNET_NO_CACHE");
-    if (off && *off && strcmp(off, "0") != 0)
-        return "";
-    const char *env = getenv("FOCUSNET_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
+    fn_env e;
+    fn_env_read(&e);
+    if (e.no_cache) return "";
+    const char *env = e.cache_dir, *xdg = e.xdg_cache_home, *home = e.home;
     if (env && *env)
         snprintf(dir, sizeof dir, "%s", env);
     else if (xdg && *xdg)
@@ -215,7 +213,9 @@ static fn_status get_program(fn_device *dev, const char *name, fn_program_entry 
             *out = &dev->programs[i];
             return FN_OK;
         }
-    const char *kdir = getenv("FOCUSNET_KERNEL_DIR");
+    fn_env env;
+    fn_env_read(&env);
+    const char *kdir = env.kernel_dir;
     char *from_disk = NULL;
     const char *source;
     if (kdir && *kdir) {

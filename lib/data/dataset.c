@@ -216,7 +216,9 @@ fn_status fn_dataset_open_sized(const char *spec, const char *split, int limit, 
     fn_dataset *d = NULL;
     fn_status st;
     if (kind_len == 13 && strncmp(spec, "fashion-mnist", 13) == 0) {
-        const char *dir = arg[0] ? arg : getenv("FOCUSNET_FASHION_MNIST_DIR");
+        fn_env env;
+        fn_env_read(&env);
+        const char *dir = arg[0] ? arg : env.fashion_mnist_dir;
         if (!dir || !dir[0]) dir = "/usr/share/datasets/fashion-mnist";
         st = fn_dataset_open_idx_dir(dir, "fashion-mnist", split, limit, &d);
     } else if (kind_len == 5 && strncmp(spec, "mnist", 5) == 0 && arg[0]) {

@@ -247,8 +247,8 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
     m->max_batch = max_batch;
     m->training = training;
     for (int i = 0; i < 3; i++) {
-        m->mean[i] = 0.0f;
-        m->std[i] = 1.0f;
+        m->meta.mean[i] = 0.0f;
+        m->meta.std[i] = 1.0f;
     }
     fn_status st = fn_arch_build(m);
     if (st == FN_OK && dev) {
@@ -258,10 +258,7 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
             fn_param *p = &m->params[i];
             size_t b = p->numel * sizeof(float);
             st = own(m, b, &p->data);
-            if (st == FN_OK && training && p->trainable) {
-                st = own(m, b, &p->grad);
-                if (st == FN_OK) st = own(m, b, &p->mom);
-            }
+            if (st == FN_OK && training && p->trainable) st = own(m, b, &p->grad);
         }
         if (st == FN_OK) st = fn_model_init(m, 0);
     }
@@ -279,11 +276,11 @@ void fn_model_free(fn_model *m)
     for (int i = 0; i < m->n_bufs; i++)
         fn_buffer_free(m->bufs[i]);
     free(m->bufs);
-    if (m->class_names)
+    if (m->meta.class_names)
         for (int i = 0; i < m->cfg.classes; i++)
-            free(m->class_names[i]);
-    free(m->class_names);
-    free(m->history);
+            free(m->meta.class_names[i]);
+    free(m->meta.class_names);
+    free(m->meta.history);
     free(m->acts);
     free(m->layers);
     free(m->params);
@@ -377,61 +374,66 @@ static int fused_act(const fn_model *m, int i)
     return a->kind == FN_L_RELU ? 1 : 2;
 }
 
-fn_status fn_model_forward(fn_model *m, int n, int train)
+/* The one switch over layer kinds for the forward. act: the activation a
+ * batch norm applies itself (fused_act), 0 for none. */
+static fn_status layer_forward(fn_model *m, int i, int n, int train, int act)
+{
+    fn_device *dev = m->dev;
+    fn_layer *l = &m->layers[i];
+    fn_act *in = &m->acts[l->in], *out = &m->acts[l->out];
+    int numel = n * out->c * out->h * out->w;
+    switch (l->kind) {
+    case FN_L_CONV: {
+        fn_conv_shape s = l->conv;
+        s.n = n;
+        return fn_conv_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), &s);
+    }
+    case FN_L_BN:
+        if (train)
+            return fn_batchnorm_forward_train_ex(dev, out->data, l->save_mean, l->save_invstd,
+                                                 in->data, pdata(m, l->w), pdata(m, l->b),
+                                                 pdata(m, l->rmean), pdata(m, l->rvar), n, out->c,
+                                                 out->h * out->w, BN_MOMENTUM, BN_EPS, act);
+        return fn_batchnorm_forward_eval_ex(dev, out->data, in->data, pdata(m, l->w),
+                                            pdata(m, l->b), pdata(m, l->rmean), pdata(m, l->rvar),
+                                            n, out->c, out->h * out->w, BN_EPS, act);
+    case FN_L_RELU:
+        return fn_relu_forward(dev, out->data, in->data, numel);
+    case FN_L_RELU6:
+        return fn_relu6_forward(dev, out->data, in->data, numel);
+    case FN_L_MAXPOOL: {
+        fn_pool_shape s = l->pool;
+        s.n = n;
+        return fn_maxpool_forward(dev, out->data, train ? l->argmax : NULL, in->data, &s);
+    }
+    case FN_L_GAP:
+        return fn_gap_forward(dev, out->data, in->data, n, in->c, in->h * in->w);
+    case FN_L_LINEAR:
+        return fn_linear_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), n,
+                                 in->c * in->h * in->w, out->c);
+    case FN_L_ADD:
+        return fn_add(dev, out->data, in->data, m->acts[l->in2].data, numel);
+    }
+    return FN_OK;
+}
+
+static fn_status check_batch(const fn_model *m, int n, int train)
 {
     if (n < 1 || n > m->max_batch)
         return fn_error(FN_ERR_ARG, "batch of %d does not fit this model (1..%d)", n, m->max_batch);
     if (train && !m->training)
         return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
-    fn_device *dev = m->dev;
+    if (!m->dev) return fn_error(FN_ERR_ARG, "this model was built without a device");
+    return FN_OK;
+}
+
+fn_status fn_model_forward(fn_model *m, int n, int train)
+{
+    FN_TRY(check_batch(m, n, train));
     for (int i = 0; i < m->n_layers; i++) {
-        fn_layer *l = &m->layers[i];
-        fn_act *in = &m->acts[l->in], *out = &m->acts[l->out];
-        int numel = n * out->c * out->h * out->w;
-        switch (l->kind) {
-        case FN_L_CONV: {
-            fn_conv_shape s = l->conv;
-            s.n = n;
-            FN_TRY(fn_conv_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), &s));
-            break;
-        }
-        case FN_L_BN: {
-            int act = fused_act(m, i);
-            if (train)
-                FN_TRY(fn_batchnorm_forward_train_ex(
-                    dev, out->data, l->save_mean, l->save_invstd, in->data, pdata(m, l->w),
-                    pdata(m, l->b), pdata(m, l->rmean), pdata(m, l->rvar), n, out->c,
-                    out->h * out->w, BN_MOMENTUM, BN_EPS, act));
-            else
-                FN_TRY(fn_batchnorm_forward_eval_ex(
-                    dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), pdata(m, l->rmean),
-                    pdata(m, l->rvar), n, out->c, out->h * out->w, BN_EPS, act));
-            if (act) i++; /* the activation ran inside batch norm */
-            break;
-        }
-        case FN_L_RELU:
-            FN_TRY(fn_relu_forward(dev, out->data, in->data, numel));
-            break;
-        case FN_L_RELU6:
-            FN_TRY(fn_relu6_forward(dev, out->data, in->data, numel));
-            break;
-        case FN_L_MAXPOOL: {
-            fn_pool_shape s = l->pool;
-            s.n = n;
-            FN_TRY(fn_maxpool_forward(dev, out->data, train ? l->argmax : NULL, in->data, &s));
-            break;
-        }
-        case FN_L_GAP:
-            FN_TRY(fn_gap_forward(dev, out->data, in->data, n, in->c, in->h * in->w));
-            break;
-        case FN_L_LINEAR:
-            FN_TRY(fn_linear_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), n,
-                                     in->c * in->h * in->w, out->c));
-            break;
-        case FN_L_ADD:
-            FN_TRY(fn_add(dev, out->data, in->data, m->acts[l->in2].data, numel));
-            break;
-        }
+        int act = m->layers[i].kind == FN_L_BN ? fused_act(m, i) : 0;
+        FN_TRY(layer_forward(m, i, n, train, act));
+        if (act) i++; /* the activation ran inside batch norm */
     }
     return FN_OK;
 }
@@ -451,72 +453,137 @@ static fn_status finish_dx(fn_model *m, int i, int n)
     return fn_axpy(m->dev, n * a->c * a->h * a->w, 1.0f, m->tmp_grad, a->grad);
 }
 
+/* The one switch over layer kinds for the backward. */
+static fn_status layer_backward(fn_model *m, int i, int n)
+{
+    fn_device *dev = m->dev;
+    fn_layer *l = &m->layers[i];
+    fn_act *in = &m->acts[l->in], *out = &m->acts[l->out];
+    int numel = n * out->c * out->h * out->w;
+    cl_mem dx = dx_target(m, l->in);
+    switch (l->kind) {
+    case FN_L_CONV: {
+        fn_conv_shape s = l->conv;
+        s.n = n;
+        FN_TRY(fn_conv_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
+                                pdata(m, l->w), &s));
+        break;
+    }
+    case FN_L_BN:
+        FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
+                                     l->save_mean, l->save_invstd, pdata(m, l->w), n, out->c,
+                                     out->h * out->w));
+        break;
+    case FN_L_RELU:
+        if (dx) FN_TRY(fn_relu_backward(dev, dx, out->grad, out->data, numel));
+        break;
+    case FN_L_RELU6:
+        if (dx) FN_TRY(fn_relu6_backward(dev, dx, out->grad, out->data, numel));
+        break;
+    case FN_L_MAXPOOL: {
+        fn_pool_shape s = l->pool;
+        s.n = n;
+        if (dx) FN_TRY(fn_maxpool_backward(dev, dx, out->grad, l->argmax, &s));
+        break;
+    }
+    case FN_L_GAP:
+        if (dx) FN_TRY(fn_gap_backward(dev, dx, out->grad, n, in->c, in->h * in->w));
+        break;
+    case FN_L_LINEAR:
+        FN_TRY(fn_linear_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
+                                  pdata(m, l->w), n, in->c * in->h * in->w, out->c));
+        break;
+    case FN_L_ADD: {
+        /* The sum passes its gradient unchanged to both inputs. */
+        int srcs[2] = {l->in, l->in2};
+        for (int k = 0; k < 2; k++) {
+            const fn_act *a = &m->acts[srcs[k]];
+            if (srcs[k] == m->input) continue;
+            if (a->consumers > 1)
+                FN_TRY(fn_axpy(dev, numel, 1.0f, out->grad, a->grad));
+            else
+                FN_TRY(
+                    fn_buffer_copy(dev, a->grad, 0, out->grad, 0, (size_t)numel * sizeof(float)));
+        }
+        return FN_OK; /* nothing in tmp_grad to add */
+    }
+    }
+    return dx ? finish_dx(m, l->in, n) : FN_OK;
+}
+
 fn_status fn_model_backward(fn_model *m, int n)
 {
     if (!m->training) return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
-    fn_device *dev = m->dev;
     /* Activations read by several layers sum their gradients: start them at 0. */
     for (int i = 0; i < m->n_acts; i++) {
         const fn_act *a = &m->acts[i];
         if (i != m->input && a->consumers > 1)
-            FN_TRY(fn_buffer_fill(dev, a->grad, 0, (size_t)n * a->c * a->h * a->w * sizeof(float),
-                                  0.0f));
+            FN_TRY(fn_buffer_fill(m->dev, a->grad, 0,
+                                  (size_t)n * a->c * a->h * a->w * sizeof(float), 0.0f));
     }
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        fn_layer *l = &m->layers[i];
-        fn_act *in = &m->acts[l->in], *out = &m->acts[l->out];
-        int numel = n * out->c * out->h * out->w;
-        cl_mem dx = dx_target(m, l->in);
-        switch (l->kind) {
-        case FN_L_CONV: {
-            fn_conv_shape s = l->conv;
-            s.n = n;
-            FN_TRY(fn_conv_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
-                                    pdata(m, l->w), &s));
-            break;
-        }
-        case FN_L_BN:
-            FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad,
-                                         in->data, l->save_mean, l->save_invstd, pdata(m, l->w), n,
-                                         out->c, out->h * out->w));
-            break;
-        case FN_L_RELU:
-            if (dx) FN_TRY(fn_relu_backward(dev, dx, out->grad, out->data, numel));
-            break;
-        case FN_L_RELU6:
-            if (dx) FN_TRY(fn_relu6_backward(dev, dx, out->grad, out->data, numel));
-            break;
-        case FN_L_MAXPOOL: {
-            fn_pool_shape s = l->pool;
-            s.n = n;
-            if (dx) FN_TRY(fn_maxpool_backward(dev, dx, out->grad, l->argmax, &s));
-            break;
-        }
-        case FN_L_GAP:
-            if (dx) FN_TRY(fn_gap_backward(dev, dx, out->grad, n, in->c, in->h * in->w));
-            break;
-        case FN_L_LINEAR:
-            FN_TRY(fn_linear_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
-                                      pdata(m, l->w), n, in->c * in->h * in->w, out->c));
-            break;
-        case FN_L_ADD: {
-            /* The sum passes its gradient unchanged to both inputs. */
-            int srcs[2] = {l->in, l->in2};
-            for (int k = 0; k < 2; k++) {
-                const fn_act *a = &m->acts[srcs[k]];
-                if (srcs[k] == m->input) continue;
-                if (a->consumers > 1)
-                    FN_TRY(fn_axpy(dev, numel, 1.0f, out->grad, a->grad));
-                else
-                    FN_TRY(fn_buffer_copy(dev, a->grad, 0, out->grad, 0,
-                                          (size_t)numel * sizeof(float)));
-            }
-            continue; /* nothing in tmp_grad to add */
-        }
-        }
-        if (dx) FN_TRY(finish_dx(m, l->in, n));
-    }
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        FN_TRY(layer_backward(m, i, n));
     return FN_OK;
+}
+
+/* ---- one layer at a time (focusnet.h), for benchmarks ---- */
+int fn_model_layer_count(const fn_model *m)
+{
+    return m->n_layers;
+}
+
+fn_status fn_model_layer_info(const fn_model *m, int i, fn_layer_info *out)
+{
+    static const char *const kinds[] = {"conv",    "bn",  "relu",   "relu6",
+                                        "maxpool", "gap", "linear", "add"};
+    memset(out, 0, sizeof *out);
+    if (i < 0 || i >= m->n_layers)
+        return fn_error(FN_ERR_ARG, "no layer %d (the model has %d)", i, m->n_layers);
+    const fn_layer *l = &m->layers[i];
+    const fn_act *a = &m->acts[l->in], *o = &m->acts[l->out];
+    out->type = (fn_layer_type)l->kind;
+    out->kind = kinds[l->kind];
+    snprintf(out->name, sizeof out->name, "%s", out->kind);
+    if (l->w >= 0) { /* conv, bn, linear: the torchvision name, without ".weight" */
+        snprintf(out->name, sizeof out->name, "%s", m->params[l->w].name);
+        char *dot = strrchr(out->name, '.');
+        if (dot) *dot = 0;
+    }
+    out->in_c = a->c, out->in_h = a->h, out->in_w = a->w;
+    out->out_c = o->c, out->out_h = o->h, out->out_w = o->w;
+    if (l->kind == FN_L_CONV) {
+        out->k = l->conv.kh;
+        out->stride = l->conv.stride;
+        out->pad = l->conv.pad;
+        out->groups = l->conv.groups;
+        out->flops = 2.0 * o->c * o->h * o->w * (double)(l->conv.c / l->conv.groups) * l->conv.kh *
+                     l->conv.kw;
+    } else if (l->kind == FN_L_MAXPOOL) {
+        out->k = l->pool.k;
+        out->stride = l->pool.stride;
+        out->pad = l->pool.pad;
+    } else if (l->kind == FN_L_LINEAR) {
+        out->flops = 2.0 * (double)a->c * a->h * a->w * o->c;
+    }
+    out->bias = l->b >= 0 && l->kind != FN_L_BN;
+    out->reads_input = l->in == m->input;
+    return FN_OK;
+}
+
+fn_status fn_model_layer_forward(fn_model *m, int i, int n)
+{
+    FN_TRY(check_batch(m, n, 1));
+    if (i < 0 || i >= m->n_layers)
+        return fn_error(FN_ERR_ARG, "no layer %d (the model has %d)", i, m->n_layers);
+    return layer_forward(m, i, n, 1, 0);
+}
+
+fn_status fn_model_layer_backward(fn_model *m, int i, int n)
+{
+    FN_TRY(check_batch(m, n, 1));
+    if (i < 0 || i >= m->n_layers)
+        return fn_error(FN_ERR_ARG, "no layer %d (the model has %d)", i, m->n_layers);
+    return layer_backward(m, i, n);
 }
 
 fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logits)
@@ -536,3 +603,8 @@ fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logit
     }
     return FN_OK;
 }
+
+/* fn_layer_info's type is the layer's kind. */
+_Static_assert((int)FN_L_CONV == (int)FN_LAYER_CONV && (int)FN_L_ADD == (int)FN_LAYER_ADD &&
+                   (int)FN_L_MAXPOOL == (int)FN_LAYER_MAXPOOL,
+               "fn_layer_kind and fn_layer_type list the kinds in one order");

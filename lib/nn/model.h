@@ -45,7 +45,7 @@ typedef struct {
     int shape[4];
     size_t numel;
     int trainable; /* 0 for batch-norm running statistics */
-    cl_mem data, grad, mom;
+    cl_mem data, grad; /* grad: trainable tensors of training models only */
 } fn_param;
 
 typedef struct {
@@ -58,6 +58,16 @@ typedef struct {
     cl_mem save_mean, save_invstd; /* batch norm, training */
     cl_mem argmax;                 /* max pooling, training */
 } fn_layer;
+
+/* What a checkpoint says about a model besides its weights
+ * (train/checkpoint.c reads and writes it, the trainer fills it in). */
+typedef struct {
+    char **class_names; /* classes entries, or NULL */
+    float mean[3], std[3];
+    char dataset[128];
+    char loss[32];
+    char *history; /* JSON array of epoch records, or NULL */
+} fn_model_meta;
 
 struct fn_model {
     fn_device *dev;
@@ -74,13 +84,8 @@ struct fn_model {
     int features;    /* last feature maps before global pooling (CAM), or -1 */
     int cam_linear;  /* the layer index of the classifier that follows them, or -1 */
     cl_mem tmp_grad; /* a gradient that must be added into a shared one lands here first */
-    int sgd_steps;   /* optimizer steps taken (momentum starts on the first) */
-    /* What a checkpoint says besides the weights (train/checkpoint.c). */
-    char **class_names; /* classes entries, or NULL */
-    float mean[3], std[3];
-    char dataset[128];
-    char loss[32];
-    char *history; /* JSON array of epoch records, or NULL */
+    int64_t batches_tracked; /* batch norm's num_batches_tracked: training batches seen */
+    fn_model_meta meta;
     cl_mem *bufs;  /* every device buffer the model owns */
     int n_bufs, cap_bufs;
 };
@@ -106,8 +111,7 @@ fn_status fn_model_forward(fn_model *m, int n, int train);
 /* Reads acts[logits].grad (n, K); parameter gradients ACCUMULATE. */
 fn_status fn_model_backward(fn_model *m, int n);
 fn_status fn_model_zero_grad(fn_model *m);
-/* Initializes parameters as torchvision does, from a seeded generator. */
-fn_status fn_model_init(fn_model *m, uint64_t seed);
+/* fn_model_init (focusnet.h) initializes parameters as torchvision does. */
 int fn_model_find_param(const fn_model *m, const char *name);
 
 #endif

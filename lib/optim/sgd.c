@@ -1,5 +1,6 @@
 /* SGD update on the device: one launch per tensor (kernels/sgd.cl). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "sgd.h"
 
@@ -34,4 +35,50 @@ fn_status fn_sgd_step(fn_device *dev, const fn_sgd_opts *o, cl_mem param, cl_mem
                           FN_ARG(o->weight_decay), FN_ARG(nesterov), FN_ARG(first), FN_ARG(param),
                           FN_ARG(grad), FN_ARG(buf), (size_t)0));
     return fn_launch1(dev, k, (size_t)n);
+}
+
+fn_status fn_sgd_create(fn_device *dev, const fn_sgd_opts *o, int n, const size_t *numel,
+                        fn_sgd **out)
+{
+    *out = NULL;
+    fn_sgd *s = calloc(1, sizeof *s);
+    if (!s) return fn_error(FN_ERR_NOMEM, "out of host memory");
+    s->dev = dev;
+    s->opts = *o;
+    s->n = n;
+    s->numel = calloc((size_t)n + 1, sizeof *s->numel);
+    s->mom = calloc((size_t)n + 1, sizeof *s->mom);
+    fn_status st = s->numel && s->mom ? FN_OK : fn_error(FN_ERR_NOMEM, "out of host memory");
+    for (int i = 0; st == FN_OK && i < n; i++) {
+        size_t b = numel[i] * sizeof(float);
+        s->numel[i] = numel[i];
+        st = fn_buffer_new(dev, b, &s->mom[i]);
+        if (st == FN_OK) st = fn_buffer_fill(dev, s->mom[i], 0, b, 0.0f);
+    }
+    if (st != FN_OK) {
+        fn_sgd_free(s);
+        return st;
+    }
+    *out = s;
+    return FN_OK;
+}
+
+void fn_sgd_free(fn_sgd *s)
+{
+    if (!s) return;
+    for (int i = 0; s->mom && i < s->n; i++)
+        fn_buffer_free(s->mom[i]);
+    free(s->mom);
+    free(s->numel);
+    free(s);
+}
+
+fn_status fn_sgd_update(fn_sgd *s, const cl_mem *params, const cl_mem *grads)
+{
+    int first = s->steps == 0;
+    for (int i = 0; i < s->n; i++)
+        FN_TRY(
+            fn_sgd_step(s->dev, &s->opts, params[i], grads[i], s->mom[i], (int)s->numel[i], first));
+    s->steps++;
+    return FN_OK;
 }

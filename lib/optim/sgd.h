@@ -5,17 +5,7 @@
 
 #include "../core/core.h"
 
-typedef struct {
-    float lr;
-    float momentum;     /* 0: plain SGD, no buffer needed */
-    float dampening;    /* torch's dampening (0) */
-    float weight_decay; /* L2, added to the gradient: g = grad + wd * p */
-    int nesterov;       /* needs momentum > 0 and dampening == 0, as in torch */
-} fn_sgd_opts;
-
-/* The paper's recipe: lr 0.1, momentum 0.9, weight decay 1e-4, no dampening,
- * no Nesterov. */
-void fn_sgd_opts_default(fn_sgd_opts *o);
+/* fn_sgd_opts and fn_sgd_opts_default are public (focusnet.h). */
 
 /* One update of one tensor of n floats, one kernel launch:
  *   g = grad + wd * p
@@ -28,6 +18,26 @@ void fn_sgd_opts_default(fn_sgd_opts *o);
  * then), so the buffer's earlier contents do not matter. */
 fn_status fn_sgd_step(fn_device *dev, const fn_sgd_opts *o, cl_mem param, cl_mem grad,
                       cl_mem momentum_buf, int n, int first_step);
+
+/* ---- The optimizer: SGD over a fixed list of tensors ------------------------
+ * It owns one momentum buffer per tensor (zeroed when created, so a state
+ * saved before the first step is meaningful) and the number of updates
+ * taken. It knows nothing of models: the caller passes the tensors' buffers
+ * in the order they were given at creation. */
+typedef struct {
+    fn_device *dev;
+    fn_sgd_opts opts;
+    int n;         /* tensors */
+    size_t *numel; /* (n) */
+    cl_mem *mom;   /* (n) momentum buffers of numel[i] floats */
+    long steps;    /* updates taken: momentum starts on the first */
+} fn_sgd;
+
+fn_status fn_sgd_create(fn_device *dev, const fn_sgd_opts *o, int n, const size_t *numel,
+                        fn_sgd **out);
+void fn_sgd_free(fn_sgd *s);
+/* One update of every tensor i: params[i] from grads[i] (fn_sgd_step's rule). */
+fn_status fn_sgd_update(fn_sgd *s, const cl_mem *params, const cl_mem *grads);
 
 /* The plain-C twin (lib/ref/sgd.c). */
 void fn_ref_sgd_step(const fn_sgd_opts *o, float *param, const float *grad, float *momentum_buf,

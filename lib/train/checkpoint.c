@@ -16,8 +16,8 @@
 const char *fn_model_class_name(const fn_model *m, int i)
 {
     static _Thread_local char num[16];
-    if (m->class_names && i >= 0 && i < m->cfg.classes && m->class_names[i])
-        return m->class_names[i];
+    if (m->meta.class_names && i >= 0 && i < m->cfg.classes && m->meta.class_names[i])
+        return m->meta.class_names[i];
     snprintf(num, sizeof num, "%d", i);
     return num;
 }
@@ -25,14 +25,14 @@ const char *fn_model_class_name(const fn_model *m, int i)
 void fn_model_normalization(const fn_model *m, float mean[3], float std[3])
 {
     for (int i = 0; i < 3; i++) {
-        mean[i] = m->mean[i];
-        std[i] = m->std[i];
+        mean[i] = m->meta.mean[i];
+        std[i] = m->meta.std[i];
     }
 }
 
 const char *fn_model_dataset(const fn_model *m)
 {
-    return m->dataset;
+    return m->meta.dataset;
 }
 
 static char *json_floats(const float *v, int n)
@@ -88,7 +88,7 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
     enum { N_META = 13 };
     const char **keys = calloc((size_t)(N_META + n_extra_meta), sizeof *keys);
     const char **vals = calloc((size_t)(N_META + n_extra_meta), sizeof *vals);
-    int64_t batches = m->sgd_steps;
+    int64_t batches = m->batches_tracked;
     fn_status st = FN_OK;
     char *names_json = NULL, *mean_json = NULL, *std_json = NULL;
     if (!t || !bn_names || !keys || !vals) {
@@ -127,8 +127,8 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
         cJSON_AddItemToArray(names, cJSON_CreateString(fn_model_class_name(m, i)));
     names_json = cJSON_PrintUnformatted(names);
     cJSON_Delete(names);
-    mean_json = json_floats(m->mean, 3);
-    std_json = json_floats(m->std, 3);
+    mean_json = json_floats(m->meta.mean, 3);
+    std_json = json_floats(m->meta.std, 3);
     char small[8], width[32], classes[16], input[64];
     snprintf(small, sizeof small, "%d", c->small_stem);
     snprintf(width, sizeof width, "%g", c->width);
@@ -149,9 +149,9 @@ fn_status fn_checkpoint_write(const fn_model *m, float *const *host, const fn_st
                                      names_json,
                                      mean_json,
                                      std_json,
-                                     m->dataset,
-                                     m->loss,
-                                     m->history ? m->history : "[]"};
+                                     m->meta.dataset,
+                                     m->meta.loss,
+                                     m->meta.history ? m->meta.history : "[]"};
     for (int i = 0; i < N_META; i++) {
         keys[i] = base_keys[i];
         vals[i] = base_vals[i];
@@ -239,28 +239,28 @@ static fn_status load_meta(fn_model *m, const fn_st_file *f, const char *path)
     const char *names = fn_st_meta(f, "focusnet.class_names");
     cJSON *a = names ? cJSON_Parse(names) : NULL;
     if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == m->cfg.classes) {
-        m->class_names = calloc((size_t)m->cfg.classes, sizeof *m->class_names);
-        for (int i = 0; m->class_names && i < m->cfg.classes; i++) {
+        m->meta.class_names = calloc((size_t)m->cfg.classes, sizeof *m->meta.class_names);
+        for (int i = 0; m->meta.class_names && i < m->cfg.classes; i++) {
             cJSON *v = cJSON_GetArrayItem(a, i);
-            m->class_names[i] = strdup(cJSON_IsString(v) ? v->valuestring : "?");
+            m->meta.class_names[i] = strdup(cJSON_IsString(v) ? v->valuestring : "?");
         }
     }
     cJSON_Delete(a);
-    if (!parse_floats(fn_st_meta(f, "focusnet.mean"), m->mean, 3) ||
-        !parse_floats(fn_st_meta(f, "focusnet.std"), m->std, 3))
+    if (!parse_floats(fn_st_meta(f, "focusnet.mean"), m->meta.mean, 3) ||
+        !parse_floats(fn_st_meta(f, "focusnet.std"), m->meta.std, 3))
         return fn_error(FN_ERR_FORMAT,
                         "%s: metadata focusnet.mean / focusnet.std must be arrays of 3 numbers",
                         path);
     for (int i = 0; i < 3; i++)
-        if (!(m->std[i] > 0))
+        if (!(m->meta.std[i] > 0))
             return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.std must be positive", path);
     const char *ds = fn_st_meta(f, "focusnet.dataset");
     const char *loss = fn_st_meta(f, "focusnet.loss");
     const char *hist = fn_st_meta(f, "focusnet.history");
-    snprintf(m->dataset, sizeof m->dataset, "%s", ds ? ds : "");
-    snprintf(m->loss, sizeof m->loss, "%s", loss ? loss : "");
+    snprintf(m->meta.dataset, sizeof m->meta.dataset, "%s", ds ? ds : "");
+    snprintf(m->meta.loss, sizeof m->meta.loss, "%s", loss ? loss : "");
     if (hist) {
-        m->history = strdup(hist);
+        m->meta.history = strdup(hist);
     }
     return FN_OK;
 }
@@ -402,9 +402,9 @@ fn_status fn_model_predict_file(fn_model *m, const char *path, float *logits)
     fn_image img;
     FN_TRY(fn_image_load(path, &img));
     float *x = malloc((size_t)c->channels * c->height * c->width_px * sizeof *x);
-    fn_status st =
-        x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->mean, m->std, x)
-          : fn_error(FN_ERR_NOMEM, "out of host memory");
+    fn_status st = x ? fn_image_to_input(&img, c->channels, c->height, c->width_px, m->meta.mean,
+                                         m->meta.std, x)
+                     : fn_error(FN_ERR_NOMEM, "out of host memory");
     fn_image_free(&img);
     if (st == FN_OK) st = fn_model_predict(m, x, 1, logits);
     free(x);

@@ -72,6 +72,13 @@ void fn_eval_end(fn_eval_report *r)
 
 fn_status fn_evaluate_dataset(fn_model *m, const fn_dataset *d, fn_eval_report *out)
 {
+    return fn_evaluate_dataset_comm(m, d, NULL, out);
+}
+
+fn_status fn_evaluate_dataset_comm(fn_model *m, const fn_dataset *d, const fn_comm *comm,
+                                   fn_eval_report *out)
+{
+    int rank = comm ? comm->rank(comm) : 0, size = comm ? comm->size(comm) : 1;
     const fn_model_config *c = &m->cfg;
     if (fn_dataset_classes(d) != c->classes || fn_dataset_channels(d) != c->channels ||
         fn_dataset_height(d) != c->height || fn_dataset_width(d) != c->width_px)
@@ -85,23 +92,27 @@ fn_status fn_evaluate_dataset(fn_model *m, const fn_dataset *d, fn_eval_report *
     lo.batch = m->max_batch;
     lo.pad = -1;
     lo.flip = -1;
-    memcpy(lo.mean, m->mean, sizeof lo.mean);
-    memcpy(lo.std, m->std, sizeof lo.std);
+    memcpy(lo.mean, m->meta.mean, sizeof lo.mean);
+    memcpy(lo.std, m->meta.std, sizeof lo.std);
     fn_loader *l = NULL;
     FN_TRY(fn_loader_create(d, &lo, &l));
     fn_status st = fn_eval_begin(out, c->classes);
     float *logits = malloc((size_t)m->max_batch * c->classes * sizeof *logits);
     if (st == FN_OK && !logits) st = fn_error(FN_ERR_NOMEM, "out of host memory");
     if (st == FN_OK) st = fn_loader_start(l, 0, 0);
-    while (st == FN_OK) {
+    for (int b = 0; st == FN_OK; b++) {
         const float *x;
         const int32_t *y;
         int n = 0;
         st = fn_loader_next(l, &x, &y, &n);
         if (st != FN_OK || n == 0) break;
+        if (b % size != rank) continue; /* another rank's batch */
         st = fn_model_predict(m, x, n, logits);
         if (st == FN_OK) fn_eval_add(out, logits, y, n);
     }
+    /* A rank that failed here returns; the others then wait in the reduce
+     * until the caller's abort ends the job. */
+    if (st == FN_OK) st = fn_dp_eval_reduce(comm, out);
     fn_eval_end(out);
     free(logits);
     fn_loader_free(l);

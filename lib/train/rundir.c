@@ -1,8 +1,12 @@
-/* Run folders: a fresh run never destroys a run already in its folder, and
+/* The run directory: where a run's checkpoints, resume state and log live,
+ * what it holds when a run starts, fails or was killed, and the run lock.
+ *
+ * Run folders: a fresh run never destroys a run already in its folder, and
  * two runs never share one. The lock is an flock(2) on DIR/run.lock, held
  * while the run lives: the kernel drops it when the process dies, however it
  * dies, so a lock left by a dead run never blocks; the PID written into the
  * file is only for the message. */
+#include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -92,6 +96,24 @@ void fn_rundir_unlock(int fd)
     if (fd >= 0) close(fd); /* closing drops the flock */
 }
 
+/* Creates path and its parents; *created says whether path itself is new. */
+static fn_status make_dir(const char *path, int *created)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    *created = mkdir(tmp, 0755) == 0;
+    if (!*created && errno != EEXIST)
+        return fn_error(FN_ERR_IO, "%s: cannot create the run directory: %s", path,
+                        strerror(errno));
+    return FN_OK;
+}
+
 /* Temporary files of writers that were killed ("NAME.tmp-PID" with no such
  * process any more) are removed: they are never complete. */
 void fn_rundir_remove_stale_temps(const char *dir)
@@ -111,4 +133,82 @@ void fn_rundir_remove_stale_temps(const char *dir)
         }
     }
     closedir(d);
+}
+
+fn_status fn_rundir_open(fn_rundir *d, const char *dir, int fresh, int overwrite)
+{
+    memset(d, 0, sizeof *d);
+    d->dir = dir;
+    d->lock_fd = -1;
+    FN_TRY(fn_file_check_out_dir(dir));
+    FN_TRY(make_dir(dir, &d->created));
+    FN_TRY(fn_rundir_lock(dir, &d->lock_fd));
+    snprintf(d->last, sizeof d->last, "%s/last.safetensors", dir);
+    snprintf(d->best, sizeof d->best, "%s/best.safetensors", dir);
+    snprintf(d->log, sizeof d->log, "%s/log.jsonl", dir);
+    snprintf(d->state, sizeof d->state, "%s/state.safetensors", dir);
+    fn_rundir_remove_stale_temps(dir);
+    if (fresh) {
+        /* Checked again under the lock: another run may have written here
+         * since fn_train looked. With overwrite the old run goes, all of it
+         * (its state would resume the wrong run, its best checkpoint would
+         * pose as this run's). */
+        FN_TRY(fn_train_check_out_dir(dir, overwrite));
+        fn_rundir_remove_run(dir);
+    }
+    return FN_OK;
+}
+
+void fn_rundir_failed(const fn_rundir *d)
+{
+    /* A run that failed before writing anything leaves no empty folder. */
+    if (d->created && d->dir) {
+        char lock[1200];
+        snprintf(lock, sizeof lock, "%s/run.lock", d->dir);
+        unlink(lock);
+        rmdir(d->dir);
+    }
+}
+
+void fn_rundir_close(fn_rundir *d)
+{
+    if (d->dir) fn_rundir_unlock(d->lock_fd);
+    d->lock_fd = -1;
+    d->dir = NULL;
+}
+
+typedef struct {
+    const cJSON *history, *extra;
+} log_ctx;
+
+static fn_status write_log_lines(FILE *f, void *arg)
+{
+    log_ctx *c = arg;
+    for (int pass = 0; pass < 2; pass++) {
+        const cJSON *e = pass == 0 ? (c->history ? c->history->child : NULL) : c->extra;
+        for (; e; e = pass == 0 ? e->next : NULL) {
+            char *line = cJSON_PrintUnformatted(e);
+            if (!line) return fn_error(FN_ERR_NOMEM, "out of host memory");
+            int ok = fprintf(f, "%s\n", line) > 0;
+            free(line);
+            if (!ok) return fn_error(FN_ERR_IO, "log: write failed");
+        }
+    }
+    return FN_OK;
+}
+
+fn_status fn_rundir_write_log(const fn_rundir *d, const cJSON *history, const cJSON *extra)
+{
+    log_ctx c = {history, extra};
+    return fn_file_write_atomic(d->log, write_log_lines, &c);
+}
+
+void fn_rundir_kept(const fn_rundir *d, int last_saved_epoch, char *out, size_t n)
+{
+    if (last_saved_epoch > 0)
+        snprintf(out, n, "%s keeps epoch %d", d->last, last_saved_epoch);
+    else if (access(d->state, F_OK) == 0)
+        snprintf(out, n, "%s keeps the last good state", d->state);
+    else
+        snprintf(out, n, "no checkpoint had been saved yet");
 }

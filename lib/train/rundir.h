@@ -1,6 +1,9 @@
-/* Run folders (rundir.c): protection of an existing run and the run lock. */
+/* Run folders (rundir.c): the files of a run, protection of an existing run
+ * and the run lock. */
 #ifndef FN_RUNDIR_H
 #define FN_RUNDIR_H
+
+#include <cJSON.h>
 
 #include "../core/core.h"
 
@@ -15,5 +18,28 @@ void fn_rundir_unlock(int fd);
 
 /* Removes "NAME.tmp-PID" files of writers that died: they are never complete. */
 void fn_rundir_remove_stale_temps(const char *dir);
+
+/* ---- The run directory (rundir.c) ------------------------------------------ */
+typedef struct {
+    const char *dir;
+    int created;                                         /* this run made the directory */
+    int lock_fd;                                         /* the run lock, -1: none */
+    char last[1200], best[1200], log[1200], state[1200]; /* the files' paths */
+} fn_rundir;
+
+/* Checks dir, creates it (and parents) if needed, takes its run lock and
+ * removes temporary files of killed writers. fresh: a new run, refused
+ * where a run is (fn_train_check_out_dir) unless overwrite, whose files then go. */
+fn_status fn_rundir_open(fn_rundir *d, const char *dir, int fresh, int overwrite);
+/* Releases the lock (after fn_rundir_open, successful or not). */
+void fn_rundir_close(fn_rundir *d);
+/* After a failure: removes the directory again if this run created it and
+ * it is still empty. */
+void fn_rundir_failed(const fn_rundir *d);
+/* Replaces the log atomically: one line per record of history, then extra
+ * (a partial epoch's record, or NULL). */
+fn_status fn_rundir_write_log(const fn_rundir *d, const cJSON *history, const cJSON *extra);
+/* What the files keep when a run stops on a non-finite value, for messages. */
+void fn_rundir_kept(const fn_rundir *d, int last_saved_epoch, char *out, size_t n);
 
 #endif

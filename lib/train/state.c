@@ -65,17 +65,17 @@ static char *config_json(const fn_train_config *c)
     add_str(o, "init", c->init);
     cJSON_AddNumberToObject(o, "epochs", c->epochs);
     cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "lr", c->lr);
-    cJSON_AddNumberToObject(o, "momentum", c->momentum);
-    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
-    cJSON_AddNumberToObject(o, "nesterov", c->nesterov);
+    cJSON_AddNumberToObject(o, "lr", c->sgd.lr);
+    cJSON_AddNumberToObject(o, "momentum", c->sgd.momentum);
+    cJSON_AddNumberToObject(o, "weight_decay", c->sgd.weight_decay);
+    cJSON_AddNumberToObject(o, "nesterov", c->sgd.nesterov);
     cJSON *ms = cJSON_CreateArray();
-    for (int i = 0; i < c->n_milestones && i < FN_MAX_MILESTONES; i++)
-        cJSON_AddItemToArray(ms, cJSON_CreateNumber(c->milestones[i]));
+    for (int i = 0; i < c->sched.n_milestones && i < FN_MAX_MILESTONES; i++)
+        cJSON_AddItemToArray(ms, cJSON_CreateNumber(c->sched.milestones[i]));
     cJSON_AddItemToObject(o, "milestones", ms);
-    cJSON_AddNumberToObject(o, "gamma", c->gamma);
-    cJSON_AddNumberToObject(o, "cosine", c->cosine);
-    cJSON_AddNumberToObject(o, "warmup_epochs", c->warmup_epochs);
+    cJSON_AddNumberToObject(o, "gamma", c->sched.gamma);
+    cJSON_AddNumberToObject(o, "cosine", c->sched.cosine);
+    cJSON_AddNumberToObject(o, "warmup_epochs", c->sched.warmup_epochs);
     cJSON_AddStringToObject(o, "seed", seed);
     cJSON_AddNumberToObject(o, "augment", c->augment);
     cJSON_AddNumberToObject(o, "shuffle", c->shuffle);
@@ -176,27 +176,27 @@ static fn_status parse_config(const char *json, const char *path, fn_train_state
     c->init = str(&r, s, 3, o, "init", 1);
     c->epochs = (int)num(&r, o, "epochs", 1, 100000, 1);
     c->batch = (int)num(&r, o, "batch", 1, 65536, 1);
-    c->lr = (float)num(&r, o, "lr", 0, 1e30, 0);
-    c->momentum = (float)num(&r, o, "momentum", 0, 1, 0);
-    c->weight_decay = (float)num(&r, o, "weight_decay", 0, 1, 0);
-    c->nesterov = (int)num(&r, o, "nesterov", 0, 1, 1);
+    c->sgd.lr = (float)num(&r, o, "lr", 0, 1e30, 0);
+    c->sgd.momentum = (float)num(&r, o, "momentum", 0, 1, 0);
+    c->sgd.weight_decay = (float)num(&r, o, "weight_decay", 0, 1, 0);
+    c->sgd.nesterov = (int)num(&r, o, "nesterov", 0, 1, 1);
     const cJSON *ms = need(&r, o, "milestones");
     if (r.st == FN_OK && (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) > FN_MAX_MILESTONES))
         r.st =
             fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'milestones' is not a short array", path);
-    c->n_milestones = 0;
+    c->sched.n_milestones = 0;
     for (const cJSON *m = r.st == FN_OK ? ms->child : NULL; m && r.st == FN_OK; m = m->next) {
         if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1 && m->valuedouble <= 100000))
             r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has a bad milestone", path);
         else
-            c->milestones[c->n_milestones++] = (int)m->valuedouble;
+            c->sched.milestones[c->sched.n_milestones++] = (int)m->valuedouble;
     }
-    c->gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
-    c->cosine = (int)num(&r, o, "cosine", 0, 1, 1);
+    c->sched.gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
+    c->sched.cosine = (int)num(&r, o, "cosine", 0, 1, 1);
     /* States from before the warm-up existed ran without one. */
-    c->warmup_epochs = cJSON_HasObjectItem(o, "warmup_epochs")
-                           ? (float)num(&r, o, "warmup_epochs", -1, 100000, 0)
-                           : 0.0f;
+    c->sched.warmup_epochs = cJSON_HasObjectItem(o, "warmup_epochs")
+                                 ? (float)num(&r, o, "warmup_epochs", -1, 100000, 0)
+                                 : 0.0f;
     const cJSON *seed = need(&r, o, "seed");
     char *end = NULL;
     if (r.st == FN_OK && cJSON_IsString(seed) && seed->valuestring[0] >= '0' &&
@@ -383,8 +383,9 @@ static fn_status get_like(const fn_st_file *f, const char *path, const char *nam
 }
 
 /* Checks the state's tensors against m and converts each; with a device,
- * uploads them (parameters to data, momentum to mom). */
-static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path)
+ * uploads them (parameters to the model, momentum to opt, whose tensor j is
+ * the model's j-th trainable one; opt may be NULL). */
+static fn_status load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f, const char *path)
 {
     FN_TRY(fn_checkpoint_check_tensors(m, f, path, MOM_PREFIX));
     int n_mom = 0;
@@ -396,8 +397,11 @@ static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path
     if (extra != n_mom)
         return fn_error(FN_ERR_MISMATCH, "%s: %d momentum tensors, the %s has %d trainable ones",
                         path, extra, m->cfg.arch, n_mom);
+    if (opt && opt->n != n_mom)
+        return fn_error(FN_ERR_ARG, "%s: the optimizer has %d tensors, the %s %d trainable ones",
+                        path, opt->n, m->cfg.arch, n_mom);
     fn_status st = FN_OK;
-    for (int i = 0; st == FN_OK && i < m->n_params; i++) {
+    for (int i = 0, j = 0; st == FN_OK && i < m->n_params; i++) {
         fn_param *p = &m->params[i];
         float *host = malloc(p->numel * sizeof *host + 1);
         if (!host) return fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
@@ -407,16 +411,18 @@ static fn_status load_tensors(fn_model *m, const fn_st_file *f, const char *path
         if (st == FN_OK && m->dev)
             st = fn_buffer_write(m->dev, p->data, 0, p->numel * sizeof(float), host);
         if (st == FN_OK && p->trainable) st = get_like(f, path, name, p, host);
-        if (st == FN_OK && p->trainable && m->dev && p->mom)
-            st = fn_buffer_write(m->dev, p->mom, 0, p->numel * sizeof(float), host);
+        if (st == FN_OK && p->trainable && m->dev && opt)
+            st = fn_buffer_write(m->dev, opt->mom[j], 0, p->numel * sizeof(float), host);
+        j += p->trainable;
         free(host);
     }
     return st;
 }
 
-fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path)
+fn_status fn_train_state_load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f,
+                                      const char *path)
 {
-    return load_tensors(m, f, path);
+    return load_tensors(m, opt, f, path);
 }
 
 fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size)
@@ -429,7 +435,7 @@ fn_status fn_train_state_read_mem(const char *name, const void *data, size_t siz
     fn_model *m = NULL;
     if (st == FN_OK) st = fn_checkpoint_file_config(f, name, NULL, &cfg);
     if (st == FN_OK) st = fn_checkpoint_model(NULL, &cfg, 1, 1, name, &m);
-    if (st == FN_OK) st = load_tensors(m, f, name);
+    if (st == FN_OK) st = load_tensors(m, NULL, f, name);
     fn_model_free(m);
     fn_train_state_free(&s);
     fn_st_close(f);

@@ -2,15 +2,38 @@
 #ifndef FN_TRAIN_H
 #define FN_TRAIN_H
 
+#include <cJSON.h>
+
 #include "../data/data.h"
 #include "../io/safetensors.h"
 #include "../nn/model.h"
+#include "../optim/sgd.h"
+
+/* The training step's state (step.c); public as an opaque fn_trainer. */
+struct fn_trainer {
+    fn_device *dev;
+    fn_model *model, *ref; /* the caller's */
+    fn_loss_opts loss;
+    fn_sgd *opt;           /* tensor j: the model's j-th trainable parameter */
+    int n;                 /* trainable parameters */
+    int *param;            /* (n) their indices in the model */
+    cl_mem *pdata, *pgrad; /* (n) their buffers, in that order */
+    size_t n_grads;        /* floats in all of them */
+    cl_mem labels, losses, stats;
+    fn_trainer_hook hook;
+    void *hook_user;
+};
 
 fn_status fn_eval_begin(fn_eval_report *r, int classes);
 /* Adds n samples' logits (n, K) and labels to the report's sums. */
 void fn_eval_add(fn_eval_report *r, const float *logits, const int32_t *labels, int n);
 void fn_eval_end(fn_eval_report *r);
 fn_status fn_evaluate_dataset(fn_model *m, const fn_dataset *d, fn_eval_report *out);
+/* The same, sharded over the ranks of comm (NULL: one process): rank r
+ * evaluates the batches b with b % N == r, and the sums are reduced, so every
+ * rank gets the whole report. */
+fn_status fn_evaluate_dataset_comm(fn_model *m, const fn_dataset *d, const fn_comm *comm,
+                                   fn_eval_report *out);
 
 /* stats (4 floats) += {sum of loss, correct top-1, non-finite losses, samples}
  * for one batch, on the device: the step loop reads it only every few steps. */
@@ -68,7 +91,7 @@ typedef struct {
     int epoch;       /* 0-based epoch to continue */
     long step;       /* batches of that epoch already done */
     long steps_done; /* steps of the whole run */
-    int sgd_steps;
+    int sgd_steps;   /* optimizer updates (fn_sgd.steps) */
     double best_top1;
     int best_epoch;
     char *history; /* JSON array of completed epochs */
@@ -102,10 +125,39 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
 /* Reads a state's metadata (no tensors). */
 fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_state *s);
 /* Checks the state's tensors against m (built from the state's
- * configuration) and loads its parameters and momentum buffers. */
-fn_status fn_train_state_load_tensors(fn_model *m, const fn_st_file *f, const char *path);
+ * configuration) and loads its parameters, and its momentum buffers into
+ * opt (tensor j: the j-th trainable parameter of m). */
+fn_status fn_train_state_load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file *f,
+                                      const char *path);
 /* Parses a state file held in memory: metadata and configuration, and the
  * tensors against a shapes-only model. The fuzzing entry point for states. */
 fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size);
+
+/* ---- Data parallelism (parallel.c) ------------------------------------------ */
+typedef struct {
+    const fn_comm *comm;
+    int rank, size;
+    size_t n;   /* gradient floats */
+    float *buf; /* (n + 1): the gradients, then the stop flag */
+} fn_dp;
+
+/* A hash of what decides the training steps: every rank must agree on it. */
+uint64_t fn_train_config_hash(const fn_train_config *c);
+/* Collective, after setup: st is this rank's result. Returns an error on
+ * every rank when any rank failed or the ranks' hashes differ. */
+fn_status fn_dp_agree(const fn_comm *comm, fn_status st, uint64_t hash);
+fn_status fn_dp_init(fn_dp *dp, const fn_comm *comm, fn_trainer *t);
+void fn_dp_free(fn_dp *dp);
+/* This rank's rows [first, first + count) of a global batch of n. */
+void fn_dp_shard(const fn_dp *dp, int n, int *first, int *count);
+/* One step on the global batch (n rows): this rank's shard forward and
+ * backward, the gradients summed over the ranks together with the stop
+ * flags (*stop: whether any rank's *flag was set), the update. */
+fn_status fn_dp_step(fn_dp *dp, fn_trainer *t, const float *x, const int32_t *y, int n,
+                     volatile int *flag, int *stop);
+/* Sums the ranks' running sums in place. */
+fn_status fn_dp_stats(const fn_dp *dp, float stats[4]);
+/* Sums an evaluation report's counts (before fn_eval_end) over the ranks. */
+fn_status fn_dp_eval_reduce(const fn_comm *comm, fn_eval_report *r);
 
 #endif

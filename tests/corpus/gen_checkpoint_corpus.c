@@ -114,17 +114,17 @@ int main(int argc, char **argv)
     fn_model *m;
     check(fn_model_create(NULL, &cfg, 1, 1, &m), "model");
     static const char *const names[3] = {"a", "b", "c"};
-    m->class_names = calloc(3, sizeof *m->class_names);
+    m->meta.class_names = calloc(3, sizeof *m->meta.class_names);
     for (int i = 0; i < 3; i++)
-        m->class_names[i] = strdup(names[i]);
+        m->meta.class_names[i] = strdup(names[i]);
     for (int i = 0; i < 3; i++) {
-        m->mean[i] = 0.5f;
-        m->std[i] = 0.25f;
+        m->meta.mean[i] = 0.5f;
+        m->meta.std[i] = 0.25f;
     }
-    snprintf(m->dataset, sizeof m->dataset, "synthetic");
-    snprintf(m->loss, sizeof m->loss, "ce");
-    m->history = strdup("[{\"epoch\":1,\"test_top1\":0.5}]");
-    m->sgd_steps = 11;
+    snprintf(m->meta.dataset, sizeof m->meta.dataset, "synthetic");
+    snprintf(m->meta.loss, sizeof m->meta.loss, "ce");
+    m->meta.history = strdup("[{\"epoch\":1,\"test_top1\":0.5}]");
+    m->batches_tracked = 11;
     float **params = calloc((size_t)m->n_params, sizeof *params);
     float **mom = calloc((size_t)m->n_params, sizeof *mom);
     for (int i = 0; i < m->n_params; i++) {
@@ -145,9 +145,9 @@ int main(int argc, char **argv)
     s.c.data = "mnist:/data";
     s.c.epochs = 3;
     s.c.batch = 32;
-    s.c.lr = 0.05f;
-    s.c.milestones[0] = 2;
-    s.c.n_milestones = 1;
+    s.c.sgd.lr = 0.05f;
+    s.c.sched.milestones[0] = 2;
+    s.c.sched.n_milestones = 1;
     s.epoch = 1;
     s.step = 3;
     s.steps_done = 11;

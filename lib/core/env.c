@@ -1,0 +1,23 @@
+/* The environment variables focusnet reads, in one place (README
+ * "Environment variables"). They are read when asked, not cached, so a
+ * program (or a test) that sets one sees it take effect at the next device
+ * open, allocation, kernel build or dataset open. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+void fn_env_read(fn_env *e)
+{
+    const char *fail = getenv("FOCUSNET_FAIL_ALLOC");
+    const char *off = getenv("FOCUSNET_NO_CACHE");
+    e->device = getenv("FOCUSNET_DEVICE");
+    e->gemm = getenv("FOCUSNET_GEMM");
+    e->fail_alloc = fail && *fail ? atol(fail) : 0;
+    e->no_cache = off && *off && strcmp(off, "0") != 0;
+    e->cache_dir = getenv("FOCUSNET_CACHE_DIR");
+    e->xdg_cache_home = getenv("XDG_CACHE_HOME");
+    e->home = getenv("HOME");
+    e->kernel_dir = getenv("FOCUSNET_KERNEL_DIR");
+    e->fashion_mnist_dir = getenv("FOCUSNET_FASHION_MNIST_DIR");
+}
