@@ -22,6 +22,10 @@ and channels-last memory formats, picked by a short trial.
 
 Options: --models lenet5,mobilenetv2,resnet18  --rounds 3  --device D (ours)
   --focusnet PATH  --quick (fewer steps, for a smoke test)
+  --torch-device cuda (PyTorch on the GPU; timings wait for the device)
+  --tf32 off|default (CUDA: TF32 off in matmuls and cuDNN, or as shipped)
+  --batch N --input CxHxW (instead of each model's default)
+  --torch-only (skip focusnet: the PyTorch columns only)
 """
 import argparse
 import datetime
@@ -160,12 +164,13 @@ NETS = {"lenet5": LeNet5, "resnet18": ResNet18, "mobilenetv2": MobileNetV2}
 # ---- Timing ---------------------------------------------------------------------
 
 class TorchBench:
-    def __init__(self, name, batch, shape, k, channels_last):
+    def __init__(self, name, batch, shape, k, channels_last, device="cpu"):
         torch.manual_seed(0)
         self.batch = batch
-        self.model = NETS[name](*shape, k)
-        self.x = torch.randn(batch, *shape)
-        self.y = torch.randint(0, k, (batch,))
+        self.device = device
+        self.model = NETS[name](*shape, k).to(device)
+        self.x = torch.randn(batch, *shape, device=device)
+        self.y = torch.randint(0, k, (batch,), device=device)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.x = self.x.contiguous(memory_format=torch.channels_last)
@@ -182,17 +187,23 @@ class TorchBench:
         with torch.inference_mode():
             self.model(self.x)
 
+    def sync(self):
+        if self.device != "cpu":
+            torch.cuda.synchronize()
+
     def rate(self, train, steps, warmup, repeat):
         """Median images/s of `repeat` runs of `steps` steps after `warmup` steps."""
         self.model.train(train)
         step = self.train_step if train else self.infer_step
         for _ in range(warmup):
             step()
+        self.sync()
         rates = []
         for _ in range(repeat):
             t = time.perf_counter()
             for _ in range(steps):
                 step()
+            self.sync()  # CUDA runs asynchronously: time the work, not the enqueueing
             rates.append(self.batch * steps / (time.perf_counter() - t))
         return statistics.median(rates)
 
@@ -233,9 +244,24 @@ def main():
     p.add_argument("--focusnet", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "build", "cli", "focusnet"))
     p.add_argument("--quick", action="store_true", help="a smoke test: 1 round, fewer steps")
+    p.add_argument("--torch-device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--tf32", choices=("off", "default"), default="default",
+                   help="CUDA: TF32 off in matmuls and cuDNN, or PyTorch's defaults")
+    p.add_argument("--batch", type=int, default=0, help="batch for every model")
+    p.add_argument("--input", default="", help="CxHxW input for every model")
+    p.add_argument("--torch-only", action="store_true", help="time PyTorch only")
     args = p.parse_args()
     args.our_device = "?"
-    if not os.access(args.focusnet, os.X_OK):
+    if args.torch_device != "cpu":
+        if not torch.cuda.is_available():
+            sys.exit("--torch-device %s: torch.cuda.is_available() is False" % args.torch_device)
+        if args.tf32 == "off":
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    if args.torch_only:
+        args.our_device = "(not run)"
+    elif not os.access(args.focusnet, os.X_OK):
         sys.exit("%s not found: run 'sh tools/setup.sh' first" % args.focusnet)
     threads = os.cpu_count()
     torch.set_num_threads(threads)
@@ -245,18 +271,26 @@ def main():
     rows = []
     for name in args.models.split(","):
         batch, shape, k, steps = DEFAULTS[name]
+        if args.batch:
+            batch = args.batch
+        if args.input:
+            shape = tuple(int(v) for v in args.input.split("x"))
+        if args.torch_device != "cpu":
+            steps = max(steps, 10)  # a GPU step is short: enough of them to time
         if args.quick:
             steps = max(1, steps // 4)
         # The faster memory format for this model, training and inference each.
         fmt = {}
         for train in (True, False):
-            trial = {cl: TorchBench(name, batch, shape, k, cl).rate(train, steps, 1, 1)
-                     for cl in (False, True)}
+            trial = {cl: TorchBench(name, batch, shape, k, cl, args.torch_device)
+                     .rate(train, steps, 1, 1) for cl in (False, True)}
             fmt[train] = max(trial, key=trial.get)
-        benches = {cl: TorchBench(name, batch, shape, k, cl) for cl in set(fmt.values())}
+        benches = {cl: TorchBench(name, batch, shape, k, cl, args.torch_device)
+                   for cl in set(fmt.values())}
         r = {"ours_train": [], "ours_infer": [], "torch_train": [], "torch_infer": []}
         for _ in range(rounds):
-            t, i = ours(args, name, batch, shape, k, steps, 1, 3)
+            t, i = ((float("nan"), float("nan")) if args.torch_only
+                    else ours(args, name, batch, shape, k, steps, 1, 3))
             r["ours_train"].append(t)
             r["ours_infer"].append(i)
             r["torch_train"].append(benches[fmt[True]].rate(True, steps, 1, 3))
@@ -270,9 +304,15 @@ def main():
     print("machine: %s, %d cores (%s)" % (platform.machine(), threads, platform.processor() or
                                           platform.platform()))
     print("ours: focusnet bench train on %s" % args.our_device)
-    print("PyTorch %s, %d threads, BLAS %s, oneDNN convolutions %s"
-          % (torch.__version__, torch.get_num_threads(), blas_name(),
-             "on" if torch.backends.mkldnn.is_available() else "off"))
+    if args.torch_device != "cpu":
+        print("PyTorch %s on %s (%s), TF32 %s (matmul %s, cuDNN %s)"
+              % (torch.__version__, args.torch_device, torch.cuda.get_device_name(0),
+                 args.tf32, torch.backends.cuda.matmul.allow_tf32,
+                 torch.backends.cudnn.allow_tf32))
+    else:
+        print("PyTorch %s, %d threads, BLAS %s, oneDNN convolutions %s"
+              % (torch.__version__, torch.get_num_threads(), blas_name(),
+                 "on" if torch.backends.mkldnn.is_available() else "off"))
     print("images/s, median of %d alternating rounds (each a median of 3 runs); load average"
           " %.1f before, %.1f after" % (rounds, load0, os.getloadavg()[0]))
     if load0 > threads:

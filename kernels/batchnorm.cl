@@ -5,7 +5,16 @@
  * stays in cache), and one work-item per channel combines its N planes with
  * Chan's formula, so a large mean never swamps the variance. Gradient sums
  * go the same way. Element-wise passes work in runs (fn_launch_runs: item
- * (s, p) covers floats [s*run, (s+1)*run) of plane p) with float16 vectors. */
+ * (s, p) covers floats [s*run, (s+1)*run) of plane p) with float16 vectors.
+ *
+ * On a GPU: bn_plane_stats, bn_plane_grad: a work-item owns one (n, c) plane,
+ * launched over (1, planes) in groups of 64 planes (fn_launch_runs ->
+ * fn_launch_auto); neighbouring items read planes HW apart, a pass that is
+ * small next to the element-wise ones. bn_finalize, bn_grad_finalize: a work-
+ * item owns a channel, groups of up to 64 channels. bn_apply, bn_eval,
+ * bn_backward_dx: a work-item owns one float16 run of a plane, a group 64
+ * neighbouring runs (1024 consecutive floats), or several short planes
+ * stacked. */
 
 /* The activation fused after batch norm: 0 none, 1 ReLU, 2 ReLU6. NaN passes
  * through (comparisons with NaN are false), as in kernels/relu.cl. */

@@ -16,7 +16,15 @@
  *
  * MR is a constant of each kernel (_mr16, _mr8, _mr4): the tile function is
  * forced inline and its loops over MR fully unrolled, so the accumulators
- * live in registers. */
+ * live in registers.
+ *
+ * On a GPU: our own GEMM kernels are the CPU path (fn_use_own_gemm); on GPUs
+ * CLBlast multiplies. Launched with fn_launch_auto: on CPUs single items, on
+ * a GPU (tests force this path there) groups of about 64 along dimension 0
+ * (row tiles, or columns of panels). gemm_mr*: a work-item owns an MR x 16
+ * tile of C for one slice of K; gemm_nt: a 4 x 6 tile for one slice of P;
+ * gemm_pack_a/_b: a panel's rows for one chunk of K; gemm_sum_slices: 16
+ * columns of one row of C. */
 
 #define NR 16
 

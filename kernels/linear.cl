@@ -1,5 +1,11 @@
 /* The element-wise parts of a fully connected layer; the products are CLBlast
- * GEMMs (lib/ops/linear.c). */
+ * GEMMs (lib/ops/linear.c).
+ *
+ * On a GPU: bias_add: a work-item owns one float of y (N, OUT), groups of 64
+ * consecutive floats; bias_grad: a work-item owns one output feature's db,
+ * summing its column of dy over the batch; groups of 64 consecutive features,
+ * so the group reads 64 consecutive floats of each row (fn_launch1). The
+ * products are CLBlast's (or our GEMM's on CPUs). */
 
 /* y (N, OUT) += b (OUT) on every row. */
 __kernel void bias_add(__global float *y, __global const float *b, const int n, const int out)

@@ -5,7 +5,12 @@
  * once so a pass costs one log2(local size) tree.
  * The local size must be a power of two; red holds one float4 per item.
  * Logits are shifted by the row maximum before exp, so logits of 1e4 are
- * fine; p*log(p) is exp(logp)*logp, 0 where p underflows. */
+ * fine; p*log(p) is exp(logp)*logp, 0 where p underflows.
+ *
+ * On a GPU: a work-group owns one sample (a row of K logits), at least 32
+ * work-items on GPUs, a power of two up to 256 and the kernel's limit; items
+ * stride over the row's classes, neighbours on neighbouring floats. Local
+ * memory: one float4 per work-item. */
 
 /* Sum (or maximum) of v over the work-group, returned to every item. */
 float4 wg_sum4(float4 v, __local float4 *red)

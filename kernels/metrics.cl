@@ -1,6 +1,12 @@
 /* Per-step training statistics accumulated on the device, so that the step
  * loop needs no read-back: stats += {sum loss, correct, non-finite, samples}.
- * One work-item: a batch is at most a few thousand logits. */
+ * One work-item: a batch is at most a few thousand logits.
+ *
+ * On a GPU: batch_stats: ONE work-item sums the batch's loss and correct
+ * predictions (n rows of K logits), once per step; tests/test_gpu_step.c
+ * lists it as the one GPU launch allowed a group under 32 items: it is a
+ * single item, and a parallel reduction over n <= a few hundred rows would
+ * cost more launches than it saves. */
 __kernel void batch_stats(__global float *stats, __global const float *logits,
                           __global const int *labels, __global const float *loss, const int n,
                           const int k)

@@ -1,7 +1,15 @@
 /* Max, average and global average pooling over (N, C, H, W), square windows,
  * PyTorch's floor output size. Backward kernels gather into the rows of the
  * INPUT they own: windows overlap (3x3 stride 2), so scattering from
- * outputs in parallel would race. */
+ * outputs in parallel would race.
+ *
+ * On a GPU: maxpool_forward(_argmax), avgpool_*, maxpool_backward: a work-
+ * item owns one row of one output (backward: input) plane, launched over
+ * (rows, planes) with groups of about 64 (fn_launch_auto: all rows of a
+ * plane, then further planes); neighbouring items work on neighbouring rows.
+ * maxpool_backward_plane is the CPU form (a plane per item). gap_forward: a
+ * work-item owns a plane's mean, groups of 64 (fn_launch1); gap_backward: a
+ * plane of dx, groups of about 64 planes. */
 
 /* The window rows (or columns) oh that contain input row ih: those with
  * oh * stride - pad <= ih <= oh * stride - pad + k - 1, clamped to [0, OH). */

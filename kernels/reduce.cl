@@ -1,7 +1,13 @@
 /* Sum of n floats and a count of the non-finite ones, in two stages:
  * reduce_partial leaves one (sum, count) pair per work-group in `part`,
  * reduce_final folds those with a single work-group into out[0], out[1].
- * Work-groups are a power of two no larger than 256 (the host makes sure). */
+ * Work-groups are a power of two no larger than 256 (the host makes sure).
+ *
+ * On a GPU: reduce_partial: a work-group (the kernel's
+ * CL_KERNEL_WORK_GROUP_SIZE, at most 256) owns a strided share of x, each
+ * work-item strides by the global size so neighbouring items read
+ * neighbouring floats; reduce_final: one work-group sums the partials. Local
+ * memory: one float per work-item (two with the count). */
 #define WG_MAX 256
 
 /* Kahan step that stays IEEE-like once the sum is not finite: the compensation

@@ -1,6 +1,9 @@
 /* ReLU and ReLU6 over n floats. Forward keeps NaN (x < 0 is false for NaN) so
  * the trainer's non-finite check still sees it. Backward masks by the OUTPUT y,
- * which lets the forward run in place (y aliasing x). */
+ * which lets the forward run in place (y aliasing x).
+ *
+ * On a GPU: every kernel: a work-item owns one float of its output; work-
+ * groups of 64 consecutive floats (fn_launch1). */
 __kernel void relu_forward(const int n, __global float *y, __global const float *x)
 {
     const int i = get_global_id(0);

@@ -1,6 +1,9 @@
 /* torch.optim.SGD's update, one item per parameter; see lib/optim/sgd.h.
  * Contraction into fma is off so each step rounds as the plain-C twin and
- * PyTorch's separate operations do. */
+ * PyTorch's separate operations do.
+ *
+ * On a GPU: sgd_step: a work-item owns one parameter (its value, gradient and
+ * momentum); work-groups of 64 consecutive parameters (fn_launch1). */
 #pragma OPENCL FP_CONTRACT OFF
 
 __kernel void sgd_step(const int n, const float lr, const float momentum, const float dampening,

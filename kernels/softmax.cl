@@ -1,7 +1,13 @@
 /* Softmax and log-softmax over the last axis of (rows, cols). One work-group
  * per row: each work-item strides over the columns, then the group reduces in
  * local memory (red, one float per work-item). This is correct for any cols
- * and any work-group size; the host picks a power of two no larger than cols. */
+ * and any work-group size; the host picks a power of two no larger than cols.
+ *
+ * On a GPU: a work-group owns one row, at least 32 work-items on GPUs (the
+ * columns of a 10-class row leave the rest idle rather than a 32-wide unit
+ * running 8 lanes), a power of two up to 256 and the kernel's limit; work-
+ * item j reads columns j, j + size, ..., so neighbours read neighbouring
+ * floats. Local memory: one float per work-item. */
 
 /* Tree reduction over the work-group; safe for sizes that are not powers of
  * two. Every work-item gets the result. */

@@ -106,6 +106,14 @@ static inline int check_fd(const char *what, float *x, const float *g, size_t n,
     return bad == 0;
 }
 
+/* Small-shape mode: FOCUSNET_TEST_SMALL=1 (set by tests/oclgrind.sh) asks op
+ * tests for the awkward cases at sizes a simulator runs quickly. */
+static inline int test_small(void)
+{
+    const char *e = getenv("FOCUSNET_TEST_SMALL");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
 static inline fn_device *test_device(void)
 {
     fn_device *dev = NULL;

@@ -6,11 +6,17 @@
 #                             minutes; left out of the other runs)
 #   tests/run.sh --valgrind   valgrind memcheck over the host-only tests and a short CLI
 #                             session (tests/valgrind.sh; about 2 minutes)
+#   tests/run.sh --oclgrind   the GPU path on oclgrind's simulated GPU (tests/oclgrind.sh;
+#                             op tests in small-shape mode and model steps, twice)
 # Extra arguments after these go to meson test (e.g. a test name).
 set -u
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--valgrind" ]; then
     exec tests/valgrind.sh
+fi
+if [ "${1:-}" = "--oclgrind" ]; then
+    shift
+    exec tests/oclgrind.sh "$@"
 fi
 builddir=build
 setup_args="-Dwerror=true"

@@ -165,13 +165,16 @@ int main(void)
         {120, 128, 400, 128, 128, 0, 1, 0, 1, 0, 0}, /* a linear layer: y^T = W . x^T */
         {33, 50, 20, 10, 25, 0, 0, 1, 0, 0, 0},      /* B and C with different images */
     };
+    /* Small-shape mode drops the two products over 2M multiply-adds: 16-row
+     * tiles stay in the 130-row case. */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(dev, &r, &cases[i]);
+        if (!test_small() || (double)cases[i].m * cases[i].n * cases[i].k < 2e6)
+            run_case(dev, &r, &cases[i]);
 
     /* m, n, p: tiles of 4 x 4 with ragged edges, one panel, many slices */
     run_nt(dev, &r, 1, 1, 1, 0);
     run_nt(dev, &r, 6, 25, 100, 1);
-    run_nt(dev, &r, 16, 150, 3000, 1);
+    if (!test_small()) run_nt(dev, &r, 16, 150, 3000, 1);
     run_nt(dev, &r, 7, 5, 20000, 0);
     run_nt(dev, &r, 33, 18, 16, 1);
 

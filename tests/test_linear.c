@@ -126,8 +126,9 @@ int main(void)
     for (int p = 0; p < 2; p++) {
         dev->gemm_path = paths[p];
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-            check_on_device(dev, &r, shapes[i][0], shapes[i][1], shapes[i][2]);
-        check_on_device(dev, &r, 128, 400, 120); /* LeNet's batch */
+            if (!test_small() || (double)shapes[i][0] * shapes[i][1] * shapes[i][2] < 40000)
+                check_on_device(dev, &r, shapes[i][0], shapes[i][1], shapes[i][2]);
+        if (!test_small()) check_on_device(dev, &r, 128, 400, 120); /* LeNet's batch */
     }
 
     check_reference_gradients(&r, 3, 7, 5);

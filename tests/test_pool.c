@@ -218,6 +218,7 @@ int main(void)
         dev->long_runs = long_runs;
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
             fn_pool_shape s = shapes[i];
+            if (test_small() && s.h == 112) continue; /* the same branches as 7x7 and 8x8 */
             check_shape_on_device(dev, &r, &s, 0);
             check_shape_on_device(dev, &r, &s, 1);
             check_shape_on_device(dev, &r, &s, 2);
@@ -232,7 +233,8 @@ int main(void)
 
     const int gap_shapes[][3] = {{2, 3, 49}, {1, 1, 1}, {3, 64, 49}, {1, 5, 12544}, {4, 7, 3}};
     for (size_t i = 0; i < sizeof gap_shapes / sizeof gap_shapes[0]; i++)
-        check_gap_on_device(dev, &r, gap_shapes[i][0], gap_shapes[i][1], gap_shapes[i][2]);
+        if (!test_small() || gap_shapes[i][2] < 1000)
+            check_gap_on_device(dev, &r, gap_shapes[i][0], gap_shapes[i][1], gap_shapes[i][2]);
 
     const fn_pool_shape fd_shapes[] = {
         {2, 2, 7, 7, 3, 2, 1}, {1, 2, 8, 8, 2, 2, 0}, {1, 1, 1, 1, 3, 2, 1}, {2, 1, 6, 5, 3, 1, 1}};

@@ -82,6 +82,11 @@ struct fn_device {
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
     int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
     int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
+    /* Called by fn_launch with the rounded global and the local size of every
+     * kernel it enqueues (tests record GPU launch shapes with it); NULL: off. */
+    void (*launch_hook)(void *ctx, cl_kernel k, int dims, const size_t *global,
+                        const size_t *local);
+    void *launch_hook_ctx;
 };
 
 /* Matrix products: CLBlast, or our own kernels (kernels/gemm.cl), which are
@@ -120,6 +125,16 @@ fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
                     const size_t *local);
 /* One-dimensional launch over n items with a work-group of 64 (or less). */
 fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n);
+/* A launch over global items whose work-groups come from the device and the
+ * kernel: on CPUs (dev->long_runs) single items, as the CPU kernels want; on
+ * GPUs about 64 items (two 32-wide or one 64-wide unit), a multiple of the
+ * kernel's CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE within its
+ * CL_KERNEL_WORK_GROUP_SIZE, filled along dimension 0 first: every kernel
+ * puts neighbouring addresses along dimension 0. For kernels whose local
+ * memory does not depend on the group size. */
+fn_status fn_launch_auto(fn_device *dev, cl_kernel k, int dims, const size_t *global);
+/* The work-group size fn_launch_auto aims at for kernel k on a GPU. */
+fn_status fn_group_target(fn_device *dev, cl_kernel k, size_t *out);
 
 /* Runs: memory-bound kernels over `planes` planes of `len` floats let each
  * work-item (s, p) handle floats [s*run, min(len, (s+1)*run)) of plane p with

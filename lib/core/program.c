@@ -319,6 +319,7 @@ fn_status fn_launch(fn_device *dev, cl_kernel k, int dims, const size_t *global,
         if (local)
             g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
+    if (dev->launch_hook) dev->launch_hook(dev->launch_hook_ctx, k, dims, g, local);
     cl_event *ev = fn_prof_begin(dev, 0);
     FN_CL(clEnqueueNDRangeKernel(dev->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, ev));
     if (ev) {
@@ -337,6 +338,36 @@ fn_status fn_launch1(fn_device *dev, cl_kernel k, size_t n)
     return fn_launch(dev, k, 1, &n, &local);
 }
 
+fn_status fn_group_target(fn_device *dev, cl_kernel k, size_t *out)
+{
+    size_t kmax = 0, mult = 0, target = 64;
+    FN_CL(clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                                   NULL));
+    FN_CL(clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                   sizeof mult, &mult, NULL));
+    if (mult > target) target = mult; /* one whole unit at least */
+    if (mult > 1) target = (target + mult - 1) / mult * mult;
+    if (dev->info.max_work_group && dev->info.max_work_group < target)
+        target = dev->info.max_work_group;
+    if (kmax && kmax < target) target = kmax; /* registers or local memory limit it */
+    *out = target ? target : 1;
+    return FN_OK;
+}
+
+fn_status fn_launch_auto(fn_device *dev, cl_kernel k, int dims, const size_t *global)
+{
+    size_t local[3] = {1, 1, 1};
+    if (!dev->long_runs) {
+        size_t left;
+        FN_TRY(fn_group_target(dev, k, &left));
+        for (int d = 0; d < dims; d++) {
+            local[d] = global[d] < left ? (global[d] ? global[d] : 1) : left;
+            left /= local[d];
+        }
+    }
+    return fn_launch(dev, k, dims, global, local);
+}
+
 int fn_run_length(const fn_device *dev, int len)
 {
     if (!dev->long_runs)
@@ -351,10 +382,7 @@ fn_status fn_launch_runs(fn_device *dev, cl_kernel k, int len, int planes, int r
     size_t one[2] = {1, 1};
     if (dev->long_runs)
         return fn_launch(dev, k, 2, global, one);
-    size_t local[2] = {64, 1};
-    if (global[0] < 64)
-        local[0] = global[0] >= 16 ? 16 : 1;
-    if (dev->info.max_work_group && dev->info.max_work_group < local[0])
-        local[0] = 1;
-    return fn_launch(dev, k, 2, global, local);
+    /* Runs of one float16 side by side in a row; short rows (a plane of a
+     * few floats) stack planes in the group instead of leaving it small. */
+    return fn_launch_auto(dev, k, 2, global);
 }

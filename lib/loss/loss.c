@@ -99,7 +99,12 @@ static fn_status row_local_size(fn_device *dev, cl_kernel kern, int k, size_t *o
     size_t cap = 256;
     if (dev->info.max_work_group && dev->info.max_work_group < cap) cap = dev->info.max_work_group;
     if (kmax && kmax < cap) cap = kmax;
+    /* On GPUs at least 32 items (one unit; lanes past k idle, as the
+     * unit's other lanes would anyway). */
     size_t l = 1;
+    if (!dev->long_runs)
+        while (l * 2 <= cap && l < 32)
+            l *= 2;
     while (l * 2 <= cap && l < (size_t)k)
         l *= 2;
     *out = l;

@@ -24,8 +24,8 @@ static fn_status check_shape(const char *what, int n, int c, int hw)
 /* One work-item per channel. */
 static fn_status per_channel(fn_device *dev, cl_kernel k, int c)
 {
-    size_t global = (size_t)c, local = 1;
-    return fn_launch(dev, k, 1, &global, &local);
+    size_t global = (size_t)c;
+    return fn_launch_auto(dev, k, 1, &global);
 }
 
 /* Per-plane partial sums (2 per plane) then per-channel values (2 per

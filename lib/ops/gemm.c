@@ -62,8 +62,7 @@ fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem 
     FN_TRY(view_args(kern, b, 4));
     FN_CL(clSetKernelArg(kern, 9, sizeof dst, &dst));
     size_t global[2] = {((size_t)n + NR - 1) / NR, ((size_t)k + kchunk - 1) / kchunk};
-    size_t local[2] = {1, 1};
-    return fn_launch(dev, kern, 2, global, local);
+    return fn_launch_auto(dev, kern, 2, global);
 }
 
 /* Adds S slices of partial sums, element (i, j) of slice s at
@@ -82,8 +81,8 @@ static fn_status sum_slices(fn_device *dev, int m, int n, int slices, cl_mem par
     FN_CL(clSetKernelArg(k, 13, sizeof bb, &bb));
     FN_CL(clSetKernelArg(k, 14, sizeof has_bias, &has_bias));
     FN_CL(clSetKernelArg(k, 15, sizeof accumulate, &accumulate));
-    size_t sg[2] = {((size_t)n + NR - 1) / NR, (size_t)m}, sl[2] = {1, 1};
-    return fn_launch(dev, k, 2, sg, sl);
+    size_t sg[2] = {((size_t)n + NR - 1) / NR, (size_t)m};
+    return fn_launch_auto(dev, k, 2, sg);
 }
 
 fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
@@ -109,8 +108,7 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
                           FN_ARG(g->a), FN_ARG(g->b), FN_ARG(part), FN_ARG(slices), (size_t)0));
     /* Tiles of 4 x 6 (kernels/gemm.cl, TA x TB). */
     size_t global[3] = {((size_t)g->m + 3) / 4, ((size_t)g->n + 5) / 6, (size_t)slices};
-    size_t local[3] = {1, 1, 1};
-    FN_TRY(fn_launch(dev, k, 3, global, local));
+    FN_TRY(fn_launch_auto(dev, k, 3, global));
     return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, g->accumulate);
 }
 
@@ -130,8 +128,8 @@ fn_status fn_gemm_pack_a(fn_device *dev, int m, int k, const fn_view *a, cl_mem 
                           (size_t)0));
     FN_TRY(view_args(kern, a, 5));
     FN_CL(clSetKernelArg(kern, 10, sizeof dst, &dst));
-    size_t pa[2] = {(size_t)ti, ((size_t)k + pchunk - 1) / pchunk}, la[2] = {1, 1};
-    return fn_launch(dev, kern, 2, pa, la);
+    size_t pa[2] = {(size_t)ti, ((size_t)k + pchunk - 1) / pchunk};
+    return fn_launch_auto(dev, kern, 2, pa);
 }
 
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
@@ -181,8 +179,8 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
                           FN_ARG(c.s_col), FN_ARG(c.off), FN_ARG(c_ss), FN_ARG(bias),
                           FN_ARG(has_bias), FN_ARG(acc), (size_t)0));
     /* Row tiles vary fastest: tiles that share a B panel run together. */
-    size_t global[3] = {(size_t)ti, (size_t)tj, (size_t)slices}, local[3] = {1, 1, 1};
-    FN_TRY(fn_launch(dev, k, 3, global, local));
+    size_t global[3] = {(size_t)ti, (size_t)tj, (size_t)slices};
+    FN_TRY(fn_launch_auto(dev, k, 3, global));
     if (slices == 1) return FN_OK;
 
     return sum_slices(dev, g->m, g->n, slices, ap, (int)ap_len, 1, c_ss, &g->c, g->bias,

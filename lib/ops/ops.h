@@ -11,7 +11,30 @@
  *    zeroes them once per step and may accumulate over micro-batches; input
  *    gradients OVERWRITE (dx = ...). A NULL dx means "not needed" (first layer).
  *  - Work buffers come from fn_scratch(); nothing is allocated per call.
- *  - Errors are returned; nothing is printed. */
+ *  - Errors are returned; nothing is printed.
+ *
+ * THE SCRATCH-SLOT PROTOCOL. fn_scratch (lib/core) keeps four device buffers,
+ * slots 0..3, grown on demand and shared by every operation; their contents
+ * are undefined when an operation starts and dead when it returns. An
+ * operation that calls another keeps live across that call only slots the
+ * callee does not take. The slots each one takes:
+ *   slot 0  conv (col / dcol, bias-gradient partial sums), conv_implicit (col
+ *           in panels), conv_depthwise (weight-gradient partial sums),
+ *           batchnorm (per-plane sums), reduce (partial sums)
+ *   slot 1  conv (output or dY in GEMM layout), conv_implicit (dY in panels),
+ *           conv_depthwise (padded planes), batchnorm (per-channel sums)
+ *   slot 2  gemm (packed A, then K-slice partial sums), gemm_nt (partial
+ *           sums), conv_implicit (packed W for the implicit GEMM)
+ *   slot 3  gemm (packed B, only when b_packed is NULL), conv_implicit
+ *           (a padded input, or dcol)
+ * So the matrix products take only slots 2 and 3 (3 not at all when given B
+ * packed), and their callers keep what the product reads in slots 0 and 1,
+ * or in 3 when they pass b_packed. The pack helpers (fn_gemm_pack_a/_b) and
+ * fn_conv_pad_planes write only where they are told. A slot that conv,
+ * conv_implicit or conv_depthwise filled before a call into gemm stays
+ * valid after it only by this table: add a slot use here before adding one
+ * to the code. tests/test_conv*.c fill every slot with NaN before each call,
+ * so a result read from a stale slot fails there. */
 #ifndef FN_OPS_H
 #define FN_OPS_H
 
@@ -87,6 +110,29 @@ fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b
 /* dx (N,C,H,W) overwritten unless NULL; dw (OC,C/g,KH,KW) and db (OC, or NULL) accumulate. */
 fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x,
                            cl_mem w, const fn_conv_shape *s);
+
+/* The algorithms fn_conv_forward/fn_conv_backward dispatch to, on a checked
+ * shape, the bias gradient already done (tests call them through the two
+ * entry points above, with dev->gemm_path and dev->long_runs set):
+ *   conv (lib/ops/conv.c): im2col + CLBlast GEMM, any groups
+ *   conv_implicit: our own GEMM kernels, groups == 1 (CPU devices)
+ *   conv_depthwise: direct kernels, groups == C == OC (every device) */
+fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+                                   const fn_conv_shape *s);
+fn_status fn_conv_implicit_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
+                                    cl_mem w, const fn_conv_shape *s);
+fn_status fn_conv_depthwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+                                    const fn_conv_shape *s);
+fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
+                                     cl_mem w, const fn_conv_shape *s);
+/* Padded planes (kernels/conv.cl, conv_pad), shared by the two above:
+ * (planes, h, w) into (planes, hp, wp) in scratch `slot`, at offset (lead_h,
+ * lead_w) (negative crops), every up-th row and column, zeros elsewhere,
+ * with 32 floats of slack after. fn_conv_padded: the padded size an output
+ * of `out` at `stride` with a k-wide window reads, at least in + 2*pad. */
+fn_status fn_conv_pad_planes(fn_device *dev, int slot, cl_mem in, int planes, int h, int w, int hp,
+                             int wp, int lead_h, int lead_w, int up, cl_mem *out);
+int fn_conv_padded(int in, int pad, int out, int k, int stride);
 
 /* ---- batchnorm: per-channel normalization over (N, H*W) -------------------
  * x, y (N, C, HW); gamma, beta, running_mean, running_var (C).

@@ -28,8 +28,8 @@ static fn_status check_shape(const fn_pool_shape *s)
 /* Windowed kernels: one work-item per row of one plane. */
 static fn_status launch_rows(fn_device *dev, cl_kernel k, int rows, int planes)
 {
-    size_t global[2] = {(size_t)rows, (size_t)planes}, local[2] = {1, 1};
-    return fn_launch(dev, k, 2, global, local);
+    size_t global[2] = {(size_t)rows, (size_t)planes};
+    return fn_launch_auto(dev, k, 2, global);
 }
 
 /* The argument list every windowed pooling kernel ends with. */

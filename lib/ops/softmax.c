@@ -12,7 +12,12 @@ static fn_status group_size(fn_device *dev, cl_kernel k, int cols, size_t *out)
                                    NULL));
     if (kmax && kmax < cap) cap = kmax;
     if (dev->info.max_work_group && dev->info.max_work_group < cap) cap = dev->info.max_work_group;
+    /* On GPUs at least 32 items (one unit; lanes past cols idle, as the
+     * unit's other lanes would anyway). */
     size_t l = 1;
+    if (!dev->long_runs)
+        while (l * 2 <= cap && l < 32)
+            l *= 2;
     while (l * 2 <= cap && l * 2 <= (size_t)cols)
         l *= 2;
     *out = l;
