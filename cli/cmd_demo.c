@@ -64,6 +64,9 @@ int cmd_demo(int argc, char **argv)
         return cli_stop_exit_code();
     }
     fn_loss_opts_default(&c.loss, FN_LOSS_FOCUS);
+    /* The demo's recipe stays as it was measured (no warm-up) until its
+     * candidates are compared over 5 seeds (issue 16). */
+    if (!cli_get(opts, "warmup-epochs")) c.sched.warmup_epochs = 0;
     c.baseline = base_ckpt;
     c.out_dir = focus_dir;
     c.user = (void *)"focusnet";

@@ -73,11 +73,18 @@ void cli_progress(const fn_train_progress *p, void *user)
         fprintf(stderr, "\r%s epoch %d/%d [%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s ETA %s ",
                 label, p->epoch, p->epochs, bar, p->step, p->steps, p->loss, 100 * p->acc,
                 p->images_per_s, eta);
+        if (p->at_chance) fputs("AT CHANCE ", stderr);
         if (p->step == p->steps) fputc('\n', stderr);
     } else if (p->step == p->steps) {
-        fprintf(stderr, "%s epoch %d/%d: loss %.4f acc %.2f%% %.0f img/s ETA %s\n", label, p->epoch,
-                p->epochs, p->loss, 100 * p->acc, p->images_per_s, eta);
+        fprintf(stderr, "%s epoch %d/%d: loss %.4f acc %.2f%% %.0f img/s ETA %s%s\n", label,
+                p->epoch, p->epochs, p->loss, 100 * p->acc, p->images_per_s, eta,
+                p->at_chance ? " AT CHANCE" : "");
     }
+    if (p->at_chance && p->epoch == 1 && p->step == p->steps)
+        fprintf(stderr,
+                "%s: warning: training accuracy %.2f%% after the first epoch is at chance: the "
+                "stage is stuck (try --warmup-epochs 1 or a lower --lr)\n",
+                label, 100 * p->acc);
     fflush(stderr);
 }
 
@@ -150,6 +157,7 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     GET_FLOAT("momentum", 0, 1, c->sgd.momentum);
     GET_FLOAT("wd", 0, 1, c->sgd.weight_decay);
     GET_FLOAT("width", 0.1, 4, c->width);
+    GET_FLOAT("warmup-epochs", 0, 100000, c->sched.warmup_epochs);
     if (cli_get(o, "nesterov")) c->sgd.nesterov = 1;
     if (cli_get(o, "cosine")) c->sched.cosine = 1;
     if (cli_get(o, "no-augment")) c->augment = 0;
@@ -227,6 +235,8 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         {"nesterov", NULL, "Nesterov momentum", NULL},                                             \
         {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},            \
         {"cosine", NULL, "cosine learning-rate decay instead of steps", NULL},                     \
+        {"warmup-epochs", "E", "linear lr warm-up over E epochs (1 for focus and kd, else 0)",     \
+         NULL},                                                                                    \
         {"seed", "N", "random seed (1)", NULL},                                                    \
         {"max-steps", "N", "stop after N steps (of this run or this resume)", NULL},               \
         {"save-every", "N", "also save the resume state every N steps", NULL},                     \

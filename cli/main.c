@@ -18,6 +18,7 @@ static const command commands[] = {
     {"predict", cmd_predict, "classify image files with a checkpoint"},
     {"demo", cmd_demo, "baseline, then FocusNet, on Fashion-MNIST with LeNet-5"},
     {"bench", cmd_bench, "benchmarks: 'bench layers' times each layer on a device"},
+    {"compare", cmd_compare, "baseline against FocusNet (and LS, KD, ...) over seeds, paired"},
     {"cam", cmd_cam, "an image with the class activation map of a checkpoint over it"},
     {"plot", cmd_plot, "training curves (loss, test top-1 per epoch) of runs as a PNG"},
 };

@@ -335,6 +335,10 @@ typedef struct {
     double loss, acc;      /* running mean over this epoch so far */
     double images_per_s;
     double eta_s;          /* for the whole run */
+    int at_chance;         /* the run's first epoch ended with training accuracy at
+                              chance: within 5% of the way from always guessing the
+                              commonest class to perfect (0.145 for 10 balanced
+                              classes): the stage is stuck */
 } fn_train_progress;
 
 typedef void (*fn_train_progress_fn)(const fn_train_progress *p, void *user);
@@ -346,6 +350,8 @@ typedef struct {
     int milestones[FN_MAX_MILESTONES], n_milestones; /* epochs where lr *= gamma */
     float gamma;                                     /* 0.1 */
     int cosine;                                      /* cosine decay instead of steps */
+    float warmup_epochs; /* linear lr warm-up over this many first epochs; -1: 1 for
+                            the focus and kd stages, 0 (none) for ce and ls */
 } fn_schedule_opts;
 
 typedef struct {
@@ -395,7 +401,9 @@ typedef struct {
 
 /* The paper's recipe: SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 128,
  * lr / 10 at 50% and 75% of the epochs (filled in by fn_train when
- * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1. */
+ * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1,
+ * warmup_epochs -1 (a one-epoch linear warm-up for focus and kd: at lr 0.1
+ * these stages otherwise stay at chance for some seeds' batch orders). */
 void fn_train_config_default(fn_train_config *c);
 /* Trains one model (stage 1, or stage 2 with baseline set). r may be NULL;
  * otherwise free r->report with fn_eval_report_free.
@@ -423,6 +431,24 @@ fn_status fn_train_check_out_dir(const char *dir, int overwrite);
  * weights, momentum and the position in global batches). */
 fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
 
+
+/* ---- Statistics over seeds (lib/train/stats.c) -------------------------- */
+/* Mean and sample standard deviation (n - 1; NaN for n < 2) of n values. */
+void fn_mean_sd(const double *x, int n, double *mean, double *sd);
+/* The regularized incomplete beta function I_x(a, b); NaN outside its domain. */
+double fn_beta_inc(double a, double b, double x);
+
+typedef struct {
+    int n, df;       /* pairs, degrees of freedom n - 1 */
+    double mean, sd; /* of the differences b - a */
+    double t;        /* mean / (sd / sqrt n) */
+    double p;        /* two-sided p-value of Student's t with df degrees */
+} fn_paired_result;
+
+/* The paired t-test of b against a (n pairs, 2 to 1024, all finite): are the
+ * differences b[i] - a[i] centred on 0? All differences equal: t = +-inf and
+ * p = 0 (or t = 0 and p = 1 when they are all 0). */
+fn_status fn_paired_test(const double *a, const double *b, int n, fn_paired_result *out);
 
 /* ---- Class activation maps --------------------------------------------------
  * CAM (Zhou et al. 2016) for models that end in global average pooling and a

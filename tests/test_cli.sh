@@ -41,6 +41,7 @@ expect 2 "option '--epochs' needs a whole number" -- "$fn" train --epochs many
 expect 2 "option '--milestones'" -- "$fn" train --milestones 3,x
 expect 2 "option '--stem'" -- "$fn" train --stem tiny
 expect 2 "option '--authors' goes with --loss focus" -- "$fn" train --authors
+expect 2 "option '--warmup-epochs'" -- "$fn" train --warmup-epochs -1
 expect 2 "unknown option '--frobnicate'" -- "$fn" demo --frobnicate
 expect 1 "needs --baseline" -- "$fn" train --loss focus --out "$tmp/x"
 expect 1 "no-such-dir" -- "$fn" train --data mnist:/no-such-dir --out "$tmp/x"

@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
+#include "train/train.h"
 #include "tiny_mnist.h"
 #include "tmpdir.h"
 
@@ -114,6 +115,127 @@ static void on_progress(const fn_train_progress *p, void *user)
         w->backed_up = copy_file(w->backup_from, w->backup_to);
     if (!w->backup_from && at >= w->stop_at) w->flag = 1;
     w->seen = at;
+}
+
+/* Line `line` of the log: number (or boolean as 0/1) `field`. */
+static double log_number(const char *dir, int line, const char *field)
+{
+    cJSON *l = read_log(dir);
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(l, line), field);
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (cJSON_IsBool(v)) x = cJSON_IsTrue(v);
+    cJSON_Delete(l);
+    return x;
+}
+
+/* The learning-rate warm-up (issue 16): recorded in the state, so a stopped
+ * warm-up run resumes bit for bit; states from before it run without one. */
+static void warmup_resume(const char *dir, const char *data)
+{
+    char f[600], g[600], path[700], path2[700];
+    snprintf(f, sizeof f, "%s/warm-f", dir);
+    snprintf(g, sizeof g, "%s/warm-g", dir);
+    fn_train_config c;
+    fn_train_config_default(&c);
+    c.data = data;
+    c.epochs = 3;
+    c.batch = 32;
+    c.sgd.lr = 0.05f;
+    c.sched.milestones[0] = 2;
+    c.sched.n_milestones = 1;
+    c.sched.warmup_epochs = 1.5f; /* 12 of the 24 steps: it ends inside epoch 2 */
+    c.out_dir = f;
+    fn_train_result r;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    /* Epoch 1's last step is step 7 of 12: lr 0.05 * 8 / 12. Epoch 2 ends
+     * past the warm-up, at the full rate; epoch 3 has the milestone's. */
+    CHECK(fabs(log_number(f, 0, "lr") - 0.05 * 8 / 12) < 1e-7, "warm-up lr after epoch 1: %g",
+          log_number(f, 0, "lr"));
+    CHECK(fabs(log_number(f, 1, "lr") - 0.05) < 1e-8 && fabs(log_number(f, 2, "lr") - 0.005) < 1e-8,
+          "after the warm-up, the schedule: %g, %g", log_number(f, 1, "lr"),
+          log_number(f, 2, "lr"));
+    CHECK(log_number(f, 2, "at_chance") == 0, "a run that learnt is not at chance: %g %g %g",
+          log_number(f, 0, "train_acc"), log_number(f, 1, "train_acc"),
+          log_number(f, 2, "train_acc"));
+    c.out_dir = g;
+    c.max_steps = 5;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    fn_train_config o;
+    memset(&o, 0, sizeof o);
+    CHECK_OK(fn_train_resume(g, &o, &r));
+    CHECK(r.steps_done == 24, "warm-up run resumed to the end (%ld steps)", r.steps_done);
+    fn_eval_report_free(&r.report);
+    snprintf(path, sizeof path, "%s/state.safetensors", f);
+    snprintf(path2, sizeof path2, "%s/state.safetensors", g);
+    CHECK(same_tensors(path, path2), "stopped in the warm-up and resumed: the same state");
+    CHECK(same_logs(f, g), "... and the same log");
+
+    /* The default (-1): one epoch of warm-up for focus and kd, none for ce.
+     * Same weights as the explicit value, other weights than the other. */
+    char base[700], runs[4][640];
+    snprintf(base, sizeof base, "%s/last.safetensors", f);
+    const float wu[4] = {-1, 1, 0, -1};
+    for (int i = 0; i < 4; i++) {
+        snprintf(runs[i], sizeof runs[i], "%s/warm-d%d", dir, i);
+        c.out_dir = runs[i];
+        c.epochs = 1;
+        c.max_steps = 0;
+        c.sched.warmup_epochs = wu[i];
+        fn_loss_opts_default(&c.loss, i < 3 ? FN_LOSS_FOCUS : FN_LOSS_CE);
+        c.baseline = i < 3 ? base : NULL;
+        CHECK_OK(fn_train(&c, &r));
+        fn_eval_report_free(&r.report);
+        snprintf(runs[i] + strlen(runs[i]), sizeof runs[i] - strlen(runs[i]), "/last.safetensors");
+    }
+    CHECK(same_tensors(runs[0], runs[1]), "focus by default: a one-epoch warm-up");
+    CHECK(!same_tensors(runs[0], runs[2]), "... which changes the weights");
+    c.sched.warmup_epochs = 0; /* ce without warm-up, against the default ce run in runs[3] */
+    {
+        char again[700];
+        snprintf(again, sizeof again, "%s/warm-d4", dir);
+        c.out_dir = again;
+        CHECK_OK(fn_train(&c, &r));
+        fn_eval_report_free(&r.report);
+        snprintf(again + strlen(again), sizeof again - strlen(again), "/last.safetensors");
+        CHECK(same_tensors(runs[3], again), "ce by default: no warm-up");
+    }
+    c.epochs = 3;
+    c.sched.warmup_epochs = 1.5f;
+
+    /* A state written before the field existed: no warm-up. */
+    const char *src = getenv("FOCUSNET_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/corpus/checkpoint/ok-state-lenet.safetensors",
+             src ? src : ".");
+    fn_st_file *sf = NULL;
+    CHECK_OK(fn_st_open(path, &sf));
+    fn_train_state s;
+    if (sf && fn_st_meta(sf, "focusnet.config")) {
+        CHECK(!strstr(fn_st_meta(sf, "focusnet.config"), "warmup"), "an old state (%s)", path);
+        CHECK_OK(fn_train_state_read(sf, path, &s));
+        CHECK(s.c.sched.warmup_epochs == 0, "an old state runs without warm-up (%g)",
+              s.c.sched.warmup_epochs);
+        fn_train_state_free(&s);
+    }
+    fn_st_close(sf);
+
+    /* lr 0 learns nothing: the first epoch is flagged at chance in the log
+     * and the progress. */
+    snprintf(f, sizeof f, "%s/warm-h", dir);
+    c.out_dir = f;
+    c.max_steps = 0;
+    c.epochs = 2;
+    c.sgd.lr = 0;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    double acc = log_number(f, 0, "train_acc");
+    /* The commonest of TINY_K balanced classes: 1 / TINY_K, and the line
+     * 5% of the way from there to 1. */
+    double line = 1.0 / TINY_K + 0.05 * (1 - 1.0 / TINY_K);
+    CHECK((log_number(f, 0, "at_chance") == 1) == (acc < line),
+          "at_chance says whether training accuracy %g is below %g", acc, line);
+    CHECK(log_number(f, 0, "at_chance") == 1, "lr 0: at chance (training accuracy %g)", acc);
 }
 
 int main(void)
@@ -332,6 +454,8 @@ int main(void)
     st = fn_train_resume(c_dir, NULL, &r);
     CHECK(st == FN_ERR_FORMAT && strstr(fn_last_error(), "not a focusnet training state"),
           "a checkpoint is not a state: %s", fn_last_error());
+
+    warmup_resume(dir, data);
 
     /* The data changed under the run: refused, since the batches would differ. */
     tiny_write_split(dir, "train", 240, 9);

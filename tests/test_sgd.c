@@ -142,6 +142,48 @@ static void bad_arguments(fn_device *dev)
     fn_buffer_free(b);
 }
 
+/* Linear warm-up in front of a step schedule: lr 0.1, one epoch of 100
+ * steps, /10 at epoch 2. Step k (from 0) of the run gets 0.1 (k + 1) / 100
+ * while k < 100: step 0 takes 0.001, step 49 0.05, step 99 the full 0.1. */
+static void warmups(void)
+{
+    fn_lr_schedule s;
+    const int ms[] = {2};
+    CHECK_OK(fn_lr_step(&s, 0.1f, 0.1f, ms, 1));
+    CHECK(s.warmup == 0, "a new schedule has no warm-up");
+    CHECK_OK(fn_lr_warmup(&s, 1));
+    CHECK(fabs(fn_lr_at(&s, 0, 0, 100) - 0.001) < 1e-9, "warm-up step 0: %g",
+          fn_lr_at(&s, 0, 0, 100));
+    CHECK(fabs(fn_lr_at(&s, 0, 49, 100) - 0.05) < 1e-8, "warm-up step 49: %g",
+          fn_lr_at(&s, 0, 49, 100));
+    CHECK(fn_lr_at(&s, 0, 99, 100) == 0.1f, "warm-up ends at the full rate: %g",
+          fn_lr_at(&s, 0, 99, 100));
+    CHECK(fn_lr_at(&s, 1, 0, 100) == 0.1f && fn_lr_at(&s, 1, 99, 100) == 0.1f,
+          "after the warm-up the schedule's rate");
+    CHECK(fabs(fn_lr_at(&s, 2, 0, 100) - 0.01) < 1e-9, "the milestone still divides");
+    /* Whole epochs (steps_per_epoch 0): the factor of the epoch's last step. */
+    CHECK(fn_lr_at(&s, 0, 0, 0) == 0.1f, "one-epoch warm-up, epoch 0 as a whole");
+    /* Two epochs of warm-up: step 150 of 100 per epoch is (151 / 200) 0.1. */
+    CHECK_OK(fn_lr_warmup(&s, 2));
+    CHECK(fabs(fn_lr_at(&s, 1, 50, 100) - 0.0755) < 1e-8, "two-epoch warm-up at step 150: %g",
+          fn_lr_at(&s, 1, 50, 100));
+    CHECK(fabs(fn_lr_at(&s, 0, 0, 0) - 0.05) < 1e-8, "two-epoch warm-up, epoch 0 as a whole");
+    /* Half an epoch: full rate from step 50 on. */
+    CHECK_OK(fn_lr_warmup(&s, 0.5f));
+    CHECK(fn_lr_at(&s, 0, 49, 100) == 0.1f && fn_lr_at(&s, 0, 24, 100) < 0.051f,
+          "half-epoch warm-up");
+    /* Off again: the plain schedule, bit for bit. */
+    CHECK_OK(fn_lr_warmup(&s, 0));
+    CHECK(fn_lr_at(&s, 0, 0, 100) == 0.1f, "warm-up 0 is no warm-up");
+    CHECK(fn_lr_warmup(&s, -1) == FN_ERR_ARG && fn_lr_warmup(&s, NAN) == FN_ERR_ARG,
+          "negative or NaN warm-up refused");
+    /* In front of a cosine. */
+    CHECK_OK(fn_lr_cosine(&s, 0.1f, 0.0f, 10, 0));
+    CHECK_OK(fn_lr_warmup(&s, 1));
+    CHECK(fabs(fn_lr_at(&s, 0, 9, 10) - 0.1) < 1e-8 && fabs(fn_lr_at(&s, 0, 4, 10) - 0.05) < 1e-8,
+          "warm-up before cosine");
+}
+
 static void schedules(void)
 {
     fn_lr_schedule s;
@@ -181,6 +223,7 @@ static void schedules(void)
 
     fn_lr_constant(&s, 0.05f);
     CHECK(fn_lr_at(&s, 0, 0, 0) == 0.05f && fn_lr_at(&s, 1000, 3, 10) == 0.05f, "constant");
+    warmups();
 }
 
 int main(void)

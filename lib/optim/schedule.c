@@ -41,7 +41,33 @@ fn_status fn_lr_cosine(fn_lr_schedule *s, float lr0, float lr_min, int total_epo
     return FN_OK;
 }
 
+fn_status fn_lr_warmup(fn_lr_schedule *s, float epochs)
+{
+    if (!(epochs >= 0 && epochs <= 100000))
+        return fn_error(FN_ERR_ARG, "warm-up: %g epochs (0 to 100000)", (double)epochs);
+    s->warmup = epochs;
+    return FN_OK;
+}
+
+/* The warm-up factor of step `step` (from 0) of epoch `epoch`. */
+static double warmup_factor(const fn_lr_schedule *s, int epoch, int step, int steps_per_epoch)
+{
+    if (!(s->warmup > 0)) return 1.0;
+    double per = steps_per_epoch > 0 ? steps_per_epoch : 1;
+    double k = steps_per_epoch > 0 ? (double)epoch * per + step : epoch;
+    return fmin(1.0, (k + 1.0) / ((double)s->warmup * per));
+}
+
+static float scheduled(const fn_lr_schedule *s, int epoch, int step, int steps_per_epoch);
+
 float fn_lr_at(const fn_lr_schedule *s, int epoch, int step, int steps_per_epoch)
+{
+    double f = warmup_factor(s, epoch, step, steps_per_epoch);
+    float lr = scheduled(s, epoch, step, steps_per_epoch);
+    return f < 1.0 ? (float)(lr * f) : lr;
+}
+
+static float scheduled(const fn_lr_schedule *s, int epoch, int step, int steps_per_epoch)
 {
     switch (s->kind) {
     case FN_LR_STEP: {

@@ -55,7 +55,8 @@ void fn_ref_sgd_step(const fn_sgd_opts *o, float *param, const float *grad, floa
  *                   t clamped to [0, total] epochs: torch's CosineAnnealingLR
  *                   with T_max = total. per_step = 0 uses t = e (updated once
  *                   per epoch, as that scheduler stepped per epoch); per_step
- *                   = 1 uses t = e + s/S (smooth within the epoch). */
+ *                   = 1 uses t = e + s/S (smooth within the epoch).
+ * Any of them may be preceded by a linear warm-up (fn_lr_warmup). */
 typedef enum { FN_LR_CONSTANT, FN_LR_STEP, FN_LR_COSINE } fn_lr_kind;
 
 #define FN_LR_MAX_MILESTONES 16
@@ -69,6 +70,7 @@ typedef struct {
     float lr_min; /* cosine: the final learning rate (0) */
     int total;    /* cosine: length in epochs */
     int per_step; /* cosine: follow t = e + s/S instead of t = e */
+    float warmup; /* epochs of linear warm-up in front of any kind (0: none) */
 } fn_lr_schedule;
 
 void fn_lr_constant(fn_lr_schedule *s, float lr0);
@@ -79,5 +81,13 @@ fn_status fn_lr_cosine(fn_lr_schedule *s, float lr0, float lr_min, int total_epo
  * (step and steps_per_epoch only matter for a per-step cosine; pass 0, 0
  * for the rate of a whole epoch). */
 float fn_lr_at(const fn_lr_schedule *s, int epoch, int step, int steps_per_epoch);
+/* A linear warm-up over the first `epochs` epochs (0: none; set after the
+ * schedule's constructor, which clears it), as large-batch SGD recipes do
+ * (Goyal et al. 2017): the k-th step of the run (k = e S + s, from 0) gets
+ * the schedule's rate times min(1, (k + 1) / (epochs S)), so the first step
+ * takes lr/(epochs S) and the last warm-up step the full rate. The loss is
+ * untouched; only the step size grows. With steps_per_epoch 0 the factor is
+ * that of the epoch's last step. */
+fn_status fn_lr_warmup(fn_lr_schedule *s, float epochs);
 
 #endif

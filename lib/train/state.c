@@ -75,6 +75,7 @@ static char *config_json(const fn_train_config *c)
     cJSON_AddItemToObject(o, "milestones", ms);
     cJSON_AddNumberToObject(o, "gamma", c->sched.gamma);
     cJSON_AddNumberToObject(o, "cosine", c->sched.cosine);
+    cJSON_AddNumberToObject(o, "warmup_epochs", c->sched.warmup_epochs);
     cJSON_AddStringToObject(o, "seed", seed);
     cJSON_AddNumberToObject(o, "augment", c->augment);
     cJSON_AddNumberToObject(o, "shuffle", c->shuffle);
@@ -192,6 +193,10 @@ static fn_status parse_config(const char *json, const char *path, fn_train_state
     }
     c->sched.gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
     c->sched.cosine = (int)num(&r, o, "cosine", 0, 1, 1);
+    /* States from before the warm-up existed ran without one. */
+    c->sched.warmup_epochs = cJSON_HasObjectItem(o, "warmup_epochs")
+                                 ? (float)num(&r, o, "warmup_epochs", -1, 100000, 0)
+                                 : 0.0f;
     const cJSON *seed = need(&r, o, "seed");
     char *end = NULL;
     if (r.st == FN_OK && cJSON_IsString(seed) && seed->valuestring[0] >= '0' &&

@@ -27,6 +27,7 @@ void fn_train_config_default(fn_train_config *c)
     c->seed = 1;
     c->augment = -1;
     c->shuffle = 1;
+    c->sched.warmup_epochs = -1;
     c->out_dir = "runs/train";
 }
 
@@ -55,6 +56,8 @@ typedef struct {
     uint64_t file_hash[2]; /* of the --baseline and --init files */
     int has_file_hash[2];
     int last_saved_epoch; /* the epoch last.safetensors holds (0: none from this run) */
+    int at_chance;        /* the run's first epoch ended at chance */
+    double chance;        /* training accuracy of always guessing the commonest class */
 } run;
 
 static void run_free(run *r)
@@ -134,8 +137,9 @@ static fn_status setup(run *r, int resume)
     fn_model *m = r->model;
     fn_model_meta *meta = &m->meta;
     r->data_hash = fn_train_data_hash(d);
-    FN_TRY(fn_train_fingerprint_files(c->baseline, c->init, resume, r->file_hash,
-                                      r->has_file_hash));
+    FN_TRY(fn_train_commonest_class(d, &r->chance));
+    FN_TRY(
+        fn_train_fingerprint_files(c->baseline, c->init, resume, r->file_hash, r->has_file_hash));
     fn_dataset_default_norm(d, meta->mean, meta->std);
     snprintf(meta->dataset, sizeof meta->dataset, "%s", fn_dataset_name(d));
     fn_model_set_data_spec(m, c->data);
@@ -196,6 +200,11 @@ static fn_status setup(run *r, int resume)
         else
             fn_lr_constant(&r->sched, c->sgd.lr);
     }
+    /* -1: the stage's default; a fresh focus or kd stage at the paper's lr
+     * otherwise sits at chance for some batch orders (issue 16). */
+    int stage2 = c->loss.kind == FN_LOSS_FOCUS || c->loss.kind == FN_LOSS_KD;
+    float wu = c->sched.warmup_epochs;
+    FN_TRY(fn_lr_warmup(&r->sched, wu == -1 ? (float)stage2 : wu));
     if (r->rank == 0) FN_TRY(fn_rundir_open(&r->dir, c->out_dir, !resume, c->overwrite));
     r->history = cJSON_CreateArray();
     if (!r->history) return fn_error(FN_ERR_NOMEM, "out of host memory");
@@ -316,6 +325,7 @@ static cJSON *epoch_record(const run *r, int epoch, long steps_done, const float
     cJSON_AddNumberToObject(rec, "seconds", secs);
     cJSON_AddNumberToObject(rec, "images_per_s", secs > 0 ? images / secs : 0);
     cJSON_AddBoolToObject(rec, "partial", partial);
+    cJSON_AddBoolToObject(rec, "at_chance", fn_train_at_chance(stats, r->chance));
     return rec;
 }
 
@@ -407,6 +417,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
             int n = 0;
             st = fn_loader_next(r->loader, &x, &y, &n);
             if (st != FN_OK || n == 0) break;
+            fn_trainer_set_lr(r->step, fn_lr_at(&r->sched, epoch, (int)step, steps));
             int asked = 0; /* agreed by all ranks in the step's allreduce */
             st = fn_dp_step(&r->dp, r->step, x, y, n, c->stop, &asked);
             if (st != FN_OK) break;
@@ -429,7 +440,10 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
                                            stats[3] > 0 ? stats[0] / stats[3] : 0,
                                            stats[3] > 0 ? stats[1] / stats[3] : 0,
                                            el > 0 ? images / el : 0,
-                                           all / done * (todo - done)};
+                                           all / done * (todo - done),
+                                           0};
+                    p.at_chance = r->at_chance || (epoch == 0 && step == steps &&
+                                                   fn_train_at_chance(stats, r->chance));
                     c->progress(&p, c->user);
                     /* A stop asked for from the callback; with several ranks
                      * the next step's allreduce carries it to the others. */
@@ -450,6 +464,7 @@ static fn_status train_epochs(run *r, fn_train_result *res, const fn_train_state
         }
         if (st != FN_OK || res->stopped) break;
         st = end_epoch(r, res, epoch, stats, now_s() - te, images, NULL);
+        if (st == FN_OK && epoch == 0) r->at_chance = fn_train_at_chance(stats, r->chance);
         if (st == FN_OK && stop && epoch + 1 < c->epochs) res->stopped = 1;
         if (st != FN_OK) break;
     }
@@ -556,6 +571,8 @@ fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_re
         cJSON_Delete(r.history);
         r.history = h;
         r.last_saved_epoch = s.epoch;
+        const cJSON *f0 = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(h, 0), "at_chance");
+        r.at_chance = cJSON_IsTrue(f0);
         if (s.epoch > 0 && s.step == 0 && access(r.dir.last, F_OK) != 0) r.last_saved_epoch = 0;
         /* The log ends where the state does: a line written after the state
          * (or a partial one of a stop) goes. */

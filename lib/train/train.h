@@ -37,6 +37,12 @@ fn_status fn_evaluate_dataset_comm(fn_model *m, const fn_dataset *d, const fn_co
 
 /* stats (4 floats) += {sum of loss, correct top-1, non-finite losses, samples}
  * for one batch, on the device: the step loop reads it only every few steps. */
+/* The fraction of d's images in its commonest class: the accuracy of a
+ * model that learnt nothing but the prior. */
+fn_status fn_train_commonest_class(const fn_dataset *d, double *frac);
+/* Whether the stats (as fn_batch_stats sums them) show training accuracy at
+ * chance: within 5% of the way from `chance` (the commonest class) to 1. */
+int fn_train_at_chance(const float stats[4], double chance);
 fn_status fn_batch_stats(fn_device *dev, cl_mem stats, cl_mem logits, cl_mem labels, cl_mem loss,
                          int n, int k);
 

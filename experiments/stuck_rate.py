@@ -1,0 +1,333 @@
+#!/usr/bin/python3
+"""Stuck rate of the second stage (focus, KD) at lr 0.1, with and without a
+linear learning-rate warm-up over the first epoch, in our code or PyTorch.
+
+A stage is "stuck" when its training accuracy over its first epoch is at
+chance: within 5% of the way from guessing the commonest class to perfect
+(below 14.5% on Fashion-MNIST), the rule of lib/train/train.c's at_chance.
+A stuck stage stays stuck (training loss flat, issue 16), so one epoch of
+each stage is enough to tell.
+
+Recipe (both frameworks): LeNet-5 on Fashion-MNIST, PyTorch's default
+initialization from the run's seed, SGD lr 0.1, momentum 0.9, weight decay
+1e-4, batch 128, shuffled, no augmentation, inputs normalized with mean
+0.286 and std 0.353. The baseline (the frozen focus baseline and the KD
+teacher) is a cross-entropy run of 10 epochs, seed 2, lr / 10 at epochs 5 and
+7, trained once per framework, or for PyTorch with --baseline CKPT our
+baseline's weights (the same frozen model in both frameworks). Each stage then runs 1 epoch per seed with
+--warmup-epochs W (W = 0: none; 1: lr grows linearly from lr/469 to lr over
+the epoch's 469 steps). The loss is the paper's (focus: Eq. 12 with alpha =
+beta = 1, multi-warm rule z_b > 0; KD: T 4, weight 0.9).
+
+Usage (from the repository root):
+  nice experiments/stuck_rate.py --framework ours  [--seeds 1-20] [--stages focus,kd]
+                                 [--warmup 0,1] [--out runs/stuck-ours]
+  nice experiments/stuck_rate.py --framework torch [...]  [--out runs/stuck-torch]
+--report-only runs nothing and tabulates what is done. Runs already done are reused (ours: the run folder's log; torch: the line in
+OUT/results.jsonl). Prints a table of stuck counts, and writes it to
+OUT/results.md with the machine, date and commit.
+Needs: build/cli/focusnet (ours), Debian's python3-torch (torch) and Debian's
+dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)."""
+import argparse
+import datetime
+import gzip
+import json
+import os
+import platform
+import struct
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOCUSNET = os.path.join(ROOT, "build", "cli", "focusnet")
+DATA = "/usr/share/datasets/fashion-mnist"
+MEAN, STD = 0.286, 0.353
+LR, MOMENTUM, WD, BATCH = 0.1, 0.9, 1e-4, 128
+BASE_SEED, BASE_EPOCHS = 2, 10
+
+
+def seeds_arg(s):
+    out = []
+    for part in s.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def at_chance(acc, commonest=0.1):
+    return acc < commonest + 0.05 * (1 - commonest)
+
+
+# ---- our code: focusnet train ------------------------------------------------
+
+def log_lines(run_dir):
+    path = os.path.join(run_dir, "log.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def ours_train(run_dir, epochs, extra, report_only=False):
+    log = log_lines(run_dir)
+    if len(log) >= epochs and not log[-1].get("partial"):
+        return log
+    if report_only:
+        return None
+    cmd = [FOCUSNET, "train", "--model", "lenet5", "--data", "fashion-mnist", "--epochs",
+           str(epochs), "--out", run_dir] + extra
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.time()
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    print(f"  {time.time() - t0:.0f} s" + (f", exit {rc}" if rc else ""), flush=True)
+    log = log_lines(run_dir)
+    if rc or not log:
+        return [{"train_acc": float("nan"), "train_loss": float("nan"),
+                 "test_top1": float("nan"), "failed": True}]
+    return log
+
+
+def ours(args, out):
+    base = os.path.join(out, "baseline")
+    ours_train(base, BASE_EPOCHS, ["--seed", str(BASE_SEED)])
+    ckpt = os.path.join(base, "last.safetensors")
+    for seed in args.seeds:
+        for stage in args.stages:
+            for w in args.warmup:
+                d = os.path.join(out, f"{stage}-w{w:g}-s{seed}")
+                log = ours_train(d, 1, ["--loss", stage, "--baseline", ckpt, "--seed", str(seed),
+                                        "--lr", str(LR), "--warmup-epochs", f"{w:g}"],
+                                 args.report_only)
+                if log is None:
+                    continue
+                rec = log[0]
+                yield {"stage": stage, "warmup": w, "seed": seed,
+                       "train_loss": rec["train_loss"], "train_acc": rec["train_acc"],
+                       "test_top1": rec["test_top1"],
+                       "stuck": at_chance(rec["train_acc"])}
+
+
+# ---- PyTorch -------------------------------------------------------------------
+
+def torch_setup():
+    global torch, nn, F
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.set_num_threads(1)  # the other framework's job gets the other core
+
+
+def read_idx(name):
+    path = os.path.join(DATA, name)
+    opener = gzip.open if not os.path.exists(path) else open
+    with opener(path if os.path.exists(path) else path + ".gz", "rb") as f:
+        data = f.read()
+    magic, n = struct.unpack(">II", data[:8])
+    if magic == 2051:
+        h, w = struct.unpack(">II", data[8:16])
+        x = torch.frombuffer(bytearray(data[16:]), dtype=torch.uint8).reshape(n, 1, h, w)
+        return (x.float() / 255 - MEAN) / STD
+    return torch.frombuffer(bytearray(data[8:]), dtype=torch.uint8).long()
+
+
+def lenet5():
+    """As lib/nn/arch.c builds it, with its tensor names; PyTorch's default
+    init (ours uses the same)."""
+
+    class LeNet5(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(400, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2).flatten(1)
+            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+    return LeNet5()
+
+
+def load_safetensors(path):
+    """The float32 tensors of one of our checkpoints (8-byte header length,
+    JSON header, raw data)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        assert t["dtype"] == "F32", (name, t["dtype"])
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(t["shape"])
+    return out
+
+
+def focus_loss(z, zb, y, alpha=1.0, beta=1.0):
+    """Paper Eq. 4-12 (as tests/fixtures/make_lenet_fixture.py)."""
+    k = z.shape[1]
+    onehot = F.one_hot(y, k).to(z.dtype)
+    l2 = torch.clamp((zb > 0).to(z.dtype) + onehot, max=1.0)
+    lab = l2 / l2.sum(dim=1, keepdim=True)
+    p = F.softmax(z, dim=1)
+    d = p - F.softmax(zb, dim=1)
+    log_q = F.log_softmax(z + d, dim=1)
+    log_p = F.log_softmax(z, dim=1)
+    l_cls = -(onehot * log_q).sum(dim=1)
+    r_att = -(lab * log_p).sum(dim=1)
+    r_ent = -(p * log_p).sum(dim=1)
+    return (l_cls + alpha * r_att - beta * r_ent).mean()
+
+
+def kd_loss(z, zt, y, t=4.0, w=0.9):
+    kl = F.kl_div(F.log_softmax(z / t, dim=1), F.log_softmax(zt / t, dim=1), log_target=True,
+                  reduction="batchmean")
+    return (1 - w) * F.cross_entropy(z, y) + w * t * t * kl
+
+
+def torch_epochs(model, x, y, seed, epochs, loss_fn, teacher=None, warmup=0.0, milestones=()):
+    """SGD epochs; returns per epoch (train loss, train acc)."""
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+    g = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    steps = (n + BATCH - 1) // BATCH
+    out, k = [], 0
+    for e in range(epochs):
+        base_lr = LR * 0.1 ** sum(e >= m for m in milestones)
+        perm = torch.randperm(n, generator=g)
+        tot_loss = tot_ok = 0.0
+        for s in range(steps):
+            f = min(1.0, (k + 1) / (warmup * steps)) if warmup > 0 else 1.0
+            for pg in opt.param_groups:
+                pg["lr"] = base_lr * f
+            idx = perm[s * BATCH:(s + 1) * BATCH]
+            xb, yb = x[idx], y[idx]
+            z = model(xb)
+            if teacher is None:
+                loss = F.cross_entropy(z, yb)
+            else:
+                with torch.no_grad():
+                    zt = teacher(xb)
+                loss = loss_fn(z, zt, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            k += 1
+            tot_loss += loss.item() * len(idx)
+            tot_ok += (z.argmax(1) == yb).sum().item()
+        out.append((tot_loss / n, tot_ok / n))
+    return out
+
+
+def torch_top1(model, x, y):
+    with torch.no_grad():
+        return sum((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item()
+                   for i in range(0, len(x), 1000)) / len(x)
+
+
+def torch_runs(args, out):
+    torch_setup()
+    x, y = read_idx("train-images-idx3-ubyte"), read_idx("train-labels-idx1-ubyte")
+    xt, yt = read_idx("t10k-images-idx3-ubyte"), read_idx("t10k-labels-idx1-ubyte")
+    base_path = os.path.join(out, "baseline.pt")
+    teacher = lenet5()
+    if args.baseline:
+        # Our baseline's weights: both frameworks then guide their second
+        # stage with the very same frozen model.
+        teacher.load_state_dict(load_safetensors(args.baseline))
+        print(f"torch: baseline {args.baseline}, top-1 {torch_top1(teacher, xt, yt):.4f}",
+              flush=True)
+    elif os.path.exists(base_path):
+        teacher.load_state_dict(torch.load(base_path))
+    else:
+        torch.manual_seed(BASE_SEED)
+        teacher = lenet5()
+        t0 = time.time()
+        torch_epochs(teacher, x, y, BASE_SEED, BASE_EPOCHS, None,
+                     milestones=(BASE_EPOCHS // 2, BASE_EPOCHS * 3 // 4))
+        torch.save(teacher.state_dict(), base_path)
+        print(f"torch baseline: top-1 {torch_top1(teacher, xt, yt):.4f}, "
+              f"{time.time() - t0:.0f} s", flush=True)
+    teacher.eval()
+    done = {}
+    res_path = os.path.join(out, "results.jsonl")
+    if os.path.exists(res_path):
+        with open(res_path) as f:
+            for line in f:
+                r = json.loads(line)
+                done[(r["stage"], r["warmup"], r["seed"])] = r
+    for seed in args.seeds:
+        for stage in args.stages:
+            for w in args.warmup:
+                key = (stage, w, seed)
+                if key not in done and args.report_only:
+                    continue
+                if key not in done:
+                    torch.manual_seed(seed)
+                    m = lenet5()
+                    t0 = time.time()
+                    fn = focus_loss if stage == "focus" else kd_loss
+                    (loss, acc), = torch_epochs(m, x, y, seed, 1, fn, teacher, warmup=w)
+                    r = {"stage": stage, "warmup": w, "seed": seed, "train_loss": loss,
+                         "train_acc": acc, "test_top1": torch_top1(m, xt, yt),
+                         "stuck": at_chance(acc)}
+                    print(f"torch {stage} warmup {w:g} seed {seed}: acc {acc:.4f} "
+                          f"loss {loss:.4f}, {time.time() - t0:.0f} s", flush=True)
+                    with open(res_path, "a") as f:
+                        f.write(json.dumps(r) + "\n")
+                    done[key] = r
+                yield done[key]
+
+
+# ---- the table -----------------------------------------------------------------
+
+def main():
+    global FOCUSNET
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--framework", choices=("ours", "torch"), required=True)
+    ap.add_argument("--seeds", type=seeds_arg, default=seeds_arg("1-20"))
+    ap.add_argument("--stages", type=lambda s: s.split(","), default=["focus", "kd"])
+    ap.add_argument("--warmup", type=lambda s: [float(v) for v in s.split(",")],
+                    default=[0.0, 1.0])
+    ap.add_argument("--out")
+    ap.add_argument("--baseline", help="torch: use this checkpoint of ours as the baseline "
+                    "instead of training one (a focusnet LeNet-5 safetensors file)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing; the table of the runs already done")
+    ap.add_argument("--focusnet", default=FOCUSNET, help="our CLI (build/cli/focusnet)")
+    args = ap.parse_args()
+    FOCUSNET = args.focusnet
+    out = args.out or os.path.join(ROOT, "runs", f"stuck-{args.framework}")
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    rows = list((ours if args.framework == "ours" else torch_runs)(args, out))
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    lines = [f"Stuck at chance after the first epoch, lr 0.1 ({args.framework}; "
+             f"{platform.node()}, {os.cpu_count()} cores, "
+             f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit {commit}, "
+             f"{time.time() - t0:.0f} s)", "",
+             "| stage | warm-up epochs | stuck | seeds stuck | train acc of the others: mean, lowest |",
+             "|---|---|---|---|---|"]
+    for stage in args.stages:
+        for w in args.warmup:
+            rs = [r for r in rows if r["stage"] == stage and r["warmup"] == w]
+            stuck = [r["seed"] for r in rs if r["stuck"]]
+            ok = [r["train_acc"] for r in rs if not r["stuck"]]
+            mean = f"{100 * sum(ok) / len(ok):.2f}%, {100 * min(ok):.2f}%" if ok else "-"
+            lines.append(f"| {stage} | {w:g} | {len(stuck)} of {len(rs)} | "
+                         f"{','.join(map(str, stuck)) or '-'} | {mean} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
