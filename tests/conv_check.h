@@ -262,4 +262,21 @@ static inline void for_conv_shapes(fn_device *dev, fn_rng *r, int (*keep)(const 
         if (keep(&conv_small_shapes[i])) f(dev, r, conv_small_shapes[i]);
 }
 
+static inline int not_depthwise(const fn_conv_shape *s)
+{
+    return !is_depthwise_shape(s);
+}
+
+/* Every non-depthwise shape and the gradient rule on one GEMM path
+ * (test_conv: CLBlast, test_conv_implicit: our own kernels); the path is
+ * left set for the caller. */
+static inline void check_gemm_path(fn_device *dev, fn_rng *r, int path)
+{
+    dev->gemm_path = path;
+    for_conv_shapes(dev, r, not_depthwise, check_shape);
+    check_rule(dev, r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 2, 1, 1});
+    check_rule(dev, r, (fn_conv_shape){2, 6, 7, 7, 10, 3, 3, 1, 1, 2});
+    check_rule(dev, r, (fn_conv_shape){3, 5, 6, 6, 7, 1, 1, 1, 0, 1});
+}
+
 #endif
