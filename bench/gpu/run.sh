@@ -42,7 +42,9 @@ step() {
         # timeout(1) runs programs only: a function gets a watchdog instead.
         "$@" >"$out/$file" 2>&1 &
         local pid=$!
-        (sleep "$limit" && kill -TERM "$pid" 2>/dev/null) &
+        # Its stderr goes nowhere: the shell inside says "Terminated" when its
+        # sleep is ended below.
+        (sleep "$limit" && kill -TERM "$pid") 2>/dev/null &
         local dog=$!
         wait "$pid"
         rc=$?
