@@ -11,18 +11,7 @@
 
 #include "core/core.h"
 
-static int check_count, check_failed;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        check_count++;                                                                             \
-        if (!(cond)) {                                                                             \
-            check_failed++;                                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+#include "check_count.h"
 
 /* Checks that an fn_status is FN_OK, printing the library's message if not. */
 #define CHECK_OK(expr)                                                                             \
@@ -145,12 +134,6 @@ static inline void dev_download(fn_device *dev, cl_mem m, float *host, size_t n)
         fprintf(stderr, "FAIL: read back: %s\n", fn_last_error());
         exit(1);
     }
-}
-
-static inline int check_summary(const char *name)
-{
-    printf("%s: %d checks, %d failed\n", name, check_count, check_failed);
-    return check_failed ? 1 : (check_count ? 0 : 1);
 }
 
 #endif

@@ -8,17 +8,7 @@
 
 #include "draw.h"
 
-static int checks, failed;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failed++;                                                                              \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+#include "check_count.h"
 
 typedef struct {
     cairo_surface_t *s;
@@ -399,6 +389,5 @@ int main(void)
     test_confusion();
     test_bad_text();
     test_curves();
-    printf("draw: %d checks, %d failed\n", checks, failed);
-    return failed ? 1 : 0;
+    return check_summary("draw");
 }

@@ -14,17 +14,7 @@
 #include "viewer-resources.h"
 #include "window.h"
 
-static int checks, failed;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failed++;                                                                              \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+#include "check_count.h"
 
 static GObject *child(FnvWindow *w, const char *name)
 {
@@ -155,6 +145,5 @@ int main(void)
 
     gtk_window_destroy(GTK_WINDOW(w));
     g_object_unref(w);
-    printf("window: %d checks, %d failed\n", checks, failed);
-    return failed ? 1 : 0;
+    return check_summary("window");
 }
