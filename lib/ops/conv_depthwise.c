@@ -33,6 +33,21 @@ typedef struct {
     int h, w, hp, wp, lead_h, lead_w, up;
 } padded_input;
 
+/* x (N*C planes of H x W) as the forward correlation reads it: zero-padded
+ * by pad on each side, to the size an oh x ow output at the stride needs.
+ * The forward pass and the weight gradient read the same padded input. */
+static padded_input input_padding(cl_mem x, const fn_conv_shape *s, int oh, int ow)
+{
+    return (padded_input){x,
+                          s->h,
+                          s->w,
+                          fn_conv_padded(s->h, s->pad, oh, s->kh, s->stride),
+                          fn_conv_padded(s->w, s->pad, ow, s->kw, s->stride),
+                          s->pad,
+                          s->pad,
+                          1};
+}
+
 /* Bytes of local memory a whole padded plane takes (with the slack that
  * stride-2 vector loads read past the end), or 0 when the device runs
  * planes as separate passes (not a CPU, or too little local memory). */
@@ -75,14 +90,7 @@ fn_status fn_conv_depthwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w
                                     const fn_conv_shape *s)
 {
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
-    padded_input p = {x,
-                      s->h,
-                      s->w,
-                      fn_conv_padded(s->h, s->pad, oh, s->kh, s->stride),
-                      fn_conv_padded(s->w, s->pad, ow, s->kw, s->stride),
-                      s->pad,
-                      s->pad,
-                      1};
+    padded_input p = input_padding(x, s, oh, ow);
     return dw_apply(dev, y, &p, w, b, s, s->stride, oh, ow, 0);
 }
 
@@ -92,14 +100,7 @@ fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_me
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), taps = s->kh * s->kw, planes = s->n * s->c;
     cl_kernel k;
     if (dw) {
-        padded_input p = {x,
-                          s->h,
-                          s->w,
-                          fn_conv_padded(s->h, s->pad, oh, s->kh, s->stride),
-                          fn_conv_padded(s->w, s->pad, ow, s->kw, s->stride),
-                          s->pad,
-                          s->pad,
-                          1};
+        padded_input p = input_padding(x, s, oh, ow);
         cl_mem part;
         FN_TRY(fn_scratch(dev, 0, (size_t)planes * taps * sizeof(float), &part));
         size_t lbytes = plane_local(dev, &p);
