@@ -101,6 +101,28 @@ grep -q '^data holdout:60:mnist:' "$tmp/hold/recipe.txt" && ok || bad "the recip
 expect 1 "holdout" -- "$fn" compare --data "mnist:$tmp" --batch 32 --epochs 1 --seeds 1,2 \
     --out "$tmp/hold2" --holdout 240
 
+# The demo is compare's run of seed 1 (same recipe, guided by the baseline's
+# last epoch): the same top-1 for both stages, and words that follow them.
+FOCUSNET_FASHION_MNIST_DIR=$tmp "$fn" demo --epochs 2 --batch 32 --out "$tmp/demo" >"$tmp/out6" 2>"$tmp/err6" &&
+    ok || bad "demo: $(tail -3 "$tmp/err6")"
+FOCUSNET_FASHION_MNIST_DIR=$tmp "$fn" compare --data fashion-mnist --epochs 2 --batch 32 --seeds 1,2 \
+    --out "$tmp/cmpd" --json >"$tmp/out7" 2>"$tmp/err7" && ok || bad "compare for the demo"
+python3 - "$tmp/out6" "$tmp/out7" <<'PY' && ok || bad "the demo's numbers and words"
+import json, re, sys
+demo = open(sys.argv[1]).read()
+ms = {m["method"]: m for m in json.load(open(sys.argv[2]))["methods"]}
+got = dict(re.findall(r"^(baseline|focusnet) +([0-9.]+)%", demo, re.M))
+assert got["baseline"] == "%.2f" % (100 * ms["ce"]["top1"][0]), (got, ms["ce"]["top1"])
+assert got["focusnet"] == "%.2f" % (100 * ms["focus"]["top1"][0]), (got, ms["focus"]["top1"])
+d = float(got["focusnet"]) - float(got["baseline"])
+word = "beat its baseline" if d > 0 else "fell short of its baseline" if d < 0 else "the same number"
+assert word in demo, (word, demo)
+if d:
+    assert "%+.2f points top-1" % d in demo, demo
+assert "one seed; see `focusnet compare` for several" in demo, demo
+assert "last epoch of each" in demo, demo
+PY
+
 # A stage that learns nothing in its first epoch says so.
 "$fn" train --data "mnist:$tmp" --batch 32 --epochs 1 --lr 0 --out "$tmp/zero" 2>"$tmp/err3" >/dev/null && ok || bad "lr 0 trains"
 grep -q 'AT CHANCE' "$tmp/err3" && ok || bad "the progress line says AT CHANCE"
