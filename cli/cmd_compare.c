@@ -251,6 +251,8 @@ int cmd_compare(int argc, char **argv)
         {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},
         {"warmup-epochs", "E", "linear lr warm-up (1 for focus and kd, else 0)", NULL},
         {"kd-lr", "X", "learning rate of the kd runs only (--lr); runs go to OUT/kd-lrX-sN", NULL},
+        {"no-focus", NULL, "leave FocusNet out (when tuning another method, e.g. --kd-lr)",
+         NULL},
         {"holdout", "N",
          "hold N training images out (the last of each class) and evaluate on them instead "
          "of the test set, to choose a setting such as --kd-lr",
@@ -278,6 +280,7 @@ int cmd_compare(int argc, char **argv)
                 cli_get(opts, "methods"));
         return EXIT_USAGE;
     }
+    if (cli_get(opts, "no-focus")) k.want[M_FOCUS] = 0;
     fn_train_config c;
     fn_train_config_default(&c);
     c.arch = "lenet5";

@@ -17,7 +17,7 @@ out=${1:-runs/fashion}
 [ $# -gt 0 ] && shift
 recipe=${RECIPE---epochs 10 --limit-train 20000}
 seeds=${SEEDS:-1-5}
-kd_lrs=${KD_LRS:-0.1 0.03 0.01}
+kd_lrs=${KD_LRS:-0.1 0.02}
 mkdir -p "$out"
 step() { # NAME, then compare options
     name=$1
@@ -29,12 +29,12 @@ step() { # NAME, then compare options
 }
 # 1. The ablation: L_cls only, L_cls + R_ent, L_cls + R_att, all three.
 step ablation --out "$out/test" --seeds "$seeds" --methods no-att,no-ent,cls-only "$@"
-# 2. The weak baseline (1 epoch) and FocusNet guided by it.
+# 2. The weak baseline (1 epoch, no decay) and FocusNet guided by it.
 step weak --out "$out/test" --seeds "$seeds" --methods weak "$@"
 # 3. KD's learning rate, on held-out training images.
 best= best_acc=-1
 for lr in $kd_lrs; do
-    step "holdout-kd-lr$lr" --out "$out/holdout" --seeds 1,2 --holdout 6000 --methods kd \
+    step "holdout-kd-lr$lr" --out "$out/holdout" --seeds 1,2 --holdout 6000 --no-focus --methods kd \
         --kd-lr "$lr" --json "$@" >"$out/holdout-kd-lr$lr.json"
     acc=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1]));
 print([m for m in o["methods"] if m["method"]=="kd"][0]["top1_mean"])' "$out/holdout-kd-lr$lr.json")

@@ -98,6 +98,13 @@ grep -qF "on 60 held-out training images (not the test set)" "$tmp/hold/results.
     bad "results.md says what it evaluated on"
 grep -q '"epoch":1,"steps":6,' "$tmp/hold/ce-s1/log.jsonl" && ok || bad "180 images train (6 steps of 32)"
 grep -q '^data holdout:60:mnist:' "$tmp/hold/recipe.txt" && ok || bad "the recipe has the held-out data"
+# --no-focus: the baseline and KD only; the baselines are reused.
+"$fn" compare --data "mnist:$tmp" --batch 32 --epochs 2 --lr 0.05 --seeds 1,2 --out "$tmp/hold" \
+    --holdout 60 --no-focus --methods kd --kd-lr 0.02 >"$tmp/out8" 2>"$tmp/err8" && ok || bad "no-focus"
+grep -q "FocusNet (paper rule)" "$tmp/out8" && bad "--no-focus ran FocusNet" || ok
+grep -qF "KD from the baseline (lr 0.02)" "$tmp/out8" && ok || bad "--no-focus has the kd row"
+[ "$(grep -c 'training ->' "$tmp/err8")" -eq 2 ] && [ "$(grep -c 'reused' "$tmp/err8")" -eq 2 ] && ok ||
+    bad "--no-focus trains the 2 kd runs only: $(cat "$tmp/err8")"
 expect 1 "holdout" -- "$fn" compare --data "mnist:$tmp" --batch 32 --epochs 1 --seeds 1,2 \
     --out "$tmp/hold2" --holdout 240
 
