@@ -384,12 +384,14 @@ static void test_curves(void)
     fnv_draw_curves_marked(c.cr, W, H, cv, 2, 2);
     int left = count_color(&c, 114, top, 122, H - 22, mr, mg, mb);
     int right = count_color(&c, 314, top, 322, H - 22, mr, mg, mb);
-    CHECK(left > 150 && right > 150, "epoch 2 marked in both panels: %d and %d pixels", left, right);
+    CHECK(left > 150 && right > 150, "epoch 2 marked in both panels: %d and %d pixels", left,
+          right);
     CHECK(count_color(&c, 0, 0, 112, H, mr, mg, mb) + count_color(&c, 124, 0, 312, H, mr, mg, mb) +
                   count_color(&c, 324, 0, W, H, mr, mg, mb) ==
               0,
           "the mark only at epoch 2");
-    CHECK(count_color(&c, 244, top, 396, H - 22, br, bg, bb) > 50, "the curves drawn over the mark");
+    CHECK(count_color(&c, 244, top, 396, H - 22, br, bg, bb) > 50,
+          "the curves drawn over the mark");
     canvas_free(&c);
     c = canvas_new(W, H);
     fnv_draw_curves_marked(c.cr, W, H, cv, 2, 9);

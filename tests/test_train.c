@@ -93,8 +93,8 @@ int main(void)
         snprintf(lp, sizeof lp, "%s/log.jsonl", hd);
         mkdir(hd, 0755);
         fn_status st = fn_run_history_read(hd, &hist);
-        CHECK(st == FN_ERR_IO && strstr(fn_last_error(), lp) && hist.n == 0,
-              "no log: %s", fn_last_error());
+        CHECK(st == FN_ERR_IO && strstr(fn_last_error(), lp) && hist.n == 0, "no log: %s",
+              fn_last_error());
         const char *text = "{\"epoch\":1,\"train_loss\":2,\"test_top1\":0.5}\n\n"
                            "{\"epoch\":2,\"train_loss\":1,\"partial\":true}\n"
                            "{\"epoch\":2,\"train_loss\":0.5}\n";
