@@ -70,6 +70,8 @@ static void write_text(FILE *f, const compare *k, const fn_train_config *c, cons
     for (int i = 0; i < k->n_seeds; i++)
         fprintf(f, "%s%d", i ? "," : "", k->seeds[i]);
     fprintf(f, "), %d epochs, batch %d, lr %g", c->epochs, c->batch, c->sgd.lr);
+    if (c->limit_train) fprintf(f, ", at most %d training images", c->limit_train);
+    if (c->limit_test) fprintf(f, ", at most %d test images", c->limit_test);
     if (k->kd_lr > 0) fprintf(f, " (kd: %g)", k->kd_lr);
     if (c->sched.warmup_epochs >= 0) fprintf(f, ", warm-up %g epochs", c->sched.warmup_epochs);
     if (k->holdout)
