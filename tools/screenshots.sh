@@ -6,16 +6,16 @@
 #
 # usage: tools/screenshots.sh [BUILD_DIR [RUNS_DIR [ASSETS_DIR]]]
 #   BUILD_DIR   the meson build folder (build)
-#   RUNS_DIR    the demo's runs (runs/demo-shots); made with
-#               `focusnet demo --keep-epochs 1` when RUNS_DIR/baseline has no
-#               best.safetensors (minutes on 2 CPU cores)
+#   RUNS_DIR    the demo's runs (runs/demo); made with
+#               `focusnet demo --keep-epochs 1` when RUNS_DIR/*/ have no
+#               last.safetensors (minutes on 2 CPU cores)
 #   ASSETS_DIR  where the PNGs go (assets)
 # Needs xvfb-run and xauth (tools/setup.sh installs them); pngquant, when
 # installed, makes the PNGs smaller (apt-get install pngquant). A picture
 # whose viewer option is not in this build is skipped with a line saying so.
 set -eu
 build="${1:-build}"
-runs="${2:-runs/demo-shots}"
+runs="${2:-runs/demo}"
 assets="${3:-assets}"
 fn="$build/cli/focusnet"
 viewer="$build/viewer/focusnet-viewer"
@@ -27,7 +27,7 @@ for p in xvfb-run xauth; do
 done
 mkdir -p "$assets"
 
-if [ ! -f "$runs/baseline/best.safetensors" ] || [ ! -f "$runs/focusnet/best.safetensors" ]; then
+if [ ! -f "$runs/baseline/last.safetensors" ] || [ ! -f "$runs/focusnet/last.safetensors" ]; then
     keep=""
     "$fn" demo --help 2>&1 | grep -q -- "--keep-epochs" && keep="--keep-epochs 1"
     [ -n "$keep" ] || echo "screenshots.sh: focusnet demo has no --keep-epochs: no epoch slider picture" >&2
