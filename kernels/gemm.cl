@@ -14,7 +14,8 @@
  * m[off + n*sn + row*s_row + r*s_col] with col = n*q + r, so NCHW tensors, their
  * transposes and plain matrices all read and write in place.
  *
- * MR is a constant of each kernel (_mr16, _mr8, _mr4): the tile function is
+ * MR is a constant of each kernel (_mr16, _mr8, _mr6, _mr4; 6 for AVX2, see
+ * pick_mr in lib/ops/gemm.c): the tile function is
  * forced inline and its loops over MR fully unrolled, so the accumulators
  * live in registers.
  *
@@ -162,6 +163,10 @@ __kernel void gemm_mr16(GEMM_ARGS)
 {
     gemm_tile(16, GEMM_PASS);
 }
+__kernel void gemm_mr6(GEMM_ARGS)
+{
+    gemm_tile(6, GEMM_PASS); /* AVX2 */
+}
 __kernel void gemm_mr8(GEMM_ARGS)
 {
     gemm_tile(8, GEMM_PASS);
@@ -245,6 +250,61 @@ __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
             if (i0 + a < M && j0 + b < N) {
                 const float8 h = acc[a][b].lo + acc[a][b].hi;
                 const float4 f = h.lo + h.hi;
+                const float2 w = f.lo + f.hi;
+                C[((size_t)(i0 + a) * N + j0 + b) * S + s] = w.x + w.y;
+            }
+}
+
+/* The same product for 8-float SIMD (AVX2: 16 registers of 8 floats): each
+ * 16-float panel row is taken as two halves of 8, and a work-item owns a
+ * 3 x 4 tile in 12 float8 accumulators, so that with the 3 + 1 loaded
+ * vectors everything stays in registers (the 4 x 6 float16 tile above needs
+ * 68 such registers there and spills). */
+#define TA8 3
+#define TB8 4
+__kernel void gemm_nt8(const int M, const int N, const int T, const int tchunk,
+                       __global const float *A, __global const float *B, __global float *C,
+                       const int S)
+{
+    const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
+    const int i0 = ti * TA8, j0 = tj * TB8, t0 = s * tchunk, t1 = min(T, t0 + tchunk);
+    if (i0 >= M || j0 >= N || t0 >= T)
+        return;
+    float8 acc[TA8][TB8];
+    int ia[TA8], jb[TB8];
+#pragma unroll
+    for (int a = 0; a < TA8; a++) {
+        ia[a] = min(i0 + a, M - 1) * NR; /* rows past the end repeat the last; not stored */
+#pragma unroll
+        for (int b = 0; b < TB8; b++)
+            acc[a][b] = (float8)0.0f;
+    }
+#pragma unroll
+    for (int b = 0; b < TB8; b++)
+        jb[b] = min(j0 + b, N - 1) * NR;
+    for (int t = t0; t < t1; t++) {
+        __global const float *ap = A + (size_t)t * M * NR, *bp = B + (size_t)t * N * NR;
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float8 av[TA8];
+#pragma unroll
+            for (int a = 0; a < TA8; a++)
+                av[a] = vload8(h, ap + ia[a]);
+#pragma unroll
+            for (int b = 0; b < TB8; b++) {
+                const float8 bv = vload8(h, bp + jb[b]);
+#pragma unroll
+                for (int a = 0; a < TA8; a++)
+                    acc[a][b] = fma(av[a], bv, acc[a][b]);
+            }
+        }
+    }
+#pragma unroll
+    for (int a = 0; a < TA8; a++)
+#pragma unroll
+        for (int b = 0; b < TB8; b++)
+            if (i0 + a < M && j0 + b < N) {
+                const float4 f = acc[a][b].lo + acc[a][b].hi;
                 const float2 w = f.lo + f.hi;
                 C[((size_t)(i0 + a) * N + j0 + b) * S + s] = w.x + w.y;
             }
