@@ -117,12 +117,16 @@ inline void store_row(float16 v, __global float *c, const int i, const int j0, c
 }
 
 /* One MR x 16 tile of C over k in [s*kchunk, (s+1)*kchunk), s = get_global_id(2);
- * slice s writes C + c_off + s*c_ss. */
+ * slice s writes C + c_off + s*c_ss. With a_ld > 0, A is not packed but a
+ * plain row-major matrix with rows a_ld floats apart, read in place: MR
+ * sequential streams instead of one, and no packing pass, which costs as
+ * much as the product when C has few columns (a batch of one image: the
+ * weights of every convolution packed for a single use). */
 static __attribute__((always_inline)) inline void
 gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
           __global const float *Ap, __global const float *Bp, __global float *C, const int q,
           const int sn, const int s_row, const int s_col, const int c_off, const int c_ss,
-          __global const float *bias, const int has_bias, const int accumulate)
+          __global const float *bias, const int has_bias, const int accumulate, const int a_ld)
 {
     const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
     const int i0 = ti * MR, j0 = tj * NR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
@@ -132,15 +136,29 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
 #pragma unroll
     for (int r = 0; r < MR; r++)
         acc[r] = (float16)0.0f;
-    __global const float *a = Ap + ((size_t)ti * K + k0) * MR;
     __global const float *b = Bp + ((size_t)tj * K + k0) * NR;
-    for (int k = k0; k < k1; k++) {
-        const float16 bv = vload16(0, b);
+    if (a_ld > 0) {
+        __global const float *ar[16]; /* rows past M repeat the last; not stored */
 #pragma unroll
         for (int r = 0; r < MR; r++)
-            acc[r] = fma((float16)a[r], bv, acc[r]);
-        a += MR;
-        b += NR;
+            ar[r] = Ap + (size_t)min(i0 + r, M - 1) * a_ld + k0;
+        for (int k = 0; k < k1 - k0; k++) {
+            const float16 bv = vload16(0, b);
+#pragma unroll
+            for (int r = 0; r < MR; r++)
+                acc[r] = fma((float16)ar[r][k], bv, acc[r]);
+            b += NR;
+        }
+    } else {
+        __global const float *a = Ap + ((size_t)ti * K + k0) * MR;
+        for (int k = k0; k < k1; k++) {
+            const float16 bv = vload16(0, b);
+#pragma unroll
+            for (int r = 0; r < MR; r++)
+                acc[r] = fma((float16)a[r], bv, acc[r]);
+            a += MR;
+            b += NR;
+        }
     }
     __global float *c = C + c_off + (size_t)s * c_ss;
     const int lanes = min(NR, N - j0);
@@ -155,9 +173,9 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
     const int M, const int N, const int K, const int kchunk, __global const float *Ap,            \
         __global const float *Bp, __global float *C, const int q, const int sn, const int s_row,  \
         const int s_col, const int c_off, const int c_ss, __global const float *bias,             \
-        const int has_bias, const int accumulate
+        const int has_bias, const int accumulate, const int a_ld
 #define GEMM_PASS                                                                                  \
-    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate
+    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate, a_ld
 
 __kernel void gemm_mr16(GEMM_ARGS)
 {
