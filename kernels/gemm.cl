@@ -121,12 +121,17 @@ inline void store_row(float16 v, __global float *c, const int i, const int j0, c
  * plain row-major matrix with rows a_ld floats apart, read in place: MR
  * sequential streams instead of one, and no packing pass, which costs as
  * much as the product when C has few columns (a batch of one image: the
- * weights of every convolution packed for a single use). */
+ * weights of every convolution packed for a single use). With b_q > 0, B is
+ * not packed but a view (b_q, b_sn, b_srow, s_col 1, b_off) whose images are
+ * whole tiles wide (b_q a multiple of 16), read in place: the tile's 16
+ * columns of row k are one vector b_srow floats after row k-1's (a 1x1
+ * convolution's input in NCHW, which packing would only copy). */
 static __attribute__((always_inline)) inline void
 gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
           __global const float *Ap, __global const float *Bp, __global float *C, const int q,
           const int sn, const int s_row, const int s_col, const int c_off, const int c_ss,
-          __global const float *bias, const int has_bias, const int accumulate, const int a_ld)
+          __global const float *bias, const int has_bias, const int accumulate, const int a_ld,
+          const int b_q, const int b_sn, const int b_srow, const int b_off)
 {
     const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
     const int i0 = ti * MR, j0 = tj * NR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
@@ -137,6 +142,12 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
     for (int r = 0; r < MR; r++)
         acc[r] = (float16)0.0f;
     __global const float *b = Bp + ((size_t)tj * K + k0) * NR;
+    int b_step = NR;
+    if (b_q > 0) {
+        const int n0 = j0 / b_q;
+        b = Bp + b_off + (size_t)n0 * b_sn + (j0 - n0 * b_q) + (size_t)k0 * b_srow;
+        b_step = b_srow;
+    }
     if (a_ld > 0) {
         __global const float *ar[16]; /* rows past M repeat the last; not stored */
 #pragma unroll
@@ -147,7 +158,7 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
 #pragma unroll
             for (int r = 0; r < MR; r++)
                 acc[r] = fma((float16)ar[r][k], bv, acc[r]);
-            b += NR;
+            b += b_step;
         }
     } else {
         __global const float *a = Ap + ((size_t)ti * K + k0) * MR;
@@ -157,7 +168,7 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
             for (int r = 0; r < MR; r++)
                 acc[r] = fma((float16)a[r], bv, acc[r]);
             a += MR;
-            b += NR;
+            b += b_step;
         }
     }
     __global float *c = C + c_off + (size_t)s * c_ss;
@@ -173,9 +184,11 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
     const int M, const int N, const int K, const int kchunk, __global const float *Ap,            \
         __global const float *Bp, __global float *C, const int q, const int sn, const int s_row,  \
         const int s_col, const int c_off, const int c_ss, __global const float *bias,             \
-        const int has_bias, const int accumulate, const int a_ld
+        const int has_bias, const int accumulate, const int a_ld, const int b_q, const int b_sn,   \
+        const int b_srow, const int b_off
 #define GEMM_PASS                                                                                  \
-    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate, a_ld
+    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate,      \
+        a_ld, b_q, b_sn, b_srow, b_off
 
 __kernel void gemm_mr16(GEMM_ARGS)
 {

@@ -166,6 +166,8 @@ int main(void)
         {5, 7, 5000, 7, 7, 1, 0, 2, 1, 1, 0},        /* slices, accumulate, padded C */
         {120, 128, 400, 128, 128, 0, 1, 0, 1, 0, 0}, /* a linear layer: y^T = W . x^T */
         {33, 50, 20, 10, 25, 0, 0, 1, 0, 0, 0},      /* B and C with different images */
+        {20, 3 * 32, 40, 32, 32, 0, 0, 3, 1, 1, 0},  /* B read in place, padded */
+        {7, 2 * 16, 9, 16, 16, 1, 0, 0, 0, 0, 0},    /* B in place, images of one tile */
     };
     const int simd[] = {16, 8}, native = dev->simd_floats;
     for (int si = 0; si < 2; si++) {

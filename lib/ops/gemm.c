@@ -4,7 +4,8 @@
  * about as much as OpenBLAS). GPUs keep CLBlast (fn_use_own_gemm).
  *
  * Every product packs A (unless it reads A in place, direct_a) and B (unless
- * given packed) into panels, then runs one launch over the tiles of C. When C has too few tiles to keep every
+ * given packed or read in place) into panels, then runs one launch over the
+ * tiles of C. When C has too few tiles to keep every
  * core busy, K is split into slices whose partial products are summed by a
  * second kernel.
  * Scratch: slot 2 holds packed A followed by the partial sums, slot 3 packed B. */
@@ -177,6 +178,14 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_scratch(dev, 2, (ap_len + part_len + 1) * sizeof(float), &ap));
     cl_kernel k;
     if (!a_ld) FN_TRY(fn_gemm_pack_a(dev, g->m, g->k, &g->a, ap));
+    /* B read in place where its images are whole tiles wide (1x1
+     * convolutions in NCHW, 16 | H*W): packing would only copy it (32 x
+     * 16384 x 96: 1.4 to 4 times faster in place, here). */
+    fn_view bv = {0};
+    if (!bp && g->b.s_col == 1 && g->b.q % NR == 0 && g->n % NR == 0) {
+        bv = g->b;
+        bp = g->b.mem;
+    }
     if (!bp) {
         FN_TRY(fn_scratch(dev, 3, (size_t)tj * NR * g->k * sizeof(float), &bp));
         FN_TRY(fn_gemm_pack_b(dev, g->k, g->n, &g->b, bp));
@@ -197,7 +206,8 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(g->k), FN_ARG(kchunk), FN_ARG(ap),
                           FN_ARG(bp), FN_ARG(c.mem), FN_ARG(c.q), FN_ARG(c.sn), FN_ARG(c.s_row),
                           FN_ARG(c.s_col), FN_ARG(c.off), FN_ARG(c_ss), FN_ARG(bias),
-                          FN_ARG(has_bias), FN_ARG(acc), FN_ARG(a_ld), (size_t)0));
+                          FN_ARG(has_bias), FN_ARG(acc), FN_ARG(a_ld), FN_ARG(bv.q), FN_ARG(bv.sn),
+                          FN_ARG(bv.s_row), FN_ARG(bv.off), (size_t)0));
     if (a_ld) FN_CL(clSetKernelArg(k, 4, sizeof g->a.mem, &g->a.mem));
     /* Row tiles vary fastest: tiles that share a B panel run together. */
     size_t global[3] = {(size_t)ti, (size_t)tj, (size_t)slices};
