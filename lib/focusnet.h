@@ -506,6 +506,12 @@ int fn_cam_available(const fn_model *m);
  * gradients are left as they were. */
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits);
+/* The map of the class the model predicts for the image (the first largest
+ * logit), stored in class_index: one forward pass where fn_model_predict and
+ * then fn_cam_compute run two (the viewer's path). Otherwise as
+ * fn_cam_compute. */
+fn_status fn_cam_predicted(fn_model *m, const float *image, int grad_cam, float *heatmap,
+                           float *logits, int *class_index);
 /* The contrast "why class_a and not class_b" (Figure 1 of the paper asks it
  * of confusing pairs): plain CAM with the weights w_A - w_B, which is exactly
  * CAM_A - CAM_B and signed (negative where B's evidence wins); Grad-CAM of
