@@ -29,6 +29,14 @@ static const GOptionEntry options[] = {
     {"opacity", 0, 0, G_OPTION_ARG_DOUBLE, NULL, "Heatmap opacity from 0 to 1 (0.5)", "A"},
     {"per-model-scale", 0, 0, G_OPTION_ARG_NONE, NULL,
      "One colour scale per model instead of one shared", NULL},
+    {"pair", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "Show the confusing pair: the true class A and B (auto: the class the baseline finds most "
+     "probable after A), their maps in both models and why A, not B",
+     "auto|B"},
+    {"describe", 0, 0, G_OPTION_ARG_NONE, NULL,
+     "Print what the window shows (captions, pairs, where each view lies) once everything asked "
+     "for is shown",
+     NULL},
     {"size", 0, 0, G_OPTION_ARG_STRING, NULL, "Window size (1200x860)", "WxH"},
     {"device", 0, 0, G_OPTION_ARG_STRING, NULL, "OpenCL device (index or part of its name)",
      "N|NAME"},
@@ -85,9 +93,16 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
                    filter);
         return 2;
     }
+    const char *pair = NULL;
+    int b;
+    char end;
+    if (g_variant_dict_lookup(opts, "pair", "&s", &pair) && strcmp(pair, "auto") &&
+        (sscanf(pair, "%d%c", &b, &end) != 1 || b < 0)) {
+        g_printerr("focusnet-viewer: option --pair takes auto or a class index, not '%s'\n", pair);
+        return 2;
+    }
     const char *size = NULL;
     int w, h;
-    char end;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) &&
         (sscanf(size, "%dx%d%c", &w, &h, &end) != 2 || w < 200 || h < 200 || w > 10000 ||
          h > 10000)) {
@@ -102,7 +117,8 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
     /* Screenshots come from the cairo renderer: the same pixels on every
      * machine, and no GL under Xvfb, where Mesa's software GL can stall
      * waiting for a frame that never comes. */
-    if (g_variant_dict_contains(opts, "screenshot") || g_variant_dict_contains(opts, "export"))
+    if (g_variant_dict_contains(opts, "screenshot") || g_variant_dict_contains(opts, "export") ||
+        g_variant_dict_contains(opts, "describe"))
         g_setenv("GSK_RENDERER", "cairo", FALSE);
     return -1; /* go on */
 }
@@ -130,6 +146,9 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
                  "colormap", (int)colormap, "opacity", opacity, "shared-scale",
                  !g_variant_dict_contains(opts, "per-model-scale"), "first-index", index, "filter",
                  filter, NULL);
+    const char *pair = NULL;
+    if (g_variant_dict_lookup(opts, "pair", "&s", &pair))
+        g_object_set(win, "pair-class", strcmp(pair, "auto") ? atoi(pair) : -1, NULL);
     const char *size = NULL;
     int w, h;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) && sscanf(size, "%dx%d", &w, &h) == 2)
@@ -162,11 +181,13 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
     const char *shot = NULL, *view = NULL;
     g_variant_dict_lookup(opts, "screenshot", "^&ay", &shot);
     g_variant_dict_lookup(opts, "export", "^&ay", &view);
-    if (shot || view)
-        fnv_window_screenshot_when_ready(win, shot, view,
+    gboolean describe = g_variant_dict_contains(opts, "describe");
+    if (shot || view || describe)
+        fnv_window_screenshot_when_ready(win, shot, view, describe,
                                          g_variant_dict_contains(opts, "quit-after-render"));
     else if (g_variant_dict_contains(opts, "quit-after-render"))
-        g_printerr("focusnet-viewer: --quit-after-render goes with --screenshot or --export\n");
+        g_printerr("focusnet-viewer: --quit-after-render goes with --screenshot, --export or "
+                   "--describe\n");
     gtk_window_present(GTK_WINDOW(win));
     return 0;
 }

@@ -71,11 +71,61 @@ gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error)
     return fnv_export_png(self->view_box, path, error);
 }
 
+/* "describe: NAME x,y WxH, all shown" for a view, in window coordinates; all
+ * shown: inside the scrolled view's visible part as it is scrolled now. */
+static void describe_widget(FnvWindow *self, GString *out, const char *name, GtkWidget *w,
+                            const graphene_rect_t *port)
+{
+    graphene_rect_t r;
+    if (!gtk_widget_get_visible(w) || !gtk_widget_compute_bounds(w, GTK_WIDGET(self), &r)) {
+        g_string_append_printf(out, "describe: %s hidden\n", name);
+        return;
+    }
+    gboolean all = r.origin.x >= port->origin.x - 0.5 && r.origin.y >= port->origin.y - 0.5 &&
+                   r.origin.x + r.size.width <= port->origin.x + port->size.width + 0.5 &&
+                   r.origin.y + r.size.height <= port->origin.y + port->size.height + 0.5;
+    g_string_append_printf(out, "describe: %s %.0f,%.0f %.0fx%.0f, %s\n", name, r.origin.x,
+                           r.origin.y, r.size.width, r.size.height,
+                           all ? "all shown" : "cut off");
+}
+
+char *fnv_window_describe(FnvWindow *self)
+{
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "describe: window %dx%d\n", gtk_widget_get_width(GTK_WIDGET(self)),
+                           gtk_widget_get_height(GTK_WIDGET(self)));
+    g_string_append_printf(out, "describe: image %s\n", gtk_label_get_text(self->image_title));
+    FnvModelPanel *panels[2] = {self->panel_base, self->panel_focus};
+    for (int s = 0; s < 2; s++)
+        g_string_append_printf(out, "describe: panel %s: %s\n", s ? "FocusNet" : "Baseline",
+                               fnv_model_panel_get_caption(panels[s]));
+    int a, b;
+    fnv_pair_view_get_pair(self->pair_view, &a, &b);
+    if (gtk_widget_get_visible(GTK_WIDGET(self->pair_view)))
+        g_string_append_printf(out, "describe: pair %d %d: %s\n", a, b,
+                               fnv_pair_view_get_heading(self->pair_view));
+    GtkWidget *scroller = gtk_widget_get_ancestor(self->view_box, GTK_TYPE_SCROLLED_WINDOW);
+    graphene_rect_t port = GRAPHENE_RECT_INIT(0, 0, 0, 0);
+    if (scroller && gtk_widget_compute_bounds(scroller, GTK_WIDGET(self), &port))
+        g_string_append_printf(out, "describe: view %.0f,%.0f %.0fx%.0f\n", port.origin.x,
+                               port.origin.y, port.size.width, port.size.height);
+    describe_widget(self, out, "confusion-baseline", GTK_WIDGET(self->conf_base), &port);
+    describe_widget(self, out, "confusion-focusnet", GTK_WIDGET(self->conf_focus), &port);
+    describe_widget(self, out, "pair-view", GTK_WIDGET(self->pair_view), &port);
+    return g_string_free(out, FALSE);
+}
+
 static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
 {
     FnvWindow *self = FNV_WINDOW(w);
     /* Frames count once the window is on screen: layout and drawing settle. */
     if (!gtk_widget_get_mapped(w) || ++self->shot_frames < 8) return G_SOURCE_CONTINUE;
+    if (self->describe) {
+        char *d = fnv_window_describe(self);
+        g_print("%s", d);
+        g_free(d);
+        self->describe = FALSE;
+    }
     const char *paths[2] = {self->screenshot, self->export_path};
     GtkWidget *what[2] = {GTK_WIDGET(self), self->view_box};
     for (int i = 0; i < 2; i++) {
@@ -110,15 +160,17 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
 
 void fnv_window_maybe_screenshot(FnvWindow *self)
 {
-    if ((!self->screenshot && !self->export_path) || self->pending > 0 || self->shot_scheduled)
+    if ((!self->screenshot && !self->export_path && !self->describe) || self->pending > 0 ||
+        self->shot_scheduled)
         return;
     self->shot_scheduled = TRUE;
     gtk_widget_add_tick_callback(GTK_WIDGET(self), shot_tick, NULL, NULL);
 }
 
 void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
-                                      gboolean quit)
+                                      gboolean describe, gboolean quit)
 {
+    self->describe = describe;
     g_free(self->screenshot);
     g_free(self->export_path);
     self->screenshot = g_strdup(window_png);

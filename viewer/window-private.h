@@ -6,6 +6,7 @@
 #include "class-plot.h"
 #include "image-list.h"
 #include "model-panel.h"
+#include "pair-view.h"
 #include "window.h"
 #include "worker.h"
 
@@ -25,6 +26,8 @@ struct _FnvWindow {
     FnvModelPanel *panel_base, *panel_focus;
     FnvLabelView *label_view;
     FnvConfusionView *conf_base, *conf_focus;
+    FnvPairView *pair_view;
+    GtkToggleButton *pair_toggle;
 
     /* properties: what the user chose */
     int cls; /* the class to map, -1 for the top class */
@@ -34,6 +37,7 @@ struct _FnvWindow {
     gboolean shared_scale;
     int multiwarm_rule; /* 0: logit > 0, 1: softmax(z/2) > 1/K */
     int first_index;    /* dataset image to show once the split is in, -1 */
+    int pair_class;     /* the confusing pair's class B: -1 automatic, -2 no pair view */
     gboolean busy;
 
     FnvWorker *worker;
@@ -45,7 +49,7 @@ struct _FnvWindow {
     FnvJob *dataset;                /* the dataset split's results */
     int updating;                   /* set while the window changes its own controls */
     char *screenshot, *export_path; /* written once everything asked for is shown */
-    gboolean quit_after, shot_scheduled;
+    gboolean quit_after, shot_scheduled, describe;
     int shot_frames;
 };
 

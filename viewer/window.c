@@ -27,6 +27,7 @@ enum {
     PROP_MULTIWARM_RULE,
     PROP_FILTER,
     PROP_FIRST_INDEX,
+    PROP_PAIR_CLASS,
     PROP_BUSY,
     N_PROPS
 };
@@ -107,6 +108,7 @@ static void update_style(FnvWindow *self)
         fnv_cam_view_set_style(fnv_model_panel_get_cam_view(panel(self, s)),
                                self->shared_scale ? slo : lo[s], self->shared_scale ? shi : hi[s],
                                self->colormap, self->opacity);
+    fnv_pair_view_set_style(self->pair_view, self->colormap, self->opacity, self->shared_scale);
 }
 
 /* ---- showing an image's results ---- */
@@ -116,6 +118,7 @@ static void clear_views(FnvWindow *self, const char *why)
         fnv_model_panel_clear(panel(self, s), self->info[s].path ? why : NULL);
     fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
     gtk_label_set_text(self->label_caption, "");
+    fnv_pair_view_clear(self->pair_view, why);
 }
 
 static void display_image(FnvWindow *self)
@@ -143,6 +146,7 @@ static void display_image(FnvWindow *self)
         fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
         gtk_label_set_text(self->label_caption, "Open a baseline to see its multi-warm label");
     }
+    if (self->pair_class >= -1) fnv_pair_view_show(self->pair_view, j, k, names);
     update_style(self);
 }
 
@@ -175,6 +179,7 @@ static void refresh_image(FnvWindow *self)
     j->index = index;
     j->cls = self->cls;
     j->grad_cam = self->grad_cam;
+    j->pair = self->pair_class;
     submit(self, j);
     self->image_gen = j->generation;
 }
@@ -236,6 +241,24 @@ static void on_cell(FnvConfusionView *v, int row, int col, FnvWindow *self)
 static void on_class_activated(GtkWidget *w, int cls, FnvWindow *self)
 {
     g_object_set(self, "class-index", cls, NULL);
+}
+
+/* A class right-clicked: the confusing pair with it as B (issue 17.1). */
+static void on_pair_activated(GtkWidget *w, int cls, FnvWindow *self)
+{
+    g_object_set(self, "pair-class", cls, NULL);
+}
+
+static void on_pair_close(FnvPairView *v, FnvWindow *self)
+{
+    g_object_set(self, "pair-class", -2, NULL);
+}
+
+static void on_pair_toggled(GtkToggleButton *b, FnvWindow *self)
+{
+    if (self->updating) return;
+    gboolean on = gtk_toggle_button_get_active(b);
+    if (on != (self->pair_class >= -1)) g_object_set(self, "pair-class", on ? -1 : -2, NULL);
 }
 
 /* ---- models ---- */
@@ -439,6 +462,16 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
     case PROP_FIRST_INDEX:
         SET(first_index, g_value_get_int(v));
         break;
+    case PROP_PAIR_CLASS:
+        SET(pair_class, g_value_get_int(v));
+        if (!changed) break;
+        gtk_widget_set_visible(GTK_WIDGET(self->pair_view), self->pair_class >= -1);
+        self->updating++;
+        gtk_toggle_button_set_active(self->pair_toggle, self->pair_class >= -1);
+        self->updating--;
+        if (self->pair_class >= -1) fnv_pair_view_clear(self->pair_view, "Working…");
+        refresh_image(self);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, p);
     }
@@ -473,6 +506,9 @@ static void get_property(GObject *o, guint id, GValue *v, GParamSpec *p)
         break;
     case PROP_FIRST_INDEX:
         g_value_set_int(v, self->first_index);
+        break;
+    case PROP_PAIR_CLASS:
+        g_value_set_int(v, self->pair_class);
         break;
     case PROP_BUSY:
         g_value_set_boolean(v, self->busy);
@@ -588,6 +624,11 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     props[PROP_FIRST_INDEX] = g_param_spec_int(
         "first-index", NULL, "The dataset image to show once the split is in, -1: the first", -1,
         G_MAXINT, -1, rw);
+    props[PROP_PAIR_CLASS] = g_param_spec_int(
+        "pair-class", NULL,
+        "The confusing pair's class B: -1 the baseline's most probable after the true class, "
+        "-2 no pair view",
+        -2, G_MAXINT, -2, rw);
     props[PROP_BUSY] = g_param_spec_boolean("busy", NULL, "Jobs are running", FALSE,
                                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties(oc, N_PROPS, props);
@@ -596,6 +637,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     g_type_ensure(FNV_TYPE_IMAGE_LIST);
     g_type_ensure(FNV_TYPE_LABEL_VIEW);
     g_type_ensure(FNV_TYPE_CONFUSION_VIEW);
+    g_type_ensure(FNV_TYPE_PAIR_VIEW);
     gtk_widget_class_set_template_from_resource(wc, "/io/github/focusnet/Viewer/window.ui");
 #define CHILD(name) gtk_widget_class_bind_template_child(wc, FnvWindow, name)
     CHILD(error_revealer);
@@ -621,11 +663,16 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     CHILD(label_view);
     CHILD(conf_base);
     CHILD(conf_focus);
+    CHILD(pair_view);
+    CHILD(pair_toggle);
 #undef CHILD
     gtk_widget_class_bind_template_callback(wc, on_image_changed);
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
     gtk_widget_class_bind_template_callback(wc, on_class_activated);
     gtk_widget_class_bind_template_callback(wc, on_cell);
+    gtk_widget_class_bind_template_callback(wc, on_pair_activated);
+    gtk_widget_class_bind_template_callback(wc, on_pair_close);
+    gtk_widget_class_bind_template_callback(wc, on_pair_toggled);
     fnv_window_class_install_actions(wc);
 }
 
@@ -636,6 +683,7 @@ static void fnv_window_init(FnvWindow *self)
     self->opacity = 0.5;
     self->shared_scale = TRUE;
     self->first_index = -1;
+    self->pair_class = -2;
     gtk_widget_init_template(GTK_WIDGET(self));
     bind_controls(self);
     fnv_window_add_drop_target(self);

@@ -35,13 +35,22 @@ void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *spli
  *   "filter"          int, the dataset images listed: 0 all, 1 baseline wrong and
  *                     FocusNet right, 2 the reverse, 3 both wrong, 4 a matrix cell
  *   "first-index"     int, the dataset image to show once a split is in, -1: none
+ *   "pair-class"      int, the confusing pair's class B (issue 17.1): -1 the one the
+ *                     baseline finds most probable after the true class, -2 (default)
+ *                     no pair view
  *   "busy"            boolean, read-only: jobs are running */
 
 /* Once everything asked for so far is shown (or has failed with its message
  * shown), writes the whole window to window_png and the view (what Export
- * writes) to view_png, either may be NULL, and with quit, quits the application. */
+ * writes) to view_png, either may be NULL, with describe prints
+ * fnv_window_describe's lines to stdout, and with quit, quits the application. */
 void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
-                                      gboolean quit);
+                                      gboolean describe, gboolean quit);
+/* What the window shows, as lines "describe: ...": the window's size, each
+ * panel's caption, the confusing pair, and for each view (confusion
+ * matrices, ...) where it lies and whether the scrolled view shows all of it
+ * without scrolling (issue 17.6: the matrices were cut off). */
+char *fnv_window_describe(FnvWindow *self);
 /* Writes what the window shows now (the image, maps, plots) to a PNG. */
 gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error);
 
