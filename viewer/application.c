@@ -33,6 +33,9 @@ static const GOptionEntry options[] = {
      "Show the confusing pair: the true class A and B (auto: the class the baseline finds most "
      "probable after A), their maps in both models and why A, not B",
      "auto|B"},
+    {"warm-cell", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "List the images of class I whose baseline multi-warm label holds class J (with --data)",
+     "I,J"},
     {"describe", 0, 0, G_OPTION_ARG_NONE, NULL,
      "Print what the window shows (captions, pairs, where each view lies) once everything asked "
      "for is shown",
@@ -101,6 +104,13 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
         g_printerr("focusnet-viewer: option --pair takes auto or a class index, not '%s'\n", pair);
         return 2;
     }
+    const char *cell = NULL;
+    int ci, cj;
+    if (g_variant_dict_lookup(opts, "warm-cell", "&s", &cell) &&
+        (sscanf(cell, "%d,%d%c", &ci, &cj, &end) != 2 || ci < 0 || cj < 0)) {
+        g_printerr("focusnet-viewer: option --warm-cell needs two class indices I,J, e.g. 6,0\n");
+        return 2;
+    }
     const char *size = NULL;
     int w, h;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) &&
@@ -146,9 +156,13 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
                  "colormap", (int)colormap, "opacity", opacity, "shared-scale",
                  !g_variant_dict_contains(opts, "per-model-scale"), "first-index", index, "filter",
                  filter, NULL);
-    const char *pair = NULL;
+    const char *pair = NULL, *cell = NULL;
     if (g_variant_dict_lookup(opts, "pair", "&s", &pair))
         g_object_set(win, "pair-class", strcmp(pair, "auto") ? atoi(pair) : -1, NULL);
+    int ci, cj;
+    if (g_variant_dict_lookup(opts, "warm-cell", "&s", &cell) &&
+        sscanf(cell, "%d,%d", &ci, &cj) == 2)
+        fnv_window_set_warm_cell(win, ci, cj);
     const char *size = NULL;
     int w, h;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) && sscanf(size, "%dx%d", &w, &h) == 2)

@@ -112,6 +112,17 @@ char *fnv_window_describe(FnvWindow *self)
     describe_widget(self, out, "confusion-baseline", GTK_WIDGET(self->conf_base), &port);
     describe_widget(self, out, "confusion-focusnet", GTK_WIDGET(self->conf_focus), &port);
     describe_widget(self, out, "pair-view", GTK_WIDGET(self->pair_view), &port);
+    describe_widget(self, out, "warm-matrix", GTK_WIDGET(self->warm_matrix), &port);
+    int k;
+    const int64_t *counts = fnv_warm_matrix_get_counts(self->warm_matrix, &k);
+    for (int i = 0; counts && i < k; i++) {
+        g_string_append_printf(out, "describe: warm row %d:", i);
+        for (int j = 0; j < k; j++)
+            g_string_append_printf(out, " %lld", (long long)counts[(size_t)i * k + j]);
+        g_string_append_c(out, '\n');
+    }
+    g_string_append_printf(out, "describe: list %s\n",
+                           fnv_image_list_get_summary(self->image_list));
     return g_string_free(out, FALSE);
 }
 

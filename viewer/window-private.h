@@ -7,6 +7,7 @@
 #include "image-list.h"
 #include "model-panel.h"
 #include "pair-view.h"
+#include "warm-matrix.h"
 #include "window.h"
 #include "worker.h"
 
@@ -27,6 +28,7 @@ struct _FnvWindow {
     FnvLabelView *label_view;
     FnvConfusionView *conf_base, *conf_focus;
     FnvPairView *pair_view;
+    FnvWarmMatrix *warm_matrix;
     GtkToggleButton *pair_toggle;
 
     /* properties: what the user chose */
@@ -38,6 +40,7 @@ struct _FnvWindow {
     int multiwarm_rule; /* 0: logit > 0, 1: softmax(z/2) > 1/K */
     int first_index;    /* dataset image to show once the split is in, -1 */
     int pair_class;     /* the confusing pair's class B: -1 automatic, -2 no pair view */
+    int warm_row, warm_col; /* the multi-warm cell to list once the split is in, -1 */
     gboolean busy;
 
     FnvWorker *worker;

@@ -229,7 +229,36 @@ static void on_filter_changed(FnvImageList *list, GParamSpec *p, FnvWindow *self
         fnv_confusion_view_set(confusion_view(self, s), self->dataset->conf[s], self->dataset->k,
                                (const char *const *)self->dataset->class_names, row, col);
     }
+    int row, col;
+    fnv_image_list_get_warm_cell(list, &row, &col);
+    fnv_warm_matrix_select(self->warm_matrix, row, col);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_FILTER]);
+}
+
+/* The multi-warm matrix of the split under the rule chosen, and the image
+ * list's membership that goes with it. */
+static void update_warm(FnvWindow *self)
+{
+    GError *err = NULL;
+    if (!fnv_warm_matrix_set(self->warm_matrix, self->dataset, self->multiwarm_rule, &err)) {
+        fnv_window_show_error(self, err->message);
+        g_error_free(err);
+    }
+    fnv_image_list_set_warm(self->image_list, fnv_warm_matrix_get_warm(self->warm_matrix));
+}
+
+static void on_warm_cell(FnvWarmMatrix *m, int row, int col, FnvWindow *self)
+{
+    fnv_image_list_set_warm_cell(self->image_list, row, col);
+}
+
+void fnv_window_set_warm_cell(FnvWindow *self, int row, int col)
+{
+    self->warm_row = row, self->warm_col = col;
+    if (self->dataset && fnv_warm_matrix_get_warm(self->warm_matrix)) {
+        fnv_image_list_set_warm_cell(self->image_list, row, col);
+        self->warm_row = self->warm_col = -1;
+    }
 }
 
 static void on_cell(FnvConfusionView *v, int row, int col, FnvWindow *self)
@@ -300,6 +329,7 @@ static void drop_dataset(FnvWindow *self)
     gtk_widget_set_visible(self->confusion_box, FALSE);
     for (int s = 0; s < FNV_SLOTS; s++)
         fnv_confusion_view_set(confusion_view(self, s), NULL, 0, NULL, -1, -1);
+    fnv_warm_matrix_set(self->warm_matrix, NULL, 0, NULL);
 }
 
 void fnv_window_submit_dataset(FnvWindow *self, const char *spec, const char *split, int limit)
@@ -385,6 +415,8 @@ static gboolean dataset_done(FnvJob *j, gpointer user)
             /* Rebuilds the list (the matrices follow its filter) and shows an image. */
             fnv_image_list_set_dataset(self->image_list, j, want);
             g_clear_pointer(&old, fnv_job_free); /* the list held it until now */
+            update_warm(self);
+            if (self->warm_row >= 0) fnv_window_set_warm_cell(self, self->warm_row, self->warm_col);
         } else {
             fnv_window_show_error(self, j->error);
             drop_dataset(self); /* the worker closed it */
@@ -455,6 +487,7 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
     case PROP_MULTIWARM_RULE:
         SET(multiwarm_rule, g_value_get_int(v));
         if (changed) display_image(self);
+        if (changed && self->dataset) update_warm(self);
         break;
     case PROP_FILTER: /* notified by on_filter_changed */
         fnv_image_list_set_filter(self->image_list, (FnvFilter)g_value_get_int(v));
@@ -620,7 +653,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
         g_param_spec_int("multiwarm-rule", NULL,
                          "0: logit > 0 (paper), 1: softmax(z/2) > 1/K (authors)", 0, 1, 0, rw);
     props[PROP_FILTER] = g_param_spec_int("filter", NULL, "Which dataset images are listed",
-                                          FNV_FILTER_ALL, FNV_FILTER_CELL, FNV_FILTER_ALL, rw);
+                                          FNV_FILTER_ALL, FNV_FILTER_WARM, FNV_FILTER_ALL, rw);
     props[PROP_FIRST_INDEX] = g_param_spec_int(
         "first-index", NULL, "The dataset image to show once the split is in, -1: the first", -1,
         G_MAXINT, -1, rw);
@@ -638,6 +671,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     g_type_ensure(FNV_TYPE_LABEL_VIEW);
     g_type_ensure(FNV_TYPE_CONFUSION_VIEW);
     g_type_ensure(FNV_TYPE_PAIR_VIEW);
+    g_type_ensure(FNV_TYPE_WARM_MATRIX);
     gtk_widget_class_set_template_from_resource(wc, "/io/github/focusnet/Viewer/window.ui");
 #define CHILD(name) gtk_widget_class_bind_template_child(wc, FnvWindow, name)
     CHILD(error_revealer);
@@ -665,6 +699,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     CHILD(conf_focus);
     CHILD(pair_view);
     CHILD(pair_toggle);
+    CHILD(warm_matrix);
 #undef CHILD
     gtk_widget_class_bind_template_callback(wc, on_image_changed);
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
@@ -673,6 +708,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     gtk_widget_class_bind_template_callback(wc, on_pair_activated);
     gtk_widget_class_bind_template_callback(wc, on_pair_close);
     gtk_widget_class_bind_template_callback(wc, on_pair_toggled);
+    gtk_widget_class_bind_template_callback(wc, on_warm_cell);
     fnv_window_class_install_actions(wc);
 }
 
@@ -684,6 +720,7 @@ static void fnv_window_init(FnvWindow *self)
     self->shared_scale = TRUE;
     self->first_index = -1;
     self->pair_class = -2;
+    self->warm_row = self->warm_col = -1;
     gtk_widget_init_template(GTK_WIDGET(self));
     bind_controls(self);
     fnv_window_add_drop_target(self);

@@ -25,6 +25,10 @@ void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot);
 void fnv_window_add_image(FnvWindow *self, const char *path);
 void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *split, int limit);
 
+/* Lists the images of true class row whose baseline multi-warm label holds
+ * class col (issue 17.2), now or once the split is in. */
+void fnv_window_set_warm_cell(FnvWindow *self, int row, int col);
+
 /* What is shown is chosen through properties, bound to the window's controls:
  *   "class-index"     int, the class to map, -1 (default): the top class
  *   "grad-cam"        boolean, Grad-CAM even where plain CAM applies
@@ -33,7 +37,8 @@ void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *spli
  *   "shared-scale"    boolean, one colour scale for both models (TRUE)
  *   "multiwarm-rule"  int, 0: logit > 0 (the paper), 1: softmax(z/2) > 1/K
  *   "filter"          int, the dataset images listed: 0 all, 1 baseline wrong and
- *                     FocusNet right, 2 the reverse, 3 both wrong, 4 a matrix cell
+ *                     FocusNet right, 2 the reverse, 3 both wrong, 4 a matrix cell,
+ *                     5 a multi-warm matrix cell
  *   "first-index"     int, the dataset image to show once a split is in, -1: none
  *   "pair-class"      int, the confusing pair's class B (issue 17.1): -1 the one the
  *                     baseline finds most probable after the true class, -2 (default)
