@@ -36,6 +36,10 @@ static const GOptionEntry options[] = {
     {"warm-cell", 0, 0, G_OPTION_ARG_STRING, NULL,
      "List the images of class I whose baseline multi-warm label holds class J (with --data)",
      "I,J"},
+    {"present", 0, 0, G_OPTION_ARG_NONE, NULL,
+     "Presentation mode: the image and its maps big, large type; arrow keys step through images "
+     "and classes, Escape leaves",
+     NULL},
     {"describe", 0, 0, G_OPTION_ARG_NONE, NULL,
      "Print what the window shows (captions, pairs, where each view lies) once everything asked "
      "for is shown",
@@ -156,6 +160,7 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
                  "colormap", (int)colormap, "opacity", opacity, "shared-scale",
                  !g_variant_dict_contains(opts, "per-model-scale"), "first-index", index, "filter",
                  filter, NULL);
+    if (g_variant_dict_contains(opts, "present")) g_object_set(win, "present", TRUE, NULL);
     const char *pair = NULL, *cell = NULL;
     if (g_variant_dict_lookup(opts, "pair", "&s", &pair))
         g_object_set(win, "pair-class", strcmp(pair, "auto") ? atoi(pair) : -1, NULL);

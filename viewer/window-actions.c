@@ -104,6 +104,15 @@ char *fnv_window_describe(FnvWindow *self)
     if (gtk_widget_get_visible(GTK_WIDGET(self->pair_view)))
         g_string_append_printf(out, "describe: pair %d %d: %s\n", a, b,
                                fnv_pair_view_get_heading(self->pair_view));
+    if (self->present) {
+        char *p = fnv_present_view_describe(self->present_view);
+        g_string_append(out, p);
+        g_free(p);
+        graphene_rect_t win = GRAPHENE_RECT_INIT(0, 0, gtk_widget_get_width(GTK_WIDGET(self)),
+                                                 gtk_widget_get_height(GTK_WIDGET(self)));
+        describe_widget(self, out, "present-view", GTK_WIDGET(self->present_view), &win);
+        return g_string_free(out, FALSE);
+    }
     GtkWidget *scroller = gtk_widget_get_ancestor(self->view_box, GTK_TYPE_SCROLLED_WINDOW);
     graphene_rect_t port = GRAPHENE_RECT_INIT(0, 0, 0, 0);
     if (scroller && gtk_widget_compute_bounds(scroller, GTK_WIDGET(self), &port))

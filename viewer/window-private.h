@@ -7,6 +7,7 @@
 #include "image-list.h"
 #include "model-panel.h"
 #include "pair-view.h"
+#include "present-view.h"
 #include "warm-matrix.h"
 #include "window.h"
 #include "worker.h"
@@ -29,6 +30,10 @@ struct _FnvWindow {
     FnvConfusionView *conf_base, *conf_focus;
     FnvPairView *pair_view;
     FnvWarmMatrix *warm_matrix;
+    FnvPresentView *present_view;
+    GtkToggleButton *present_toggle;
+    GtkStack *stack;
+    GtkWidget *toolbar;
     GtkToggleButton *pair_toggle;
 
     /* properties: what the user chose */
@@ -41,6 +46,7 @@ struct _FnvWindow {
     int first_index;    /* dataset image to show once the split is in, -1 */
     int pair_class;     /* the confusing pair's class B: -1 automatic, -2 no pair view */
     int warm_row, warm_col; /* the multi-warm cell to list once the split is in, -1 */
+    gboolean present;       /* the presentation mode (issue 17.5) */
     gboolean busy;
 
     FnvWorker *worker;

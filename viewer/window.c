@@ -28,6 +28,7 @@ enum {
     PROP_FILTER,
     PROP_FIRST_INDEX,
     PROP_PAIR_CLASS,
+    PROP_PRESENT,
     PROP_BUSY,
     N_PROPS
 };
@@ -109,6 +110,8 @@ static void update_style(FnvWindow *self)
                                self->shared_scale ? slo : lo[s], self->shared_scale ? shi : hi[s],
                                self->colormap, self->opacity);
     fnv_pair_view_set_style(self->pair_view, self->colormap, self->opacity, self->shared_scale);
+    fnv_present_view_set_style(self->present_view, self->colormap, self->opacity,
+                               self->shared_scale);
 }
 
 /* ---- showing an image's results ---- */
@@ -119,7 +122,10 @@ static void clear_views(FnvWindow *self, const char *why)
     fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
     gtk_label_set_text(self->label_caption, "");
     fnv_pair_view_clear(self->pair_view, why);
+    fnv_present_view_clear(self->present_view);
 }
+
+static char *image_title(FnvWindow *self, const char *path, int index, int true_class);
 
 static void display_image(FnvWindow *self)
 {
@@ -130,12 +136,18 @@ static void display_image(FnvWindow *self)
     const char *const *names = (const char *const *)ref->names;
     for (int s = 0; s < FNV_SLOTS; s++)
         fnv_model_panel_show(panel(self, s), j, s, k, names);
+    const char *path;
+    int index;
+    char *title = fnv_image_list_get_current(self->image_list, &path, &index)
+                      ? image_title(self, path, index, j->true_class)
+                      : g_strdup("");
     if (j->logits[FNV_BASELINE]) {
         float *label = g_new(float, k);
         int n = fn_multiwarm_label(j->logits[FNV_BASELINE], k, j->true_class,
                                    self->multiwarm_rule ? FN_MULTIWARM_SOFTMAX : FN_MULTIWARM_LOGIT,
                                    2.0f, label);
         fnv_label_view_set(self->label_view, label, k, names, j->true_class, j->shown_class);
+        fnv_present_view_show(self->present_view, j, k, names, title, label);
         char *text = g_strdup_printf(
             "The baseline's multi-warm label: %d class%s (%s and the ones it finds confusing)", n,
             n == 1 ? "" : "es", j->true_class >= 0 ? "the true class" : "true class unknown");
@@ -145,7 +157,9 @@ static void display_image(FnvWindow *self)
     } else {
         fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
         gtk_label_set_text(self->label_caption, "Open a baseline to see its multi-warm label");
+        fnv_present_view_show(self->present_view, j, k, names, title, NULL);
     }
+    g_free(title);
     if (self->pair_class >= -1) fnv_pair_view_show(self->pair_view, j, k, names);
     update_style(self);
 }
@@ -270,6 +284,40 @@ static void on_cell(FnvConfusionView *v, int row, int col, FnvWindow *self)
 static void on_class_activated(GtkWidget *w, int cls, FnvWindow *self)
 {
     g_object_set(self, "class-index", cls, NULL);
+}
+
+/* The presentation mode's keys (issue 17.5): left and right step through the
+ * images listed, up and down through the classes ("each model's top class",
+ * then each class in turn, wrapping), Escape leaves. Outside the mode every
+ * key goes on to the focused widget. */
+static gboolean on_present_key(GtkEventControllerKey *c, guint key, guint code,
+                               GdkModifierType mods, FnvWindow *self)
+{
+    if (!self->present || (mods & (GDK_CONTROL_MASK | GDK_ALT_MASK))) return FALSE;
+    int rows = (int)g_list_model_get_n_items(G_LIST_MODEL(self->class_model)); /* K + 1 */
+    switch (key) {
+    case GDK_KEY_Left:
+    case GDK_KEY_Page_Up:
+        fnv_image_list_step(self->image_list, -1);
+        return TRUE;
+    case GDK_KEY_Right:
+    case GDK_KEY_Page_Down:
+    case GDK_KEY_space:
+        fnv_image_list_step(self->image_list, 1);
+        return TRUE;
+    case GDK_KEY_Up:
+    case GDK_KEY_Down:
+        if (rows > 1) {
+            int row = (self->cls + 1 + (key == GDK_KEY_Down ? 1 : rows - 1)) % rows;
+            g_object_set(self, "class-index", row - 1, NULL);
+        }
+        return TRUE;
+    case GDK_KEY_Escape:
+        g_object_set(self, "present", FALSE, NULL);
+        return TRUE;
+    default:
+        return FALSE;
+    }
 }
 
 /* A class right-clicked: the confusing pair with it as B (issue 17.1). */
@@ -495,6 +543,12 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
     case PROP_FIRST_INDEX:
         SET(first_index, g_value_get_int(v));
         break;
+    case PROP_PRESENT:
+        SET(present, g_value_get_boolean(v));
+        if (!changed) break;
+        gtk_stack_set_visible_child_name(self->stack, self->present ? "present" : "browse");
+        gtk_widget_set_visible(self->toolbar, !self->present);
+        break;
     case PROP_PAIR_CLASS:
         SET(pair_class, g_value_get_int(v));
         if (!changed) break;
@@ -542,6 +596,9 @@ static void get_property(GObject *o, guint id, GValue *v, GParamSpec *p)
         break;
     case PROP_PAIR_CLASS:
         g_value_set_int(v, self->pair_class);
+        break;
+    case PROP_PRESENT:
+        g_value_set_boolean(v, self->present);
         break;
     case PROP_BUSY:
         g_value_set_boolean(v, self->busy);
@@ -604,6 +661,7 @@ static void bind_controls(FnvWindow *self)
                            gtk_range_get_adjustment(GTK_RANGE(self->opacity_scale)), "value", both);
     g_object_bind_property(self, "shared-scale", self->shared_scale_check, "active", both);
     g_object_bind_property(self, "busy", self->spinner, "spinning", G_BINDING_SYNC_CREATE);
+    g_object_bind_property(self, "present", self->present_toggle, "active", both);
 }
 
 /* ---- life cycle ---- */
@@ -662,6 +720,9 @@ static void fnv_window_class_init(FnvWindowClass *klass)
         "The confusing pair's class B: -1 the baseline's most probable after the true class, "
         "-2 no pair view",
         -2, G_MAXINT, -2, rw);
+    props[PROP_PRESENT] = g_param_spec_boolean(
+        "present", NULL, "The presentation mode: the image and maps big, arrow keys step", FALSE,
+        rw);
     props[PROP_BUSY] = g_param_spec_boolean("busy", NULL, "Jobs are running", FALSE,
                                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties(oc, N_PROPS, props);
@@ -672,6 +733,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     g_type_ensure(FNV_TYPE_CONFUSION_VIEW);
     g_type_ensure(FNV_TYPE_PAIR_VIEW);
     g_type_ensure(FNV_TYPE_WARM_MATRIX);
+    g_type_ensure(FNV_TYPE_PRESENT_VIEW);
     gtk_widget_class_set_template_from_resource(wc, "/io/github/focusnet/Viewer/window.ui");
 #define CHILD(name) gtk_widget_class_bind_template_child(wc, FnvWindow, name)
     CHILD(error_revealer);
@@ -700,6 +762,10 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     CHILD(pair_view);
     CHILD(pair_toggle);
     CHILD(warm_matrix);
+    CHILD(present_view);
+    CHILD(present_toggle);
+    CHILD(stack);
+    CHILD(toolbar);
 #undef CHILD
     gtk_widget_class_bind_template_callback(wc, on_image_changed);
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
@@ -709,6 +775,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     gtk_widget_class_bind_template_callback(wc, on_pair_close);
     gtk_widget_class_bind_template_callback(wc, on_pair_toggled);
     gtk_widget_class_bind_template_callback(wc, on_warm_cell);
+    gtk_widget_class_bind_template_callback(wc, on_present_key);
     fnv_window_class_install_actions(wc);
 }
 

@@ -43,6 +43,9 @@ void fnv_window_set_warm_cell(FnvWindow *self, int row, int col);
  *   "pair-class"      int, the confusing pair's class B (issue 17.1): -1 the one the
  *                     baseline finds most probable after the true class, -2 (default)
  *                     no pair view
+ *   "present"         boolean, the presentation mode (issue 17.5): the image and
+ *                     its maps big in large type; left/right step through the
+ *                     images listed, up/down through the classes, Escape leaves
  *   "busy"            boolean, read-only: jobs are running */
 
 /* Once everything asked for so far is shown (or has failed with its message
