@@ -34,6 +34,7 @@ struct _FnvWindow {
     GtkToggleButton *present_toggle;
     GtkStack *stack;
     GtkWidget *toolbar;
+    GtkEventController *present_keys;
     GtkToggleButton *pair_toggle;
 
     /* properties: what the user chose */

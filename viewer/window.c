@@ -766,6 +766,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     CHILD(present_toggle);
     CHILD(stack);
     CHILD(toolbar);
+    CHILD(present_keys);
 #undef CHILD
     gtk_widget_class_bind_template_callback(wc, on_image_changed);
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
