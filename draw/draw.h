@@ -91,8 +91,8 @@ void fnv_draw_matrix(cairo_t *cr, double w, double h, const fnv_matrix *m);
  * its caption on top of the column; the row's label at its left. A row
  * without maps (no model) says so. */
 typedef struct {
-    const char *label;      /* "Baseline" */
-    const float *heat[3];   /* (ih, iw) each; heat[0] NULL: no model in this row */
+    const char *label;    /* "Baseline" */
+    const float *heat[3]; /* (ih, iw) each; heat[0] NULL: no model in this row */
     float lo[3], hi[3];
 } fnv_pair_row;
 typedef struct {
@@ -146,9 +146,9 @@ cairo_surface_t *fnv_surface_from_rgb(const uint8_t *rgb, int w, int h);
 
 /* ---- training curves (curves.c) ---- */
 typedef struct {
-    const char *label; /* the run's name in the legend */
-    int n;             /* epochs logged */
-    const int *epoch;  /* (n) 1-based */
+    const char *label;         /* the run's name in the legend */
+    int n;                     /* epochs logged */
+    const int *epoch;          /* (n) 1-based */
     const double *loss, *top1; /* (n) training loss, test top-1 in [0, 1]; NaN: no point */
 } fnv_curve;
 /* Fills w x h white; a legend, then two panels side by side: training loss

@@ -41,8 +41,8 @@ void fnv_draw_pair(cairo_t *cr, double w, double h, const fnv_pair *p)
             fnv_pair_cell(w, h, p, r, col, &x, &y, &s);
             cairo_save(cr);
             cairo_translate(cr, x, y);
-            fnv_draw_overlay(cr, s, s, p->pixels, p->c, p->ih, p->iw, row->heat[col],
-                             row->lo[col], row->hi[col], p->cm, p->opacity);
+            fnv_draw_overlay(cr, s, s, p->pixels, p->c, p->ih, p->iw, row->heat[col], row->lo[col],
+                             row->hi[col], p->cm, p->opacity);
             cairo_restore(cr);
             if (!row->heat[col]) continue;
             cairo_save(cr);

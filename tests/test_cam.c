@@ -377,9 +377,9 @@ static void test_multiwarm(void)
 static void test_multiwarm_counts(fn_device *dev)
 {
     enum { K = 3, N = 4 };
-    const float z[N * K] = {2, 1, -1, /* class 0: warm 0, 1 */
-                            -1, -1, 3, /* class 0: warm 0, 2 */
-                            -1, -2, -3, /* class 1: warm 1 */
+    const float z[N * K] = {2,    1,    -1,  /* class 0: warm 0, 1 */
+                            -1,   -1,   3,   /* class 0: warm 0, 2 */
+                            -1,   -2,   -3,  /* class 1: warm 1 */
                             0.5f, 0.1f, -1}; /* class 2: warm 0, 1, 2 */
     const int y[N] = {0, 0, 1, 2};
     int64_t counts[K * K];

@@ -373,14 +373,22 @@ static void test_pair(void)
         {"Baseline", {hi_heat, lo_heat, signed_heat}, {-1, -1, -3}, {2, 2, 3}},
         {"FocusNet", {NULL, NULL, NULL}, {0, 0, 0}, {1, 1, 1}},
     };
-    fnv_pair p = {px, 1, N, N, {"Shirt (true)", "T-shirt", "why Shirt, not T-shirt"},
-                  rows, 2, FN_COLORMAP_VIRIDIS, 1.0};
+    fnv_pair p = {px,
+                  1,
+                  N,
+                  N,
+                  {"Shirt (true)", "T-shirt", "why Shirt, not T-shirt"},
+                  rows,
+                  2,
+                  FN_COLORMAP_VIRIDIS,
+                  1.0};
     canvas c = canvas_new(W, H);
     fnv_draw_pair(c.cr, W, H, &p);
     double x, y, s;
     int q[3];
     fnv_pair_cell(W, H, &p, 0, 0, &x, &y, &s);
-    CHECK(s > 40 && x >= FNV_PAIR_LEFT && y >= FNV_PAIR_HEAD, "cell (0, 0) at %g,%g size %g", x, y, s);
+    CHECK(s > 40 && x >= FNV_PAIR_LEFT && y >= FNV_PAIR_HEAD, "cell (0, 0) at %g,%g size %g", x, y,
+          s);
     pixel(&c, (int)(x + s / 2), (int)(y + s / 2), q);
     CHECK(near(q, 253, 231, 37, 2), "class A's map at its maximum: viridis(1), got %d %d %d", q[0],
           q[1], q[2]);
@@ -398,7 +406,8 @@ static void test_pair(void)
     pixel(&c, (int)x, (int)(y + s + 6), q);
     CHECK(near(q, 68, 1, 84, 2), "the scale starts at viridis(0): %d %d %d", q[0], q[1], q[2]);
     CHECK(count_dark(&c, FNV_PAIR_LEFT, 0, W, FNV_PAIR_HEAD) > 30, "the captions are written");
-    CHECK(count_dark(&c, 0, (int)y, FNV_PAIR_LEFT, (int)(y + s)) > 20, "the row's label is written");
+    CHECK(count_dark(&c, 0, (int)y, FNV_PAIR_LEFT, (int)(y + s)) > 20,
+          "the row's label is written");
     /* The row without a model: no colour, only its text. */
     fnv_pair_cell(W, H, &p, 1, 0, &x, &y, &s);
     CHECK(count_color(&c, FNV_PAIR_LEFT, (int)y, W, (int)(y + s), 68, 1, 84) == 0 &&
@@ -420,9 +429,24 @@ static void test_present(void)
         px[i] = 0.5f, heat[i] = 1;
     const float label[K] = {0.5f, 0.5f, 0};
     const char *names[K] = {"Shirt", "T-shirt", "Coat"};
-    fnv_present p = {"shirt.png — true class: T-shirt", px, 1, N, N, K, names, 1,
-                     {"Baseline", "FocusNet"}, {heat, heat}, {prob0, prob1}, {0, 1},
-                     {"CAM", "Grad-CAM"}, {0, 0}, {1, 1}, FN_COLORMAP_VIRIDIS, 1.0, label};
+    fnv_present p = {"shirt.png — true class: T-shirt",
+                     px,
+                     1,
+                     N,
+                     N,
+                     K,
+                     names,
+                     1,
+                     {"Baseline", "FocusNet"},
+                     {heat, heat},
+                     {prob0, prob1},
+                     {0, 1},
+                     {"CAM", "Grad-CAM"},
+                     {0, 0},
+                     {1, 1},
+                     FN_COLORMAP_VIRIDIS,
+                     1.0,
+                     label};
     canvas c = canvas_new(W, H);
     fnv_draw_present(c.cr, W, H, &p);
     double x, y, s, ts, x1, y1, s1;

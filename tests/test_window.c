@@ -43,7 +43,8 @@ static void test_pair(FnvWindow *w)
     GtkToggleButton *toggle = GTK_TOGGLE_BUTTON(child(w, "pair_toggle"));
     CHECK(pair_class(w) == -2 && !gtk_widget_get_visible(view), "no pair view at first");
     g_signal_emit_by_name(child(w, "panel_base"), "pair-activated", 4);
-    CHECK(pair_class(w) == 4 && gtk_widget_get_visible(view) && gtk_toggle_button_get_active(toggle),
+    CHECK(pair_class(w) == 4 && gtk_widget_get_visible(view) &&
+              gtk_toggle_button_get_active(toggle),
           "a bar right-clicked pairs its class: %d", pair_class(w));
     g_signal_emit_by_name(child(w, "label_view"), "pair-activated", 2);
     CHECK(pair_class(w) == 2, "a label cell right-clicked pairs its class: %d", pair_class(w));

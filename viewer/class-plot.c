@@ -52,8 +52,8 @@ static void fnv_bar_chart_class_init(FnvBarChartClass *klass)
     G_OBJECT_CLASS(klass)->finalize = bar_finalize;
     bar_signal = g_signal_new("class-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
                               NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
-    bar_pair_signal = g_signal_new("pair-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+    bar_pair_signal = g_signal_new("pair-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 }
 
 static void fnv_bar_chart_init(FnvBarChart *self)
@@ -161,9 +161,12 @@ G_DEFINE_FINAL_TYPE(FnvConfusionView, fnv_confusion_view, GTK_TYPE_DRAWING_AREA)
 static void conf_draw(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer data)
 {
     FnvConfusionView *self = FNV_CONFUSION_VIEW(area);
-    fnv_matrix m = {self->conf,      self->k,
-                    (const char *const *)self->names, self->denom,
-                    {self->rgb[0], self->rgb[1], self->rgb[2]}, self->sel_row,
+    fnv_matrix m = {self->conf,
+                    self->k,
+                    (const char *const *)self->names,
+                    self->denom,
+                    {self->rgb[0], self->rgb[1], self->rgb[2]},
+                    self->sel_row,
                     self->sel_col};
     if (self->conf) fnv_draw_matrix(cr, w, h, &m);
 }

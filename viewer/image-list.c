@@ -84,9 +84,11 @@ static void update_summary(FnvImageList *self, int shown)
         gtk_label_set_text(self->summary, "");
         return;
     }
-    static const char *what[] = {"", " where the baseline is wrong and FocusNet right",
+    static const char *what[] = {"",
+                                 " where the baseline is wrong and FocusNet right",
                                  " where the baseline is right and FocusNet wrong",
-                                 " where both are wrong", " in the chosen cell",
+                                 " where both are wrong",
+                                 " in the chosen cell",
                                  " in the chosen multi-warm cell"};
     int n = d->n, fixed = 0, broken = 0, right[FNV_SLOTS] = {0, 0};
     for (int i = 0; i < n; i++) {

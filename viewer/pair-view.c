@@ -70,8 +70,14 @@ static void draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoin
         rows[s].lo[0] = rows[s].lo[1] = l, rows[s].hi[0] = rows[s].hi[1] = h;
         rows[s].lo[2] = cl < 0 ? -ch : 0, rows[s].hi[2] = ch;
     }
-    fnv_pair p = {self->pixels, self->c, self->h, self->w,
-                  {self->heads[0], self->heads[1], self->heads[2]}, rows, FNV_SLOTS, self->cm,
+    fnv_pair p = {self->pixels,
+                  self->c,
+                  self->h,
+                  self->w,
+                  {self->heads[0], self->heads[1], self->heads[2]},
+                  rows,
+                  FNV_SLOTS,
+                  self->cm,
                   self->opacity};
     fnv_draw_pair(cr, width, height, &p);
 }
@@ -110,7 +116,8 @@ void fnv_pair_view_show(FnvPairView *self, const FnvJob *j, int k, const char *c
     self->pixels = g_memdup2(j->pixels[ref], sizeof(float) * self->c * n);
     for (int s = 0; s < FNV_SLOTS; s++)
         for (int m = 0; m < 3; m++)
-            if (j->pair_heat[s][m]) self->heat[s][m] = g_memdup2(j->pair_heat[s][m], sizeof(float) * n);
+            if (j->pair_heat[s][m])
+                self->heat[s][m] = g_memdup2(j->pair_heat[s][m], sizeof(float) * n);
     self->a = j->pair_a, self->b = j->pair_b;
     const char *na = names[self->a], *nb = names[self->b];
     gboolean truth = j->true_class == self->a;

@@ -39,24 +39,25 @@ static void draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoin
         slo = fminf(slo, lo[s]), shi = fmaxf(shi, hi[s]);
     }
     static const char *heading[FNV_SLOTS] = {"Baseline", "FocusNet"};
-    fnv_present p = {self->title,
-                     self->pixels,
-                     self->c,
-                     self->h,
-                     self->w,
-                     self->k,
-                     (const char *const *)self->names,
-                     self->true_class,
-                     {heading[0], heading[1]},
-                     {self->heat[0], self->heat[1]},
-                     {self->prob[0], self->prob[1]},
-                     {self->mapped[0], self->mapped[1]},
-                     {self->grad_cam[0] ? "Grad-CAM" : "CAM", self->grad_cam[1] ? "Grad-CAM" : "CAM"},
-                     {self->shared ? slo : lo[0], self->shared ? slo : lo[1]},
-                     {self->shared ? shi : hi[0], self->shared ? shi : hi[1]},
-                     self->cm,
-                     self->opacity,
-                     self->label};
+    fnv_present p = {
+        self->title,
+        self->pixels,
+        self->c,
+        self->h,
+        self->w,
+        self->k,
+        (const char *const *)self->names,
+        self->true_class,
+        {heading[0], heading[1]},
+        {self->heat[0], self->heat[1]},
+        {self->prob[0], self->prob[1]},
+        {self->mapped[0], self->mapped[1]},
+        {self->grad_cam[0] ? "Grad-CAM" : "CAM", self->grad_cam[1] ? "Grad-CAM" : "CAM"},
+        {self->shared ? slo : lo[0], self->shared ? slo : lo[1]},
+        {self->shared ? shi : hi[0], self->shared ? shi : hi[1]},
+        self->cm,
+        self->opacity,
+        self->label};
     fnv_draw_present(cr, width, height, &p);
 }
 

@@ -59,8 +59,8 @@ gboolean fnv_warm_matrix_set(FnvWarmMatrix *self, const FnvJob *d, int rule, GEr
                            -1);
     fnv_confusion_view_set_shading(self->view, images, (const double[3]){FNV_WARM_RGB});
     g_free(images);
-    char *t = g_strdup_printf("Baseline's multi-warm labels: +%.2f classes per image",
-                              extra / d->n);
+    char *t =
+        g_strdup_printf("Baseline's multi-warm labels: +%.2f classes per image", extra / d->n);
     gtk_label_set_text(self->title, t);
     g_free(t);
     return TRUE;
@@ -70,8 +70,8 @@ void fnv_warm_matrix_select(FnvWarmMatrix *self, int row, int col)
 {
     if (!self->counts) return;
     /* fnv_confusion_view_set keeps the shading it has. */
-    fnv_confusion_view_set(self->view, self->counts, self->k, (const char *const *)self->names,
-                           row, col);
+    fnv_confusion_view_set(self->view, self->counts, self->k, (const char *const *)self->names, row,
+                           col);
 }
 
 const uint8_t *fnv_warm_matrix_get_warm(FnvWarmMatrix *self)

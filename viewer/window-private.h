@@ -43,9 +43,9 @@ struct _FnvWindow {
     fn_colormap colormap;
     double opacity;
     gboolean shared_scale;
-    int multiwarm_rule; /* 0: logit > 0, 1: softmax(z/2) > 1/K */
-    int first_index;    /* dataset image to show once the split is in, -1 */
-    int pair_class;     /* the confusing pair's class B: -1 automatic, -2 no pair view */
+    int multiwarm_rule;     /* 0: logit > 0, 1: softmax(z/2) > 1/K */
+    int first_index;        /* dataset image to show once the split is in, -1 */
+    int pair_class;         /* the confusing pair's class B: -1 automatic, -2 no pair view */
     int warm_row, warm_col; /* the multi-warm cell to list once the split is in, -1 */
     gboolean present;       /* the presentation mode (issue 17.5) */
     gboolean busy;
@@ -74,5 +74,25 @@ void fnv_window_maybe_screenshot(FnvWindow *self);
  * target (init). */
 void fnv_window_class_install_actions(GtkWidgetClass *wc);
 void fnv_window_add_drop_target(FnvWindow *self);
+/* window-views.c: the views of issue 17. */
+void fnv_window_class_bind_views(GtkWidgetClass *wc);
+/* The multi-warm matrix of the split under the rule chosen, and the list's
+ * membership with it. */
+void fnv_window_update_warm(FnvWindow *self);
+/* The list's multi-warm cell outlined in the matrix (after the filter changed). */
+void fnv_window_select_warm(FnvWindow *self);
+/* After "present" or "pair-class" changed: the page, the toolbar; the pair
+ * view and its toggle. */
+void fnv_window_apply_present(FnvWindow *self);
+void fnv_window_apply_pair(FnvWindow *self);
+/* The pair and presentation views follow the image shown (label: the
+ * baseline's multi-warm label, NULL without a baseline), the look, and the
+ * image cleared. */
+void fnv_window_show_views(FnvWindow *self, const FnvJob *j, int k, const char *const *names,
+                           const float *label);
+void fnv_window_style_views(FnvWindow *self);
+void fnv_window_clear_views(FnvWindow *self, const char *why);
+/* window.c: "b.png — true class: Bag", or the split's image #N. */
+char *fnv_window_image_title(FnvWindow *self, const char *path, int index, int true_class);
 
 #endif

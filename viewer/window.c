@@ -109,9 +109,7 @@ static void update_style(FnvWindow *self)
         fnv_cam_view_set_style(fnv_model_panel_get_cam_view(panel(self, s)),
                                self->shared_scale ? slo : lo[s], self->shared_scale ? shi : hi[s],
                                self->colormap, self->opacity);
-    fnv_pair_view_set_style(self->pair_view, self->colormap, self->opacity, self->shared_scale);
-    fnv_present_view_set_style(self->present_view, self->colormap, self->opacity,
-                               self->shared_scale);
+    fnv_window_style_views(self);
 }
 
 /* ---- showing an image's results ---- */
@@ -121,11 +119,8 @@ static void clear_views(FnvWindow *self, const char *why)
         fnv_model_panel_clear(panel(self, s), self->info[s].path ? why : NULL);
     fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
     gtk_label_set_text(self->label_caption, "");
-    fnv_pair_view_clear(self->pair_view, why);
-    fnv_present_view_clear(self->present_view);
+    fnv_window_clear_views(self, why);
 }
-
-static char *image_title(FnvWindow *self, const char *path, int index, int true_class);
 
 static void display_image(FnvWindow *self)
 {
@@ -136,35 +131,28 @@ static void display_image(FnvWindow *self)
     const char *const *names = (const char *const *)ref->names;
     for (int s = 0; s < FNV_SLOTS; s++)
         fnv_model_panel_show(panel(self, s), j, s, k, names);
-    const char *path;
-    int index;
-    char *title = fnv_image_list_get_current(self->image_list, &path, &index)
-                      ? image_title(self, path, index, j->true_class)
-                      : g_strdup("");
+    float *label = NULL;
     if (j->logits[FNV_BASELINE]) {
-        float *label = g_new(float, k);
+        label = g_new(float, k);
         int n = fn_multiwarm_label(j->logits[FNV_BASELINE], k, j->true_class,
                                    self->multiwarm_rule ? FN_MULTIWARM_SOFTMAX : FN_MULTIWARM_LOGIT,
                                    2.0f, label);
         fnv_label_view_set(self->label_view, label, k, names, j->true_class, j->shown_class);
-        fnv_present_view_show(self->present_view, j, k, names, title, label);
         char *text = g_strdup_printf(
             "The baseline's multi-warm label: %d class%s (%s and the ones it finds confusing)", n,
             n == 1 ? "" : "es", j->true_class >= 0 ? "the true class" : "true class unknown");
         gtk_label_set_text(self->label_caption, text);
         g_free(text);
-        g_free(label);
     } else {
         fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
         gtk_label_set_text(self->label_caption, "Open a baseline to see its multi-warm label");
-        fnv_present_view_show(self->present_view, j, k, names, title, NULL);
     }
-    g_free(title);
-    if (self->pair_class >= -1) fnv_pair_view_show(self->pair_view, j, k, names);
+    fnv_window_show_views(self, j, k, names, label);
+    g_free(label);
     update_style(self);
 }
 
-static char *image_title(FnvWindow *self, const char *path, int index, int true_class)
+char *fnv_window_image_title(FnvWindow *self, const char *path, int index, int true_class)
 {
     const FnvModelInfo *ref = ref_info(self);
     const char *truth =
@@ -217,7 +205,8 @@ static gboolean image_done(FnvJob *j, gpointer user)
             clear_views(self, "This image cannot be shown");
         }
         if (row) {
-            char *t = image_title(self, path, index, j->status == FN_OK ? j->true_class : -1);
+            char *t =
+                fnv_window_image_title(self, path, index, j->status == FN_OK ? j->true_class : -1);
             gtk_label_set_text(self->image_title, t);
             g_free(t);
         }
@@ -243,36 +232,8 @@ static void on_filter_changed(FnvImageList *list, GParamSpec *p, FnvWindow *self
         fnv_confusion_view_set(confusion_view(self, s), self->dataset->conf[s], self->dataset->k,
                                (const char *const *)self->dataset->class_names, row, col);
     }
-    int row, col;
-    fnv_image_list_get_warm_cell(list, &row, &col);
-    fnv_warm_matrix_select(self->warm_matrix, row, col);
+    fnv_window_select_warm(self);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_FILTER]);
-}
-
-/* The multi-warm matrix of the split under the rule chosen, and the image
- * list's membership that goes with it. */
-static void update_warm(FnvWindow *self)
-{
-    GError *err = NULL;
-    if (!fnv_warm_matrix_set(self->warm_matrix, self->dataset, self->multiwarm_rule, &err)) {
-        fnv_window_show_error(self, err->message);
-        g_error_free(err);
-    }
-    fnv_image_list_set_warm(self->image_list, fnv_warm_matrix_get_warm(self->warm_matrix));
-}
-
-static void on_warm_cell(FnvWarmMatrix *m, int row, int col, FnvWindow *self)
-{
-    fnv_image_list_set_warm_cell(self->image_list, row, col);
-}
-
-void fnv_window_set_warm_cell(FnvWindow *self, int row, int col)
-{
-    self->warm_row = row, self->warm_col = col;
-    if (self->dataset && fnv_warm_matrix_get_warm(self->warm_matrix)) {
-        fnv_image_list_set_warm_cell(self->image_list, row, col);
-        self->warm_row = self->warm_col = -1;
-    }
 }
 
 static void on_cell(FnvConfusionView *v, int row, int col, FnvWindow *self)
@@ -284,58 +245,6 @@ static void on_cell(FnvConfusionView *v, int row, int col, FnvWindow *self)
 static void on_class_activated(GtkWidget *w, int cls, FnvWindow *self)
 {
     g_object_set(self, "class-index", cls, NULL);
-}
-
-/* The presentation mode's keys (issue 17.5): left and right step through the
- * images listed, up and down through the classes ("each model's top class",
- * then each class in turn, wrapping), Escape leaves. Outside the mode every
- * key goes on to the focused widget. */
-static gboolean on_present_key(GtkEventControllerKey *c, guint key, guint code,
-                               GdkModifierType mods, FnvWindow *self)
-{
-    if (!self->present || (mods & (GDK_CONTROL_MASK | GDK_ALT_MASK))) return FALSE;
-    int rows = (int)g_list_model_get_n_items(G_LIST_MODEL(self->class_model)); /* K + 1 */
-    switch (key) {
-    case GDK_KEY_Left:
-    case GDK_KEY_Page_Up:
-        fnv_image_list_step(self->image_list, -1);
-        return TRUE;
-    case GDK_KEY_Right:
-    case GDK_KEY_Page_Down:
-    case GDK_KEY_space:
-        fnv_image_list_step(self->image_list, 1);
-        return TRUE;
-    case GDK_KEY_Up:
-    case GDK_KEY_Down:
-        if (rows > 1) {
-            int row = (self->cls + 1 + (key == GDK_KEY_Down ? 1 : rows - 1)) % rows;
-            g_object_set(self, "class-index", row - 1, NULL);
-        }
-        return TRUE;
-    case GDK_KEY_Escape:
-        g_object_set(self, "present", FALSE, NULL);
-        return TRUE;
-    default:
-        return FALSE;
-    }
-}
-
-/* A class right-clicked: the confusing pair with it as B (issue 17.1). */
-static void on_pair_activated(GtkWidget *w, int cls, FnvWindow *self)
-{
-    g_object_set(self, "pair-class", cls, NULL);
-}
-
-static void on_pair_close(FnvPairView *v, FnvWindow *self)
-{
-    g_object_set(self, "pair-class", -2, NULL);
-}
-
-static void on_pair_toggled(GtkToggleButton *b, FnvWindow *self)
-{
-    if (self->updating) return;
-    gboolean on = gtk_toggle_button_get_active(b);
-    if (on != (self->pair_class >= -1)) g_object_set(self, "pair-class", on ? -1 : -2, NULL);
 }
 
 /* ---- models ---- */
@@ -463,8 +372,7 @@ static gboolean dataset_done(FnvJob *j, gpointer user)
             /* Rebuilds the list (the matrices follow its filter) and shows an image. */
             fnv_image_list_set_dataset(self->image_list, j, want);
             g_clear_pointer(&old, fnv_job_free); /* the list held it until now */
-            update_warm(self);
-            if (self->warm_row >= 0) fnv_window_set_warm_cell(self, self->warm_row, self->warm_col);
+            fnv_window_update_warm(self);        /* and lists the --warm-cell asked for */
         } else {
             fnv_window_show_error(self, j->error);
             drop_dataset(self); /* the worker closed it */
@@ -535,7 +443,7 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
     case PROP_MULTIWARM_RULE:
         SET(multiwarm_rule, g_value_get_int(v));
         if (changed) display_image(self);
-        if (changed && self->dataset) update_warm(self);
+        if (changed && self->dataset) fnv_window_update_warm(self);
         break;
     case PROP_FILTER: /* notified by on_filter_changed */
         fnv_image_list_set_filter(self->image_list, (FnvFilter)g_value_get_int(v));
@@ -545,18 +453,12 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
         break;
     case PROP_PRESENT:
         SET(present, g_value_get_boolean(v));
-        if (!changed) break;
-        gtk_stack_set_visible_child_name(self->stack, self->present ? "present" : "browse");
-        gtk_widget_set_visible(self->toolbar, !self->present);
+        if (changed) fnv_window_apply_present(self);
         break;
     case PROP_PAIR_CLASS:
         SET(pair_class, g_value_get_int(v));
         if (!changed) break;
-        gtk_widget_set_visible(GTK_WIDGET(self->pair_view), self->pair_class >= -1);
-        self->updating++;
-        gtk_toggle_button_set_active(self->pair_toggle, self->pair_class >= -1);
-        self->updating--;
-        if (self->pair_class >= -1) fnv_pair_view_clear(self->pair_view, "Working…");
+        fnv_window_apply_pair(self);
         refresh_image(self);
         break;
     default:
@@ -720,9 +622,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
         "The confusing pair's class B: -1 the baseline's most probable after the true class, "
         "-2 no pair view",
         -2, G_MAXINT, -2, rw);
-    props[PROP_PRESENT] = g_param_spec_boolean(
-        "present", NULL, "The presentation mode: the image and maps big, arrow keys step", FALSE,
-        rw);
+    props[PROP_PRESENT] = g_param_spec_boolean("present", NULL, "The presentation mode", FALSE, rw);
     props[PROP_BUSY] = g_param_spec_boolean("busy", NULL, "Jobs are running", FALSE,
                                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties(oc, N_PROPS, props);
@@ -772,12 +672,8 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
     gtk_widget_class_bind_template_callback(wc, on_class_activated);
     gtk_widget_class_bind_template_callback(wc, on_cell);
-    gtk_widget_class_bind_template_callback(wc, on_pair_activated);
-    gtk_widget_class_bind_template_callback(wc, on_pair_close);
-    gtk_widget_class_bind_template_callback(wc, on_pair_toggled);
-    gtk_widget_class_bind_template_callback(wc, on_warm_cell);
-    gtk_widget_class_bind_template_callback(wc, on_present_key);
     fnv_window_class_install_actions(wc);
+    fnv_window_class_bind_views(wc);
 }
 
 static void fnv_window_init(FnvWindow *self)

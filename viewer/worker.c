@@ -357,7 +357,7 @@ static void run_dataset(FnvWorker *w, FnvJob *j)
         }
         j->pred[s] = g_new(int, n);
         j->conf[s] = g_new0(int64_t, (size_t)k * k);
-        j->zs[s] = g_new(float, (size_t)n * k);
+        j->zs[s] = g_new(float, (size_t)n *k);
         for (int i0 = 0; i0 < n && st == FN_OK; i0 += EVAL_BATCH) {
             if (g_atomic_int_get(&w->stopping)) {
                 st = FN_ERR_INTERRUPTED;

@@ -70,7 +70,7 @@ struct FnvJob {
     /* the class each model's map shows: the chosen one, or with "each model's
      * top class" (cls -1) the model's own top class (issue 17.6) */
     int mapped_class[FNV_SLOTS];
-    int true_class;  /* -1 when unknown */
+    int true_class; /* -1 when unknown */
     /* IMAGE with pair >= -1: A is the true class (else the baseline's top
      * class), B as asked; per slot the maps of A, of B and of "A, not B" */
     int pair_a, pair_b;
