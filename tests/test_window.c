@@ -164,6 +164,10 @@ static void test_present(FnvWindow *w, FnvImageList *list)
     }
     CHECK(seq[0] == 0 && seq[1] == 1 && seq[2] == 0 && seq[3] == -1 && seq[4] == 2 && seq[5] == -1,
           "classes stepped: %d %d %d %d %d %d", seq[0], seq[1], seq[2], seq[3], seq[4], seq[5]);
+    gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL);
+    g_object_get(w, "present", &present, NULL);
+    CHECK(!present, "win.present toggles it off");
+    gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL);
     CHECK(press(w, GDK_KEY_Escape), "escape handled");
     g_object_get(w, "present", &present, NULL);
     CHECK(!present && g_str_equal(gtk_stack_get_visible_child_name(stack), "browse") &&
@@ -221,7 +225,7 @@ int main(void)
     /* Actions installed on the class (the menus and the buttons use them). */
     const char *actions[] = {"win.open-run",    "win.open-baseline", "win.open-focusnet",
                              "win.open-images", "win.export",        "win.dismiss-error",
-                             "win.load-dataset"};
+                             "win.load-dataset", "win.present"};
     for (size_t i = 0; i < G_N_ELEMENTS(actions); i++) {
         gboolean found = FALSE;
         for (guint j = 0;; j++) {

@@ -223,6 +223,8 @@ static void startup(GApplication *app)
                                           (const char *const[]){"<Control>q", NULL});
     gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.open-images",
                                           (const char *const[]){"<Control>o", NULL});
+    gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.present",
+                                          (const char *const[]){"F5", NULL});
     gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.export",
                                           (const char *const[]){"<Control>e", NULL});
     GtkCssProvider *css = gtk_css_provider_new();

@@ -198,6 +198,8 @@ char *fnv_window_describe(FnvWindow *self)
 
 void fnv_window_class_bind_views(GtkWidgetClass *wc)
 {
+    /* win.present toggles the presentation mode (F5, application.c). */
+    gtk_widget_class_install_property_action(wc, "win.present", "present");
     gtk_widget_class_bind_template_callback(wc, on_pair_activated);
     gtk_widget_class_bind_template_callback(wc, on_pair_close);
     gtk_widget_class_bind_template_callback(wc, on_pair_toggled);
