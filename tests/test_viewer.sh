@@ -214,7 +214,7 @@ printf '%s\n' "$out" | grep -q "^describe: list $cell images listed in the chose
 
 # 10. Presentation mode (issue 17.5): the present page fills the window, the
 # predictions and the multi-warm label are in it, and it is drawn big.
-out=$(describe --index 4 --present --screenshot "$tmp/present.png"); rc=$?
+out=$(describe --index 4 --present --screenshot "$tmp/present.png" --export "$tmp/present-view.png"); rc=$?
 [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q "^describe: present Baseline: .* of " &&
     printf '%s\n' "$out" | grep -q "^describe: present FocusNet: .* of " &&
     printf '%s\n' "$out" | grep -q "^describe: present multi-warm:.* 4 0\.[0-9]*" && ok ||
@@ -224,6 +224,10 @@ set -- $pv
 [ "${1:-0}" -ge 1000 ] && [ "${2:-0}" -ge 700 ] && ok || bad "the present page fills the window: '$pv'"
 colors "$tmp/present.png" 50 && ! cmp -s "$tmp/present.png" "$tmp/nopair.png" && ok ||
     bad "present screenshot: $("$fixture" colors "$tmp/present.png")"
+# shellcheck disable=SC2046
+set -- $("$fixture" colors "$tmp/present-view.png")
+[ "${1:-0}" -ge 1000 ] && [ "${3:-0}" -ge 50 ] && ok ||
+    bad "--export in the presentation mode writes the presentation: $*"
 
 # Options are checked before any window opens.
 "$viewer" --colormap hot >/dev/null 2>"$tmp/err"; rc=$?

@@ -68,7 +68,9 @@ void fnv_window_open_paths(FnvWindow *self, const char *const *paths, int n)
 /* ---- screenshots and export ---- */
 gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error)
 {
-    return fnv_export_png(self->view_box, path, error);
+    /* In the presentation mode the view is the presentation. */
+    return fnv_export_png(self->present ? GTK_WIDGET(self->present_view) : self->view_box, path,
+                          error);
 }
 
 static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
@@ -83,7 +85,8 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
         self->describe = FALSE;
     }
     const char *paths[2] = {self->screenshot, self->export_path};
-    GtkWidget *what[2] = {GTK_WIDGET(self), self->view_box};
+    GtkWidget *what[2] = {GTK_WIDGET(self),
+                          self->present ? GTK_WIDGET(self->present_view) : self->view_box};
     for (int i = 0; i < 2; i++) {
         GError *err = NULL;
         if (!paths[i]) continue;

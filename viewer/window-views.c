@@ -130,7 +130,13 @@ void fnv_window_apply_pair(FnvWindow *self)
     self->updating++;
     gtk_toggle_button_set_active(self->pair_toggle, self->pair_class >= -1);
     self->updating--;
-    if (self->pair_class >= -1) fnv_pair_view_clear(self->pair_view, "Working…");
+    const char *path;
+    int index;
+    gboolean coming = (self->info[0].path || self->info[1].path) &&
+                      fnv_image_list_get_current(self->image_list, &path, &index);
+    if (self->pair_class >= -1)
+        fnv_pair_view_clear(self->pair_view,
+                            coming ? "Working…" : "Open a run folder and an image to see the pair");
 }
 
 /* "describe: NAME x,y WxH, all shown" for a view, in window coordinates; all
