@@ -431,6 +431,19 @@ fn_status fn_train_check_out_dir(const char *dir, int overwrite);
  * weights, momentum and the position in global batches). */
 fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
 
+/* A run's history: the finished epochs of DIR/log.jsonl (lib/train/history.c),
+ * records of a stop inside an epoch left out. */
+typedef struct {
+    int n;                          /* finished epochs logged */
+    int *epoch;                     /* (n) 1-based */
+    double *train_loss, *test_top1; /* (n) test top-1 in [0, 1]; NaN where a record lacks it */
+} fn_run_history;
+/* FN_ERR_IO when the log cannot be read, FN_ERR_FORMAT naming the file and
+ * line of a line that is not an epoch record, or when no epoch finished yet;
+ * h is then empty. Free with fn_run_history_free. */
+fn_status fn_run_history_read(const char *dir, fn_run_history *h);
+void fn_run_history_free(fn_run_history *h);
+
 
 /* ---- Statistics over seeds (lib/train/stats.c) -------------------------- */
 /* Mean and sample standard deviation (n - 1; NaN for n < 2) of n values. */

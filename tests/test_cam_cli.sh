@@ -129,7 +129,7 @@ for sc in shared per-model; do
         --compare "$tmp/r18b/best.safetensors" --scale $sc --out "$tmp/sc-$sc.png" >/dev/null ||
         bad "cam --scale $sc"
 done
-y1() { "$fixture" count "$1" "$2" 62 64 64 253 231 37; }
+y1() { "$fixture" count-in "$1" "$2" 62 64 64 253 231 37; }
 a=$(y1 "$tmp/sc-per-model.png" 16) b=$(y1 "$tmp/sc-per-model.png" 190)
 [ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ] && ok || bad "per-model: both maps reach the top ($a, $b)"
 a=$(y1 "$tmp/sc-shared.png" 16) b=$(y1 "$tmp/sc-shared.png" 96)

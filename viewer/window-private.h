@@ -4,6 +4,8 @@
 #define FNV_WINDOW_PRIVATE_H
 
 #include "class-plot.h"
+#include "epoch-slider.h"
+#include "history-view.h"
 #include "image-list.h"
 #include "model-panel.h"
 #include "pair-view.h"
@@ -36,6 +38,8 @@ struct _FnvWindow {
     GtkWidget *toolbar;
     GtkEventController *present_keys;
     GtkToggleButton *pair_toggle;
+    FnvEpochSlider *epoch_slider;
+    FnvHistoryView *history_view;
 
     /* properties: what the user chose */
     int cls; /* the class to map, -1 for the top class */
@@ -76,13 +80,14 @@ void fnv_window_class_install_actions(GtkWidgetClass *wc);
 void fnv_window_add_drop_target(FnvWindow *self);
 /* window-views.c: the views of issue 17. */
 void fnv_window_class_bind_views(GtkWidgetClass *wc);
+void fnv_window_init_views(FnvWindow *self);
 /* The multi-warm matrix of the split under the rule chosen, and the list's
  * membership with it. */
 void fnv_window_update_warm(FnvWindow *self);
 /* The list's multi-warm cell outlined in the matrix (after the filter changed). */
 void fnv_window_select_warm(FnvWindow *self);
 /* After "present" or "pair-class" changed: the page, the toolbar; the pair
- * view and its toggle. */
+ * view and its toggle, and the image asked for again. */
 void fnv_window_apply_present(FnvWindow *self);
 void fnv_window_apply_pair(FnvWindow *self);
 /* The pair and presentation views follow the image shown (label: the
@@ -94,5 +99,16 @@ void fnv_window_style_views(FnvWindow *self);
 void fnv_window_clear_views(FnvWindow *self, const char *why);
 /* window.c: "b.png — true class: Bag", or the split's image #N. */
 char *fnv_window_image_title(FnvWindow *self, const char *path, int index, int true_class);
+/* Asks the worker for the current image again (window.c). */
+void fnv_window_refresh_image(FnvWindow *self);
+/* window-training.c, the runs along training (issue 17.3, 17.4): binds the
+ * epoch slider and the history view (class_init); rereads the runs of the
+ * models open (a model was loaded); fills an image job's checkpoints for
+ * the epoch shown; shows one panel of an image job. */
+void fnv_window_class_bind_training(GtkWidgetClass *wc);
+void fnv_window_update_runs(FnvWindow *self);
+void fnv_window_job_epoch(FnvWindow *self, FnvJob *j);
+void fnv_window_show_slot(FnvWindow *self, const FnvJob *j, int slot, int k,
+                          const char *const *names);
 
 #endif

@@ -137,6 +137,7 @@ void fnv_window_apply_pair(FnvWindow *self)
     if (self->pair_class >= -1)
         fnv_pair_view_clear(self->pair_view,
                             coming ? "Working…" : "Open a run folder and an image to see the pair");
+    fnv_window_refresh_image(self);
 }
 
 /* "describe: NAME x,y WxH, all shown" for a view, in window coordinates; all
@@ -202,8 +203,27 @@ char *fnv_window_describe(FnvWindow *self)
     return g_string_free(out, FALSE);
 }
 
+void fnv_window_init_views(FnvWindow *self)
+{
+    self->pair_class = -2;
+    self->warm_row = self->warm_col = -1;
+}
+
 void fnv_window_class_bind_views(GtkWidgetClass *wc)
 {
+    g_type_ensure(FNV_TYPE_PAIR_VIEW);
+    g_type_ensure(FNV_TYPE_WARM_MATRIX);
+    g_type_ensure(FNV_TYPE_PRESENT_VIEW);
+#define CHILD(name) gtk_widget_class_bind_template_child(wc, FnvWindow, name)
+    CHILD(pair_view);
+    CHILD(pair_toggle);
+    CHILD(warm_matrix);
+    CHILD(present_view);
+    CHILD(present_toggle);
+    CHILD(stack);
+    CHILD(toolbar);
+    CHILD(present_keys);
+#undef CHILD
     /* win.present toggles the presentation mode (F5, application.c). */
     gtk_widget_class_install_property_action(wc, "win.present", "present");
     gtk_widget_class_bind_template_callback(wc, on_pair_activated);

@@ -130,7 +130,7 @@ static void display_image(FnvWindow *self)
     int k = ref->k;
     const char *const *names = (const char *const *)ref->names;
     for (int s = 0; s < FNV_SLOTS; s++)
-        fnv_model_panel_show(panel(self, s), j, s, k, names);
+        fnv_window_show_slot(self, j, s, k, names);
     float *label = NULL;
     if (j->logits[FNV_BASELINE]) {
         label = g_new(float, k);
@@ -145,7 +145,11 @@ static void display_image(FnvWindow *self)
         g_free(text);
     } else {
         fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
-        gtk_label_set_text(self->label_caption, "Open a baseline to see its multi-warm label");
+        gtk_label_set_text(
+            self->label_caption,
+            j->skip[FNV_BASELINE]
+                ? "No multi-warm label: the baseline kept no checkpoint of this epoch"
+                : "Open a baseline to see its multi-warm label");
     }
     fnv_window_show_views(self, j, k, names, label);
     g_free(label);
@@ -182,8 +186,14 @@ static void refresh_image(FnvWindow *self)
     j->cls = self->cls;
     j->grad_cam = self->grad_cam;
     j->pair = self->pair_class;
+    fnv_window_job_epoch(self, j);
     submit(self, j);
     self->image_gen = j->generation;
+}
+
+void fnv_window_refresh_image(FnvWindow *self)
+{
+    refresh_image(self);
 }
 
 static gboolean image_done(FnvJob *j, gpointer user)
@@ -207,6 +217,11 @@ static gboolean image_done(FnvJob *j, gpointer user)
         if (row) {
             char *t =
                 fnv_window_image_title(self, path, index, j->status == FN_OK ? j->true_class : -1);
+            if (j->epoch) {
+                char *e = g_strdup_printf("%s · epoch %d", t, j->epoch);
+                g_free(t);
+                t = e;
+            }
             gtk_label_set_text(self->image_title, t);
             g_free(t);
         }
@@ -313,6 +328,7 @@ static gboolean load_done(FnvJob *j, gpointer user)
             clear_views(self, "Working…");
             if (self->dataset && self->dataset->k != self->info[s].k) drop_dataset(self);
             update_titles(self);
+            fnv_window_update_runs(self);
             rebuild_class_model(self);
             const char *ds = self->info[s].dataset;
             if (!*fnv_image_list_get_spec(self->image_list) && ds && *ds) {
@@ -457,9 +473,7 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
         break;
     case PROP_PAIR_CLASS:
         SET(pair_class, g_value_get_int(v));
-        if (!changed) break;
-        fnv_window_apply_pair(self);
-        refresh_image(self);
+        if (changed) fnv_window_apply_pair(self); /* and asks for the image again */
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, p);
@@ -617,11 +631,8 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     props[PROP_FIRST_INDEX] = g_param_spec_int(
         "first-index", NULL, "The dataset image to show once the split is in, -1: the first", -1,
         G_MAXINT, -1, rw);
-    props[PROP_PAIR_CLASS] = g_param_spec_int(
-        "pair-class", NULL,
-        "The confusing pair's class B: -1 the baseline's most probable after the true class, "
-        "-2 no pair view",
-        -2, G_MAXINT, -2, rw);
+    props[PROP_PAIR_CLASS] =
+        g_param_spec_int("pair-class", NULL, "The confusing pair's class B", -2, G_MAXINT, -2, rw);
     props[PROP_PRESENT] = g_param_spec_boolean("present", NULL, "The presentation mode", FALSE, rw);
     props[PROP_BUSY] = g_param_spec_boolean("busy", NULL, "Jobs are running", FALSE,
                                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -631,9 +642,6 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     g_type_ensure(FNV_TYPE_IMAGE_LIST);
     g_type_ensure(FNV_TYPE_LABEL_VIEW);
     g_type_ensure(FNV_TYPE_CONFUSION_VIEW);
-    g_type_ensure(FNV_TYPE_PAIR_VIEW);
-    g_type_ensure(FNV_TYPE_WARM_MATRIX);
-    g_type_ensure(FNV_TYPE_PRESENT_VIEW);
     gtk_widget_class_set_template_from_resource(wc, "/io/github/focusnet/Viewer/window.ui");
 #define CHILD(name) gtk_widget_class_bind_template_child(wc, FnvWindow, name)
     CHILD(error_revealer);
@@ -659,19 +667,12 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     CHILD(label_view);
     CHILD(conf_base);
     CHILD(conf_focus);
-    CHILD(pair_view);
-    CHILD(pair_toggle);
-    CHILD(warm_matrix);
-    CHILD(present_view);
-    CHILD(present_toggle);
-    CHILD(stack);
-    CHILD(toolbar);
-    CHILD(present_keys);
 #undef CHILD
     gtk_widget_class_bind_template_callback(wc, on_image_changed);
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
     gtk_widget_class_bind_template_callback(wc, on_class_activated);
     gtk_widget_class_bind_template_callback(wc, on_cell);
+    fnv_window_class_bind_training(wc);
     fnv_window_class_install_actions(wc);
     fnv_window_class_bind_views(wc);
 }
@@ -683,8 +684,7 @@ static void fnv_window_init(FnvWindow *self)
     self->opacity = 0.5;
     self->shared_scale = TRUE;
     self->first_index = -1;
-    self->pair_class = -2;
-    self->warm_row = self->warm_col = -1;
+    fnv_window_init_views(self);
     gtk_widget_init_template(GTK_WIDGET(self));
     bind_controls(self);
     fnv_window_add_drop_target(self);

@@ -52,6 +52,13 @@ struct FnvJob {
     int pair;     /* IMAGE: the confusing pair's class B (issue 17.1): -1 the most
                    * probable class after A in the baseline (else FocusNet),
                    * -2 (default) no pair */
+    /* IMAGE, the epoch slider: per slot the checkpoint to use in place of the
+     * slot's model (NULL: the model as opened), or skip: the slot's run kept
+     * no checkpoint of the epoch, leave it out. Loaded on first use and kept
+     * in a small cache on the worker (EPOCH_CACHE per slot). */
+    char *ckpt[FNV_SLOTS];
+    int skip[FNV_SLOTS];
+    int epoch;          /* IMAGE: what the slider showed, 0: the checkpoints as opened */
     char *spec, *split; /* DATASET */
     int limit;
     /* ---- result ---- */
@@ -60,7 +67,7 @@ struct FnvJob {
     FnvModelInfo info; /* LOAD: the model now in info_slot */
     int info_slot;
     int closed_other; /* LOAD: the other slot is empty now */
-    /* IMAGE: per slot, NULL where no model is loaded; k as in DATASET */
+    /* IMAGE: per slot, NULL where no model is loaded or the slot is skipped; k as in DATASET */
     int c[FNV_SLOTS], h[FNV_SLOTS], w[FNV_SLOTS];
     float *pixels[FNV_SLOTS]; /* (C, H, W) in [0, 1] */
     float *logits[FNV_SLOTS]; /* (K) */
