@@ -94,6 +94,7 @@ typedef struct {
     const char *label;    /* "Baseline" */
     const float *heat[3]; /* (ih, iw) each; heat[0] NULL: no model in this row */
     float lo[3], hi[3];
+    const char *note; /* what a row without maps says, NULL: "no model open" */
 } fnv_pair_row;
 typedef struct {
     const float *pixels; /* (c, ih, iw) in [0, 1] */
@@ -132,6 +133,7 @@ typedef struct {
     fn_colormap cm;
     double opacity;
     const float *label; /* the multi-warm label (K), NULL: no baseline */
+    const char *note[2]; /* what a slot without a map says, NULL: "none open" */
 } fnv_present;
 void fnv_draw_present(cairo_t *cr, double w, double h, const fnv_present *p);
 /* Model s's map square, and the font size of the title (the large type). */

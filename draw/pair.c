@@ -34,7 +34,7 @@ void fnv_draw_pair(cairo_t *cr, double w, double h, const fnv_pair *p)
         if (!row->heat[0]) {
             cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
             fnv_draw_text_centered(cr, FNV_PAIR_LEFT + 1.5 * cw, y + s / 2 + 4, 12, 3 * cw,
-                                   "no model open");
+                                   row->note ? row->note : "no model open");
             continue;
         }
         for (int col = 0; col < 3; col++) {

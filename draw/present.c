@@ -57,7 +57,8 @@ void fnv_draw_present(cairo_t *cr, double w, double h, const fnv_present *p)
             cairo_rectangle(cr, x, y, s, s);
             cairo_fill(cr);
             cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
-            snprintf(line, sizeof line, "%s: none open", p->heading[k] ? p->heading[k] : "");
+            snprintf(line, sizeof line, "%s: %s", p->heading[k] ? p->heading[k] : "",
+                     p->note[k] ? p->note[k] : "none open");
             fnv_draw_text_centered(cr, cx, y + s / 2, ps, s, line);
             continue;
         }

@@ -14,6 +14,7 @@ struct _FnvPairView {
     float *heat[FNV_SLOTS][3];
     int a, b;
     char *heads[3];
+    char *note[FNV_SLOTS]; /* a row without maps: why */
     fn_colormap cm;
     double opacity;
     gboolean shared;
@@ -64,7 +65,8 @@ static void draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoin
         rows[s] = (fnv_pair_row){row_label[s],
                                  {self->heat[s][0], self->heat[s][1], self->heat[s][2]},
                                  {0, 0, 0},
-                                 {1, 1, 1}};
+                                 {1, 1, 1},
+                                 self->note[s]};
         float l = self->shared ? all_lo : lo[s], h = self->shared ? all_hi : hi[s];
         float cl = self->shared ? all_cmin : cmin[s], ch = self->shared ? all_c : cmax[s];
         rows[s].lo[0] = rows[s].lo[1] = l, rows[s].hi[0] = rows[s].hi[1] = h;
@@ -90,6 +92,8 @@ static void drop(FnvPairView *self)
             g_clear_pointer(&self->heat[s][m], g_free);
     for (int m = 0; m < 3; m++)
         g_clear_pointer(&self->heads[m], g_free);
+    for (int s = 0; s < FNV_SLOTS; s++)
+        g_clear_pointer(&self->note[s], g_free);
     self->a = self->b = -1;
 }
 
@@ -119,6 +123,8 @@ void fnv_pair_view_show(FnvPairView *self, const FnvJob *j, int k, const char *c
             if (j->pair_heat[s][m])
                 self->heat[s][m] = g_memdup2(j->pair_heat[s][m], sizeof(float) * n);
     self->a = j->pair_a, self->b = j->pair_b;
+    for (int s = 0; s < FNV_SLOTS; s++) /* the epoch slider left this run out */
+        if (j->skip[s]) self->note[s] = g_strdup_printf("no checkpoint of epoch %d", j->epoch);
     const char *na = names[self->a], *nb = names[self->b];
     gboolean truth = j->true_class == self->a;
     self->heads[0] = g_strdup_printf("%s%s", na, truth ? " (true class)" : " (top class)");

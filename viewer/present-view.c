@@ -14,6 +14,7 @@ struct _FnvPresentView {
     char **names;
     float *heat[FNV_SLOTS], *prob[FNV_SLOTS], *label;
     int mapped[FNV_SLOTS], grad_cam[FNV_SLOTS];
+    char *note[FNV_SLOTS];
     fn_colormap cm;
     double opacity;
     gboolean shared;
@@ -57,7 +58,8 @@ static void draw(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoin
         {self->shared ? shi : hi[0], self->shared ? shi : hi[1]},
         self->cm,
         self->opacity,
-        self->label};
+        self->label,
+        {self->note[0], self->note[1]}};
     fnv_draw_present(cr, width, height, &p);
 }
 
@@ -70,6 +72,7 @@ void fnv_present_view_clear(FnvPresentView *self)
     for (int s = 0; s < FNV_SLOTS; s++) {
         g_clear_pointer(&self->heat[s], g_free);
         g_clear_pointer(&self->prob[s], g_free);
+        g_clear_pointer(&self->note[s], g_free);
     }
     gtk_widget_queue_draw(GTK_WIDGET(self->area));
 }
@@ -90,6 +93,7 @@ void fnv_present_view_show(FnvPresentView *self, const FnvJob *j, int k, const c
         self->names[i] = g_strdup(names[i]);
     if (label) self->label = g_memdup2(label, sizeof(float) * k);
     for (int s = 0; s < FNV_SLOTS; s++) {
+        if (j->skip[s]) self->note[s] = g_strdup_printf("no checkpoint of epoch %d", j->epoch);
         if (!j->pixels[s]) continue;
         self->heat[s] = g_memdup2(j->heat[s], sizeof(float) * n);
         self->prob[s] = g_new(float, k);
@@ -148,6 +152,7 @@ static void fnv_present_view_finalize(GObject *o)
     for (int s = 0; s < FNV_SLOTS; s++) {
         g_free(self->heat[s]);
         g_free(self->prob[s]);
+        g_free(self->note[s]);
     }
     G_OBJECT_CLASS(fnv_present_view_parent_class)->finalize(o);
 }

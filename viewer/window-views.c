@@ -100,6 +100,11 @@ void fnv_window_show_views(FnvWindow *self, const FnvJob *j, int k, const char *
     char *title = fnv_image_list_get_current(self->image_list, &path, &index)
                       ? fnv_window_image_title(self, path, index, j->true_class)
                       : g_strdup("");
+    if (j->epoch) { /* as the window's title says it */
+        char *t = g_strdup_printf("%s · epoch %d", title, j->epoch);
+        g_free(title);
+        title = t;
+    }
     fnv_present_view_show(self->present_view, j, k, names, title, label);
     g_free(title);
     if (self->pair_class >= -1) fnv_pair_view_show(self->pair_view, j, k, names);

@@ -281,9 +281,10 @@ static void dataset_input(fn_model *m, const uint8_t *img, float *input, float *
  * top), B the one asked for, or the baseline's most probable class after A
  * (the class FocusNet's multi-warm label most often adds); both models map
  * the same two classes so that their columns compare. */
-static fn_status run_pair(FnvWorker *w, FnvJob *j, float *const *input)
+static fn_status run_pair(FnvJob *j, fn_model *const *ms, float *const *input)
 {
-    int ref = w->cam[FNV_BASELINE] ? FNV_BASELINE : FNV_FOCUSNET, k = j->k;
+    /* ms: the models the image went through (the epoch slider's, or as opened) */
+    int ref = ms[FNV_BASELINE] ? FNV_BASELINE : FNV_FOCUSNET, k = j->k;
     const float *z = j->logits[ref];
     int a = j->true_class >= 0 && j->true_class < k ? j->true_class : argmax(z, k);
     int b = -1;
@@ -295,15 +296,14 @@ static fn_status run_pair(FnvWorker *w, FnvJob *j, float *const *input)
     if (b < 0) return FN_OK; /* one class: no pair */
     j->pair_a = a, j->pair_b = b;
     for (int s = 0; s < FNV_SLOTS; s++) {
-        if (!w->cam[s]) continue;
+        if (!ms[s]) continue;
         size_t hw = (size_t)j->h[s] * j->w[s];
         for (int m = 0; m < 3; m++)
             j->pair_heat[s][m] = g_new0(float, hw);
         int g = j->used_grad_cam[s];
-        fn_status st = fn_cam_compute(w->cam[s], input[s], a, g, j->pair_heat[s][0], NULL);
-        if (st == FN_OK) st = fn_cam_compute(w->cam[s], input[s], b, g, j->pair_heat[s][1], NULL);
-        if (st == FN_OK)
-            st = fn_cam_contrast(w->cam[s], input[s], a, b, g, j->pair_heat[s][2], NULL);
+        fn_status st = fn_cam_compute(ms[s], input[s], a, g, j->pair_heat[s][0], NULL);
+        if (st == FN_OK) st = fn_cam_compute(ms[s], input[s], b, g, j->pair_heat[s][1], NULL);
+        if (st == FN_OK) st = fn_cam_contrast(ms[s], input[s], a, b, g, j->pair_heat[s][2], NULL);
         if (st != FN_OK) {
             fail(j, st, "computing the confusing pair's maps");
             return st;
@@ -370,7 +370,7 @@ static void run_image(FnvWorker *w, FnvJob *j)
             if (st != FN_OK) fail(j, st, "computing the class activation map");
         }
     }
-    if (st == FN_OK && j->pair >= -1) st = run_pair(w, j, input);
+    if (st == FN_OK && j->pair >= -1) st = run_pair(j, ms, input);
     if (st == FN_OK) j->status = FN_OK;
     for (int s = 0; s < FNV_SLOTS; s++)
         g_free(input[s]);
