@@ -132,7 +132,7 @@ typedef struct {
     float lo[2], hi[2];
     fn_colormap cm;
     double opacity;
-    const float *label; /* the multi-warm label (K), NULL: no baseline */
+    const float *label;  /* the multi-warm label (K), NULL: no baseline */
     const char *note[2]; /* what a slot without a map says, NULL: "none open" */
 } fnv_present;
 void fnv_draw_present(cairo_t *cr, double w, double h, const fnv_present *p);
