@@ -353,22 +353,24 @@ static void run_image(FnvWorker *w, FnvJob *j)
             dataset_input(m, fn_dataset_image(w->data, j->index), input[s], j->pixels[s]);
             j->true_class = fn_dataset_label(w->data, j->index);
         }
-        st = fn_model_predict(m, input[s], 1, j->logits[s]);
-        if (st != FN_OK) fail(j, st, "predicting");
     }
     if (st == FN_OK) {
         int ref = ms[FNV_FOCUSNET] ? FNV_FOCUSNET : FNV_BASELINE;
-        int k = fn_model_get_config(ms[ref])->classes;
+        int k = fn_model_get_config(ms[ref])->classes, chosen = j->cls >= 0 && j->cls < k;
         j->k = k;
-        j->shown_class = j->cls >= 0 && j->cls < k ? j->cls : argmax(j->logits[ref], k);
+        /* One forward per model: the map's pass also gives the logits, and
+         * with no class chosen, the map of the model's own prediction. */
         for (int s = 0; s < FNV_SLOTS && st == FN_OK; s++) {
             if (!ms[s]) continue;
             j->used_grad_cam[s] = j->grad_cam || !fn_cam_available(ms[s]);
-            j->mapped_class[s] = j->cls >= 0 && j->cls < k ? j->cls : argmax(j->logits[s], k);
-            st = fn_cam_compute(ms[s], input[s], j->mapped_class[s], j->used_grad_cam[s],
-                                j->heat[s], NULL);
+            j->mapped_class[s] = j->cls;
+            st = chosen ? fn_cam_compute(ms[s], input[s], j->cls, j->used_grad_cam[s], j->heat[s],
+                                         j->logits[s])
+                        : fn_cam_predicted(ms[s], input[s], j->used_grad_cam[s], j->heat[s],
+                                           j->logits[s], &j->mapped_class[s]);
             if (st != FN_OK) fail(j, st, "computing the class activation map");
         }
+        j->shown_class = chosen ? j->cls : argmax(j->logits[ref], k);
     }
     if (st == FN_OK && j->pair >= -1) st = run_pair(j, ms, input);
     if (st == FN_OK) j->status = FN_OK;
