@@ -37,7 +37,9 @@ for e in 2 3; do
 done
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 2 --batch 32 --lr 0.05 \
     --loss focus --baseline "$b/best.safetensors" --out "$f"
-cp "$f/last.safetensors" "$f/epochs/epoch-002.safetensors"
+# (made after training: a run without --keep-epochs removes an empty epochs/)
+mkdir -p "$f/epochs"
+cp "$f/last.safetensors" "$f/epochs/epoch-002.safetensors" || { echo "FAIL: focusnet epoch 2"; exit 1; }
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
 xvfb() { xvfb-run -a -s "-screen 0 1400x1300x24" "$@"; }
 image="$src/assets/samples/fashion-sandal.png"
