@@ -370,6 +370,8 @@ typedef struct {
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends
                                 and when stopped only) */
+    int keep_epochs;         /* also keep the checkpoint of every E-th epoch in
+                                out_dir/epochs/epoch-NNN.safetensors (0: none) */
     int augment;             /* -1: random crop + flip except for MNIST-like data */
     int shuffle;
     const char *out_dir;     /* run directory: last/best checkpoints and log.jsonl */
@@ -415,6 +417,28 @@ void fn_train_config_default(fn_train_config *c);
  * FN_ERR_NUMERIC before anything is saved, so the files keep the last good
  * state. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+
+/* The training options (the table in lib/train/options.def): the fields of
+ * fn_train_config a user sets, with their command-line names, help and
+ * ranges. fn_train_config_default, the resume state and `focusnet train`'s
+ * options all come from the table, in its order (which is also the order to
+ * apply them in: --loss resets the loss's options, --authors needs --loss
+ * focus). */
+typedef struct {
+    const char *name; /* command-line name without dashes ("epochs") */
+    const char *arg;  /* the value's name in help ("N"); NULL for a flag */
+    const char *help; /* one line, the default in parentheses */
+    int resume_ok;    /* may go with a resume: where and how far to run, not what */
+} fn_train_option;
+/* Option i (from 0), NULL past the last. */
+const fn_train_option *fn_train_option_at(int i);
+/* The index of the option called name, or -1. */
+int fn_train_option_find(const char *name);
+/* Sets option i of c from its command-line text (a flag ignores value; a
+ * string option keeps the pointer): FN_ERR_ARG with one line naming the
+ * option when value is not of its kind or out of its range ("option '--lr'
+ * needs a number from 0 to 1e+09, not 'x'"); c is then unchanged. */
+fn_status fn_train_option_set(fn_train_config *c, int i, const char *value);
 /* What fn_train checks of out_dir before anything else: a folder path that
  * runs through a file is FN_ERR_IO; a folder that already holds a run
  * (state.safetensors, log.jsonl, last or best checkpoint) is FN_ERR_ARG

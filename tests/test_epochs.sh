@@ -29,7 +29,7 @@ quiet() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; echo "FAIL: $*"; exit 1; };
 b="$tmp/run/baseline" f="$tmp/run/focusnet"
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 3 --batch 32 --lr 0.05 \
     --max-steps 13 --out "$b"
-mkdir -p "$b/epochs" "$f/epochs"
+mkdir -p "$b/epochs"
 cp "$b/last.safetensors" "$b/epochs/epoch-001.safetensors"
 for e in 2 3; do
     quiet "$fn" train --resume "$b" --max-steps 13
@@ -37,6 +37,9 @@ for e in 2 3; do
 done
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 2 --batch 32 --lr 0.05 \
     --loss focus --baseline "$b/best.safetensors" --out "$f"
+# After the run: a fresh train removes the (empty) epochs/ folder it finds,
+# as it removes an old run's kept epochs.
+mkdir -p "$f/epochs"
 cp "$f/last.safetensors" "$f/epochs/epoch-002.safetensors"
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
 xvfb() { xvfb-run -a -s "-screen 0 1400x1300x24" "$@"; }
