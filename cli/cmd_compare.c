@@ -18,7 +18,6 @@
 #include "cli.h"
 #include "compare.h"
 
-int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c);
 void cli_progress(const fn_train_progress *p, void *user);
 void cli_catch_sigint(volatile int **flag);
 
@@ -235,8 +234,8 @@ int compare_confusion_changes(const compare *k, int m, int fixed, int n, int *t,
 int cmd_compare(int argc, char **argv)
 {
     cli_opt opts[] = {
-        {"model", "NAME", "lenet5 | resnet18 | resnet34 | mobilenetv2 (lenet5)", NULL},
-        {"data", "SPEC", "dataset (fashion-mnist)", NULL},
+        cli_train_opt("model", NULL),
+        cli_train_opt("data", "dataset (fashion-mnist)"),
         {"seeds", "LIST", "seeds, at least 2: 1,2,3 or 1-5 (1-3)", NULL},
         {"methods", "LIST",
          "besides ce and focus: no-att (alpha 0), no-ent (beta 0), cls-only (both 0), "
@@ -245,21 +244,20 @@ int cmd_compare(int argc, char **argv)
         {"out", "DIR", "where the runs and results.md go; runs there are reused (runs/compare)",
          NULL},
         {"json", NULL, "print the results as JSON instead of a table", NULL},
-        {"epochs", "N", "epochs of every run (10)", NULL},
-        {"batch", "N", "batch size (128)", NULL},
-        {"lr", "X", "learning rate (0.1)", NULL},
-        {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},
-        {"warmup-epochs", "E", "linear lr warm-up (1 for focus and kd, else 0)", NULL},
+        cli_train_opt("epochs", "epochs of every run (10)"),
+        cli_train_opt("batch", NULL),
+        cli_train_opt("lr", NULL),
+        cli_train_opt("milestones", NULL),
+        cli_train_opt("warmup-epochs", "linear lr warm-up (1 for focus and kd, else 0)"),
         {"kd-lr", "X", "learning rate of the kd runs only (--lr); runs go to OUT/kd-lrX-sN", NULL},
-        {"no-focus", NULL, "leave FocusNet out (when tuning another method, e.g. --kd-lr)",
-         NULL},
+        {"no-focus", NULL, "leave FocusNet out (when tuning another method, e.g. --kd-lr)", NULL},
         {"holdout", "N",
          "hold N training images out (the last of each class) and evaluate on them instead "
          "of the test set, to choose a setting such as --kd-lr",
          NULL},
-        {"limit-train", "N", "use at most N training images", NULL},
-        {"limit-test", "N", "evaluate on at most N test images", NULL},
-        {"device", "N|NAME", "OpenCL device", NULL},
+        cli_train_opt("limit-train", NULL),
+        cli_train_opt("limit-test", NULL),
+        cli_train_opt("device", "OpenCL device"),
         {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos, rc = cli_parse("compare", "[options]", opts, argc, argv, pos, 0, &n_pos);

@@ -22,7 +22,6 @@ static const char *class_name(const fn_dataset *d, int i, char *buf, size_t n)
     return buf;
 }
 
-int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c);
 void cli_progress(const fn_train_progress *p, void *user);
 void cli_catch_sigint(volatile int **flag);
 int cli_stop_exit_code(void);
@@ -30,12 +29,14 @@ int cli_stop_exit_code(void);
 int cmd_demo(int argc, char **argv)
 {
     cli_opt opts[] = {
-        {"epochs", "N", "epochs for each stage (10)", NULL},
-        {"batch", "N", "batch size (128)", NULL},
-        {"seed", "N", "random seed (1)", NULL},
-        {"limit-train", "N", "use at most N training images (20000; 0: all 60000)", NULL},
-        {"limit-test", "N", "evaluate on at most N test images", NULL},
-        {"device", "N|NAME", "OpenCL device", NULL},
+        cli_train_opt("epochs", "epochs for each stage (10)"),
+        cli_train_opt("batch", NULL),
+        cli_train_opt("seed", NULL),
+        cli_train_opt("limit-train", "use at most N training images (20000; 0: all 60000)"),
+        cli_train_opt("limit-test", NULL),
+        cli_train_opt("device", "OpenCL device"),
+        /* For the viewer's epoch slider (tools/screenshots.sh): both stages. */
+        cli_train_opt("keep-epochs", "keep every E-th epoch's checkpoint of both stages (0)"),
         {"out", "DIR", "where the two runs go (runs/demo)", NULL},
         {"overwrite", NULL, "start over where an earlier demo's runs are", NULL},
         {NULL, NULL, NULL, NULL}};

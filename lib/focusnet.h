@@ -370,6 +370,8 @@ typedef struct {
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends
                                 and when stopped only) */
+    int keep_epochs;         /* also keep the checkpoint of every E-th epoch in
+                                out_dir/epochs/epoch-NNN.safetensors (0: none) */
     int augment;             /* -1: random crop + flip except for MNIST-like data */
     int shuffle;
     const char *out_dir;     /* run directory: last/best checkpoints and log.jsonl */
@@ -415,6 +417,28 @@ void fn_train_config_default(fn_train_config *c);
  * FN_ERR_NUMERIC before anything is saved, so the files keep the last good
  * state. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+
+/* The training options (the table in lib/train/options.def): the fields of
+ * fn_train_config a user sets, with their command-line names, help and
+ * ranges. fn_train_config_default, the resume state and `focusnet train`'s
+ * options all come from the table, in its order (which is also the order to
+ * apply them in: --loss resets the loss's options, --authors needs --loss
+ * focus). */
+typedef struct {
+    const char *name; /* command-line name without dashes ("epochs") */
+    const char *arg;  /* the value's name in help ("N"); NULL for a flag */
+    const char *help; /* one line, the default in parentheses */
+    int resume_ok;    /* may go with a resume: where and how far to run, not what */
+} fn_train_option;
+/* Option i (from 0), NULL past the last. */
+const fn_train_option *fn_train_option_at(int i);
+/* The index of the option called name, or -1. */
+int fn_train_option_find(const char *name);
+/* Sets option i of c from its command-line text (a flag ignores value; a
+ * string option keeps the pointer): FN_ERR_ARG with one line naming the
+ * option when value is not of its kind or out of its range ("option '--lr'
+ * needs a number from 0 to 1e+09, not 'x'"); c is then unchanged. */
+fn_status fn_train_option_set(fn_train_config *c, int i, const char *value);
 /* What fn_train checks of out_dir before anything else: a folder path that
  * runs through a file is FN_ERR_IO; a folder that already holds a run
  * (state.safetensors, log.jsonl, last or best checkpoint) is FN_ERR_ARG
@@ -482,6 +506,12 @@ int fn_cam_available(const fn_model *m);
  * gradients are left as they were. */
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits);
+/* The map of the class the model predicts for the image (the first largest
+ * logit), stored in class_index: one forward pass where fn_model_predict and
+ * then fn_cam_compute run two (the viewer's path). Otherwise as
+ * fn_cam_compute. */
+fn_status fn_cam_predicted(fn_model *m, const float *image, int grad_cam, float *heatmap,
+                           float *logits, int *class_index);
 /* The contrast "why class_a and not class_b" (Figure 1 of the paper asks it
  * of confusing pairs): plain CAM with the weights w_A - w_B, which is exactly
  * CAM_A - CAM_B and signed (negative where B's evidence wins); Grad-CAM of
@@ -504,6 +534,15 @@ void fn_softmax(const float *z, int k, float *p);
  * Returns how many classes it holds; with none, label is all zero. */
 int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_rule rule,
                        float temperature, float *label);
+/* The baseline's confusion structure over a split (issue 17.2): counts (K, K),
+ * counts[i * K + j] = how many images of true class i hold class j in their
+ * multi-warm label (as fn_multiwarm_label gives it: the diagonal counts the
+ * images of class i). logits (n, K) and labels (n) of the split; warm (n, K)
+ * may be NULL, else 1 where image i's label holds class j, 0 elsewhere.
+ * A label outside [0, K) is an error (FN_ERR_ARG), counts left unchanged. */
+fn_status fn_multiwarm_counts(const float *logits, const int *labels, int n, int k,
+                              fn_multiwarm_rule rule, float temperature, int64_t *counts,
+                              uint8_t *warm);
 
 typedef enum { FN_COLORMAP_VIRIDIS, FN_COLORMAP_JET, FN_COLORMAP_INFERNO } fn_colormap;
 /* "viridis", "jet", "inferno" <-> colormap. */
