@@ -29,9 +29,7 @@ step() { # NAME, then compare options
 }
 # 1. The ablation: L_cls only, L_cls + R_ent, L_cls + R_att, all three.
 step ablation --out "$out/test" --seeds "$seeds" --methods no-att,no-ent,cls-only "$@"
-# 2. The weak baseline (1 epoch, no decay) and FocusNet guided by it.
-step weak --out "$out/test" --seeds "$seeds" --methods weak "$@"
-# 3. KD's learning rate, on held-out training images.
+# 2. KD's learning rate, on held-out training images.
 best= best_acc=-1
 for lr in $kd_lrs; do
     step "holdout-kd-lr$lr" --out "$out/holdout" --seeds 1,2 --holdout 6000 --no-focus --methods kd \
@@ -45,8 +43,10 @@ print([m for m in o["methods"] if m["method"]=="kd"][0]["top1_mean"])' "$out/hol
     fi
 done
 echo "KD's learning rate: $best (held-out top-1 $best_acc)" | tee "$out/kd-lr.txt" >&2
-# 4. KD at that rate on the test set, beside the other rows.
+# 3. KD at that rate on the test set, beside the other rows.
 step kd --out "$out/test" --seeds "$seeds" --methods kd --kd-lr "$best" "$@"
+# 4. The weak baseline (1 epoch, no decay) and FocusNet guided by it.
+step weak --out "$out/test" --seeds "$seeds" --methods weak "$@"
 # 5. All rows in one table.
 step all --out "$out/test" --seeds "$seeds" --methods no-att,no-ent,cls-only,weak,kd \
     --kd-lr "$best" "$@"

@@ -506,6 +506,12 @@ int fn_cam_available(const fn_model *m);
  * gradients are left as they were. */
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits);
+/* The map of the class the model predicts for the image (the first largest
+ * logit), stored in class_index: one forward pass where fn_model_predict and
+ * then fn_cam_compute run two (the viewer's path). Otherwise as
+ * fn_cam_compute. */
+fn_status fn_cam_predicted(fn_model *m, const float *image, int grad_cam, float *heatmap,
+                           float *logits, int *class_index);
 /* The contrast "why class_a and not class_b" (Figure 1 of the paper asks it
  * of confusing pairs): plain CAM with the weights w_A - w_B, which is exactly
  * CAM_A - CAM_B and signed (negative where B's evidence wins); Grad-CAM of
@@ -528,6 +534,15 @@ void fn_softmax(const float *z, int k, float *p);
  * Returns how many classes it holds; with none, label is all zero. */
 int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_rule rule,
                        float temperature, float *label);
+/* The baseline's confusion structure over a split (issue 17.2): counts (K, K),
+ * counts[i * K + j] = how many images of true class i hold class j in their
+ * multi-warm label (as fn_multiwarm_label gives it: the diagonal counts the
+ * images of class i). logits (n, K) and labels (n) of the split; warm (n, K)
+ * may be NULL, else 1 where image i's label holds class j, 0 elsewhere.
+ * A label outside [0, K) is an error (FN_ERR_ARG), counts left unchanged. */
+fn_status fn_multiwarm_counts(const float *logits, const int *labels, int n, int k,
+                              fn_multiwarm_rule rule, float temperature, int64_t *counts,
+                              uint8_t *warm);
 
 typedef enum { FN_COLORMAP_VIRIDIS, FN_COLORMAP_JET, FN_COLORMAP_INFERNO } fn_colormap;
 /* "viridis", "jet", "inferno" <-> colormap. */

@@ -6,16 +6,16 @@
 #
 # usage: tools/screenshots.sh [BUILD_DIR [RUNS_DIR [ASSETS_DIR]]]
 #   BUILD_DIR   the meson build folder (build)
-#   RUNS_DIR    the demo's runs (runs/demo-shots); made with
-#               `focusnet demo --keep-epochs 1` when RUNS_DIR/baseline has no
-#               best.safetensors (minutes on 2 CPU cores)
+#   RUNS_DIR    the demo's runs (runs/demo); made with
+#               `focusnet demo --keep-epochs 1` when RUNS_DIR/*/ have no
+#               last.safetensors (minutes on 2 CPU cores)
 #   ASSETS_DIR  where the PNGs go (assets)
 # Needs xvfb-run and xauth (tools/setup.sh installs them); pngquant, when
 # installed, makes the PNGs smaller (apt-get install pngquant). A picture
 # whose viewer option is not in this build is skipped with a line saying so.
 set -eu
 build="${1:-build}"
-runs="${2:-runs/demo-shots}"
+runs="${2:-runs/demo}"
 assets="${3:-assets}"
 fn="$build/cli/focusnet"
 viewer="$build/viewer/focusnet-viewer"
@@ -27,7 +27,7 @@ for p in xvfb-run xauth; do
 done
 mkdir -p "$assets"
 
-if [ ! -f "$runs/baseline/best.safetensors" ] || [ ! -f "$runs/focusnet/best.safetensors" ]; then
+if [ ! -f "$runs/baseline/last.safetensors" ] || [ ! -f "$runs/focusnet/last.safetensors" ]; then
     keep=""
     "$fn" demo --help 2>&1 | grep -q -- "--keep-epochs" && keep="--keep-epochs 1"
     [ -n "$keep" ] || echo "screenshots.sh: focusnet demo has no --keep-epochs: no epoch slider picture" >&2
@@ -52,17 +52,21 @@ shot() {
     small "$assets/$name.png"
 }
 
+# The demo reports (and FocusNet is guided by) each stage's last epoch, so
+# the pictures open those checkpoints: their numbers are the demo's. A run
+# folder alone would open its best.safetensors.
+models="--baseline $runs/baseline/last.safetensors --focusnet $runs/focusnet/last.safetensors"
 data="--data fashion-mnist"
 # The window as it opens on a split, an image the baseline gets wrong and
 # FocusNet right: the picture at the top of the viewer's section.
 # shellcheck disable=SC2086
-shot screenshot "$runs" $data --filter fixed --size 1280x1060
+shot screenshot $models $data --filter fixed --size 1280x1060
 
 # 1. Confusing pairs: the true class and the one that confuses the model
 # most, in both models, and the contrast map.
 if has pair; then
     # shellcheck disable=SC2086
-    shot pairs "$runs" $data --filter fixed --pair auto --size 1280x1240
+    shot pairs $models $data --filter fixed --pair auto --size 1280x1240
 else
     echo "screenshots.sh: this viewer has no --pair (issue 17.1): no pairs.png" >&2
 fi
@@ -71,7 +75,7 @@ fi
 # matrices, a cell's images listed.
 if has warm-cell; then
     # shellcheck disable=SC2086
-    shot warm-matrix "$runs" $data --warm-cell 6,0 --size 1280x1240
+    shot warm-matrix $models $data --warm-cell 6,0 --size 1280x1240
 else
     echo "screenshots.sh: this viewer has no --warm-cell (issue 17.2): no warm-matrix.png" >&2
 fi
@@ -79,7 +83,7 @@ fi
 # 3. The epoch slider: the same image through the checkpoints of epoch 2.
 if [ -d "$runs/baseline/epochs" ] || [ -d "$runs/focusnet/epochs" ]; then
     # shellcheck disable=SC2086
-    shot epochs "$runs" $data --filter fixed --epoch 2 --size 1280x1060
+    shot epochs $models $data --filter fixed --epoch 2 --per-model-scale --size 1280x1060
 else
     echo "screenshots.sh: $runs kept no epochs (focusnet demo --keep-epochs): no epochs.png" >&2
 fi
@@ -87,7 +91,7 @@ fi
 # 4. Training curves: in the viewer (under the matrices, the epoch marked)
 # and as focusnet plot draws them.
 # shellcheck disable=SC2086
-shot history "$runs" $data --filter fixed --epoch 2 --size 1280x1560
+shot history $models $data --filter fixed --epoch 2 --size 1280x1560
 echo "+ focusnet plot $runs --out $assets/curves.png"
 "$fn" plot "$runs" --out "$assets/curves.png" >/dev/null
 small "$assets/curves.png"
@@ -95,7 +99,7 @@ small "$assets/curves.png"
 # 5. The presentation mode.
 if has present; then
     # shellcheck disable=SC2086
-    shot present "$runs" $data --filter fixed --present --size 1280x860
+    shot present $models $data --filter fixed --present --size 1280x860
 else
     echo "screenshots.sh: this viewer has no --present (issue 17.5): no present.png" >&2
 fi

@@ -156,7 +156,7 @@ void fnv_epoch_slider_set_runs(FnvEpochSlider *self, const char *const run_dir[F
         gtk_scale_add_mark(self->scale, i, GTK_POS_BOTTOM,
                            i % every == 0 || i == self->nall - 1 ? n : NULL);
     }
-    if (self->nall) gtk_scale_add_mark(self->scale, self->nall, GTK_POS_BOTTOM, "best");
+    if (self->nall) gtk_scale_add_mark(self->scale, self->nall, GTK_POS_BOTTOM, "opened");
     self->updating--;
     gtk_widget_set_visible(GTK_WIDGET(self), self->nall > 0);
     show_epoch(self, has(self->all, self->nall, self->want) ? self->want : 0);

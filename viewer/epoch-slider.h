@@ -1,7 +1,7 @@
 /* The epoch slider (issue 17.3): replays the current image through the
  * checkpoints the two runs kept along their training (epochs.h). Its
  * positions are the epochs either run kept, ascending, then the checkpoints
- * as opened (the runs' best) at the right end. A model whose run kept no
+ * as opened ("opened": a run folder's best) at the right end. A model whose run kept no
  * checkpoint of the epoch shown is left out there, and says so; the other
  * is shown alone. Hidden while neither run kept any.
  * Property "epoch" (int): the epoch shown, 0 for the checkpoints as opened.
