@@ -163,6 +163,7 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
     if (cli_get(o, "no-augment")) c->augment = 0;
     if (cli_get(o, "augment")) c->augment = 1;
     if (cli_get(o, "no-shuffle")) c->shuffle = 0;
+    if (cli_get(o, "sync-bn")) c->sync_bn = 1;
     const char *stem = cli_get(o, "stem");
     if (stem) {
         if (strcmp(stem, "small") && strcmp(stem, "imagenet")) {
@@ -245,6 +246,8 @@ int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
         {"augment", NULL, "random crop + flip (default except MNIST-like data)", NULL},            \
         {"no-augment", NULL, "no augmentation", NULL},                                             \
         {"no-shuffle", NULL, "keep the dataset order", NULL},                                      \
+        {"sync-bn", NULL, "under mpirun: batch norm over the global batch, not each rank's",       \
+         NULL},                                                                                    \
         {"device", "N|NAME", "OpenCL device (FOCUSNET_DEVICE; first GPU, else CPU)", NULL},        \
         {"smoothing", "EPS", "ls: label smoothing epsilon (0.1)", NULL},                           \
         {"kd-temperature", "T", "kd: temperature (4)", NULL},                                      \

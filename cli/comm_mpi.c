@@ -59,6 +59,18 @@ static fn_status mpi_i64(const fn_comm *c, int64_t *d, size_t n)
     return FN_OK;
 }
 
+static fn_status mpi_f64(const fn_comm *c, double *d, size_t n)
+{
+    (void)c;
+    for (size_t i = 0; i < n; i += CHUNK) {
+        int k = (int)(n - i < CHUNK ? n - i : CHUNK);
+        if (MPI_Allreduce(MPI_IN_PLACE, d + i, k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return FN_ERR_IO;
+    }
+    return FN_OK;
+}
+
 static fn_status mpi_bcast(const fn_comm *c, void *d, size_t n, int root)
 {
     (void)c;
@@ -84,8 +96,14 @@ static void mpi_abort(const fn_comm *c, int code)
     MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-static const fn_comm world = {NULL,    mpi_rank,  mpi_size,    mpi_f32,
-                              mpi_i64, mpi_bcast, mpi_barrier, mpi_abort};
+static const fn_comm world = {.rank = mpi_rank,
+                              .size = mpi_size,
+                              .allreduce_f32 = mpi_f32,
+                              .allreduce_i64 = mpi_i64,
+                              .allreduce_f64 = mpi_f64,
+                              .broadcast = mpi_bcast,
+                              .barrier = mpi_barrier,
+                              .abort = mpi_abort};
 
 static int launched(void)
 {

@@ -320,6 +320,8 @@ struct fn_comm {
     /* In place: data (n) becomes the sum over the ranks. */
     fn_status (*allreduce_f32)(const fn_comm *c, float *data, size_t n);
     fn_status (*allreduce_i64)(const fn_comm *c, int64_t *data, size_t n);
+    /* Batch-norm sums (--sync-bn), where float would lose the variance. */
+    fn_status (*allreduce_f64)(const fn_comm *c, double *data, size_t n);
     /* bytes of data from rank root to every rank. */
     fn_status (*broadcast)(const fn_comm *c, void *data, size_t bytes, int root);
     fn_status (*barrier)(const fn_comm *c);
@@ -372,6 +374,8 @@ typedef struct {
                                 and when stopped only) */
     int augment;             /* -1: random crop + flip except for MNIST-like data */
     int shuffle;
+    int sync_bn;             /* with several ranks: batch norm in training takes its
+                                statistics over the global batch (see comm) */
     const char *out_dir;     /* run directory: last/best checkpoints and log.jsonl */
     const char *device;      /* NULL: FOCUSNET_DEVICE, else the default */
     fn_train_progress_fn progress;
@@ -382,7 +386,8 @@ typedef struct {
      * batch: every rank loads the same global batches and trains on its
      * rows [r*B/N, (r+1)*B/N); the gradients are summed over the ranks so
      * that every rank applies the update one process would (batch norm uses
-     * each rank's statistics). Evaluation is sharded and reduced; rank 0
+     * each rank's statistics, or with sync_bn those of the global batch, so
+     * that the step is one process's on the global batch). Evaluation is sharded and reduced; rank 0
      * alone writes the run directory and calls progress. */
     const fn_comm *comm;
 } fn_train_config;

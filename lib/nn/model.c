@@ -281,6 +281,7 @@ void fn_model_free(fn_model *m)
             free(m->meta.class_names[i]);
     free(m->meta.class_names);
     free(m->meta.history);
+    free(m->bn_host);
     free(m->acts);
     free(m->layers);
     free(m->params);
@@ -389,6 +390,11 @@ static fn_status layer_forward(fn_model *m, int i, int n, int train, int act)
         return fn_conv_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), &s);
     }
     case FN_L_BN:
+        if (train && m->bn_comm)
+            return fn_batchnorm_forward_train_sync(
+                dev, out->data, l->save_mean, l->save_invstd, in->data, pdata(m, l->w),
+                pdata(m, l->b), pdata(m, l->rmean), pdata(m, l->rvar), n, out->c, out->h * out->w,
+                BN_MOMENTUM, BN_EPS, act, m->bn_comm, m->bn_rows * out->h * out->w, m->bn_host);
         if (train)
             return fn_batchnorm_forward_train_ex(dev, out->data, l->save_mean, l->save_invstd,
                                                  in->data, pdata(m, l->w), pdata(m, l->b),
@@ -470,6 +476,14 @@ static fn_status layer_backward(fn_model *m, int i, int n)
         break;
     }
     case FN_L_BN:
+        if (m->bn_comm) {
+            FN_TRY(fn_batchnorm_backward_sync(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad,
+                                              in->data, l->save_mean, l->save_invstd,
+                                              pdata(m, l->w), n, out->c, out->h * out->w,
+                                              m->bn_comm, m->bn_rows * out->h * out->w,
+                                              m->bn_host));
+            break;
+        }
         FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
                                      l->save_mean, l->save_invstd, pdata(m, l->w), n, out->c,
                                      out->h * out->w));
@@ -523,6 +537,37 @@ fn_status fn_model_backward(fn_model *m, int n)
     }
     for (int i = m->n_layers - 1; i >= 0; i--)
         FN_TRY(layer_backward(m, i, n));
+    return FN_OK;
+}
+
+fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm)
+{
+    free(m->bn_host);
+    m->bn_host = NULL;
+    m->bn_comm = NULL;
+    if (!comm || comm->size(comm) == 1) return FN_OK; /* one process: nothing to sync */
+    int widest = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind == FN_L_BN && m->acts[m->layers[i].out].c > widest)
+            widest = m->acts[m->layers[i].out].c;
+    if (!widest) return FN_OK; /* no batch norm (LeNet-5): nothing to sync */
+    m->bn_host = malloc(3 * (size_t)widest * sizeof *m->bn_host);
+    if (!m->bn_host) return fn_error(FN_ERR_NOMEM, "out of host memory");
+    m->bn_comm = comm;
+    m->bn_rows = m->max_batch;
+    return FN_OK;
+}
+
+fn_status fn_model_sync_bn_idle(fn_model *m)
+{
+    if (!m->bn_comm) return FN_OK;
+    /* The order of the others: forward first to last, backward last to first. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < m->n_layers; j++) {
+            const fn_layer *l = &m->layers[pass ? m->n_layers - 1 - j : j];
+            if (l->kind == FN_L_BN)
+                FN_TRY(fn_batchnorm_sync_idle(m->bn_comm, m->acts[l->out].c, m->bn_host));
+        }
     return FN_OK;
 }
 

@@ -87,6 +87,13 @@ struct fn_model {
     cl_mem tmp_grad; /* a gradient that must be added into a shared one lands here first */
     int64_t batches_tracked; /* batch norm's num_batches_tracked: training batches seen */
     fn_model_meta meta;
+    /* --sync-bn (fn_model_sync_bn): batch norm in training takes its
+     * statistics over the ranks of bn_comm; NULL: over this process's rows.
+     * bn_rows: the rows of the step's global batch (all ranks), set by the
+     * data-parallel step; bn_host: 3 x the widest batch norm's channels. */
+    const fn_comm *bn_comm;
+    int bn_rows;
+    double *bn_host;
     cl_mem *bufs;  /* every device buffer the model owns */
     int n_bufs, cap_bufs;
 };
@@ -112,6 +119,11 @@ fn_status fn_model_forward(fn_model *m, int n, int train);
 /* Reads acts[logits].grad (n, K); parameter gradients ACCUMULATE. */
 fn_status fn_model_backward(fn_model *m, int n);
 fn_status fn_model_zero_grad(fn_model *m);
+/* Batch norm synchronized over comm's ranks in training (NULL: off). */
+fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm);
+/* On a rank with no rows in this step: the allreduces the synchronized
+ * batch norms of the others make in forward and backward, with nothing. */
+fn_status fn_model_sync_bn_idle(fn_model *m);
 /* fn_model_init (focusnet.h) initializes parameters as torchvision does. */
 int fn_model_find_param(const fn_model *m, const char *name);
 

@@ -32,6 +32,12 @@ static fn_status self_i64(const fn_comm *c, int64_t *d, size_t n)
     return FN_OK;
 }
 
+static fn_status self_f64(const fn_comm *c, double *d, size_t n)
+{
+    (void)c, (void)d, (void)n;
+    return FN_OK;
+}
+
 static fn_status self_bcast(const fn_comm *c, void *d, size_t n, int root)
 {
     (void)c, (void)d, (void)n, (void)root;
@@ -49,8 +55,14 @@ static void self_abort(const fn_comm *c, int code)
     (void)c, (void)code; /* one process: the failure is simply returned */
 }
 
-static const fn_comm self_comm = {NULL,     self_rank,  self_size,    self_f32,
-                                  self_i64, self_bcast, self_barrier, self_abort};
+static const fn_comm self_comm = {.rank = self_rank,
+                                  .size = self_size,
+                                  .allreduce_f32 = self_f32,
+                                  .allreduce_i64 = self_i64,
+                                  .allreduce_f64 = self_f64,
+                                  .broadcast = self_bcast,
+                                  .barrier = self_barrier,
+                                  .abort = self_abort};
 
 const fn_comm *fn_comm_self(void)
 {
@@ -90,6 +102,7 @@ uint64_t fn_train_config_hash(const fn_train_config *c)
     h = HASH(h, c->save_every);
     h = HASH(h, c->augment);
     h = HASH(h, c->shuffle);
+    h = HASH(h, c->sync_bn);
     return h;
 }
 
@@ -161,6 +174,7 @@ fn_status fn_dp_step(fn_dp *dp, fn_trainer *t, const float *x, const int32_t *y,
     fn_dp_shard(dp, n, &first, &count);
     const fn_model_config *mc = fn_model_get_config(t->model);
     size_t per = (size_t)mc->channels * mc->height * mc->width_px;
+    t->model->bn_rows = n; /* synchronized batch norm: the global batch's rows */
     if (count > 0) {
         FN_TRY(fn_trainer_grads(t, x + (size_t)first * per, y + first, count));
         /* The loss is a mean over this rank's rows: weighted by its share
@@ -171,6 +185,7 @@ fn_status fn_dp_step(fn_dp *dp, fn_trainer *t, const float *x, const int32_t *y,
         for (size_t i = 0; i < dp->n; i++)
             dp->buf[i] *= w;
     } else {
+        FN_TRY(fn_model_sync_bn_idle(t->model));
         memset(dp->buf, 0, dp->n * sizeof *dp->buf);
     }
     dp->buf[dp->n] = flag && *flag ? 1.0f : 0.0f;

@@ -79,6 +79,7 @@ static char *config_json(const fn_train_config *c)
     cJSON_AddStringToObject(o, "seed", seed);
     cJSON_AddNumberToObject(o, "augment", c->augment);
     cJSON_AddNumberToObject(o, "shuffle", c->shuffle);
+    cJSON_AddNumberToObject(o, "sync_bn", c->sync_bn);
     cJSON_AddNumberToObject(o, "save_every", (double)c->save_every);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -209,6 +210,8 @@ static fn_status parse_config(const char *json, const char *path, fn_train_state
         r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'seed' is not a decimal string", path);
     c->augment = (int)num(&r, o, "augment", -1, 1, 1);
     c->shuffle = (int)num(&r, o, "shuffle", 0, 1, 1);
+    /* States from before --sync-bn ran without it. */
+    c->sync_bn = cJSON_HasObjectItem(o, "sync_bn") ? (int)num(&r, o, "sync_bn", 0, 1, 1) : 0;
     c->save_every = (long)num(&r, o, "save_every", 0, 1e12, 1);
     cJSON_Delete(o);
     return r.st;
