@@ -71,6 +71,36 @@ static fn_status mpi_f64(const fn_comm *c, double *d, size_t n)
     return FN_OK;
 }
 
+static fn_status mpi_iallreduce(const fn_comm *c, float *d, size_t n, void **req)
+{
+    (void)c;
+    *req = NULL;
+    if (n > INT_MAX) return mpi_f32(c, d, n); /* no bucket is this large; stay correct */
+    MPI_Request *r = malloc(sizeof *r);
+    if (!r) return FN_ERR_NOMEM;
+    if (MPI_Iallreduce(MPI_IN_PLACE, d, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, r) !=
+        MPI_SUCCESS) {
+        free(r);
+        return FN_ERR_IO;
+    }
+    *req = r;
+    return FN_OK;
+}
+
+static fn_status mpi_test(const fn_comm *c, void *req, int wait, int *done)
+{
+    (void)c;
+    *done = 1;
+    if (!req) return FN_OK;
+    MPI_Request *r = req;
+    int flag = 1;
+    int rc = wait ? MPI_Wait(r, MPI_STATUS_IGNORE) : MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return FN_ERR_IO;
+    *done = flag;
+    if (flag) free(r);
+    return FN_OK;
+}
+
 static fn_status mpi_bcast(const fn_comm *c, void *d, size_t n, int root)
 {
     (void)c;
@@ -103,7 +133,9 @@ static const fn_comm world = {.rank = mpi_rank,
                               .allreduce_f64 = mpi_f64,
                               .broadcast = mpi_bcast,
                               .barrier = mpi_barrier,
-                              .abort = mpi_abort};
+                              .abort = mpi_abort,
+                              .iallreduce_f32 = mpi_iallreduce,
+                              .test = mpi_test};
 
 static int launched(void)
 {

@@ -326,9 +326,34 @@ struct fn_comm {
     fn_status (*broadcast)(const fn_comm *c, void *data, size_t bytes, int root);
     fn_status (*barrier)(const fn_comm *c);
     void (*abort)(const fn_comm *c, int code);
+    /* Optional (NULL: the gradients are summed after backward, blocking):
+     * starts allreduce_f32's sum and returns at once with *req; data stays
+     * the caller's until test says done. Sums started on every rank in the
+     * same order, as every collective. */
+    fn_status (*iallreduce_f32)(const fn_comm *c, float *data, size_t n, void **req);
+    /* *done: whether req finished (then it is freed); wait: block until it
+     * has. Calling it is also what moves the sums in flight along (Open MPI
+     * progresses non-blocking collectives only inside MPI calls). */
+    fn_status (*test)(const fn_comm *c, void *req, int wait, int *done);
 };
 /* The communicator of one process alone (rank 0 of 1): what NULL means. */
 const fn_comm *fn_comm_self(void);
+
+/* fn_train's data-parallel step for a trainer of one's own (focusnet bench
+ * allreduce): t's model takes this rank's shard of the global batch.
+ * bucket_bytes: the gradients travel in buckets of about this size (0: the
+ * default, 4 MB). */
+typedef struct fn_parallel fn_parallel;
+fn_status fn_parallel_create(fn_trainer *t, const fn_comm *comm, size_t bucket_bytes,
+                             fn_parallel **out);
+void fn_parallel_free(fn_parallel *p);
+int fn_parallel_buckets(const fn_parallel *p);
+/* Forward and backward of this rank's rows of the global batch (n rows),
+ * the gradients summed over the ranks in place of this rank's own; no
+ * update (fn_trainer_apply). overlap: each bucket's sum started while
+ * backward goes on, as fn_train does; 0: one blocking sum after backward. */
+fn_status fn_parallel_grads(fn_parallel *p, const float *images, const int32_t *labels, int n,
+                            int overlap);
 
 /* ---- Training ------------------------------------------------------------ */
 typedef struct {

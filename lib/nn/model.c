@@ -525,7 +525,7 @@ static fn_status layer_backward(fn_model *m, int i, int n)
     return dx ? finish_dx(m, l->in, n) : FN_OK;
 }
 
-fn_status fn_model_backward(fn_model *m, int n)
+fn_status fn_model_backward_begin(fn_model *m, int n)
 {
     if (!m->training) return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
     /* Activations read by several layers sum their gradients: start them at 0. */
@@ -535,9 +535,22 @@ fn_status fn_model_backward(fn_model *m, int n)
             FN_TRY(fn_buffer_fill(m->dev, a->grad, 0,
                                   (size_t)n * a->c * a->h * a->w * sizeof(float), 0.0f));
     }
+    return FN_OK;
+}
+
+fn_status fn_model_backward(fn_model *m, int n)
+{
+    FN_TRY(fn_model_backward_begin(m, n));
     for (int i = m->n_layers - 1; i >= 0; i--)
         FN_TRY(layer_backward(m, i, n));
     return FN_OK;
+}
+
+int fn_model_param_layer(const fn_model *m, int p)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].w == p || m->layers[i].b == p) return i;
+    return -1;
 }
 
 fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm)
@@ -558,16 +571,14 @@ fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm)
     return FN_OK;
 }
 
-fn_status fn_model_sync_bn_idle(fn_model *m)
+fn_status fn_model_sync_bn_idle(fn_model *m, int layer)
 {
     if (!m->bn_comm) return FN_OK;
-    /* The order of the others: forward first to last, backward last to first. */
-    for (int pass = 0; pass < 2; pass++)
-        for (int j = 0; j < m->n_layers; j++) {
-            const fn_layer *l = &m->layers[pass ? m->n_layers - 1 - j : j];
-            if (l->kind == FN_L_BN)
-                FN_TRY(fn_batchnorm_sync_idle(m->bn_comm, m->acts[l->out].c, m->bn_host));
-        }
+    for (int i = layer < 0 ? 0 : layer; i < (layer < 0 ? m->n_layers : layer + 1); i++) {
+        const fn_layer *l = &m->layers[i];
+        if (l->kind == FN_L_BN)
+            FN_TRY(fn_batchnorm_sync_idle(m->bn_comm, m->acts[l->out].c, m->bn_host));
+    }
     return FN_OK;
 }
 

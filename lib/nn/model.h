@@ -122,8 +122,15 @@ fn_status fn_model_zero_grad(fn_model *m);
 /* Batch norm synchronized over comm's ranks in training (NULL: off). */
 fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm);
 /* On a rank with no rows in this step: the allreduces the synchronized
- * batch norms of the others make in forward and backward, with nothing. */
-fn_status fn_model_sync_bn_idle(fn_model *m);
+ * batch norms of the others make, with nothing: layer -1 the forward's (in
+ * layer order), else layer's backward (call from the last layer down). */
+fn_status fn_model_sync_bn_idle(fn_model *m, int layer);
+/* fn_model_backward in pieces: begin, then fn_model_layer_backward from the
+ * last layer to the first (what a data-parallel step does to start summing
+ * gradients while backward goes on). */
+fn_status fn_model_backward_begin(fn_model *m, int n);
+/* The layer whose backward produces parameter p's gradient, or -1. */
+int fn_model_param_layer(const fn_model *m, int p);
 /* fn_model_init (focusnet.h) initializes parameters as torchvision does. */
 int fn_model_find_param(const fn_model *m, const char *name);
 

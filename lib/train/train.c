@@ -184,7 +184,7 @@ static fn_status setup(run *r, int resume)
 
     if (c->sync_bn) FN_TRY(fn_model_sync_bn(m, r->comm));
     FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &c->sgd, &r->step));
-    FN_TRY(fn_dp_init(&r->dp, r->comm, r->step));
+    FN_TRY(fn_dp_init(&r->dp, r->comm, r->step, 0));
     if (c->sched.cosine) {
         FN_TRY(fn_lr_cosine(&r->sched, c->sgd.lr, 0.0f, c->epochs, 0));
     } else if (c->sched.n_milestones > 0) {
