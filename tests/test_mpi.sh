@@ -130,6 +130,13 @@ bn_close "--sync-bn on 2 ranks against 1 process" "$tmp/bn/last.safetensors" "$t
     bad "2 ranks without --sync-bn have one process's biases" || ok
 "$helper" close "$tmp/bn/last.safetensors" "$tmp/bnn/last.safetensors" 3e-3 "" running_,bias >/dev/null &&
     bad "2 ranks without --sync-bn have one process's weights" || ok
+# A last batch of one row: rank 0 has none and still makes every batch
+# norm's and bucket's collective in order (with nothing), and updates its
+# running statistics from the other's (rank 0's are the ones saved).
+"$fn" train "$@" --limit-train 7 --out "$tmp/bn7" >/dev/null 2>&1 && ok || bad "resnet18, 7 images, one process"
+mpi2 train "$@" --limit-train 7 --sync-bn --out "$tmp/bn7s" >"$tmp/out" 2>&1 && ok ||
+    bad "resnet18 --sync-bn, 7 images on 2 ranks: $(tail -3 "$tmp/out")"
+bn_close "--sync-bn with a rank without rows" "$tmp/bn7/last.safetensors" "$tmp/bn7s/last.safetensors"
 # The run keeps it: the resume state's configuration (JSON in the header's
 # metadata, its quotes escaped) says so; --resume takes no --sync-bn.
 grep -aq 'sync_bn\\":1' "$tmp/bns/state.safetensors" && ok || bad "the state does not record --sync-bn"

@@ -576,8 +576,15 @@ fn_status fn_model_sync_bn_idle(fn_model *m, int layer)
     if (!m->bn_comm) return FN_OK;
     for (int i = layer < 0 ? 0 : layer; i < (layer < 0 ? m->n_layers : layer + 1); i++) {
         const fn_layer *l = &m->layers[i];
-        if (l->kind == FN_L_BN)
-            FN_TRY(fn_batchnorm_sync_idle(m->bn_comm, m->acts[l->out].c, m->bn_host));
+        const fn_act *o = &m->acts[l->out];
+        if (l->kind != FN_L_BN) continue;
+        if (layer >= 0)
+            FN_TRY(fn_batchnorm_sync_idle(m->bn_comm, o->c, m->bn_host));
+        else
+            FN_TRY(fn_batchnorm_forward_sync_idle(
+                m->dev, l->save_mean, l->save_invstd, pdata(m, l->w), pdata(m, l->b),
+                pdata(m, l->rmean), pdata(m, l->rvar), o->c, BN_MOMENTUM, BN_EPS, m->bn_comm,
+                m->bn_rows * o->h * o->w, m->bn_host));
     }
     return FN_OK;
 }

@@ -136,6 +136,40 @@ static fn_status check_count(const char *what, int n, int hw, int count)
     return FN_OK;
 }
 
+/* The forward's allreduce and what follows it, from this rank's (mean, M2)
+ * in coef over mr values (mr 0: a rank without rows, contributing nothing
+ * but still updating its running estimates as the others do). */
+static fn_status reduce_finalize(fn_device *dev, cl_mem coef, cl_mem save_mean, cl_mem save_invstd,
+                                 cl_mem running_mean, cl_mem running_var, cl_mem gamma, cl_mem beta,
+                                 int c, double mr, float momentum, float eps, const fn_comm *comm,
+                                 int count, double *host)
+{
+    /* This rank's (mean, M2) -> sum and sum of squares -> summed -> the
+     * global mean and M2 = sum of squares - sum * mean. */
+    float *f = (float *)(host + 2 * c);
+    size_t bytes = 2 * (size_t)c * sizeof(float);
+    if (mr > 0) FN_TRY(fn_buffer_read(dev, coef, 0, bytes, f));
+    for (int i = 0; i < c; i++) {
+        double mean = mr > 0 ? f[i] : 0, m2 = mr > 0 ? f[c + i] : 0;
+        host[i] = mr * mean;
+        host[c + i] = m2 + mr * mean * mean;
+    }
+    FN_TRY(comm->allreduce_f64(comm, host, 2 * (size_t)c));
+    for (int i = 0; i < c; i++) {
+        double mean = host[i] / count, m2 = host[c + i] - host[i] * mean;
+        f[i] = (float)mean;
+        f[c + i] = (float)(m2 > 0 ? m2 : 0);
+    }
+    FN_TRY(fn_buffer_write(dev, coef, 0, bytes, f));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_finalize_stats", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(count), FN_ARG(coef), FN_ARG(save_mean),
+                          FN_ARG(save_invstd), FN_ARG(running_mean), FN_ARG(running_var),
+                          FN_ARG(gamma), FN_ARG(beta), FN_ARG(coef), FN_ARG(momentum), FN_ARG(eps),
+                          (size_t)0));
+    return per_channel(dev, k, c);
+}
+
 fn_status fn_batchnorm_forward_train_sync(fn_device *dev, cl_mem y, cl_mem save_mean,
                                           cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
                                           cl_mem running_mean, cl_mem running_var, int n, int c,
@@ -155,34 +189,26 @@ fn_status fn_batchnorm_forward_train_sync(fn_device *dev, cl_mem y, cl_mem save_
     FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(hw), FN_ARG(part), FN_ARG(coef),
                           (size_t)0));
     FN_TRY(per_channel(dev, k, c));
-    /* This rank's (mean, M2) -> sum and sum of squares -> summed -> the
-     * global mean and M2 = sum of squares - sum * mean. */
-    float *f = (float *)(host + 2 * c);
-    size_t bytes = 2 * (size_t)c * sizeof(float);
-    FN_TRY(fn_buffer_read(dev, coef, 0, bytes, f));
-    double mr = (double)n * hw;
-    for (int i = 0; i < c; i++) {
-        double mean = f[i], m2 = f[c + i];
-        host[i] = mr * mean;
-        host[c + i] = m2 + mr * mean * mean;
-    }
-    FN_TRY(comm->allreduce_f64(comm, host, 2 * (size_t)c));
-    for (int i = 0; i < c; i++) {
-        double mean = host[i] / count, m2 = host[c + i] - host[i] * mean;
-        f[i] = (float)mean;
-        f[c + i] = (float)(m2 > 0 ? m2 : 0);
-    }
-    FN_TRY(fn_buffer_write(dev, coef, 0, bytes, f));
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_finalize_stats", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(count), FN_ARG(coef), FN_ARG(save_mean),
-                          FN_ARG(save_invstd), FN_ARG(running_mean), FN_ARG(running_var),
-                          FN_ARG(gamma), FN_ARG(beta), FN_ARG(coef), FN_ARG(momentum), FN_ARG(eps),
-                          (size_t)0));
-    FN_TRY(per_channel(dev, k, c));
+    FN_TRY(reduce_finalize(dev, coef, save_mean, save_invstd, running_mean, running_var, gamma,
+                           beta, c, (double)n * hw, momentum, eps, comm, count, host));
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_apply", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(y),
                           FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
     return fn_launch_runs(dev, k, hw, planes, run);
+}
+
+fn_status fn_batchnorm_forward_sync_idle(fn_device *dev, cl_mem save_mean, cl_mem save_invstd,
+                                         cl_mem gamma, cl_mem beta, cl_mem running_mean,
+                                         cl_mem running_var, int c, float momentum, float eps,
+                                         const fn_comm *comm, int count, double *host)
+{
+    if (c <= 0 || count < 1)
+        return fn_error(FN_ERR_ARG, "batchnorm_forward_sync_idle: %d channels, %d values", c,
+                        count);
+    cl_mem coef;
+    FN_TRY(fn_scratch(dev, 1, 2 * (size_t)c * sizeof(float), &coef));
+    return reduce_finalize(dev, coef, save_mean, save_invstd, running_mean, running_var, gamma,
+                           beta, c, 0, momentum, eps, comm, count, host);
 }
 
 fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
