@@ -5,8 +5,11 @@ For each model it times `focusnet bench train` (our OpenCL kernels) and the
 same network written in plain torch.nn, on random data: training images/s
 (forward, cross-entropy, backward, SGD step with momentum and weight decay)
 and inference images/s (evaluation-mode forward), and prints a table with the
-ratios ours / torch. Rounds alternate ours and PyTorch so that other load on
-the machine hits both alike; every number is a median.
+ratios ours / torch, then both rates as useful GFLOP/s (the forward FLOP per
+image focusnet counts, training as 3 forwards) and as a share of the CPU's
+FP32 peak (cores x clock x FLOP per cycle from /proc/cpuinfo, or --peak).
+Rounds alternate ours and PyTorch so that other load on the machine hits
+both alike; every number is a median.
 
 Requirements (Debian 12), from the repository root:
 
@@ -225,7 +228,29 @@ def ours(args, name, batch, shape, k, steps, warmup, repeat):
         m = re.match(r"focusnet bench train: .* on (.*)$", line)
         if m:
             args.our_device = m.group(1)
+        m = re.search(r"; ([\d.]+) GFLOP forward per image", line)
+        if m:
+            args.gflop[name] = float(m.group(1))
     return rate["train"], rate["inference"]
+
+
+def cpu_peak():
+    """FP32 peak GFLOP/s of this machine's cores from /proc/cpuinfo: cores x
+    clock x FLOP per cycle (two FMA units: 64 with AVX-512, 32 with AVX2 and
+    FMA, else 16), and how it was reached. The clock is the one the kernel
+    reports (cpu MHz): base or current, not the turbo limit."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return None, "no /proc/cpuinfo"
+    flags = set(re.search(r"^flags\s*:(.*)$", info, re.M).group(1).split())
+    mhz = float(re.search(r"^cpu MHz\s*:\s*([\d.]+)", info, re.M).group(1))
+    per = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16
+    cores = os.cpu_count()
+    return (cores * mhz / 1e3 * per,
+            "%d cores x %.0f MHz x %d FLOP/cycle (%s)"
+            % (cores, mhz, per, "AVX-512" if per == 64 else "AVX2+FMA" if per == 32 else "SSE"))
 
 
 def blas_name():
@@ -250,8 +275,11 @@ def main():
     p.add_argument("--batch", type=int, default=0, help="batch for every model")
     p.add_argument("--input", default="", help="CxHxW input for every model")
     p.add_argument("--torch-only", action="store_true", help="time PyTorch only")
+    p.add_argument("--peak", type=float, default=0,
+                   help="FP32 peak GFLOP/s for the fractions (default: from /proc/cpuinfo)")
     args = p.parse_args()
     args.our_device = "?"
+    args.gflop = {}
     if args.torch_device != "cpu":
         if not torch.cuda.is_available():
             sys.exit("--torch-device %s: torch.cuda.is_available() is False" % args.torch_device)
@@ -330,6 +358,30 @@ def main():
                  m["ours_infer"] / m["torch_infer"],
                  "channels-last" if fmt[True] else "NCHW",
                  "channels-last" if fmt[False] else "NCHW"))
+    if not args.gflop:
+        return
+    # Useful work: the model's forward FLOP per image (focusnet's count, the
+    # same layers for both), training counted as 3 forwards (forward, input
+    # and weight gradients).
+    peak, how = (args.peak, "given") if args.peak else cpu_peak()
+    print()
+    print("useful GFLOP/s (forward FLOP per image x images/s, training 3x forward) and % of "
+          "the FP32 peak, %s GFLOP/s (%s)" % ("%.0f" % peak if peak else "?", how))
+    print("%-12s %9s | %33s | %33s" % ("", "", "training".center(33), "inference".center(33)))
+    print("%-12s %9s | %9s %9s %6s %6s | %9s %9s %6s %6s"
+          % ("model", "GFLOP/img", "ours", "torch", "ours%", "torch%", "ours", "torch",
+             "ours%", "torch%"))
+    for name, batch, shape, m, fmt in rows:
+        g = args.gflop.get(name)
+        if not g:
+            continue
+        cells = []
+        for key, mult in (("train", 3), ("infer", 1)):
+            o, t = m["ours_" + key] * g * mult, m["torch_" + key] * g * mult
+            cells += [o, t, 100 * o / peak if peak else float("nan"),
+                      100 * t / peak if peak else float("nan")]
+        print("%-12s %9.5f | %9.1f %9.1f %6.1f %6.1f | %9.1f %9.1f %6.1f %6.1f"
+              % ((name, g) + tuple(cells)))
 
 
 if __name__ == "__main__":

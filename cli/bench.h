@@ -7,6 +7,7 @@
 int bench_layers(int argc, char **argv); /* cmd_bench_layers.c */
 int bench_train(int argc, char **argv);  /* cmd_bench_train.c */
 int bench_allreduce(int argc, char **argv); /* cmd_bench_allreduce.c */
+int bench_cam(int argc, char **argv);       /* cmd_bench_cam.c */
 
 /* Propagates a failed fn_status (the library's FN_TRY is internal). */
 #define BENCH_TRY(expr)                                                                            \

@@ -29,6 +29,13 @@ int cli_float(const char *cmd, const cli_opt *opts, const char *name, double lo,
 /* Prints "focusnet CMD: message" from the library's last error; returns EXIT_RUNTIME. */
 int cli_fail(const char *cmd);
 
+/* The training options of the library's table (fn_train_option_*) that
+ * opts holds, applied to c in the table's order: 0, or EXIT_USAGE after one
+ * line naming the option. */
+int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c);
+/* The table's option `name` as a cli_opt; help NULL: the table's line. */
+cli_opt cli_train_opt(const char *name, const char *help);
+
 void cli_print_report(const fn_eval_report *r, const char *const *names, int show_classes);
 
 /* The ranks of `mpirun -np N focusnet ...` (comm_mpi.c; comm_none.c without

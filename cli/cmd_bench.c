@@ -66,6 +66,7 @@ static const struct {
 } modes[] = {
     {"layers", bench_layers, "time each layer's forward and backward on a device"},
     {"train", bench_train, "training and inference images/s of a whole model"},
+    {"cam", bench_cam, "how long the viewer waits for one image's class activation map"},
     {"allreduce", bench_allreduce, "gradient staging and allreduce time (under mpirun)"},
 };
 

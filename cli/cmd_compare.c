@@ -18,16 +18,23 @@
 #include "cli.h"
 #include "compare.h"
 
-int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c);
 void cli_progress(const fn_train_progress *p, void *user);
 void cli_catch_sigint(volatile int **flag);
 
-const char *const method_names[N_METHODS] = {"ce", "focus", "authors",   "ls",
-                                             "kd", "weak",  "focus-weak"};
+const char *const method_names[N_METHODS] = {"ce",      "focus", "no-att", "no-ent", "cls-only",
+                                             "authors", "ls",    "kd",     "weak",   "focus-weak"};
 const char *const method_titles[N_METHODS] = {
-    "baseline (cross-entropy)", "FocusNet (paper rule)", "FocusNet (authors' variant)",
-    "label smoothing",          "KD from the baseline",  "weak baseline (1 epoch)",
+    "baseline (cross-entropy)", "FocusNet (paper rule)",         "L_cls + R_ent (alpha 0)",
+    "L_cls + R_att (beta 0)",   "L_cls only (alpha = beta = 0)", "FocusNet (authors' variant)",
+    "label smoothing",          "KD from the baseline",          "weak baseline (1 epoch)",
     "FocusNet guided by weak"};
+
+/* The methods trained with the focus loss against a frozen baseline. */
+static int focus_loss(int m)
+{
+    return m == M_FOCUS || m == M_NO_ATT || m == M_NO_ENT || m == M_CLS_ONLY || m == M_AUTHORS ||
+           m == M_FOCUS_WEAK;
+}
 
 static int parse_seeds(const char *s, compare *k)
 {
@@ -81,7 +88,11 @@ static void recipe_text(const fn_train_config *c, char *out, size_t n)
                  c->sgd.weight_decay, c->limit_train, c->limit_test, c->sched.cosine, c->augment);
     for (int i = 0; i < c->sched.n_milestones && len > 0 && (size_t)len < n; i++)
         len += snprintf(out + len, n - len, " %d", c->sched.milestones[i]);
-    if (len > 0 && (size_t)len < n) snprintf(out + len, n - len, "\n");
+    if (len > 0 && (size_t)len < n) len += snprintf(out + len, n - len, "\n");
+    /* Only when given, so that folders made before this line existed (with
+     * the per-method default) still match. */
+    if (c->sched.warmup_epochs >= 0 && len > 0 && (size_t)len < n)
+        snprintf(out + len, n - len, "warmup-epochs %g\n", c->sched.warmup_epochs);
 }
 
 static int check_recipe(const char *out_dir, const fn_train_config *c)
@@ -121,17 +132,27 @@ static int one_run(compare *k, int m, int si, const fn_train_config *base)
     fn_train_config c = *base;
     char dir[1100], ref[1200], label[64];
     int seed = k->seeds[si];
-    snprintf(dir, sizeof dir, "%s/%s-s%d", k->out, method_names[m], seed);
+    if (m == M_KD && k->kd_lr > 0) {
+        /* KD at its own rate: a folder of its own, so that several rates
+         * share the baselines of one --out. */
+        snprintf(dir, sizeof dir, "%s/kd-lr%g-s%d", k->out, k->kd_lr, seed);
+        c.sgd.lr = (float)k->kd_lr;
+    } else {
+        snprintf(dir, sizeof dir, "%s/%s-s%d", k->out, method_names[m], seed);
+    }
     snprintf(label, sizeof label, "%s s%d", method_names[m], seed);
     c.out_dir = dir;
     c.seed = (uint64_t)seed;
     c.user = label;
-    fn_loss_kind kind = m == M_LS                                             ? FN_LOSS_LS
-                        : m == M_KD                                           ? FN_LOSS_KD
-                        : m == M_FOCUS || m == M_AUTHORS || m == M_FOCUS_WEAK ? FN_LOSS_FOCUS
-                                                                              : FN_LOSS_CE;
+    fn_loss_kind kind = m == M_LS       ? FN_LOSS_LS
+                        : m == M_KD     ? FN_LOSS_KD
+                        : focus_loss(m) ? FN_LOSS_FOCUS
+                                        : FN_LOSS_CE;
     fn_loss_opts_default(&c.loss, kind);
     if (m == M_AUTHORS) fn_loss_opts_authors(&c.loss);
+    /* The ablation: L = L_cls + alpha R_att - beta R_ent with a term dropped. */
+    if (m == M_NO_ATT || m == M_CLS_ONLY) c.loss.alpha = 0;
+    if (m == M_NO_ENT || m == M_CLS_ONLY) c.loss.beta = 0;
     if (m == M_WEAK) c.epochs = 1; /* the paper's weak baseline: one epoch at the initial lr */
     if (kind == FN_LOSS_FOCUS || kind == FN_LOSS_KD) {
         snprintf(ref, sizeof ref, "%s/%s-s%d/last.safetensors", k->out,
@@ -213,24 +234,30 @@ int compare_confusion_changes(const compare *k, int m, int fixed, int n, int *t,
 int cmd_compare(int argc, char **argv)
 {
     cli_opt opts[] = {
-        {"model", "NAME", "lenet5 | resnet18 | resnet34 | mobilenetv2 (lenet5)", NULL},
-        {"data", "SPEC", "dataset (fashion-mnist)", NULL},
+        cli_train_opt("model", NULL),
+        cli_train_opt("data", "dataset (fashion-mnist)"),
         {"seeds", "LIST", "seeds, at least 2: 1,2,3 or 1-5 (1-3)", NULL},
         {"methods", "LIST",
-         "besides ce and focus: authors, ls, kd, weak (the weak baseline and FocusNet guided "
-         "by it)",
+         "besides ce and focus: no-att (alpha 0), no-ent (beta 0), cls-only (both 0), "
+         "authors, ls, kd, weak (the weak baseline and FocusNet guided by it)",
          NULL},
         {"out", "DIR", "where the runs and results.md go; runs there are reused (runs/compare)",
          NULL},
         {"json", NULL, "print the results as JSON instead of a table", NULL},
-        {"epochs", "N", "epochs of every run (10)", NULL},
-        {"batch", "N", "batch size (128)", NULL},
-        {"lr", "X", "learning rate (0.1)", NULL},
-        {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},
-        {"warmup-epochs", "E", "linear lr warm-up (1 for focus and kd, else 0)", NULL},
-        {"limit-train", "N", "use at most N training images", NULL},
-        {"limit-test", "N", "evaluate on at most N test images", NULL},
-        {"device", "N|NAME", "OpenCL device", NULL},
+        cli_train_opt("epochs", "epochs of every run (10)"),
+        cli_train_opt("batch", NULL),
+        cli_train_opt("lr", NULL),
+        cli_train_opt("milestones", NULL),
+        cli_train_opt("warmup-epochs", "linear lr warm-up (1 for focus and kd, else 0)"),
+        {"kd-lr", "X", "learning rate of the kd runs only (--lr); runs go to OUT/kd-lrX-sN", NULL},
+        {"no-focus", NULL, "leave FocusNet out (when tuning another method, e.g. --kd-lr)", NULL},
+        {"holdout", "N",
+         "hold N training images out (the last of each class) and evaluate on them instead "
+         "of the test set, to choose a setting such as --kd-lr",
+         NULL},
+        cli_train_opt("limit-train", NULL),
+        cli_train_opt("limit-test", NULL),
+        cli_train_opt("device", "OpenCL device"),
         {NULL, NULL, NULL, NULL}};
     const char *pos[1];
     int n_pos, rc = cli_parse("compare", "[options]", opts, argc, argv, pos, 0, &n_pos);
@@ -246,16 +273,28 @@ int cmd_compare(int argc, char **argv)
     }
     if (!parse_methods(cli_get(opts, "methods"), &k)) {
         fprintf(stderr,
-                "focusnet compare: option '--methods' takes ce, focus, authors, ls, kd, weak, "
-                "not '%s'\n",
+                "focusnet compare: option '--methods' takes ce, focus, no-att, no-ent, "
+                "cls-only, authors, ls, kd, weak, not '%s'\n",
                 cli_get(opts, "methods"));
         return EXIT_USAGE;
     }
+    if (cli_get(opts, "no-focus")) k.want[M_FOCUS] = 0;
     fn_train_config c;
     fn_train_config_default(&c);
     c.arch = "lenet5";
     c.data = "fashion-mnist";
     if ((rc = cli_train_options("compare", opts, &c))) return rc;
+    if ((rc = cli_float("compare", opts, "kd-lr", 1e-9, 1e9, &k.kd_lr))) return rc;
+    long holdout = 0;
+    if ((rc = cli_int("compare", opts, "holdout", 1, 1 << 30, &holdout))) return rc;
+    static char spec[1100];
+    if (holdout) {
+        /* The held-out images are the "test" split of this spec: every run
+         * trains without them and is evaluated on them (lib/data/holdout.c). */
+        snprintf(spec, sizeof spec, "holdout:%ld:%s", holdout, c.data);
+        c.data = spec;
+        k.holdout = (int)holdout;
+    }
     k.out = cli_get(opts, "out") ? cli_get(opts, "out") : "runs/compare";
     if ((rc = check_recipe(k.out, &c))) return rc;
     cli_catch_sigint(&c.stop);

@@ -2,10 +2,7 @@
  * test top-1 per epoch, read from each run's log.jsonl) in one PNG, written
  * atomically as `focusnet cam` writes its pictures. A folder of focusnet demo
  * (baseline/ and focusnet/ inside) stands for both its runs. */
-#include <cJSON.h>
 #include <cairo.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +15,7 @@ enum { MAX_RUNS = 16 };
 
 typedef struct {
     char dir[4096], label[256];
-    int n, cap;
-    int *epoch;
-    double *loss, *top1;
+    fn_run_history h;
 } run_log;
 
 static int is_file(const char *dir, const char *name)
@@ -41,68 +36,6 @@ static void base_label(const char *dir, char *out, size_t n)
     while (s > 0 && dir[s - 1] != '/')
         s--;
     snprintf(out, n, "%.*s", (int)(len - s), dir + s);
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-/* Reads the epoch records of dir/log.jsonl (records of a stop inside an
- * epoch, "partial": true, are not epochs). Returns 0 after printing why. */
-static int read_log(run_log *r)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/log.jsonl", r->dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "focusnet plot: cannot read %s: %s\n", path, strerror(errno));
-        return 0;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, ok = 1;
-    while (ok && getline(&line, &cap, f) > 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *ep = o ? cJSON_GetObjectItemCaseSensitive(o, "epoch") : NULL;
-        if (!o || !cJSON_IsNumber(ep) || ep->valuedouble < 1 || ep->valuedouble > 1e6) {
-            fprintf(stderr, "focusnet plot: %s line %d is not an epoch record of focusnet train\n",
-                    path, lineno);
-            ok = 0;
-        } else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "partial"))) {
-            if (r->n == r->cap) {
-                int nc = r->cap ? 2 * r->cap : 64;
-                int *e = realloc(r->epoch, (size_t)nc * sizeof *e);
-                if (e) r->epoch = e;
-                double *l = realloc(r->loss, (size_t)nc * sizeof *l);
-                if (l) r->loss = l;
-                double *t = realloc(r->top1, (size_t)nc * sizeof *t);
-                if (t) r->top1 = t;
-                if (!e || !l || !t) {
-                    fprintf(stderr, "focusnet plot: out of memory\n");
-                    ok = 0;
-                }
-                r->cap = ok ? nc : r->cap;
-            }
-            if (ok) {
-                r->epoch[r->n] = (int)ep->valuedouble;
-                r->loss[r->n] = num(o, "train_loss");
-                r->top1[r->n] = num(o, "test_top1");
-                r->n++;
-            }
-        }
-        cJSON_Delete(o);
-    }
-    free(line);
-    fclose(f);
-    if (ok && r->n == 0) {
-        fprintf(stderr, "focusnet plot: %s holds no finished epoch yet\n", path);
-        ok = 0;
-    }
-    return ok;
 }
 
 int cmd_plot(int argc, char **argv)
@@ -147,12 +80,13 @@ int cmd_plot(int argc, char **argv)
             n++;
         }
     }
+    /* The library reads the log it writes (fn_run_history_read). */
     for (int i = 0; i < n && !rc; i++)
-        if (!read_log(&runs[i])) rc = EXIT_RUNTIME;
+        if (fn_run_history_read(runs[i].dir, &runs[i].h) != FN_OK) rc = cli_fail("plot");
     fnv_curve curves[2 * MAX_RUNS];
     for (int i = 0; i < n; i++)
-        curves[i] =
-            (fnv_curve){runs[i].label, runs[i].n, runs[i].epoch, runs[i].loss, runs[i].top1};
+        curves[i] = (fnv_curve){runs[i].label, runs[i].h.n, runs[i].h.epoch, runs[i].h.train_loss,
+                                runs[i].h.test_top1};
     if (!rc) {
         cairo_surface_t *s =
             cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)width, (int)height);
@@ -174,11 +108,8 @@ int cmd_plot(int argc, char **argv)
         free(png);
         cairo_surface_destroy(s);
     }
-    for (int i = 0; i < n; i++) {
-        free(runs[i].epoch);
-        free(runs[i].loss);
-        free(runs[i].top1);
-    }
+    for (int i = 0; i < n; i++)
+        fn_run_history_free(&runs[i].h);
     free(runs);
     return rc;
 }

@@ -110,178 +110,63 @@ void cli_print_report(const fn_eval_report *r, const char *const *names, int sho
     }
 }
 
-/* Parses "30,60" into milestones. */
-static int parse_milestones(const char *s, fn_train_config *c)
-{
-    c->sched.n_milestones = 0;
-    while (s && *s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 100000 || c->sched.n_milestones >= FN_MAX_MILESTONES) return 0;
-        if (c->sched.n_milestones > 0 && v <= c->sched.milestones[c->sched.n_milestones - 1])
-            return 0;
-        c->sched.milestones[c->sched.n_milestones++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return 0;
-    }
-    return c->sched.n_milestones > 0;
-}
-
-/* The options `train` and `demo` share; returns 0 or an exit code. */
+/* The options `train`, `demo` and `compare` share come from the library's
+ * table (lib/train/options.def); returns 0 or an exit code. */
 int cli_train_options(const char *cmd, const cli_opt *o, fn_train_config *c)
 {
-    long v;
-    double d;
-    int rc;
-#define GET_INT(name, lo, hi, field)                                                               \
-    if ((rc = cli_int(cmd, o, name, lo, hi, &v))) return rc;                                       \
-    if (cli_get(o, name)) field = v;
-#define GET_FLOAT(name, lo, hi, field)                                                             \
-    if ((rc = cli_float(cmd, o, name, lo, hi, &d))) return rc;                                     \
-    if (cli_get(o, name)) field = (float)d;
-    if (cli_get(o, "model")) c->arch = cli_get(o, "model");
-    if (cli_get(o, "data")) c->data = cli_get(o, "data");
-    if (cli_get(o, "out")) c->out_dir = cli_get(o, "out");
-    if (cli_get(o, "device")) c->device = cli_get(o, "device");
-    if (cli_get(o, "baseline")) c->baseline = cli_get(o, "baseline");
-    if (cli_get(o, "init")) c->init = cli_get(o, "init");
-    GET_INT("epochs", 1, 100000, c->epochs);
-    GET_INT("batch", 1, 65536, c->batch);
-    GET_INT("limit-train", 0, 1 << 30, c->limit_train);
-    GET_INT("limit-test", 0, 1 << 30, c->limit_test);
-    GET_INT("max-steps", 1, 1L << 40, c->max_steps);
-    GET_INT("save-every", 1, 1L << 40, c->save_every);
-    if ((rc = cli_int(cmd, o, "seed", 0, 1L << 62, &v))) return rc;
-    if (cli_get(o, "seed")) c->seed = (uint64_t)v;
-    GET_FLOAT("lr", 0, 1e9, c->sgd.lr);
-    GET_FLOAT("momentum", 0, 1, c->sgd.momentum);
-    GET_FLOAT("wd", 0, 1, c->sgd.weight_decay);
-    GET_FLOAT("width", 0.1, 4, c->width);
-    GET_FLOAT("warmup-epochs", 0, 100000, c->sched.warmup_epochs);
-    if (cli_get(o, "nesterov")) c->sgd.nesterov = 1;
-    if (cli_get(o, "cosine")) c->sched.cosine = 1;
-    if (cli_get(o, "no-augment")) c->augment = 0;
-    if (cli_get(o, "augment")) c->augment = 1;
-    if (cli_get(o, "no-shuffle")) c->shuffle = 0;
-    if (cli_get(o, "sync-bn")) c->sync_bn = 1;
-    const char *stem = cli_get(o, "stem");
-    if (stem) {
-        if (strcmp(stem, "small") && strcmp(stem, "imagenet")) {
-            fprintf(stderr, "focusnet %s: option '--stem' takes small or imagenet, not '%s'\n", cmd,
-                    stem);
-            return EXIT_USAGE;
-        }
-        c->small_stem = strcmp(stem, "small") == 0;
-    }
-    if (cli_get(o, "milestones") && !parse_milestones(cli_get(o, "milestones"), c)) {
-        fprintf(stderr,
-                "focusnet %s: option '--milestones' takes increasing epochs like 30,60, not "
-                "'%s'\n",
-                cmd, cli_get(o, "milestones"));
-        return EXIT_USAGE;
-    }
-    const char *loss = cli_get(o, "loss");
-    if (loss) {
-        fn_loss_kind k;
-        if (fn_loss_kind_parse(loss, &k) != FN_OK) {
-            fprintf(stderr, "focusnet %s: option '--loss' takes ce, ls, kd or focus, not '%s'\n",
-                    cmd, loss);
-            return EXIT_USAGE;
-        }
-        fn_loss_opts_default(&c->loss, k);
-    }
-    if (cli_get(o, "authors")) {
-        if (c->loss.kind != FN_LOSS_FOCUS) {
-            fprintf(stderr, "focusnet %s: option '--authors' goes with --loss focus\n", cmd);
-            return EXIT_USAGE;
-        }
-        fn_loss_opts_authors(&c->loss);
-    }
-    GET_FLOAT("smoothing", 0, 1, c->loss.smoothing);
-    GET_FLOAT("kd-temperature", 0.01, 1000, c->loss.kd_temperature);
-    GET_FLOAT("kd-weight", 0, 1, c->loss.kd_weight);
-    GET_FLOAT("alpha", 0, 1000, c->loss.alpha);
-    GET_FLOAT("beta", 0, 1000, c->loss.beta);
-    GET_FLOAT("cls-smoothing", 0, 1, c->loss.cls_smoothing);
-    GET_FLOAT("multiwarm-temperature", 0.01, 1000, c->loss.rule_temperature);
-    if (cli_get(o, "detach-d")) c->loss.detach_d = 1;
-    const char *rule = cli_get(o, "multiwarm");
-    if (rule) {
-        if (strcmp(rule, "logit") == 0)
-            c->loss.rule = FN_MULTIWARM_LOGIT;
-        else if (strcmp(rule, "softmax") == 0)
-            c->loss.rule = FN_MULTIWARM_SOFTMAX;
-        else {
-            fprintf(stderr, "focusnet %s: option '--multiwarm' takes logit or softmax, not '%s'\n",
-                    cmd, rule);
+    const fn_train_option *t;
+    for (int i = 0; (t = fn_train_option_at(i)) != NULL; i++) {
+        const char *v = cli_get(o, t->name);
+        if (v && fn_train_option_set(c, i, v) != FN_OK) {
+            fprintf(stderr, "focusnet %s: %s\n", cmd, fn_last_error());
             return EXIT_USAGE;
         }
     }
     return 0;
-#undef GET_INT
-#undef GET_FLOAT
 }
 
-#define TRAIN_OPTIONS                                                                              \
-    {"model", "NAME", "lenet5 | resnet18 | resnet34 | mobilenetv2 (lenet5)", NULL},                \
-        {"stem", "small|imagenet", "ResNet/MobileNetV2 stem (small for inputs <= 64 px)", NULL},   \
-        {"width", "W", "MobileNetV2 width multiplier (0.5)", NULL},                                \
-        {"data", "SPEC", "fashion-mnist | mnist:DIR | cifar10:DIR | cifar100:DIR | folder:DIR",    \
-         NULL},                                                                                    \
-        {"loss", "ce|ls|kd|focus", "training loss (ce)", NULL},                                    \
-        {"baseline", "CKPT", "frozen baseline (focus) or teacher (kd)", NULL},                     \
-        {"init", "CKPT", "start from these weights", NULL}, {"epochs", "N", "epochs (10)", NULL},  \
-        {"batch", "N", "batch size (128)", NULL}, {"lr", "X", "learning rate (0.1)", NULL},        \
-        {"momentum", "X", "SGD momentum (0.9)", NULL}, {"wd", "X", "weight decay (1e-4)", NULL},   \
-        {"nesterov", NULL, "Nesterov momentum", NULL},                                             \
-        {"milestones", "E1,E2", "epochs where lr /= 10 (50% and 75% of epochs)", NULL},            \
-        {"cosine", NULL, "cosine learning-rate decay instead of steps", NULL},                     \
-        {"warmup-epochs", "E", "linear lr warm-up over E epochs (1 for focus and kd, else 0)",     \
-         NULL},                                                                                    \
-        {"seed", "N", "random seed (1)", NULL},                                                    \
-        {"max-steps", "N", "stop after N steps (of this run or this resume)", NULL},               \
-        {"save-every", "N", "also save the resume state every N steps", NULL},                     \
-        {"limit-train", "N", "use at most N training images", NULL},                               \
-        {"limit-test", "N", "evaluate on at most N test images", NULL},                            \
-        {"augment", NULL, "random crop + flip (default except MNIST-like data)", NULL},            \
-        {"no-augment", NULL, "no augmentation", NULL},                                             \
-        {"no-shuffle", NULL, "keep the dataset order", NULL},                                      \
-        {"sync-bn", NULL, "under mpirun: batch norm over the global batch, not each rank's",       \
-         NULL},                                                                                    \
-        {"device", "N|NAME", "OpenCL device (FOCUSNET_DEVICE; first GPU, else CPU)", NULL},        \
-        {"smoothing", "EPS", "ls: label smoothing epsilon (0.1)", NULL},                           \
-        {"kd-temperature", "T", "kd: temperature (4)", NULL},                                      \
-        {"kd-weight", "W", "kd: weight of the distillation term (0.9)", NULL},                     \
-        {"alpha", "A", "focus: weight of R_att (1)", NULL},                                        \
-        {"beta", "B", "focus: weight of R_ent (1)", NULL},                                         \
-        {"detach-d", NULL, "focus: no gradient through d", NULL},                                  \
-        {"multiwarm", "logit|softmax", "focus: multi-warm rule (logit: z_b > 0, the paper)",       \
-         NULL},                                                                                    \
-        {"multiwarm-temperature", "T", "focus: T of the softmax rule (2)", NULL},                  \
-        {"cls-smoothing", "EPS", "focus: label smoothing inside L_cls (0)", NULL},                 \
-    {                                                                                              \
-        "authors", NULL, "focus: the authors' released variant (softmax rule T=2, eps 0.1)", NULL  \
-    }
+cli_opt cli_train_opt(const char *name, const char *help)
+{
+    const fn_train_option *t = fn_train_option_at(fn_train_option_find(name));
+    cli_opt o = {name, NULL, help, NULL};
+    if (t) o.arg = t->arg;
+    if (t && !help) o.help = t->help;
+    return o;
+}
 
-/* The options --resume may go with: where to run and how far, not what. */
-static const char *const resume_ok[] = {"resume",    "device",     "epochs",
-                                        "max-steps", "save-every", NULL};
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
+/* --resume goes with the options the table marks: where to run and how
+ * far, not what. */
 static int resume_options_ok(const cli_opt *opts)
 {
+    const char *ok[64];
+    int n = 0;
+    const fn_train_option *t;
+    for (int i = 0; (t = fn_train_option_at(i)) != NULL && n < 64; i++)
+        if (t->resume_ok) ok[n++] = t->name;
+    qsort(ok, (size_t)n, sizeof *ok, by_name);
     for (const cli_opt *o = opts; o->name; o++) {
-        if (!o->value) continue;
-        int ok = 0;
-        for (int i = 0; resume_ok[i]; i++)
-            ok |= strcmp(o->name, resume_ok[i]) == 0;
-        if (!ok) {
-            fprintf(stderr,
-                    "focusnet train: option '--%s' cannot go with --resume (a resumed run keeps "
-                    "its configuration; only --device, --epochs, --max-steps and --save-every "
-                    "may be given)\n",
-                    o->name);
-            return 0;
-        }
+        if (!o->value || strcmp(o->name, "resume") == 0) continue;
+        int allowed = 0;
+        for (int i = 0; i < n; i++)
+            allowed |= strcmp(o->name, ok[i]) == 0;
+        if (allowed) continue;
+        char list[400] = "";
+        for (int i = 0; i < n; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s--%s",
+                     i == 0       ? ""
+                     : i == n - 1 ? " and "
+                                  : ", ",
+                     ok[i]);
+        fprintf(stderr,
+                "focusnet train: option '--%s' cannot go with --resume (a resumed run keeps "
+                "its configuration; only %s may be given)\n",
+                o->name, list);
+        return 0;
     }
     return 1;
 }
@@ -303,11 +188,16 @@ static const char *rank_device(char *buf, size_t n)
 
 int cmd_train(int argc, char **argv)
 {
-    cli_opt opts[] = {TRAIN_OPTIONS,
-                      {"out", "DIR", "run directory (runs/train)", NULL},
-                      {"resume", "DIR", "continue the run in DIR where it was interrupted", NULL},
-                      {"overwrite", NULL, "start over in an --out DIR that holds a run", NULL},
-                      {NULL, NULL, NULL, NULL}};
+    cli_opt opts[80];
+    int n = 0;
+    const fn_train_option *t;
+    for (int i = 0; (t = fn_train_option_at(i)) != NULL && n < 76; i++)
+        opts[n++] = (cli_opt){t->name, t->arg, t->help, NULL};
+    opts[n++] = (cli_opt){"out", "DIR", "run directory (runs/train)", NULL};
+    opts[n++] =
+        (cli_opt){"resume", "DIR", "continue the run in DIR where it was interrupted", NULL};
+    opts[n++] = (cli_opt){"overwrite", NULL, "start over in an --out DIR that holds a run", NULL};
+    opts[n] = (cli_opt){NULL, NULL, NULL, NULL};
     const char *pos[1];
     int n_pos,
         rc = cli_parse("train", "[options] | --resume DIR", opts, argc, argv, pos, 0, &n_pos);
@@ -321,6 +211,7 @@ int cmd_train(int argc, char **argv)
     if (resume && !resume_options_ok(opts)) return EXIT_USAGE;
     if (resume) c.epochs = 0; /* 0: as the run was started */
     if ((rc = cli_train_options("train", opts, &c))) return rc;
+    if (cli_get(opts, "out")) c.out_dir = cli_get(opts, "out");
     if (!resume) {
         c.overwrite = cli_get(opts, "overwrite") != NULL;
         /* Before any data is read: a folder holding a run is a usage error. */

@@ -7,8 +7,22 @@
 
 #define MAX_SEEDS 64
 
-/* The methods, in table order; ce is always run (everything is paired with it). */
-enum { M_CE, M_FOCUS, M_AUTHORS, M_LS, M_KD, M_WEAK, M_FOCUS_WEAK, N_METHODS };
+/* The methods, in table order; ce is always run (everything is paired with it).
+ * M_NO_ATT, M_NO_ENT and M_CLS_ONLY are the paper's ablation (Table 10): the
+ * focus loss with alpha = 0, beta = 0, or both. */
+enum {
+    M_CE,
+    M_FOCUS,
+    M_NO_ATT,
+    M_NO_ENT,
+    M_CLS_ONLY,
+    M_AUTHORS,
+    M_LS,
+    M_KD,
+    M_WEAK,
+    M_FOCUS_WEAK,
+    N_METHODS
+};
 extern const char *const method_names[N_METHODS];
 extern const char *const method_titles[N_METHODS];
 
@@ -21,6 +35,8 @@ typedef struct {
     int want[N_METHODS];
     int seeds[MAX_SEEDS], n_seeds;
     const char *out;
+    double kd_lr; /* --kd-lr: KD's own learning rate (0: the common --lr) */
+    int holdout;  /* --holdout N: evaluated on N held-out training images */
     int classes;
     method_result res[N_METHODS];
     double seconds;

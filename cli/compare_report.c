@@ -48,6 +48,14 @@ static const char *class_name(const fn_dataset *d, int i, char *buf, size_t n)
     return buf;
 }
 
+static const char *title(const compare *k, int m)
+{
+    static char buf[64];
+    if (m != M_KD || k->kd_lr <= 0) return method_titles[m];
+    snprintf(buf, sizeof buf, "%s (lr %g)", method_titles[m], k->kd_lr);
+    return buf;
+}
+
 static int is_focus(int m)
 {
     return m == M_FOCUS || m == M_AUTHORS || m == M_FOCUS_WEAK;
@@ -61,8 +69,16 @@ static void write_text(FILE *f, const compare *k, const fn_train_config *c, cons
     fprintf(f, "%s%s on %s, %d seeds (", md ? "# " : "", c->arch, c->data, k->n_seeds);
     for (int i = 0; i < k->n_seeds; i++)
         fprintf(f, "%s%d", i ? "," : "", k->seeds[i]);
-    fprintf(f, "), %d epochs, batch %d, lr %g; test accuracy of the last epoch, %%\n\n", c->epochs,
-            c->batch, c->sgd.lr);
+    fprintf(f, "), %d epochs, batch %d, lr %g", c->epochs, c->batch, c->sgd.lr);
+    if (k->kd_lr > 0) fprintf(f, " (kd: %g)", k->kd_lr);
+    if (c->sched.warmup_epochs >= 0) fprintf(f, ", warm-up %g epochs", c->sched.warmup_epochs);
+    if (k->holdout)
+        fprintf(f,
+                "; accuracy of the last epoch on %d held-out training images (not the test "
+                "set), %%\n\n",
+                k->holdout);
+    else
+        fprintf(f, "; test accuracy of the last epoch, %%\n\n");
     fprintf(f, "%s%-32s%s%-15s%s%-15s%s%-17s%s%s%s\n", bar, "method", sep, "top-1", sep, "top-5",
             sep, "paired top-1 diff", sep, "t-test p", end);
     if (md) fprintf(f, "|---|---|---|---|---|\n");
@@ -77,8 +93,8 @@ static void write_text(FILE *f, const compare *k, const fn_train_config *c, cons
             snprintf(diff, sizeof diff, "%+.2f +- %.2f", 100 * s.paired.mean, 100 * s.paired.sd);
             snprintf(p, sizeof p, "%.3g", s.paired.p);
         }
-        fprintf(f, "%s%-32s%s%-15s%s%-15s%s%-17s%s%s%s\n", bar, method_titles[m], sep, t1, sep, t5,
-                sep, diff, sep, p, end);
+        fprintf(f, "%s%-32s%s%-15s%s%-15s%s%-17s%s%s%s\n", bar, title(k, m), sep, t1, sep, t5, sep,
+                diff, sep, p, end);
     }
     fprintf(f, "\nper seed, top-1 minus the baseline's (points):\n\n");
     for (int m = 1; m < N_METHODS; m++) {
@@ -129,6 +145,7 @@ static char *json_text(const compare *k, const fn_train_config *c, const fn_data
     cJSON_AddNumberToObject(o, "epochs", c->epochs);
     cJSON_AddNumberToObject(o, "batch", c->batch);
     cJSON_AddNumberToObject(o, "lr", c->sgd.lr);
+    cJSON_AddNumberToObject(o, "holdout", k->holdout);
     double seeds[MAX_SEEDS];
     for (int i = 0; i < k->n_seeds; i++)
         seeds[i] = k->seeds[i];
@@ -140,7 +157,8 @@ static char *json_text(const compare *k, const fn_train_config *c, const fn_data
         summarize(k, m, &s);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "method", method_names[m]);
-        cJSON_AddStringToObject(e, "title", method_titles[m]);
+        cJSON_AddStringToObject(e, "title", title(k, m));
+        if (m == M_KD) cJSON_AddNumberToObject(e, "lr", k->kd_lr > 0 ? k->kd_lr : c->sgd.lr);
         cJSON_AddItemToObject(e, "top1", numbers(k->res[m].top1, k->n_seeds, 1));
         cJSON_AddItemToObject(e, "top5", numbers(k->res[m].top5, k->n_seeds, 1));
         cJSON_AddNumberToObject(e, "top1_mean", s.top1);

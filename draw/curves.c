@@ -19,7 +19,7 @@ void fnv_curve_color(int i, double rgb[3])
 
 /* One panel: axes, its title, the curves of field 0 (loss) or 1 (top-1). */
 static void panel(cairo_t *cr, double x, double y, double w, double h, const fnv_curve *c, int n,
-                  int field, const char *title)
+                  int field, const char *title, int mark)
 {
     int epochs = 1;
     double lo = INFINITY, hi = -INFINITY;
@@ -51,6 +51,12 @@ static void panel(cairo_t *cr, double x, double y, double w, double h, const fnv
     snprintf(s, sizeof s, "epoch %d", epochs);
     fnv_draw_text(cr, px + pw - 48, py + ph + 15, 10, s);
     double sx = epochs > 1 ? pw / (epochs - 1) : 0;
+    if (mark >= 1 && mark <= epochs) { /* under the curves, so that they stay whole */
+        double mx = epochs > 1 ? px + (mark - 1) * sx : px + pw / 2;
+        cairo_set_source_rgb(cr, FNV_EPOCH_MARK_RGB);
+        cairo_rectangle(cr, round(mx) - 1, py + 1, 2, ph - 1);
+        cairo_fill(cr);
+    }
     for (int r = 0; r < n; r++) {
         double rgb[3];
         fnv_curve_color(r, rgb);
@@ -84,6 +90,11 @@ static void panel(cairo_t *cr, double x, double y, double w, double h, const fnv
 
 void fnv_draw_curves(cairo_t *cr, double w, double h, const fnv_curve *c, int n)
 {
+    fnv_draw_curves_marked(cr, w, h, c, n, 0);
+}
+
+void fnv_draw_curves_marked(cairo_t *cr, double w, double h, const fnv_curve *c, int n, int mark)
+{
     cairo_save(cr);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_rectangle(cr, 0, 0, w, h);
@@ -103,7 +114,7 @@ void fnv_draw_curves(cairo_t *cr, double w, double h, const fnv_curve *c, int n)
         x += 16 + e.x_advance + 18;
     }
     double pw = w / 2;
-    panel(cr, 0, legend, pw, h - legend, c, n, 0, "training loss");
-    panel(cr, pw, legend, pw, h - legend, c, n, 1, "test top-1 (%)");
+    panel(cr, 0, legend, pw, h - legend, c, n, 0, "training loss", mark);
+    panel(cr, pw, legend, pw, h - legend, c, n, 1, "test top-1 (%)", mark);
     cairo_restore(cr);
 }

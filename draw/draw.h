@@ -79,6 +79,10 @@ typedef struct {
 /* Fills w x h white; a legend, then two panels side by side: training loss
  * and test top-1 (%) per epoch, curve r in fnv_curve_color(r). */
 void fnv_draw_curves(cairo_t *cr, double w, double h, const fnv_curve *c, int n);
+/* ... with a vertical FNV_EPOCH_MARK_RGB line at epoch mark in both panels
+ * (the viewer's epoch slider; 0 or an epoch past the axis: none). */
+#define FNV_EPOCH_MARK_RGB 0.80, 0.20, 0.60
+void fnv_draw_curves_marked(cairo_t *cr, double w, double h, const fnv_curve *c, int n, int mark);
 void fnv_curve_color(int i, double rgb[3]);
 
 /* The surface as PNG bytes in memory (malloc'd into *data, *n), for an

@@ -341,6 +341,10 @@ __kernel void conv_igemm_mr16(IGEMM_ARGS)
 {
     igemm_tile(16, IGEMM_PASS);
 }
+__kernel void conv_igemm_mr6(IGEMM_ARGS)
+{
+    igemm_tile(6, IGEMM_PASS); /* AVX2 */
+}
 __kernel void conv_igemm_mr8(IGEMM_ARGS)
 {
     igemm_tile(8, IGEMM_PASS);

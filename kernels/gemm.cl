@@ -14,7 +14,8 @@
  * m[off + n*sn + row*s_row + r*s_col] with col = n*q + r, so NCHW tensors, their
  * transposes and plain matrices all read and write in place.
  *
- * MR is a constant of each kernel (_mr16, _mr8, _mr4): the tile function is
+ * MR is a constant of each kernel (_mr16, _mr8, _mr6, _mr4; 6 for AVX2, see
+ * pick_mr in lib/ops/gemm.c): the tile function is
  * forced inline and its loops over MR fully unrolled, so the accumulators
  * live in registers.
  *
@@ -116,12 +117,21 @@ inline void store_row(float16 v, __global float *c, const int i, const int j0, c
 }
 
 /* One MR x 16 tile of C over k in [s*kchunk, (s+1)*kchunk), s = get_global_id(2);
- * slice s writes C + c_off + s*c_ss. */
+ * slice s writes C + c_off + s*c_ss. With a_ld > 0, A is not packed but a
+ * plain row-major matrix with rows a_ld floats apart, read in place: MR
+ * sequential streams instead of one, and no packing pass, which costs as
+ * much as the product when C has few columns (a batch of one image: the
+ * weights of every convolution packed for a single use). With b_q > 0, B is
+ * not packed but a view (b_q, b_sn, b_srow, s_col 1, b_off) whose images are
+ * whole tiles wide (b_q a multiple of 16), read in place: the tile's 16
+ * columns of row k are one vector b_srow floats after row k-1's (a 1x1
+ * convolution's input in NCHW, which packing would only copy). */
 static __attribute__((always_inline)) inline void
 gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
           __global const float *Ap, __global const float *Bp, __global float *C, const int q,
           const int sn, const int s_row, const int s_col, const int c_off, const int c_ss,
-          __global const float *bias, const int has_bias, const int accumulate)
+          __global const float *bias, const int has_bias, const int accumulate, const int a_ld,
+          const int b_q, const int b_sn, const int b_srow, const int b_off)
 {
     const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
     const int i0 = ti * MR, j0 = tj * NR, k0 = s * kchunk, k1 = min(K, k0 + kchunk);
@@ -131,15 +141,35 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
 #pragma unroll
     for (int r = 0; r < MR; r++)
         acc[r] = (float16)0.0f;
-    __global const float *a = Ap + ((size_t)ti * K + k0) * MR;
     __global const float *b = Bp + ((size_t)tj * K + k0) * NR;
-    for (int k = k0; k < k1; k++) {
-        const float16 bv = vload16(0, b);
+    int b_step = NR;
+    if (b_q > 0) {
+        const int n0 = j0 / b_q;
+        b = Bp + b_off + (size_t)n0 * b_sn + (j0 - n0 * b_q) + (size_t)k0 * b_srow;
+        b_step = b_srow;
+    }
+    if (a_ld > 0) {
+        __global const float *ar[16]; /* rows past M repeat the last; not stored */
 #pragma unroll
         for (int r = 0; r < MR; r++)
-            acc[r] = fma((float16)a[r], bv, acc[r]);
-        a += MR;
-        b += NR;
+            ar[r] = Ap + (size_t)min(i0 + r, M - 1) * a_ld + k0;
+        for (int k = 0; k < k1 - k0; k++) {
+            const float16 bv = vload16(0, b);
+#pragma unroll
+            for (int r = 0; r < MR; r++)
+                acc[r] = fma((float16)ar[r][k], bv, acc[r]);
+            b += b_step;
+        }
+    } else {
+        __global const float *a = Ap + ((size_t)ti * K + k0) * MR;
+        for (int k = k0; k < k1; k++) {
+            const float16 bv = vload16(0, b);
+#pragma unroll
+            for (int r = 0; r < MR; r++)
+                acc[r] = fma((float16)a[r], bv, acc[r]);
+            a += MR;
+            b += b_step;
+        }
     }
     __global float *c = C + c_off + (size_t)s * c_ss;
     const int lanes = min(NR, N - j0);
@@ -154,13 +184,19 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
     const int M, const int N, const int K, const int kchunk, __global const float *Ap,            \
         __global const float *Bp, __global float *C, const int q, const int sn, const int s_row,  \
         const int s_col, const int c_off, const int c_ss, __global const float *bias,             \
-        const int has_bias, const int accumulate
+        const int has_bias, const int accumulate, const int a_ld, const int b_q, const int b_sn,   \
+        const int b_srow, const int b_off
 #define GEMM_PASS                                                                                  \
-    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate
+    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate,      \
+        a_ld, b_q, b_sn, b_srow, b_off
 
 __kernel void gemm_mr16(GEMM_ARGS)
 {
     gemm_tile(16, GEMM_PASS);
+}
+__kernel void gemm_mr6(GEMM_ARGS)
+{
+    gemm_tile(6, GEMM_PASS); /* AVX2 */
 }
 __kernel void gemm_mr8(GEMM_ARGS)
 {
@@ -245,6 +281,61 @@ __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
             if (i0 + a < M && j0 + b < N) {
                 const float8 h = acc[a][b].lo + acc[a][b].hi;
                 const float4 f = h.lo + h.hi;
+                const float2 w = f.lo + f.hi;
+                C[((size_t)(i0 + a) * N + j0 + b) * S + s] = w.x + w.y;
+            }
+}
+
+/* The same product for 8-float SIMD (AVX2: 16 registers of 8 floats): each
+ * 16-float panel row is taken as two halves of 8, and a work-item owns a
+ * 3 x 4 tile in 12 float8 accumulators, so that with the 3 + 1 loaded
+ * vectors everything stays in registers (the 4 x 6 float16 tile above needs
+ * 68 such registers there and spills). */
+#define TA8 3
+#define TB8 4
+__kernel void gemm_nt8(const int M, const int N, const int T, const int tchunk,
+                       __global const float *A, __global const float *B, __global float *C,
+                       const int S)
+{
+    const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
+    const int i0 = ti * TA8, j0 = tj * TB8, t0 = s * tchunk, t1 = min(T, t0 + tchunk);
+    if (i0 >= M || j0 >= N || t0 >= T)
+        return;
+    float8 acc[TA8][TB8];
+    int ia[TA8], jb[TB8];
+#pragma unroll
+    for (int a = 0; a < TA8; a++) {
+        ia[a] = min(i0 + a, M - 1) * NR; /* rows past the end repeat the last; not stored */
+#pragma unroll
+        for (int b = 0; b < TB8; b++)
+            acc[a][b] = (float8)0.0f;
+    }
+#pragma unroll
+    for (int b = 0; b < TB8; b++)
+        jb[b] = min(j0 + b, N - 1) * NR;
+    for (int t = t0; t < t1; t++) {
+        __global const float *ap = A + (size_t)t * M * NR, *bp = B + (size_t)t * N * NR;
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float8 av[TA8];
+#pragma unroll
+            for (int a = 0; a < TA8; a++)
+                av[a] = vload8(h, ap + ia[a]);
+#pragma unroll
+            for (int b = 0; b < TB8; b++) {
+                const float8 bv = vload8(h, bp + jb[b]);
+#pragma unroll
+                for (int a = 0; a < TA8; a++)
+                    acc[a][b] = fma(av[a], bv, acc[a][b]);
+            }
+        }
+    }
+#pragma unroll
+    for (int a = 0; a < TA8; a++)
+#pragma unroll
+        for (int b = 0; b < TB8; b++)
+            if (i0 + a < M && j0 + b < N) {
+                const float4 f = acc[a][b].lo + acc[a][b].hi;
                 const float2 w = f.lo + f.hi;
                 C[((size_t)(i0 + a) * N + j0 + b) * S + s] = w.x + w.y;
             }

@@ -397,6 +397,8 @@ typedef struct {
     long max_steps;          /* stop after this many steps of this call (0: no limit) */
     long save_every;         /* also save the resume state every N steps (0: at epoch ends
                                 and when stopped only) */
+    int keep_epochs;         /* also keep the checkpoint of every E-th epoch in
+                                out_dir/epochs/epoch-NNN.safetensors (0: none) */
     int augment;             /* -1: random crop + flip except for MNIST-like data */
     int shuffle;
     int sync_bn;             /* with several ranks: batch norm in training takes its
@@ -445,6 +447,28 @@ void fn_train_config_default(fn_train_config *c);
  * FN_ERR_NUMERIC before anything is saved, so the files keep the last good
  * state. */
 fn_status fn_train(const fn_train_config *c, fn_train_result *r);
+
+/* The training options (the table in lib/train/options.def): the fields of
+ * fn_train_config a user sets, with their command-line names, help and
+ * ranges. fn_train_config_default, the resume state and `focusnet train`'s
+ * options all come from the table, in its order (which is also the order to
+ * apply them in: --loss resets the loss's options, --authors needs --loss
+ * focus). */
+typedef struct {
+    const char *name; /* command-line name without dashes ("epochs") */
+    const char *arg;  /* the value's name in help ("N"); NULL for a flag */
+    const char *help; /* one line, the default in parentheses */
+    int resume_ok;    /* may go with a resume: where and how far to run, not what */
+} fn_train_option;
+/* Option i (from 0), NULL past the last. */
+const fn_train_option *fn_train_option_at(int i);
+/* The index of the option called name, or -1. */
+int fn_train_option_find(const char *name);
+/* Sets option i of c from its command-line text (a flag ignores value; a
+ * string option keeps the pointer): FN_ERR_ARG with one line naming the
+ * option when value is not of its kind or out of its range ("option '--lr'
+ * needs a number from 0 to 1e+09, not 'x'"); c is then unchanged. */
+fn_status fn_train_option_set(fn_train_config *c, int i, const char *value);
 /* What fn_train checks of out_dir before anything else: a folder path that
  * runs through a file is FN_ERR_IO; a folder that already holds a run
  * (state.safetensors, log.jsonl, last or best checkpoint) is FN_ERR_ARG
@@ -460,6 +484,19 @@ fn_status fn_train_check_out_dir(const char *dir, int overwrite);
  * used: a run may continue on another number of ranks (the state holds the
  * weights, momentum and the position in global batches). */
 fn_status fn_train_resume(const char *dir, const fn_train_config *o, fn_train_result *r);
+
+/* A run's history: the finished epochs of DIR/log.jsonl (lib/train/history.c),
+ * records of a stop inside an epoch left out. */
+typedef struct {
+    int n;                          /* finished epochs logged */
+    int *epoch;                     /* (n) 1-based */
+    double *train_loss, *test_top1; /* (n) test top-1 in [0, 1]; NaN where a record lacks it */
+} fn_run_history;
+/* FN_ERR_IO when the log cannot be read, FN_ERR_FORMAT naming the file and
+ * line of a line that is not an epoch record, or when no epoch finished yet;
+ * h is then empty. Free with fn_run_history_free. */
+fn_status fn_run_history_read(const char *dir, fn_run_history *h);
+void fn_run_history_free(fn_run_history *h);
 
 
 /* ---- Statistics over seeds (lib/train/stats.c) -------------------------- */
@@ -499,6 +536,12 @@ int fn_cam_available(const fn_model *m);
  * gradients are left as they were. */
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits);
+/* The map of the class the model predicts for the image (the first largest
+ * logit), stored in class_index: one forward pass where fn_model_predict and
+ * then fn_cam_compute run two (the viewer's path). Otherwise as
+ * fn_cam_compute. */
+fn_status fn_cam_predicted(fn_model *m, const float *image, int grad_cam, float *heatmap,
+                           float *logits, int *class_index);
 /* The contrast "why class_a and not class_b" (Figure 1 of the paper asks it
  * of confusing pairs): plain CAM with the weights w_A - w_B, which is exactly
  * CAM_A - CAM_B and signed (negative where B's evidence wins); Grad-CAM of

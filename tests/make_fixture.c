@@ -3,7 +3,9 @@
  *   make_fixture mnist DIR        a tiny 10-class MNIST-like dataset (IDX files)
  *                                 whose classes are bright squares in different places
  *   make_fixture folder DIR       a tiny 2-class folder dataset of 16x16 RGB PNGs
- *   make_fixture colors FILE.png  prints "WIDTH HEIGHT DISTINCT_COLOURS" */
+ *   make_fixture colors FILE.png  prints "WIDTH HEIGHT DISTINCT_COLOURS"
+ *   make_fixture count FILE.png RRGGBB  prints how many pixels are within 3
+ *                                 of that colour in each channel */
 #include <cairo.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -108,10 +110,40 @@ static int colors(const char *path)
     return 1;
 }
 
+static int count(const char *path, const char *hex)
+{
+    unsigned rgb;
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS || sscanf(hex, "%6x", &rgb) != 1) {
+        fprintf(stderr, "cannot read %s or colour %s\n", path, hex);
+        cairo_surface_destroy(s);
+        return 0;
+    }
+    int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+    int stride = cairo_image_surface_get_stride(s);
+    const unsigned char *d = cairo_image_surface_get_data(s);
+    long n = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint32_t p; /* native-endian 0xAARRGGBB */
+            memcpy(&p, d + (size_t)y * stride + (size_t)x * 4, 4);
+            int ok = 1;
+            for (int c = 0; c < 3; c++) {
+                int a = (int)(p >> (16 - 8 * c) & 0xff), b = (int)(rgb >> (16 - 8 * c) & 0xff);
+                ok &= abs(a - b) <= 3;
+            }
+            n += ok;
+        }
+    printf("%ld\n", n);
+    cairo_surface_destroy(s);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "count") == 0) return count(argv[2], argv[3]) ? 0 : 1;
     if (argc != 3) {
-        fprintf(stderr, "usage: make_fixture mnist|folder|colors PATH\n");
+        fprintf(stderr, "usage: make_fixture mnist|folder|colors PATH | count FILE.png RRGGBB\n");
         return 2;
     }
     int ok = 0;

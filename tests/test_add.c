@@ -1,4 +1,5 @@
-/* add on the device against the plain-C twin, including y aliasing a or b. */
+/* add on the device against the plain-C twin, including y aliasing a or b,
+ * in both kernel forms (dev->long_runs: CPU runs, GPU one float per item). */
 #include "check.h"
 #include "ref/ref.h"
 
@@ -7,9 +8,11 @@ int main(void)
     fn_device *dev = test_device();
     fn_rng r;
     fn_rng_seed(&r, 3);
-    const int sizes[] = {1, 63, 64, 65, 1000, 4099};
-    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
-        int n = sizes[t];
+    const int sizes[] = {1, 63, 64, 65, 1000, 4099, 3 * 4096 + 17};
+    const int nsizes = sizeof sizes / sizeof sizes[0], native = dev->long_runs;
+    for (int t = 0; t < 2 * nsizes; t++) {
+        int n = sizes[t % nsizes];
+        dev->long_runs = t < nsizes ? native : !native;
         size_t bytes = n * sizeof(float);
         float *a = malloc(bytes), *b = malloc(bytes), *y = malloc(bytes), *got = malloc(bytes);
         fill_uniform(&r, a, n, -1, 1);
@@ -51,6 +54,7 @@ int main(void)
         free(got);
         free(want);
     }
+    dev->long_runs = native;
     fn_device_free(dev);
     return check_summary("test_add");
 }

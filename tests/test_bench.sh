@@ -1,5 +1,6 @@
 #!/bin/sh
-# focusnet bench train: the rates it prints, the per-kernel profile, and its errors.
+# focusnet bench train: the rates it prints, the per-kernel profile, and its errors;
+# focusnet bench cam: the viewer's time per map.
 # usage: test_bench.sh PATH/TO/focusnet
 set -u
 fn="$1"
@@ -27,6 +28,19 @@ printf '%s\n' "$out" | grep -q '^focusnet bench train: resnet18 (small stem), ba
 out=$("$fn" bench train --model mobilenetv2 --width 0.25 --stem imagenet --batch 2 --input 3x32x32 \
     --steps 1 --warmup 0 --repeat 1) && ok || bad "bench train mobilenetv2 runs"
 printf '%s\n' "$out" | grep -q 'mobilenetv2 (imagenet stem)' && ok || bad "mobilenetv2 header"
+
+# The viewer's wait for one map: LeNet-5 gets Grad-CAM (no global pooling), ResNet-18 CAM.
+out=$("$fn" bench cam --images 3 --warmup 1) && ok || bad "bench cam runs"
+printf '%s\n' "$out" | grep -q '^focusnet bench cam: lenet5, input 1x28x28, Grad-CAM, on ' && ok || bad "cam header: $out"
+printf '%s\n' "$out" | grep -Eq '^map +[0-9]+\.[0-9]{2} ms  \(the viewer' && ok || bad "cam time: $out"
+printf '%s\n' "$out" | grep -Eq '^forward +[0-9]+\.[0-9]{2} ms' && ok || bad "forward time: $out"
+out=$("$fn" bench cam --model resnet18 --images 1 --warmup 0) && ok || bad "bench cam resnet18 runs"
+printf '%s\n' "$out" | grep -q '^focusnet bench cam: resnet18, input 3x32x32, CAM, on ' && ok || bad "resnet18 cam header: $out"
+out=$("$fn" bench cam --model resnet18 --images 1 --warmup 0 --grad-cam) && ok || bad "bench cam --grad-cam runs"
+printf '%s\n' "$out" | grep -q ', Grad-CAM, on ' && ok || bad "--grad-cam: $out"
+expect 2 "unknown model 'frob'" -- "$fn" bench cam --model frob
+expect 2 "option '--images'" -- "$fn" bench cam --images 0
+expect 1 "nothing.ckpt" -- "$fn" bench cam --checkpoint /nonexistent/nothing.ckpt
 
 expect 2 "unknown model 'frob'" -- "$fn" bench train --model frob
 expect 2 "option '--input'" -- "$fn" bench train --input 3x32

@@ -108,6 +108,28 @@ static double tail_logit(void *p)
     return c->r->z[c->cls];
 }
 
+/* fn_cam_predicted (the viewer's path, one forward) gives the class the
+ * logits pick, those logits, and the map fn_cam_compute draws for it. */
+static void check_predicted(fn_model *m, const float *x, int grad_cam, int k, size_t pixels)
+{
+    float z[16], z2[16], *heat = malloc(pixels * sizeof *heat),
+                         *want = malloc(pixels * sizeof *want);
+    int cls = -1, cls2 = -1;
+    CHECK_OK(fn_cam_predicted(m, x, grad_cam, heat, z, &cls));
+    int best = 0;
+    for (int i = 1; i < k; i++)
+        if (z[i] > z[best]) best = i;
+    CHECK(cls == best, "fn_cam_predicted: class %d, the logits' argmax is %d", cls, best);
+    CHECK_OK(fn_cam_compute(m, x, best, grad_cam, want, z2));
+    check_close("cam_predicted logits", z, z2, (size_t)k, 0, 0);
+    check_close("cam_predicted = cam of the predicted class", heat, want, pixels, 0, 0);
+    CHECK_OK(fn_cam_predicted(m, x, grad_cam, heat, NULL, &cls2)); /* logits optional */
+    CHECK(cls2 == best, "fn_cam_predicted without logits: class %d, not %d", cls2, best);
+    CHECK(fn_cam_predicted(m, x, grad_cam, heat, z, NULL) == FN_ERR_ARG, "no class pointer");
+    free(heat);
+    free(want);
+}
+
 static void test_lenet_gradcam(fn_device *dev)
 {
     const int K = 10;
@@ -133,6 +155,7 @@ static void test_lenet_gradcam(fn_device *dev)
     lenet_features(&r, x, feat);
     lenet_tail(&r, feat);
 
+    check_predicted(m, x, 1, K, 28 * 28);
     for (int cls = 0; cls < K; cls += 3) {
         CHECK_OK(fn_cam_compute(m, x, cls, 1, heat, z));
         check_close("lenet logits", z, r.z, K, 1e-4f, 1e-3f);
@@ -323,6 +346,8 @@ static void test_gap_model(fn_device *dev, const char *arch, const char *fc, int
     }
     CHECK(negative, "%s: the CAM contrast keeps its sign", arch);
     free(heat_b);
+    check_predicted(m, x, 0, K, (size_t)H * H);
+    check_predicted(m, x, 1, K, (size_t)H * H);
     /* The logits are those of an evaluation-mode prediction. */
     fn_model *e = NULL;
     CHECK_OK(fn_model_create(dev, &cfg, 2, 0, &e));

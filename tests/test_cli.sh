@@ -43,6 +43,16 @@ expect 2 "option '--stem'" -- "$fn" train --stem tiny
 expect 2 "option '--authors' goes with --loss focus" -- "$fn" train --authors
 expect 2 "option '--warmup-epochs'" -- "$fn" train --warmup-epochs -1
 expect 2 "unknown option '--frobnicate'" -- "$fn" demo --frobnicate
+# --keep-epochs (the options table): its range, a value it needs, not with --resume.
+expect 2 "option '--keep-epochs' needs a whole number from 0 to 100000, not '-1'" -- "$fn" train --keep-epochs -1
+expect 2 "option '--keep-epochs' needs a whole number from 0 to 100000, not '2x'" -- "$fn" train --keep-epochs 2x
+expect 2 "option '--keep-epochs' needs a value (E)" -- "$fn" train --keep-epochs
+expect 2 "option '--keep-epochs' cannot go with --resume" -- "$fn" train --resume "$tmp/r" --keep-epochs 2
+"$fn" train --help | grep -q -- '--keep-epochs E  *keep every E-th epoch' && ok || bad "train --help lists --keep-epochs"
+# The table's lines in --help, in its order (a few of them).
+"$fn" train --help | awk '$1 ~ /^--/ {print $1}' | tr '\n' ' ' |
+    grep -q -- '--model .*--epochs .*--lr .*--keep-epochs .*--device .*--cls-smoothing --out --resume --overwrite --help' &&
+    ok || bad "train --help order"
 expect 1 "needs --baseline" -- "$fn" train --loss focus --out "$tmp/x"
 expect 1 "no-such-dir" -- "$fn" train --data mnist:/no-such-dir --out "$tmp/x"
 expect 1 "unknown model 'vgg16'" -- "$fn" train --model vgg16 --data mnist:/no-such-dir --out "$tmp/x"

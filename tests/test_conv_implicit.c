@@ -1,7 +1,9 @@
 /* conv on our own GEMM kernels (lib/ops/conv_implicit.c: column panels or
  * the implicit GEMM; CPU devices, groups == 1) against the plain-C twin,
- * whatever the device: dev->gemm_path selects them. Grouped shapes still go
- * through im2col + CLBlast there and are checked again on the way. */
+ * whatever the device: dev->gemm_path selects them, and with the tiles for
+ * both SIMD widths (dev->simd_floats 16 and 8: AVX-512 and AVX2 kernels).
+ * Grouped shapes still go through im2col + CLBlast there and are checked
+ * again on the way. */
 #include "conv_check.h"
 
 int main(void)
@@ -10,7 +12,12 @@ int main(void)
     fn_rng r;
     fn_rng_seed(&r, 8);
 
+    const int native = dev->simd_floats;
+    dev->simd_floats = 16;
     check_gemm_path(dev, &r, FN_GEMM_OWN);
+    dev->simd_floats = 8;
+    check_gemm_path(dev, &r, FN_GEMM_OWN);
+    dev->simd_floats = native;
 
     fn_device_free(dev);
     return check_summary("test_conv_implicit");

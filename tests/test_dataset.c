@@ -188,6 +188,44 @@ static void test_idx_dir(const char *root)
         }
         fn_dataset_free(d);
     }
+    /* A validation split: labels 0,0,0,1,1,2, two held out = the last 0 and
+     * the last 1 (images 2 and 4); the others train, in order. Its "test"
+     * split never reads SPEC's test files (there are none here). */
+    char hold[760];
+    snprintf(hold, sizeof hold, "holdout:2:%s", spec);
+    const int held[2] = {2, 4}, rest[4] = {0, 1, 3, 5};
+    for (int t = 0; t < 2; t++) {
+        CHECK_OK(fn_dataset_open(hold, t ? "test" : "train", 0, &d));
+        if (!d) continue;
+        int n = t ? 2 : 4;
+        const int *want = t ? held : rest;
+        CHECK(fn_dataset_count(d) == n, "holdout %s split: %d images, got %d", t ? "test" : "train",
+              n, fn_dataset_count(d));
+        CHECK(strcmp(fn_dataset_name(d), "mnist") == 0, "holdout keeps the name");
+        for (int i = 0; i < n && i < fn_dataset_count(d); i++)
+            CHECK(fn_dataset_label(d, i) == idx_labs[want[i]] &&
+                      memcmp(fn_dataset_image(d, i), pix + want[i] * ROWS * COLS, ROWS * COLS) == 0,
+                  "holdout %s image %d is image %d", t ? "test" : "train", i, want[i]);
+        float m[3], s[3];
+        fn_dataset_default_norm(d, m, s);
+        CHECK(m[0] == 0.1307f && s[0] == 0.3081f, "holdout keeps the normalization");
+        fn_dataset_free(d);
+    }
+    /* A limit applies to what is left: train 0,1,3,5 limited to 2 -> 0, 3. */
+    CHECK_OK(fn_dataset_open(hold, "train", 2, &d));
+    if (d) {
+        CHECK(fn_dataset_count(d) == 2 &&
+                  memcmp(fn_dataset_image(d, 1), pix + 3 * ROWS * COLS, ROWS * COLS) == 0,
+              "holdout then limit");
+        fn_dataset_free(d);
+    }
+    const char *bad[] = {"holdout:6:", "holdout:0:", "holdout:x:", "holdout:2"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(hold, sizeof hold, "%s%s", bad[i], i == 3 ? "" : spec);
+        CHECK(fn_dataset_open(hold, "test", 0, &d) == FN_ERR_ARG && d == NULL, "%s refused", hold);
+        CHECK(strstr(fn_last_error(), "holdout") != NULL, "the message names holdout: %s",
+              fn_last_error());
+    }
     /* Fixed formats refuse another shape. */
     CHECK(fn_dataset_open_sized(spec, "train", 0, 3, 0, 0, &d) == FN_ERR_MISMATCH,
           "mnist is not RGB");

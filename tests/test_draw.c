@@ -370,10 +370,32 @@ static void test_curves(void)
     CHECK(count_color(&c, 8, 8, 20, 20, ar, ag, ab) > 100 &&
               count_color(&c, 0, 0, W, 24, br, bg, bb) > 100,
           "a legend swatch per run");
+    int mr = byte(0.80), mg = byte(0.20), mb = byte(0.60);
+    CHECK(count_color(&c, 0, 0, W, H, mr, mg, mb) == 0, "no epoch mark unless asked for");
     canvas_free(&c);
     c = canvas_new(W, H);
     fnv_draw_curves(c.cr, W, H, cv, 0);
     CHECK(count_color(&c, 0, 0, W, H, ar, ag, ab) == 0, "no runs, no curves");
+    canvas_free(&c);
+
+    /* The viewer's epoch slider: a line at epoch 2 of 3 in both panels, in
+     * the middle of each (x = 44 + 148 / 2 and 244 + 148 / 2), nowhere else. */
+    c = canvas_new(W, H);
+    fnv_draw_curves_marked(c.cr, W, H, cv, 2, 2);
+    int left = count_color(&c, 114, top, 122, H - 22, mr, mg, mb);
+    int right = count_color(&c, 314, top, 322, H - 22, mr, mg, mb);
+    CHECK(left > 150 && right > 150, "epoch 2 marked in both panels: %d and %d pixels", left,
+          right);
+    CHECK(count_color(&c, 0, 0, 112, H, mr, mg, mb) + count_color(&c, 124, 0, 312, H, mr, mg, mb) +
+                  count_color(&c, 324, 0, W, H, mr, mg, mb) ==
+              0,
+          "the mark only at epoch 2");
+    CHECK(count_color(&c, 244, top, 396, H - 22, br, bg, bb) > 50,
+          "the curves drawn over the mark");
+    canvas_free(&c);
+    c = canvas_new(W, H);
+    fnv_draw_curves_marked(c.cr, W, H, cv, 2, 9);
+    CHECK(count_color(&c, 0, 0, W, H, mr, mg, mb) == 0, "an epoch past the axis: no mark");
     canvas_free(&c);
 }
 

@@ -1,6 +1,8 @@
-/* fn_gemm on the device against the plain-C twin: every tile height (16, 8
- * and 4 rows), views of NCHW tensors whose columns cross images (q not a
- * multiple of 16, q < 16, q = 1), transposed and padded views, ragged ends,
+/* fn_gemm on the device against the plain-C twin, with the tiles for
+ * 16-float SIMD (16, 8 and 4 rows; weight-gradient tiles 4 x 6) and for
+ * 8-float SIMD (6 and 4 rows; 3 x 4) whatever the device (dev->simd_floats):
+ * every tile height, views of NCHW tensors whose columns cross images (q not
+ * a multiple of 16, q < 16, q = 1), transposed and padded views, ragged ends,
  * bias, accumulation, B given packed, and K split into slices (few tiles). */
 #include "check.h"
 #include "ref/ref.h"
@@ -164,19 +166,26 @@ int main(void)
         {5, 7, 5000, 7, 7, 1, 0, 2, 1, 1, 0},        /* slices, accumulate, padded C */
         {120, 128, 400, 128, 128, 0, 1, 0, 1, 0, 0}, /* a linear layer: y^T = W . x^T */
         {33, 50, 20, 10, 25, 0, 0, 1, 0, 0, 0},      /* B and C with different images */
+        {20, 3 * 32, 40, 32, 32, 0, 0, 3, 1, 1, 0},  /* B read in place, padded */
+        {7, 2 * 16, 9, 16, 16, 1, 0, 0, 0, 0, 0},    /* B in place, images of one tile */
     };
-    /* Small-shape mode drops the two products over 2M multiply-adds: 16-row
-     * tiles stay in the 130-row case. */
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (!test_small() || (double)cases[i].m * cases[i].n * cases[i].k < 2e6)
-            run_case(dev, &r, &cases[i]);
+    const int simd[] = {16, 8}, native = dev->simd_floats;
+    for (int si = 0; si < 2; si++) {
+        dev->simd_floats = simd[si];
+        /* Small-shape mode drops the two products over 2M multiply-adds: 16-row
+         * tiles stay in the 130-row case. */
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            if (!test_small() || (double)cases[i].m * cases[i].n * cases[i].k < 2e6)
+                run_case(dev, &r, &cases[i]);
 
-    /* m, n, p: tiles of 4 x 4 with ragged edges, one panel, many slices */
-    run_nt(dev, &r, 1, 1, 1, 0);
-    run_nt(dev, &r, 6, 25, 100, 1);
-    if (!test_small()) run_nt(dev, &r, 16, 150, 3000, 1);
-    run_nt(dev, &r, 7, 5, 20000, 0);
-    run_nt(dev, &r, 33, 18, 16, 1);
+        /* m, n, p: tiles with ragged edges, one panel, many slices */
+        run_nt(dev, &r, 1, 1, 1, 0);
+        run_nt(dev, &r, 6, 25, 100, 1);
+        if (!test_small()) run_nt(dev, &r, 16, 150, 3000, 1);
+        run_nt(dev, &r, 7, 5, 20000, 0);
+        run_nt(dev, &r, 33, 18, 16, 1);
+    }
+    dev->simd_floats = native;
 
     fn_gemm_args bad = {.m = 0, .n = 1, .k = 1};
     CHECK(fn_gemm(dev, &bad) == FN_ERR_ARG, "m = 0 accepted");

@@ -9,7 +9,8 @@
  *   test_gpu_step --save FILE     also writes the results (one number a line)
  *   test_gpu_step --compare FILE  also compares them with FILE, written by
  *                                 --save on another device (POCL)
- * FOCUSNET_STEP_MODELS=lenet5,mobilenetv2 picks models (default all three). */
+ * FOCUSNET_STEP_MODELS=lenet5,mobilenetv2 picks models among lenet5,
+ * mobilenetv2, resnet18 (channels / 16) and resnet18-full (default all). */
 #include "check.h"
 #include "loss/loss.h"
 #include "nn/model.h"
@@ -70,8 +71,8 @@ static void result(results *r, const char *what, const float *v, size_t n)
     check_count++;
     if (bad) {
         check_failed++;
-        fprintf(stderr, "FAIL %s: %zu of %zu values differ from the saved run (worst %.3g)\n",
-                what, bad, n, worst);
+        fprintf(stderr, "FAIL %s: %zu of %zu values differ from the saved run (worst %.3g)\n", what,
+                bad, n, worst);
     }
 }
 
@@ -97,8 +98,9 @@ static void download(fn_device *dev, cl_mem m, size_t n, float *out)
     CHECK_OK(fn_buffer_read(dev, m, 0, n * sizeof(float), out));
 }
 
+/* div: a ResNet's channels divided by it (fn_model_create_narrow), 1: as built. */
 static void model_step(fn_device *dev, results *res, const char *arch, int c, int h, int n,
-                       float width)
+                       float width, int div)
 {
     const int k = 10;
     fn_model_config cfg;
@@ -106,7 +108,7 @@ static void model_step(fn_device *dev, results *res, const char *arch, int c, in
     cfg.small_stem = 1;
     if (width > 0) cfg.width = width;
     fn_model *m = NULL;
-    CHECK_OK(fn_model_create(dev, &cfg, n, 1, &m));
+    CHECK_OK(fn_model_create_narrow(dev, &cfg, n, 1, div, &m));
     if (!m) return;
     CHECK_OK(fn_model_init(m, 3));
     fn_rng r;
@@ -176,11 +178,49 @@ static void model_step(fn_device *dev, results *res, const char *arch, int c, in
     download(dev, m->acts[m->logits].data, nk, out);
     snprintf(what, sizeof what, "%s evaluation logits", arch);
     result(res, what, out, nk);
-    printf("%s %dx%dx%d batch %d: step done\n", arch, c, h, h, n);
+    printf("%s%s %dx%dx%d batch %d: step done\n", arch, div > 1 ? " (narrow)" : "", c, h, h, n);
     fflush(stdout);
     free(x), free(ref), free(out);
     fn_buffer_free(glab), fn_buffer_free(gref), fn_buffer_free(gloss);
     fn_model_free(m);
+}
+
+/* The narrow ResNet-18 is the real one with fewer channels: the same
+ * layers, kinds, kernels, strides and parameter names, channels / 16. */
+static void narrow_is_resnet18(void)
+{
+    fn_model_config cfg;
+    CHECK_OK(fn_model_config_default(&cfg, "resnet18", 10, 3, 8, 8));
+    fn_model *full = NULL, *narrow = NULL, *bad = NULL;
+    CHECK_OK(fn_model_create(NULL, &cfg, 2, 1, &full));
+    CHECK_OK(fn_model_create_narrow(NULL, &cfg, 2, 1, 16, &narrow));
+    if (!full || !narrow) return;
+    CHECK(full->n_layers == narrow->n_layers && full->n_params == narrow->n_params,
+          "narrow: %d layers, %d tensors (full %d, %d)", narrow->n_layers, narrow->n_params,
+          full->n_layers, full->n_params);
+    int same = full->n_layers == narrow->n_layers, convs = 0, shortcuts = 0;
+    for (int i = 0; same && i < full->n_layers; i++) {
+        const fn_layer *a = &full->layers[i], *b = &narrow->layers[i];
+        same = a->kind == b->kind && full->acts[a->out].h == narrow->acts[b->out].h &&
+               (full->acts[a->out].c == narrow->acts[b->out].c * 16 || full->acts[a->out].c == 10);
+        if (same && a->kind == FN_L_CONV) {
+            same = a->conv.kh == b->conv.kh && a->conv.stride == b->conv.stride &&
+                   a->conv.pad == b->conv.pad;
+            convs++;
+            shortcuts += a->conv.kh == 1 && a->conv.stride == 2;
+        }
+    }
+    CHECK(same, "narrow ResNet-18: the same layers with channels / 16");
+    CHECK(convs == 20 && shortcuts == 3, "20 convolutions, 3 stride-2 1x1 shortcuts (%d, %d)",
+          convs, shortcuts);
+    for (int i = 0; same && i < full->n_params; i++)
+        CHECK(strcmp(full->params[i].name, narrow->params[i].name) == 0, "tensor %d's name", i);
+    CHECK(fn_model_create_narrow(NULL, &cfg, 2, 1, 3, &bad) == FN_ERR_ARG && !bad, "div 3");
+    CHECK_OK(fn_model_config_default(&cfg, "mobilenetv2", 10, 3, 8, 8));
+    CHECK(fn_model_create_narrow(NULL, &cfg, 2, 1, 2, &bad) == FN_ERR_ARG && !bad,
+          "only ResNets narrow");
+    fn_model_free(full);
+    fn_model_free(narrow);
 }
 
 static int wanted(const char *arch)
@@ -216,9 +256,19 @@ int main(int argc, char **argv)
      * or stops the gradient by the sign of that noise (PyTorch refuses
      * training batch norm with one value per channel): POCL and oclgrind
      * differed there, in features.18.1.bias's gradient, and nowhere else. */
-    if (wanted("lenet5")) model_step(dev, &res, "lenet5", 1, 16, 2, 0);
-    if (wanted("mobilenetv2")) model_step(dev, &res, "mobilenetv2", 3, 8, 2, 0.25f);
-    if (wanted("resnet18")) model_step(dev, &res, "resnet18", 3, 4, 1, 0);
+    if (wanted("lenet5")) model_step(dev, &res, "lenet5", 1, 16, 2, 0, 1);
+    if (wanted("mobilenetv2")) model_step(dev, &res, "mobilenetv2", 3, 8, 2, 0.25f, 1);
+    /* ResNet-18 with its channels / 16 (4 to 32): the stem, residual blocks,
+     * stride-2 1x1 projection shortcuts, batch norm and global pooling as in
+     * the real one, at a size oclgrind steps in minutes; 8x8 takes every
+     * stage down to 1x1, batch 2 keeps two values per channel there (see
+     * above). resnet18-full: the real widths (11.2M parameters), for POCL and
+     * OCLGRIND_FULL=1 only. */
+    if (wanted("resnet18")) {
+        narrow_is_resnet18();
+        model_step(dev, &res, "resnet18", 3, 8, 2, 0, 16);
+    }
+    if (wanted("resnet18-full")) model_step(dev, &res, "resnet18", 3, 4, 1, 0, 1);
 
     CHECK(lg.launches > 0, "the launch hook saw launches");
     CHECK(lg.bad == 0, "%d GPU-path launches of more than 32 work-items in groups under 32",

@@ -1,5 +1,7 @@
 /* relu and relu6 on the device against the plain-C twins, in place and out of
- * place, and the twins' backward against finite differences. */
+ * place, and the twins' backward against finite differences; both kernel
+ * forms (dev->long_runs: runs of floats per work-item on CPUs, one float per
+ * work-item on GPUs) whatever the device. */
 #include "check.h"
 #include "ref/ref.h"
 
@@ -49,7 +51,7 @@ static double fd_loss(void *p)
 
 static void test_variant(fn_device *dev, fn_rng *r, const variant *v)
 {
-    const int sizes[] = {1, 63, 64, 65, 1000, 4099};
+    const int sizes[] = {1, 63, 64, 65, 1000, 4099, 3 * 4096 + 17};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         int n = sizes[t];
         size_t bytes = n * sizeof(float);
@@ -156,9 +158,14 @@ int main(void)
         {"relu6", fn_ref_relu6_forward, fn_ref_relu6_backward, fn_relu6_forward, fn_relu6_backward,
          6},
     };
-    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
-        test_variant(dev, &r, &vs[i]);
-    test_kinks(dev);
+    const int native = dev->long_runs;
+    for (int pass = 0; pass < 2; pass++) {
+        dev->long_runs = pass ? !native : native;
+        for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+            test_variant(dev, &r, &vs[i]);
+        test_kinks(dev);
+    }
+    dev->long_runs = native;
     fn_device_free(dev);
     return check_summary("test_relu");
 }

@@ -75,7 +75,47 @@ int main(void)
     CHECK(r.report.n == 90 && r.report.classes == 10,
           "final report over the test split (mnist: has 10 classes)");
     double best_logged = field(log, r.best_epoch - 1, "test_top1");
+    /* The reader the viewer and `focusnet plot` use gives back what was logged. */
+    fn_run_history hist;
+    CHECK_OK(fn_run_history_read(base_dir, &hist));
+    CHECK(hist.n == 4, "history: 4 epochs, got %d", hist.n);
+    for (int e = 0; e < hist.n && hist.n == 4; e++)
+        CHECK(hist.epoch[e] == e + 1 && hist.train_loss[e] == field(log, e, "train_loss") &&
+                  hist.test_top1[e] == field(log, e, "test_top1"),
+              "history epoch %d as logged", e + 1);
+    fn_run_history_free(&hist);
     cJSON_Delete(log);
+    {
+        /* A stop inside an epoch is not an epoch; a missing field is NaN; a
+         * bad line is named by its number; no epoch, or no log, is refused. */
+        char hd[700], lp[760];
+        snprintf(hd, sizeof hd, "%s/hist", dir);
+        snprintf(lp, sizeof lp, "%s/log.jsonl", hd);
+        mkdir(hd, 0755);
+        fn_status st = fn_run_history_read(hd, &hist);
+        CHECK(st == FN_ERR_IO && strstr(fn_last_error(), lp) && hist.n == 0, "no log: %s",
+              fn_last_error());
+        const char *text = "{\"epoch\":1,\"train_loss\":2,\"test_top1\":0.5}\n\n"
+                           "{\"epoch\":2,\"train_loss\":1,\"partial\":true}\n"
+                           "{\"epoch\":2,\"train_loss\":0.5}\n";
+        CHECK_OK(fn_write_file_atomic(lp, text, strlen(text)));
+        CHECK_OK(fn_run_history_read(hd, &hist));
+        CHECK(hist.n == 2 && hist.epoch[1] == 2 && hist.train_loss[1] == 0.5 &&
+                  isnan(hist.test_top1[1]) && hist.test_top1[0] == 0.5,
+              "partial record skipped, missing top-1 NaN: %d epochs", hist.n);
+        fn_run_history_free(&hist);
+        text = "{\"epoch\":1,\"train_loss\":2}\nnot json\n";
+        CHECK_OK(fn_write_file_atomic(lp, text, strlen(text)));
+        st = fn_run_history_read(hd, &hist);
+        CHECK(st == FN_ERR_FORMAT && strstr(fn_last_error(), "log.jsonl line 2") && hist.n == 0 &&
+                  !hist.epoch,
+              "bad line named: %s", fn_last_error());
+        text = "{\"epoch\":1,\"partial\":true}\n";
+        CHECK_OK(fn_write_file_atomic(lp, text, strlen(text)));
+        st = fn_run_history_read(hd, &hist);
+        CHECK(st == FN_ERR_FORMAT && strstr(fn_last_error(), "no finished epoch"),
+              "only a partial epoch: %s", fn_last_error());
+    }
     fn_eval_report_free(&r.report);
 
     /* The best checkpoint reloads to the accuracy that was logged for it. */

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "epoch-slider.h"
+#include "epochs.h"
+#include "history-view.h"
 #include "image-list.h"
 #include "model-panel.h"
 #include "viewer-resources.h"
@@ -24,6 +27,140 @@ static GObject *child(FnvWindow *w, const char *name)
 static void count(FnvImageList *list, int *n)
 {
     ++*n;
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char *p = g_build_filename(dir, name, NULL);
+    g_file_set_contents(p, "x", 1, NULL);
+    g_free(p);
+}
+
+static void rm_tree(const char *path)
+{
+    GDir *d = g_dir_open(path, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        char *p = g_build_filename(path, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR))
+            rm_tree(p);
+        else
+            g_remove(p);
+        g_free(p);
+    }
+    if (d) g_dir_close(d);
+    g_rmdir(path);
+}
+
+/* The epoch slider on the layout of focusnet train --keep-epochs (issue
+ * 17.3): which names are epochs, the union of two runs' epochs, where a run
+ * kept none, an epoch asked for before its run is known, and the history
+ * view marking the slider's epoch (window.ui binds them). With real models:
+ * tests/test_epochs.c. */
+static void test_epochs(FnvWindow *w)
+{
+    char *top = g_dir_make_tmp("fnv-epochs-XXXXXX", NULL);
+    char *a = g_build_filename(top, "a", NULL), *b = g_build_filename(top, "b", NULL);
+    char *ae = g_build_filename(a, "epochs", NULL), *be = g_build_filename(b, "epochs", NULL);
+    g_mkdir_with_parents(ae, 0755);
+    g_mkdir_with_parents(be, 0755);
+    const char *names[] = {"epoch-001.safetensors", "epoch-010.safetensors",
+                           "epoch-1000.safetensors", "epoch-1.safetensors",
+                           "epoch-0002.safetensors", "epoch-003.safetensors.tmp-5",
+                           "epoch-+05.safetensors", "epoch-006.bin", "best.safetensors"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        touch(ae, names[i]);
+    char *sub = g_build_filename(ae, "epoch-004.safetensors", NULL);
+    g_mkdir(sub, 0755); /* a folder is not a checkpoint */
+    touch(be, "epoch-020.safetensors");
+    touch(be, "epoch-010.safetensors");
+    int n;
+    int *e = fnv_kept_epochs(a, &n);
+    CHECK(n == 3 && e[0] == 1 && e[1] == 10 && e[2] == 1000, "run a kept 1, 10, 1000: %d epochs",
+          n);
+    g_free(e);
+    e = fnv_kept_epochs(top, &n);
+    CHECK(n == 0 && !e, "no epochs/ folder, no epochs");
+    char *run = fnv_run_dir_of(sub), *run2 = fnv_run_dir_of("/r/x/best.safetensors");
+    CHECK(g_str_equal(run, a) && g_str_equal(run2, "/r/x"),
+          "an epoch's checkpoint belongs to the run above: %s, %s", run, run2);
+    g_free(run);
+    g_free(run2);
+
+    FnvEpochSlider *slider = FNV_EPOCH_SLIDER(child(w, "epoch_slider"));
+    FnvHistoryView *history = FNV_HISTORY_VIEW(child(w, "history_view"));
+    CHECK(!gtk_widget_get_visible(GTK_WIDGET(slider)), "no runs: the slider is hidden");
+    g_object_set(slider, "epoch", 20, NULL); /* --epoch 20 before the runs are open */
+    int epoch = -1, mark = -1;
+    g_object_get(slider, "epoch", &epoch, NULL);
+    CHECK(epoch == 0, "epoch 20 waits for a run that kept it: %d", epoch);
+    fnv_epoch_slider_set_runs(slider, (const char *const[]){a, NULL});
+    g_object_get(slider, "epoch", &epoch, NULL);
+    CHECK(epoch == 0 && gtk_widget_get_visible(GTK_WIDGET(slider)),
+          "run a alone: visible, as opened: %d", epoch);
+    fnv_epoch_slider_set_runs(slider, (const char *const[]){a, b});
+    g_object_get(slider, "epoch", &epoch, NULL);
+    g_object_get(history, "mark-epoch", &mark, NULL);
+    CHECK(epoch == 20 && mark == 20, "epoch 20 once run b is open: %d, marked %d", epoch, mark);
+    GtkRange *scale = GTK_RANGE(gtk_widget_get_template_child(GTK_WIDGET(slider),
+                                                              FNV_TYPE_EPOCH_SLIDER, "scale"));
+    CHECK(gtk_range_get_value(scale) == 2 &&
+              gtk_adjustment_get_upper(gtk_range_get_adjustment(scale)) == 4,
+          "positions 1, 10, 20, 1000, best: at %g of %g", gtk_range_get_value(scale),
+          gtk_adjustment_get_upper(gtk_range_get_adjustment(scale)));
+    gboolean kept;
+    char *ca = fnv_epoch_slider_checkpoint(slider, 0, &kept);
+    CHECK(!ca && !kept, "run a kept no epoch 20");
+    char *cb = fnv_epoch_slider_checkpoint(slider, 1, &kept);
+    CHECK(cb && kept && g_str_has_suffix(cb, "/b/epochs/epoch-020.safetensors"),
+          "run b's epoch 20: %s", cb ? cb : "(none)");
+    g_free(cb);
+    char *why = fnv_epoch_slider_missing(slider, 0);
+    CHECK(strstr(why, "epoch 20") && strstr(why, "1, 10, 1000"), "why a shows nothing: %s", why);
+    g_free(why);
+    /* The scale moved by the user: its position is the epoch. */
+    gtk_range_set_value(scale, 3);
+    g_object_get(slider, "epoch", &epoch, NULL);
+    g_object_get(history, "mark-epoch", &mark, NULL);
+    CHECK(epoch == 1000 && mark == 1000, "position 3 is epoch 1000: %d, marked %d", epoch, mark);
+    ca = fnv_epoch_slider_checkpoint(slider, 0, &kept);
+    CHECK(ca && kept && g_str_has_suffix(ca, "/a/epochs/epoch-1000.safetensors"),
+          "4 digits past 999: %s", ca ? ca : "(none)");
+    g_free(ca);
+    gtk_range_set_value(scale, 4);
+    g_object_get(slider, "epoch", &epoch, NULL);
+    ca = fnv_epoch_slider_checkpoint(slider, 0, &kept);
+    CHECK(epoch == 0 && !ca && kept, "the right end: the checkpoints as opened (%d)", epoch);
+    /* Runs without epochs: hidden again. */
+    fnv_epoch_slider_set_runs(slider, (const char *const[]){top, NULL});
+    CHECK(!gtk_widget_get_visible(GTK_WIDGET(slider)), "no kept epochs: hidden");
+
+    /* The history view: the logs of the runs open; one unreadable is named. */
+    touch(a, "log.jsonl");
+    const char *log = "{\"epoch\":1,\"train_loss\":2,\"test_top1\":0.5}\n"
+                      "{\"epoch\":2,\"train_loss\":1,\"test_top1\":0.7}\n";
+    char *lp = g_build_filename(a, "log.jsonl", NULL);
+    g_file_set_contents(lp, log, -1, NULL);
+    int shown = fnv_history_view_set_runs(history, (const char *const[]){a, b});
+    GtkLabel *note = GTK_LABEL(
+        gtk_widget_get_template_child(GTK_WIDGET(history), FNV_TYPE_HISTORY_VIEW, "note"));
+    CHECK(shown == 1 && fnv_history_view_epochs(history, 0) == 2 &&
+              fnv_history_view_epochs(history, 1) == 0 &&
+              gtk_widget_get_visible(GTK_WIDGET(history)),
+          "history of run a only: %d runs", shown);
+    CHECK(strstr(gtk_label_get_text(note), "FocusNet") &&
+              strstr(gtk_label_get_text(note), "b/log.jsonl"),
+          "run b's missing log named: %s", gtk_label_get_text(note));
+    shown = fnv_history_view_set_runs(history, (const char *const[]){NULL, b});
+    CHECK(shown == 0 && !gtk_widget_get_visible(GTK_WIDGET(history)), "no history: hidden");
+    g_free(lp);
+    rm_tree(top);
+    g_free(sub);
+    g_free(ae);
+    g_free(be);
+    g_free(a);
+    g_free(b);
+    g_free(top);
 }
 
 int main(void)
@@ -142,6 +279,8 @@ int main(void)
     g_free(d);
     g_free(missing);
     g_free(dir);
+
+    test_epochs(w);
 
     gtk_window_destroy(GTK_WINDOW(w));
     g_object_unref(w);

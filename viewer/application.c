@@ -24,6 +24,9 @@ static const GOptionEntry options[] = {
      "List all, fixed (baseline wrong, FocusNet right), broken (the reverse) or both-wrong images",
      "WHICH"},
     {"class", 'c', 0, G_OPTION_ARG_INT, NULL, "Map class C (default: the top class)", "C"},
+    {"epoch", 0, 0, G_OPTION_ARG_INT, NULL,
+     "Show the runs' checkpoints of epoch E (focusnet train --keep-epochs; default: as opened)",
+     "E"},
     {"grad-cam", 0, 0, G_OPTION_ARG_NONE, NULL, "Grad-CAM even where plain CAM applies", NULL},
     {"colormap", 0, 0, G_OPTION_ARG_STRING, NULL, "viridis, jet or inferno (viridis)", "NAME"},
     {"opacity", 0, 0, G_OPTION_ARG_DOUBLE, NULL, "Heatmap opacity from 0 to 1 (0.5)", "A"},
@@ -94,6 +97,11 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
         g_printerr("focusnet-viewer: option --size needs WIDTHxHEIGHT, e.g. 1280x1040\n");
         return 2;
     }
+    int epoch;
+    if (g_variant_dict_lookup(opts, "epoch", "i", &epoch) && epoch < 0) {
+        g_printerr("focusnet-viewer: option --epoch needs an epoch from 1 (0: as opened)\n");
+        return 2;
+    }
     double opacity;
     if (g_variant_dict_lookup(opts, "opacity", "d", &opacity) && !(opacity >= 0 && opacity <= 1)) {
         g_printerr("focusnet-viewer: option --opacity needs a number from 0 to 1\n");
@@ -130,6 +138,8 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
                  "colormap", (int)colormap, "opacity", opacity, "shared-scale",
                  !g_variant_dict_contains(opts, "per-model-scale"), "first-index", index, "filter",
                  filter, NULL);
+    int epoch = 0;
+    if (g_variant_dict_lookup(opts, "epoch", "i", &epoch)) fnv_window_set_epoch(win, epoch);
     const char *size = NULL;
     int w, h;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) && sscanf(size, "%dx%d", &w, &h) == 2)

@@ -4,6 +4,8 @@
 #define FNV_WINDOW_PRIVATE_H
 
 #include "class-plot.h"
+#include "epoch-slider.h"
+#include "history-view.h"
 #include "image-list.h"
 #include "model-panel.h"
 #include "window.h"
@@ -25,6 +27,8 @@ struct _FnvWindow {
     FnvModelPanel *panel_base, *panel_focus;
     FnvLabelView *label_view;
     FnvConfusionView *conf_base, *conf_focus;
+    FnvEpochSlider *epoch_slider;
+    FnvHistoryView *history_view;
 
     /* properties: what the user chose */
     int cls; /* the class to map, -1 for the top class */
@@ -60,5 +64,16 @@ void fnv_window_maybe_screenshot(FnvWindow *self);
  * target (init). */
 void fnv_window_class_install_actions(GtkWidgetClass *wc);
 void fnv_window_add_drop_target(FnvWindow *self);
+/* Asks the worker for the current image again (window.c). */
+void fnv_window_refresh_image(FnvWindow *self);
+/* window-training.c, the runs along training (issue 17.3, 17.4): binds the
+ * epoch slider and the history view (class_init); rereads the runs of the
+ * models open (a model was loaded); fills an image job's checkpoints for
+ * the epoch shown; shows one panel of an image job. */
+void fnv_window_class_bind_training(GtkWidgetClass *wc);
+void fnv_window_update_runs(FnvWindow *self);
+void fnv_window_job_epoch(FnvWindow *self, FnvJob *j);
+void fnv_window_show_slot(FnvWindow *self, const FnvJob *j, int slot, int k,
+                          const char *const *names);
 
 #endif

@@ -126,7 +126,7 @@ static void display_image(FnvWindow *self)
     int k = ref->k;
     const char *const *names = (const char *const *)ref->names;
     for (int s = 0; s < FNV_SLOTS; s++)
-        fnv_model_panel_show(panel(self, s), j, s, k, names);
+        fnv_window_show_slot(self, j, s, k, names);
     if (j->logits[FNV_BASELINE]) {
         float *label = g_new(float, k);
         int n = fn_multiwarm_label(j->logits[FNV_BASELINE], k, j->true_class,
@@ -141,7 +141,11 @@ static void display_image(FnvWindow *self)
         g_free(label);
     } else {
         fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
-        gtk_label_set_text(self->label_caption, "Open a baseline to see its multi-warm label");
+        gtk_label_set_text(
+            self->label_caption,
+            j->skip[FNV_BASELINE]
+                ? "No multi-warm label: the baseline kept no checkpoint of this epoch"
+                : "Open a baseline to see its multi-warm label");
     }
     update_style(self);
 }
@@ -175,8 +179,14 @@ static void refresh_image(FnvWindow *self)
     j->index = index;
     j->cls = self->cls;
     j->grad_cam = self->grad_cam;
+    fnv_window_job_epoch(self, j);
     submit(self, j);
     self->image_gen = j->generation;
+}
+
+void fnv_window_refresh_image(FnvWindow *self)
+{
+    refresh_image(self);
 }
 
 static gboolean image_done(FnvJob *j, gpointer user)
@@ -199,6 +209,11 @@ static gboolean image_done(FnvJob *j, gpointer user)
         }
         if (row) {
             char *t = image_title(self, path, index, j->status == FN_OK ? j->true_class : -1);
+            if (j->epoch) {
+                char *e = g_strdup_printf("%s · epoch %d", t, j->epoch);
+                g_free(t);
+                t = e;
+            }
             gtk_label_set_text(self->image_title, t);
             g_free(t);
         }
@@ -303,6 +318,7 @@ static gboolean load_done(FnvJob *j, gpointer user)
             clear_views(self, "Working…");
             if (self->dataset && self->dataset->k != self->info[s].k) drop_dataset(self);
             update_titles(self);
+            fnv_window_update_runs(self);
             rebuild_class_model(self);
             const char *ds = self->info[s].dataset;
             if (!*fnv_image_list_get_spec(self->image_list) && ds && *ds) {
@@ -626,6 +642,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     gtk_widget_class_bind_template_callback(wc, on_filter_changed);
     gtk_widget_class_bind_template_callback(wc, on_class_activated);
     gtk_widget_class_bind_template_callback(wc, on_cell);
+    fnv_window_class_bind_training(wc);
     fnv_window_class_install_actions(wc);
 }
 

@@ -23,6 +23,9 @@ void fnv_window_open_paths(FnvWindow *self, const char *const *paths, int n);
 /* slot: 0 baseline, 1 FocusNet, -1 by the checkpoint's loss. */
 void fnv_window_load_checkpoint(FnvWindow *self, const char *path, int slot);
 void fnv_window_add_image(FnvWindow *self, const char *path);
+/* Shows the runs' checkpoints of epoch (focusnet train --keep-epochs) once a
+ * run that kept it is open; 0: the checkpoints as opened (epoch-slider.h). */
+void fnv_window_set_epoch(FnvWindow *self, int epoch);
 void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *split, int limit);
 
 /* What is shown is chosen through properties, bound to the window's controls:

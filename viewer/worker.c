@@ -8,6 +8,15 @@
 #include "worker.h"
 
 #define EVAL_BATCH 128
+/* Epoch checkpoints kept loaded per slot: sliding back and forth over a few
+ * epochs loads each once; a ResNet-18 built for Grad-CAM is some 100 MB. */
+#define EPOCH_CACHE 4
+
+typedef struct {
+    char *path;
+    fn_model *m;
+    unsigned long used; /* the worker's clock at its last use */
+} epoch_model;
 
 struct FnvWorker {
     GThread *thread;
@@ -20,6 +29,8 @@ struct FnvWorker {
     fn_device *dev;
     fn_model *cam[FNV_SLOTS], *eval[FNV_SLOTS];
     char *paths[FNV_SLOTS];
+    epoch_model epochs[FNV_SLOTS][EPOCH_CACHE];
+    unsigned long clock;
     fn_dataset *data;
 };
 
@@ -64,6 +75,7 @@ void fnv_job_free(FnvJob *j)
     g_free(j->error);
     fnv_model_info_clear(&j->info);
     for (int s = 0; s < FNV_SLOTS; s++) {
+        g_free(j->ckpt[s]);
         g_free(j->pixels[s]);
         g_free(j->logits[s]);
         g_free(j->heat[s]);
@@ -118,12 +130,61 @@ static void fill_info(FnvModelInfo *info, const char *path, fn_model *m)
     info->cam_available = fn_cam_available(m);
 }
 
+static void drop_epoch(epoch_model *e)
+{
+    fn_model_free(e->m);
+    g_free(e->path);
+    memset(e, 0, sizeof *e);
+}
+
 static void unload(FnvWorker *w, int slot)
 {
     fn_model_free(w->cam[slot]);
     fn_model_free(w->eval[slot]);
     w->cam[slot] = w->eval[slot] = NULL;
     g_clear_pointer(&w->paths[slot], g_free);
+    for (int i = 0; i < EPOCH_CACHE; i++) /* they were the old run's */
+        drop_epoch(&w->epochs[slot][i]);
+}
+
+/* Slot's checkpoint of an epoch, loaded on first use (batch 1, for Grad-CAM
+ * too) and cached; it must be a checkpoint of the model opened in the slot. */
+static fn_model *epoch_model_get(FnvWorker *w, int slot, const char *path, FnvJob *j)
+{
+    epoch_model *c = w->epochs[slot], *victim = &c[0];
+    for (int i = 0; i < EPOCH_CACHE; i++) {
+        if (c[i].path && strcmp(c[i].path, path) == 0) {
+            c[i].used = ++w->clock;
+            return c[i].m;
+        }
+        if (c[i].used < victim->used) victim = &c[i];
+    }
+    fn_model *m = NULL;
+    fn_status st = fn_checkpoint_load(w->dev, path, NULL, 1, 1, &m);
+    if (st != FN_OK) {
+        fail(j, st, NULL);
+        return NULL;
+    }
+    const fn_model_config *a = fn_model_get_config(m), *b = fn_model_get_config(w->cam[slot]);
+    if (strcmp(a->arch, b->arch) != 0 || a->classes != b->classes || a->channels != b->channels ||
+        a->height != b->height || a->width_px != b->width_px) {
+        j->status = FN_ERR_MISMATCH;
+        j->error = g_strdup_printf("%s: %s for %d classes is not a checkpoint of the run's %s "
+                                   "(%d classes) opened from %s",
+                                   path, a->arch, a->classes, b->arch, b->classes, w->paths[slot]);
+        fn_model_free(m);
+        return NULL;
+    }
+    if (fn_model_check_classes(m, path, w->cam[slot], w->paths[slot]) != FN_OK) {
+        fail(j, FN_ERR_MISMATCH, NULL);
+        fn_model_free(m);
+        return NULL;
+    }
+    drop_epoch(victim);
+    victim->path = g_strdup(path);
+    victim->m = m;
+    victim->used = ++w->clock;
+    return m;
 }
 
 static void run_load(FnvWorker *w, FnvJob *j)
@@ -214,14 +275,25 @@ static void dataset_input(fn_model *m, const uint8_t *img, float *input, float *
 static void run_image(FnvWorker *w, FnvJob *j)
 {
     float *input[FNV_SLOTS] = {NULL, NULL};
+    fn_model *ms[FNV_SLOTS] = {NULL, NULL}; /* the models this image goes through */
     fn_status st = FN_OK;
     if (!j->path && (!w->data || j->index < 0 || j->index >= fn_dataset_count(w->data))) {
         j->status = FN_ERR_ARG;
         j->error = g_strdup_printf("image %d is not in the open dataset", j->index);
         return;
     }
+    for (int s = 0; s < FNV_SLOTS; s++) {
+        if (!w->cam[s] || j->skip[s]) continue;
+        ms[s] = j->ckpt[s] ? epoch_model_get(w, s, j->ckpt[s], j) : w->cam[s];
+        if (!ms[s]) return; /* the failure is in j */
+    }
+    if (!ms[FNV_BASELINE] && !ms[FNV_FOCUSNET]) {
+        j->status = FN_ERR_ARG;
+        j->error = g_strdup_printf("neither run kept a checkpoint of epoch %d", j->epoch);
+        return;
+    }
     for (int s = 0; s < FNV_SLOTS && st == FN_OK; s++) {
-        fn_model *m = w->cam[s];
+        fn_model *m = ms[s];
         if (!m) continue;
         const fn_model_config *c = fn_model_get_config(m);
         size_t n = (size_t)c->channels * c->height * c->width_px;
@@ -241,22 +313,24 @@ static void run_image(FnvWorker *w, FnvJob *j)
             dataset_input(m, fn_dataset_image(w->data, j->index), input[s], j->pixels[s]);
             j->true_class = fn_dataset_label(w->data, j->index);
         }
-        st = fn_model_predict(m, input[s], 1, j->logits[s]);
-        if (st != FN_OK) fail(j, st, "predicting");
     }
     if (st == FN_OK) {
-        int ref = w->cam[FNV_FOCUSNET] ? FNV_FOCUSNET : FNV_BASELINE;
-        int k = fn_model_get_config(w->cam[ref])->classes;
+        int ref = ms[FNV_FOCUSNET] ? FNV_FOCUSNET : FNV_BASELINE;
+        int k = fn_model_get_config(ms[ref])->classes, chosen = j->cls >= 0 && j->cls < k;
         j->k = k;
-        j->shown_class = j->cls >= 0 && j->cls < k ? j->cls : argmax(j->logits[ref], k);
+        /* One forward per model: the map's pass also gives the logits, and
+         * with no class chosen, the map of the model's own prediction. */
         for (int s = 0; s < FNV_SLOTS && st == FN_OK; s++) {
-            if (!w->cam[s]) continue;
-            j->used_grad_cam[s] = j->grad_cam || !fn_cam_available(w->cam[s]);
-            j->mapped_class[s] = j->cls >= 0 && j->cls < k ? j->cls : argmax(j->logits[s], k);
-            st = fn_cam_compute(w->cam[s], input[s], j->mapped_class[s], j->used_grad_cam[s],
-                                j->heat[s], NULL);
+            if (!ms[s]) continue;
+            j->used_grad_cam[s] = j->grad_cam || !fn_cam_available(ms[s]);
+            j->mapped_class[s] = j->cls;
+            st = chosen ? fn_cam_compute(ms[s], input[s], j->cls, j->used_grad_cam[s], j->heat[s],
+                                         j->logits[s])
+                        : fn_cam_predicted(ms[s], input[s], j->used_grad_cam[s], j->heat[s],
+                                           j->logits[s], &j->mapped_class[s]);
             if (st != FN_OK) fail(j, st, "computing the class activation map");
         }
+        j->shown_class = chosen ? j->cls : argmax(j->logits[ref], k);
     }
     if (st == FN_OK) j->status = FN_OK;
     for (int s = 0; s < FNV_SLOTS; s++)

@@ -49,6 +49,13 @@ struct FnvJob {
     int index;    /* IMAGE: the dataset image */
     int cls;      /* IMAGE: the class to map; -1: the top class (FocusNet's, else the baseline's) */
     int grad_cam; /* IMAGE: Grad-CAM even where plain CAM applies */
+    /* IMAGE, the epoch slider: per slot the checkpoint to use in place of the
+     * slot's model (NULL: the model as opened), or skip: the slot's run kept
+     * no checkpoint of the epoch, leave it out. Loaded on first use and kept
+     * in a small cache on the worker (EPOCH_CACHE per slot). */
+    char *ckpt[FNV_SLOTS];
+    int skip[FNV_SLOTS];
+    int epoch;          /* IMAGE: what the slider showed, 0: the checkpoints as opened */
     char *spec, *split; /* DATASET */
     int limit;
     /* ---- result ---- */
@@ -57,7 +64,7 @@ struct FnvJob {
     FnvModelInfo info; /* LOAD: the model now in info_slot */
     int info_slot;
     int closed_other; /* LOAD: the other slot is empty now */
-    /* IMAGE: per slot, NULL where no model is loaded; k as in DATASET */
+    /* IMAGE: per slot, NULL where no model is loaded or the slot is skipped; k as in DATASET */
     int c[FNV_SLOTS], h[FNV_SLOTS], w[FNV_SLOTS];
     float *pixels[FNV_SLOTS]; /* (C, H, W) in [0, 1] */
     float *logits[FNV_SLOTS]; /* (K) */
@@ -67,7 +74,7 @@ struct FnvJob {
     /* the class each model's map shows: the chosen one, or with "each model's
      * top class" (cls -1) the model's own top class (issue 17.6) */
     int mapped_class[FNV_SLOTS];
-    int true_class;  /* -1 when unknown */
+    int true_class; /* -1 when unknown */
     /* DATASET */
     int n, k;
     int *labels;              /* (n) */

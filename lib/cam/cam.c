@@ -138,13 +138,16 @@ static fn_status features_grad(fn_model *m, int cls, int other, float *grad)
 
 /* The map of class_index, or with other >= 0 the contrast "why class_index
  * and not other": CAM weights w_A - w_B (so exactly CAM_A - CAM_B, signed),
- * Grad-CAM of z_A - z_B (its positive part, as Grad-CAM's). */
+ * Grad-CAM of z_A - z_B (its positive part, as Grad-CAM's). With
+ * predicted (non-NULL): the map of the class the logits pick instead, stored
+ * there (class_index is ignored). */
 static fn_status cam_map(fn_model *m, const float *image, int class_index, int other, int grad_cam,
-                         float *heatmap, float *logits)
+                         float *heatmap, float *logits, int *predicted)
 {
     if (!m || !m->dev || !image || !heatmap)
         return fn_error(FN_ERR_ARG, "fn_cam_compute: bad argument");
     const fn_model_config *c = &m->cfg;
+    if (predicted) class_index = 0; /* checked below; replaced after the forward */
     if (class_index < 0 || class_index >= c->classes)
         return fn_error(FN_ERR_ARG, "class %d is out of range: the model has %d classes",
                         class_index, c->classes);
@@ -164,9 +167,21 @@ static fn_status cam_map(fn_model *m, const float *image, int class_index, int o
     size_t per = (size_t)c->channels * c->height * c->width_px;
     FN_TRY(fn_buffer_write(m->dev, m->acts[m->input].data, 0, per * sizeof(float), image));
     FN_TRY(fn_model_forward(m, 1, 0));
-    if (logits)
-        FN_TRY(fn_buffer_read(m->dev, m->acts[m->logits].data, 0,
-                              (size_t)c->classes * sizeof(float), logits));
+    float *z = logits;
+    if (predicted && !z) z = malloc((size_t)c->classes * sizeof *z);
+    if (predicted && !z) return fn_error(FN_ERR_NOMEM, "out of host memory");
+    fn_status rd = FN_OK;
+    if (z)
+        rd = fn_buffer_read(m->dev, m->acts[m->logits].data, 0, (size_t)c->classes * sizeof(float),
+                            z);
+    if (rd == FN_OK && predicted) {
+        class_index = 0;
+        for (int i = 1; i < c->classes; i++)
+            if (z[i] > z[class_index]) class_index = i;
+        *predicted = class_index;
+    }
+    if (z != logits) free(z);
+    FN_TRY(rd);
 
     const fn_act *f = &m->acts[m->features];
     int nf = f->c, hw = f->h * f->w;
@@ -225,7 +240,14 @@ done:
 fn_status fn_cam_compute(fn_model *m, const float *image, int class_index, int grad_cam,
                          float *heatmap, float *logits)
 {
-    return cam_map(m, image, class_index, -1, grad_cam, heatmap, logits);
+    return cam_map(m, image, class_index, -1, grad_cam, heatmap, logits, NULL);
+}
+
+fn_status fn_cam_predicted(fn_model *m, const float *image, int grad_cam, float *heatmap,
+                           float *logits, int *class_index)
+{
+    if (!class_index) return fn_error(FN_ERR_ARG, "fn_cam_predicted: bad argument");
+    return cam_map(m, image, 0, -1, grad_cam, heatmap, logits, class_index);
 }
 
 fn_status fn_cam_contrast(fn_model *m, const float *image, int class_a, int class_b, int grad_cam,
@@ -234,7 +256,7 @@ fn_status fn_cam_contrast(fn_model *m, const float *image, int class_a, int clas
     if (m && (class_b < 0 || class_b == class_a))
         return fn_error(FN_ERR_ARG, "a contrast needs two different classes, not %d and %d",
                         class_a, class_b);
-    return cam_map(m, image, class_a, class_b, grad_cam, heatmap, logits);
+    return cam_map(m, image, class_a, class_b, grad_cam, heatmap, logits, NULL);
 }
 
 fn_status fn_model_load_image(const fn_model *m, const char *path, float *input, float *pixels)

@@ -82,6 +82,10 @@ struct fn_device {
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
     int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
     int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
+    /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
+     * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
+     * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */
+    int simd_floats;
     /* Called by fn_launch with the rounded global and the local size of every
      * kernel it enqueues (tests record GPU launch shapes with it); NULL: off. */
     void (*launch_hook)(void *ctx, cl_kernel k, int dims, const size_t *global,

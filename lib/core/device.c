@@ -182,6 +182,11 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->device = all[pick].device;
     dev->profiling = profiling;
     dev->long_runs = dev->info.is_cpu && !dev->info.is_gpu;
+    cl_uint vec = 0;
+    if (clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vec, &vec, NULL) !=
+        CL_SUCCESS)
+        vec = 16;
+    dev->simd_floats = vec >= 16 ? 16 : 8;
     const char *gemm = env.gemm;
     if (gemm && strcmp(gemm, "clblast") == 0)
         dev->gemm_path = FN_GEMM_CLBLAST;

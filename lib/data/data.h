@@ -30,6 +30,9 @@ typedef struct fn_dataset fn_dataset;
  *                    and channels (1 or 3) are those of the first image unless the spec
  *                    ends in "@S" or "@HxW" ("folder:photos@64") or fn_dataset_open_sized
  *                    gives them.
+ *   "holdout:N:SPEC" a validation split of SPEC's training images (holdout.c): "test"
+ *                    is N of them (the last of each class, spread evenly across
+ *                    classes), "train" the others; SPEC's test split is not read.
  * split: "train" or "test".
  * limit: keep at most this many images (0 = all), spread evenly across classes (round
  *        robin over the classes that still have images), each class keeping its first

@@ -233,10 +233,12 @@ fn_status fn_dataset_open_sized(const char *spec, const char *split, int limit, 
             return fn_error(FN_ERR_MISMATCH, "dataset %s: size %dx%d asked for, spec says %dx%d",
                             spec, height, width, h, w);
         st = fn_dataset_open_folder(arg, split, limit, channels, h, w, &d);
+    } else if (kind_len == 7 && strncmp(spec, "holdout", 7) == 0 && arg[0]) {
+        st = fn_dataset_open_holdout(arg, split, limit, channels, height, width, &d);
     } else {
         return fn_error(FN_ERR_ARG,
                         "dataset \"%s\": expected fashion-mnist, mnist:DIR, cifar10:DIR, "
-                        "cifar100:DIR or folder:DIR",
+                        "cifar100:DIR, folder:DIR or holdout:N:SPEC",
                         spec);
     }
     if (st != FN_OK) return st;

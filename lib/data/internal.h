@@ -36,6 +36,9 @@ fn_status fn_dataset_open_cifar(const char *dir, int hundred, const char *split,
                                 fn_dataset **out);
 fn_status fn_dataset_open_folder(const char *dir, const char *split, int limit, int channels,
                                  int height, int width, fn_dataset **out);
+/* arg: "N:SPEC", the part of a "holdout:N:SPEC" spec after "holdout:". */
+fn_status fn_dataset_open_holdout(const char *arg, const char *split, int limit, int channels,
+                                  int height, int width, fn_dataset **out);
 
 /* The last path component of path (for messages and names). */
 const char *fn_basename(const char *path);

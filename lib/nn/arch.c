@@ -198,15 +198,16 @@ static int basic_block(fn_model *m, const char *name, int x, int planes, int str
 
 static int resnet(fn_model *m, int x, const int *blocks)
 {
+    int div = m->narrow > 1 ? m->narrow : 1; /* tests only (fn_model_create_narrow) */
     if (m->cfg.small_stem) {
-        x = fn_build_conv(m, "conv1", x, 64, 3, 1, 1, 1, 0);
+        x = fn_build_conv(m, "conv1", x, 64 / div, 3, 1, 1, 1, 0);
         x = fn_build_act(m, FN_L_RELU, fn_build_bn(m, "bn1", x));
     } else {
-        x = fn_build_conv(m, "conv1", x, 64, 7, 2, 3, 1, 0);
+        x = fn_build_conv(m, "conv1", x, 64 / div, 7, 2, 3, 1, 0);
         x = fn_build_act(m, FN_L_RELU, fn_build_bn(m, "bn1", x));
         x = fn_build_maxpool(m, x, 3, 2, 1);
     }
-    const int planes[4] = {64, 128, 256, 512};
+    const int planes[4] = {64 / div, 128 / div, 256 / div, 512 / div};
     for (int s = 0; s < 4; s++)
         for (int b = 0; b < blocks[s]; b++) {
             char name[32];

@@ -234,7 +234,16 @@ static fn_status alloc_training(fn_model *m)
 fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_batch, int training,
                           fn_model **out)
 {
+    return fn_model_create_narrow(dev, cfg, max_batch, training, 1, out);
+}
+
+fn_status fn_model_create_narrow(fn_device *dev, const fn_model_config *cfg, int max_batch,
+                                 int training, int div, fn_model **out)
+{
     *out = NULL;
+    if (div != 1 &&
+        (strncmp(cfg->arch, "resnet", 6) != 0 || div < 1 || div > 16 || (div & (div - 1)) != 0))
+        return fn_error(FN_ERR_ARG, "a narrow model is a ResNet divided by 2, 4, 8 or 16");
     if (max_batch < 1)
         return fn_error(FN_ERR_ARG, "batch size must be at least 1, not %d", max_batch);
     if (cfg->classes < 1 || cfg->channels < 1 || cfg->height < 1 || cfg->width_px < 1)
@@ -246,6 +255,7 @@ fn_status fn_model_create(fn_device *dev, const fn_model_config *cfg, int max_ba
     m->cfg = *cfg;
     m->max_batch = max_batch;
     m->training = training;
+    m->narrow = div;
     for (int i = 0; i < 3; i++) {
         m->meta.mean[i] = 0.0f;
         m->meta.std[i] = 1.0f;

@@ -86,6 +86,7 @@ struct fn_model {
     int cam_linear;  /* the layer index of the classifier that follows them, or -1 */
     cl_mem tmp_grad; /* a gradient that must be added into a shared one lands here first */
     int64_t batches_tracked; /* batch norm's num_batches_tracked: training batches seen */
+    int narrow;              /* ResNet's channels divided by this (fn_model_create_narrow) */
     fn_model_meta meta;
     /* --sync-bn (fn_model_sync_bn): batch norm in training takes its
      * statistics over the ranks of bn_comm; NULL: over this process's rows.
@@ -131,6 +132,14 @@ fn_status fn_model_sync_bn_idle(fn_model *m, int layer);
 fn_status fn_model_backward_begin(fn_model *m, int n);
 /* The layer whose backward produces parameter p's gradient, or -1. */
 int fn_model_param_layer(const fn_model *m, int p);
+/* Tests only: fn_model_create with every channel count of a ResNet divided
+ * by div (1, 2, 4, 8 or 16; the stem's 64 becomes 64 / div), the same layer
+ * kinds in the same order. A ResNet-18 a strict simulator (oclgrind) steps
+ * in minutes (at div 1 its 11.2M parameters take it hours). Not in
+ * focusnet.h and never in a checkpoint, which records no divisor; other
+ * architectures refuse div > 1. */
+fn_status fn_model_create_narrow(fn_device *dev, const fn_model_config *cfg, int max_batch,
+                                 int training, int div, fn_model **out);
 /* fn_model_init (focusnet.h) initializes parameters as torchvision does. */
 int fn_model_find_param(const fn_model *m, const char *name);
 

@@ -81,7 +81,7 @@ static int use_igemm(int m, size_t padded_floats)
 static fn_status igemm(fn_device *dev, cl_mem y, cl_mem xp, const fn_view *w, cl_mem b, int m,
                        int n, int c, int hp, int wp, int kh, int kw, int stride, int oh, int ow)
 {
-    int mr = fn_gemm_rows(m), ti = (m + mr - 1) / mr, k = c * kh * kw, p = n * oh * ow;
+    int mr = fn_gemm_rows(dev, m), ti = (m + mr - 1) / mr, k = c * kh * kw, p = n * oh * ow;
     cl_mem ap;
     FN_TRY(fn_scratch(dev, 2, (size_t)ti * mr * k * sizeof(float), &ap));
     FN_TRY(fn_gemm_pack_a(dev, m, k, w, ap));

@@ -3,8 +3,9 @@
  * faster (POCL on two cores: CLBlast's kernels reach 10-20 GFLOP/s, these
  * about as much as OpenBLAS). GPUs keep CLBlast (fn_use_own_gemm).
  *
- * Every product packs A (and B unless given packed) into panels, then runs
- * one launch over the tiles of C. When C has too few tiles to keep every
+ * Every product packs A (unless it reads A in place, direct_a) and B (unless
+ * given packed or read in place) into panels, then runs one launch over the
+ * tiles of C. When C has too few tiles to keep every
  * core busy, K is split into slices whose partial products are summed by a
  * second kernel.
  * Scratch: slot 2 holds packed A followed by the partial sums, slot 3 packed B. */
@@ -20,9 +21,15 @@ int fn_use_own_gemm(const fn_device *dev)
     return dev->info.is_cpu && !dev->info.is_gpu;
 }
 
-/* Rows per tile: as many as the problem has, 16 at most. */
-static int pick_mr(int m)
+/* Rows per tile: as many as the problem has, up to what the registers hold.
+ * An MR x 16 tile keeps MR float16 accumulators, 2*MR SIMD registers of 8
+ * floats: with AVX-512's 32 registers of 16 floats MR = 16 fits (16 + the B
+ * row + a broadcast), with AVX2's 16 registers of 8 floats MR = 6 (12 + 2 +
+ * 1). MR = 16 there spills the accumulators on every k: 60 against 139
+ * GFLOP/s for 128 x 4096 x 1152 on 2 Zen 3 cores. */
+static int pick_mr(const fn_device *dev, int m)
 {
+    if (dev->simd_floats < 16) return m > 4 ? 6 : 4;
     return m > 8 ? 16 : m > 4 ? 8 : 4;
 }
 
@@ -103,25 +110,27 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
     cl_mem part;
     FN_TRY(fn_scratch(dev, 2, (size_t)slices * g->m * g->n * sizeof(float), &part));
     cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "gemm", "gemm_nt", &k));
+    int w8 = dev->simd_floats < 16;
+    FN_TRY(fn_kernel_get(dev, "gemm", w8 ? "gemm_nt8" : "gemm_nt", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(panels), FN_ARG(tchunk),
                           FN_ARG(g->a), FN_ARG(g->b), FN_ARG(part), FN_ARG(slices), (size_t)0));
-    /* Tiles of 4 x 6 (kernels/gemm.cl, TA x TB). */
-    size_t global[3] = {((size_t)g->m + 3) / 4, ((size_t)g->n + 5) / 6, (size_t)slices};
+    /* Tiles of 4 x 6, or 3 x 4 for 8-float SIMD (kernels/gemm.cl, TA x TB). */
+    size_t ta = w8 ? 3 : 4, tb = w8 ? 4 : 6;
+    size_t global[3] = {((size_t)g->m + ta - 1) / ta, ((size_t)g->n + tb - 1) / tb, (size_t)slices};
     FN_TRY(fn_launch_auto(dev, k, 3, global));
     return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, g->accumulate);
 }
 
-int fn_gemm_rows(int m)
+int fn_gemm_rows(const fn_device *dev, int m)
 {
-    return pick_mr(m);
+    return pick_mr(dev, m);
 }
 
 fn_status fn_gemm_pack_a(fn_device *dev, int m, int k, const fn_view *a, cl_mem dst)
 {
     if (m < 1 || k < 1 || a->q < 1 || !a->mem || !dst)
         return fn_error(FN_ERR_ARG, "gemm_pack_a: bad sizes m=%d k=%d", m, k);
-    int mr = pick_mr(m), ti = (m + mr - 1) / mr, pchunk = 256;
+    int mr = pick_mr(dev, m), ti = (m + mr - 1) / mr, pchunk = 256;
     cl_kernel kern;
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_pack_a", &kern));
     FN_TRY(fn_kernel_args(kern, FN_ARG(m), FN_ARG(k), FN_ARG(mr), FN_ARG(pchunk), FN_ARG(a->mem),
@@ -132,10 +141,21 @@ fn_status fn_gemm_pack_a(fn_device *dev, int m, int k, const fn_view *a, cl_mem 
     return fn_launch_auto(dev, kern, 2, pa);
 }
 
+/* Whether gemm_mr* reads A in place (a_ld): A a plain row-major matrix (no
+ * image split along K, at the start of its buffer) and C at most 64 panels
+ * wide, where packing A costs a sizeable share of the product (ResNet-18 at
+ * batch 1: 71 of 136 ms per forward went to packing the weights; 512 x 16 x
+ * 4608 runs 3 to 10 times faster in place). Wider products keep packing,
+ * whose single stream suits the long walks over A. */
+static int direct_a(const fn_gemm_args *g)
+{
+    return g->a.s_col == 1 && g->a.q >= g->k && g->a.off == 0 && g->n <= 64 * NR;
+}
+
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
 {
     FN_TRY(check(g));
-    int mr = pick_mr(g->m), ti = (g->m + mr - 1) / mr, tj = (g->n + NR - 1) / NR;
+    int mr = pick_mr(dev, g->m), ti = (g->m + mr - 1) / mr, tj = (g->n + NR - 1) / NR;
     size_t tiles = (size_t)ti * tj;
 
     /* Slices of K when C alone has too few tiles for the cores. */
@@ -151,12 +171,21 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     int kchunk = (g->k + slices - 1) / slices;
     slices = (g->k + kchunk - 1) / kchunk;
 
-    size_t ap_len = (size_t)ti * mr * g->k,
+    int a_ld = direct_a(g) ? g->a.s_row : 0;
+    size_t ap_len = a_ld ? 0 : (size_t)ti * mr * g->k,
            part_len = slices > 1 ? (size_t)slices * g->m * g->n : 0;
     cl_mem ap, bp = g->b_packed;
-    FN_TRY(fn_scratch(dev, 2, (ap_len + part_len) * sizeof(float), &ap));
+    FN_TRY(fn_scratch(dev, 2, (ap_len + part_len + 1) * sizeof(float), &ap));
     cl_kernel k;
-    FN_TRY(fn_gemm_pack_a(dev, g->m, g->k, &g->a, ap));
+    if (!a_ld) FN_TRY(fn_gemm_pack_a(dev, g->m, g->k, &g->a, ap));
+    /* B read in place where its images are whole tiles wide (1x1
+     * convolutions in NCHW, 16 | H*W): packing would only copy it (32 x
+     * 16384 x 96: 1.4 to 4 times faster in place, here). */
+    fn_view bv = {0};
+    if (!bp && g->b.s_col == 1 && g->b.q % NR == 0 && g->n % NR == 0) {
+        bv = g->b;
+        bp = g->b.mem;
+    }
     if (!bp) {
         FN_TRY(fn_scratch(dev, 3, (size_t)tj * NR * g->k * sizeof(float), &bp));
         FN_TRY(fn_gemm_pack_b(dev, g->k, g->n, &g->b, bp));
@@ -177,7 +206,9 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(g->k), FN_ARG(kchunk), FN_ARG(ap),
                           FN_ARG(bp), FN_ARG(c.mem), FN_ARG(c.q), FN_ARG(c.sn), FN_ARG(c.s_row),
                           FN_ARG(c.s_col), FN_ARG(c.off), FN_ARG(c_ss), FN_ARG(bias),
-                          FN_ARG(has_bias), FN_ARG(acc), (size_t)0));
+                          FN_ARG(has_bias), FN_ARG(acc), FN_ARG(a_ld), FN_ARG(bv.q), FN_ARG(bv.sn),
+                          FN_ARG(bv.s_row), FN_ARG(bv.off), (size_t)0));
+    if (a_ld) FN_CL(clSetKernelArg(k, 4, sizeof g->a.mem, &g->a.mem));
     /* Row tiles vary fastest: tiles that share a B panel run together. */
     size_t global[3] = {(size_t)ti, (size_t)tj, (size_t)slices};
     FN_TRY(fn_launch_auto(dev, k, 3, global));

@@ -72,7 +72,7 @@ int fn_use_own_gemm(const fn_device *dev);
 /* Rows per tile (MR) fn_gemm uses for M rows, and A packed in panels of MR
  * rows (Ap[(t*K + k)*MR + r] = A(t*MR + r, k), zero past M; dst holds
  * ceil(M/MR)*MR*K floats), for kernels that reuse fn_gemm's tiles. */
-int fn_gemm_rows(int m);
+int fn_gemm_rows(const fn_device *dev, int m);
 fn_status fn_gemm_pack_a(fn_device *dev, int m, int k, const fn_view *a, cl_mem dst);
 /* Packs B (K, N) into the b_packed layout; dst holds ceil(N/16)*16*K floats. */
 fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem dst);

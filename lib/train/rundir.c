@@ -24,6 +24,29 @@
 static const char *const run_files[] = {"state.safetensors", "log.jsonl", "last.safetensors",
                                         "best.safetensors", NULL};
 
+/* 1 for "epoch-NNN.safetensors" (NNN: digits), what --keep-epochs writes. */
+static int kept_epoch_name(const char *name)
+{
+    if (strncmp(name, "epoch-", 6) != 0) return 0;
+    size_t digits = strspn(name + 6, "0123456789");
+    return digits >= 3 && strcmp(name + 6 + digits, ".safetensors") == 0;
+}
+
+/* 1 when dir/epochs holds a kept epoch. */
+static int holds_epochs(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/epochs", dir);
+    DIR *d = opendir(p);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL)
+        found = kept_epoch_name(e->d_name);
+    closedir(d);
+    return found;
+}
+
 int fn_rundir_holds_run(const char *dir, const char **which)
 {
     for (int i = 0; run_files[i]; i++) {
@@ -34,6 +57,11 @@ int fn_rundir_holds_run(const char *dir, const char **which)
             if (which) *which = run_files[i];
             return 1;
         }
+    }
+    /* Kept epochs alone are a run too: a fresh run would mix its epochs in. */
+    if (holds_epochs(dir)) {
+        if (which) *which = "epochs/";
+        return 1;
     }
     return 0;
 }
@@ -58,6 +86,32 @@ void fn_rundir_remove_run(const char *dir)
         snprintf(p, sizeof p, "%s/%s", dir, run_files[i]);
         unlink(p);
     }
+    /* The old run's kept epochs go too, or they would pose as this run's;
+     * what else a user put in epochs/ stays (and so does the folder then). */
+    char ep[4200];
+    snprintf(ep, sizeof ep, "%s/epochs", dir);
+    DIR *d = opendir(ep);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!kept_epoch_name(e->d_name)) continue;
+        char p[4500];
+        snprintf(p, sizeof p, "%s/%s", ep, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    fn_rundir_remove_stale_temps(ep);
+    rmdir(ep);
+}
+
+fn_status fn_rundir_epoch_path(const fn_rundir *d, int epoch, char *path, size_t n)
+{
+    if (mkdir(d->epochs, 0755) != 0 && errno != EEXIST)
+        return fn_error(FN_ERR_IO, "%s: cannot create the folder of kept epochs: %s", d->epochs,
+                        strerror(errno));
+    if ((size_t)snprintf(path, n, "%s/epoch-%03d.safetensors", d->epochs, epoch) >= n)
+        return fn_error(FN_ERR_IO, "%s: path too long", d->epochs);
+    return FN_OK;
 }
 
 fn_status fn_rundir_lock(const char *dir, int *fd_out)
@@ -147,7 +201,9 @@ fn_status fn_rundir_open(fn_rundir *d, const char *dir, int fresh, int overwrite
     snprintf(d->best, sizeof d->best, "%s/best.safetensors", dir);
     snprintf(d->log, sizeof d->log, "%s/log.jsonl", dir);
     snprintf(d->state, sizeof d->state, "%s/state.safetensors", dir);
+    snprintf(d->epochs, sizeof d->epochs, "%s/epochs", dir);
     fn_rundir_remove_stale_temps(dir);
+    fn_rundir_remove_stale_temps(d->epochs);
     if (fresh) {
         /* Checked again under the lock: another run may have written here
          * since fn_train looked. With overwrite the old run goes, all of it

@@ -7,9 +7,12 @@
 
 #include "../core/core.h"
 
-/* 1 when dir holds a run's files (*which: the first one found). */
+/* 1 when dir holds a run's files or kept epochs (*which: the first one
+ * found). */
 int fn_rundir_holds_run(const char *dir, const char **which);
-/* Removes a run's files (a fresh run with overwrite). */
+/* Removes a run's files (a fresh run with overwrite), its kept epochs
+ * included (DIR/epochs/epoch-*.safetensors; the folder too when that
+ * empties it). */
 void fn_rundir_remove_run(const char *dir);
 /* Takes the run lock of dir (an existing folder); refused while another
  * process holds it, naming its PID. fn_rundir_unlock(fd) releases it. */
@@ -25,7 +28,12 @@ typedef struct {
     int created;                                         /* this run made the directory */
     int lock_fd;                                         /* the run lock, -1: none */
     char last[1200], best[1200], log[1200], state[1200]; /* the files' paths */
+    char epochs[1200]; /* the folder of kept epochs (--keep-epochs) */
 } fn_rundir;
+
+/* DIR/epochs/epoch-NNN.safetensors (NNN: the 1-based epoch, 3 digits or
+ * more) into path, creating DIR/epochs when it is not there. */
+fn_status fn_rundir_epoch_path(const fn_rundir *d, int epoch, char *path, size_t n);
 
 /* Checks dir, creates it (and parents) if needed, takes its run lock and
  * removes temporary files of killed writers. fresh: a new run, refused

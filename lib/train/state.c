@@ -28,195 +28,6 @@ void fn_train_state_free(fn_train_state *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---- the configuration as JSON ---- */
-
-static void add_str(cJSON *o, const char *k, const char *v)
-{
-    if (v)
-        cJSON_AddStringToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-static char *config_json(const fn_train_config *c)
-{
-    cJSON *o = cJSON_CreateObject(), *l = cJSON_CreateObject();
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
-    add_str(o, "arch", c->arch);
-    cJSON_AddNumberToObject(o, "small_stem", c->small_stem);
-    cJSON_AddNumberToObject(o, "width", c->width);
-    add_str(o, "data", c->data);
-    cJSON_AddNumberToObject(o, "limit_train", c->limit_train);
-    cJSON_AddNumberToObject(o, "limit_test", c->limit_test);
-    cJSON_AddStringToObject(l, "kind", fn_loss_kind_name(c->loss.kind));
-    cJSON_AddNumberToObject(l, "smoothing", c->loss.smoothing);
-    cJSON_AddNumberToObject(l, "kd_temperature", c->loss.kd_temperature);
-    cJSON_AddNumberToObject(l, "kd_weight", c->loss.kd_weight);
-    cJSON_AddNumberToObject(l, "alpha", c->loss.alpha);
-    cJSON_AddNumberToObject(l, "beta", c->loss.beta);
-    cJSON_AddNumberToObject(l, "detach_d", c->loss.detach_d);
-    cJSON_AddStringToObject(l, "multiwarm",
-                            c->loss.rule == FN_MULTIWARM_SOFTMAX ? "softmax" : "logit");
-    cJSON_AddNumberToObject(l, "multiwarm_temperature", c->loss.rule_temperature);
-    cJSON_AddNumberToObject(l, "cls_smoothing", c->loss.cls_smoothing);
-    cJSON_AddItemToObject(o, "loss", l);
-    add_str(o, "baseline", c->baseline);
-    add_str(o, "init", c->init);
-    cJSON_AddNumberToObject(o, "epochs", c->epochs);
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "lr", c->sgd.lr);
-    cJSON_AddNumberToObject(o, "momentum", c->sgd.momentum);
-    cJSON_AddNumberToObject(o, "weight_decay", c->sgd.weight_decay);
-    cJSON_AddNumberToObject(o, "nesterov", c->sgd.nesterov);
-    cJSON *ms = cJSON_CreateArray();
-    for (int i = 0; i < c->sched.n_milestones && i < FN_MAX_MILESTONES; i++)
-        cJSON_AddItemToArray(ms, cJSON_CreateNumber(c->sched.milestones[i]));
-    cJSON_AddItemToObject(o, "milestones", ms);
-    cJSON_AddNumberToObject(o, "gamma", c->sched.gamma);
-    cJSON_AddNumberToObject(o, "cosine", c->sched.cosine);
-    cJSON_AddNumberToObject(o, "warmup_epochs", c->sched.warmup_epochs);
-    cJSON_AddStringToObject(o, "seed", seed);
-    cJSON_AddNumberToObject(o, "augment", c->augment);
-    cJSON_AddNumberToObject(o, "shuffle", c->shuffle);
-    cJSON_AddNumberToObject(o, "sync_bn", c->sync_bn);
-    cJSON_AddNumberToObject(o, "save_every", (double)c->save_every);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
-/* Reading trusts nothing: every field must be there, of its type, in range. */
-typedef struct {
-    const char *path;
-    fn_status st;
-} reader;
-
-static const cJSON *need(reader *r, const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!v && r->st == FN_OK)
-        r->st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has no '%s'", r->path, k);
-    return v;
-}
-
-static double num(reader *r, const cJSON *o, const char *k, double lo, double hi, int whole)
-{
-    const cJSON *v = need(r, o, k);
-    if (!v) return lo;
-    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (!(d >= lo && d <= hi) || (whole && d != floor(d))) {
-        if (r->st == FN_OK)
-            r->st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config '%s' is not a number in [%g, %g]",
-                             r->path, k, lo, hi);
-        return lo;
-    }
-    return d;
-}
-
-/* A string (or null when nullable) copied into s->strings[slot]. */
-static const char *str(reader *r, fn_train_state *s, int slot, const cJSON *o, const char *k,
-                       int nullable)
-{
-    const cJSON *v = need(r, o, k);
-    if (!v || r->st != FN_OK) return NULL;
-    if (nullable && cJSON_IsNull(v)) return NULL;
-    if (!cJSON_IsString(v) || strlen(v->valuestring) > 4000) {
-        r->st =
-            fn_error(FN_ERR_FORMAT, "%s: focusnet.config '%s' is not a usable string", r->path, k);
-        return NULL;
-    }
-    s->strings[slot] = strdup(v->valuestring);
-    if (!s->strings[slot]) r->st = fn_error(FN_ERR_NOMEM, "out of host memory");
-    return s->strings[slot];
-}
-
-static fn_status parse_config(const char *json, const char *path, fn_train_state *s)
-{
-    fn_train_config *c = &s->c;
-    fn_train_config_default(c);
-    c->out_dir = NULL;
-    reader r = {path, FN_OK};
-    cJSON *o = json ? cJSON_Parse(json) : NULL;
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return fn_error(FN_ERR_FORMAT, "%s: metadata focusnet.config is not a JSON object", path);
-    }
-    c->arch = str(&r, s, 0, o, "arch", 0);
-    c->small_stem = (int)num(&r, o, "small_stem", -1, 1, 1);
-    c->width = (float)num(&r, o, "width", 0, 4, 0);
-    c->data = str(&r, s, 1, o, "data", 0);
-    c->limit_train = (int)num(&r, o, "limit_train", 0, 1 << 30, 1);
-    c->limit_test = (int)num(&r, o, "limit_test", 0, 1 << 30, 1);
-    const cJSON *l = need(&r, o, "loss");
-    if (r.st == FN_OK && !cJSON_IsObject(l))
-        r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'loss' is not an object", path);
-    if (r.st == FN_OK) {
-        const cJSON *kind = need(&r, l, "kind");
-        if (r.st == FN_OK && (!cJSON_IsString(kind) ||
-                              fn_loss_kind_parse(kind->valuestring, &c->loss.kind) != FN_OK))
-            r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has an unknown loss", path);
-        c->loss.smoothing = (float)num(&r, l, "smoothing", 0, 1, 0);
-        c->loss.kd_temperature = (float)num(&r, l, "kd_temperature", 0, 1000, 0);
-        c->loss.kd_weight = (float)num(&r, l, "kd_weight", 0, 1, 0);
-        c->loss.alpha = (float)num(&r, l, "alpha", 0, 1000, 0);
-        c->loss.beta = (float)num(&r, l, "beta", 0, 1000, 0);
-        c->loss.detach_d = (int)num(&r, l, "detach_d", 0, 1, 1);
-        const cJSON *rule = need(&r, l, "multiwarm");
-        if (r.st == FN_OK && cJSON_IsString(rule) && strcmp(rule->valuestring, "softmax") == 0)
-            c->loss.rule = FN_MULTIWARM_SOFTMAX;
-        else if (r.st == FN_OK && cJSON_IsString(rule) && strcmp(rule->valuestring, "logit") == 0)
-            c->loss.rule = FN_MULTIWARM_LOGIT;
-        else if (r.st == FN_OK)
-            r.st =
-                fn_error(FN_ERR_FORMAT, "%s: focusnet.config has an unknown multiwarm rule", path);
-        c->loss.rule_temperature = (float)num(&r, l, "multiwarm_temperature", 0, 1000, 0);
-        c->loss.cls_smoothing = (float)num(&r, l, "cls_smoothing", 0, 1, 0);
-    }
-    c->baseline = str(&r, s, 2, o, "baseline", 1);
-    c->init = str(&r, s, 3, o, "init", 1);
-    c->epochs = (int)num(&r, o, "epochs", 1, 100000, 1);
-    c->batch = (int)num(&r, o, "batch", 1, 65536, 1);
-    c->sgd.lr = (float)num(&r, o, "lr", 0, 1e30, 0);
-    c->sgd.momentum = (float)num(&r, o, "momentum", 0, 1, 0);
-    c->sgd.weight_decay = (float)num(&r, o, "weight_decay", 0, 1, 0);
-    c->sgd.nesterov = (int)num(&r, o, "nesterov", 0, 1, 1);
-    const cJSON *ms = need(&r, o, "milestones");
-    if (r.st == FN_OK && (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) > FN_MAX_MILESTONES))
-        r.st =
-            fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'milestones' is not a short array", path);
-    c->sched.n_milestones = 0;
-    for (const cJSON *m = r.st == FN_OK ? ms->child : NULL; m && r.st == FN_OK; m = m->next) {
-        if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1 && m->valuedouble <= 100000))
-            r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config has a bad milestone", path);
-        else
-            c->sched.milestones[c->sched.n_milestones++] = (int)m->valuedouble;
-    }
-    c->sched.gamma = (float)num(&r, o, "gamma", 0, 1e30, 0);
-    c->sched.cosine = (int)num(&r, o, "cosine", 0, 1, 1);
-    /* States from before the warm-up existed ran without one. */
-    c->sched.warmup_epochs = cJSON_HasObjectItem(o, "warmup_epochs")
-                                 ? (float)num(&r, o, "warmup_epochs", -1, 100000, 0)
-                                 : 0.0f;
-    const cJSON *seed = need(&r, o, "seed");
-    char *end = NULL;
-    if (r.st == FN_OK && cJSON_IsString(seed) && seed->valuestring[0] >= '0' &&
-        seed->valuestring[0] <= '9') {
-        errno = 0;
-        unsigned long long v = strtoull(seed->valuestring, &end, 10);
-        if (errno == 0 && end && *end == 0) c->seed = v;
-    }
-    if (r.st == FN_OK && !(end && *end == 0))
-        r.st = fn_error(FN_ERR_FORMAT, "%s: focusnet.config 'seed' is not a decimal string", path);
-    c->augment = (int)num(&r, o, "augment", -1, 1, 1);
-    c->shuffle = (int)num(&r, o, "shuffle", 0, 1, 1);
-    /* States from before --sync-bn ran without it. */
-    c->sync_bn = cJSON_HasObjectItem(o, "sync_bn") ? (int)num(&r, o, "sync_bn", 0, 1, 1) : 0;
-    c->save_every = (long)num(&r, o, "save_every", 0, 1e12, 1);
-    cJSON_Delete(o);
-    return r.st;
-}
-
 /* ---- writing ---- */
 
 fn_status fn_train_state_write(const fn_model *m, float *const *params, float *const *mom,
@@ -227,7 +38,7 @@ fn_status fn_train_state_write(const fn_model *m, float *const *params, float *c
         n_mom += mom[i] != NULL;
     fn_st_tensor *t = calloc((size_t)n_mom + 1, sizeof *t);
     char(*names)[128] = calloc((size_t)n_mom + 1, sizeof *names);
-    char *config = config_json(&s->c);
+    char *config = fn_train_config_json(&s->c);
     fn_status st = FN_OK;
     if (!t || !names || !config) st = fn_error(FN_ERR_NOMEM, "%s: out of host memory", path);
     for (int i = 0, k = 0; st == FN_OK && i < m->n_params; i++) {
@@ -307,7 +118,7 @@ fn_status fn_train_state_read(const fn_st_file *f, const char *path, fn_train_st
     if (strcmp(version, STATE_VERSION) != 0)
         return fn_error(FN_ERR_FORMAT, "%s: training state version '%.16s', this focusnet reads %s",
                         path, version, STATE_VERSION);
-    FN_TRY(parse_config(fn_st_meta(f, "focusnet.config"), path, s));
+    FN_TRY(fn_train_config_parse(fn_st_meta(f, "focusnet.config"), path, s));
     long epoch, step, steps_done, sgd, best_epoch;
     if (!meta_long(f, "focusnet.epoch", 0, 100000, &epoch) ||
         !meta_long(f, "focusnet.step", 0, 1L << 40, &step) ||

@@ -13,24 +13,6 @@
 
 #define STATS_EVERY 10 /* steps between read-backs of the running loss */
 
-void fn_train_config_default(fn_train_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->arch = "lenet5";
-    c->small_stem = -1;
-    c->data = "fashion-mnist";
-    fn_loss_opts_default(&c->loss, FN_LOSS_CE);
-    c->epochs = 10;
-    c->batch = 128;
-    fn_sgd_opts_default(&c->sgd);
-    c->sched.gamma = 0.1f;
-    c->seed = 1;
-    c->augment = -1;
-    c->shuffle = 1;
-    c->sched.warmup_epochs = -1;
-    c->out_dir = "runs/train";
-}
-
 static double now_s(void)
 {
     struct timespec t;
@@ -99,8 +81,8 @@ static fn_status setup(run *r, int resume)
     const fn_train_config *c = r->c;
     if (c->epochs < 1 || c->batch < 1)
         return fn_error(FN_ERR_ARG, "epochs and batch must be at least 1");
-    if (c->max_steps < 0 || c->save_every < 0)
-        return fn_error(FN_ERR_ARG, "max_steps and save_every must not be negative");
+    if (c->max_steps < 0 || c->save_every < 0 || c->keep_epochs < 0)
+        return fn_error(FN_ERR_ARG, "max_steps, save_every and keep_epochs must not be negative");
     int ranks = r->comm->size(r->comm);
     if (c->batch % ranks != 0)
         return fn_error(FN_ERR_ARG,
@@ -364,6 +346,15 @@ static fn_status end_epoch(run *r, fn_train_result *res, int epoch, const float 
         st = fn_checkpoint_write(r->model, s->params, NULL, 0, NULL, NULL, 0, r->dir.best);
     if (st == FN_OK && r->rank == 0)
         st = fn_checkpoint_write(r->model, s->params, NULL, 0, NULL, NULL, 0, r->dir.last);
+    /* Kept epochs go before the state, the commit point: a run killed in
+     * between redoes the epoch and writes the same file again. */
+    int keep = !partial && r->c->keep_epochs > 0 && (epoch + 1) % r->c->keep_epochs == 0;
+    if (st == FN_OK && keep && r->rank == 0) {
+        char path[1300];
+        st = fn_rundir_epoch_path(&r->dir, epoch + 1, path, sizeof path);
+        if (st == FN_OK)
+            st = fn_checkpoint_write(r->model, s->params, NULL, 0, NULL, NULL, 0, path);
+    }
     if (!partial) {
         if (st == FN_OK) r->last_saved_epoch = epoch + 1;
         float zero[4] = {0, 0, 0, 0};

@@ -120,6 +120,10 @@ fn_status fn_train_check_fingerprints(const fn_train_state *s, const char *path,
 uint64_t fn_train_data_hash(const fn_dataset *d);
 
 void fn_train_state_free(fn_train_state *s);
+/* The configuration as the state's focusnet.config, and read back from it
+ * into s->c (strings into s->strings), both driven by options.def. */
+char *fn_train_config_json(const fn_train_config *c);
+fn_status fn_train_config_parse(const char *json, const char *path, fn_train_state *s);
 /* Writes path from host copies of m's parameters and momentum buffers
  * (mom[i] for trainable parameters, else NULL). */
 fn_status fn_train_state_write(const fn_model *m, float *const *params, float *const *mom,
