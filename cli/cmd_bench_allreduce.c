@@ -141,8 +141,7 @@ int bench_allreduce(int argc, char **argv)
         b.x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
     for (int i = 0; st == FN_OK && i < b.batch; i++)
         b.y[i] = i % (int)k;
-    if (st == FN_OK)
-        st = fn_parallel_create(b.t, comm, (size_t)(bucket_mb * (1 << 20)), &b.p);
+    if (st == FN_OK) st = fn_parallel_create(b.t, comm, (size_t)(bucket_mb * (1 << 20)), &b.p);
     if (st == FN_OK) st = steps(&b, comm, (int)reps, ms + 3 * reps);
     if (st != FN_OK) {
         rc = bench_fail("bench allreduce");
@@ -160,8 +159,8 @@ int bench_allreduce(int argc, char **argv)
         double c = bench_median(ms + 3 * reps, (int)reps),
                bl = bench_median(ms + 4 * reps, (int)reps),
                ov = bench_median(ms + 5 * reps, (int)reps);
-        printf("step (forward + backward of %d rows per rank, global batch %d):\n",
-               b.batch / ranks, b.batch);
+        printf("step (forward + backward of %d rows per rank, global batch %d):\n", b.batch / ranks,
+               b.batch);
         printf("  compute alone          %8.3f ms\n", c);
         if (ranks > 1) {
             printf("  + blocking sum         %8.3f ms  (+%.3f)\n", bl, bl - c);

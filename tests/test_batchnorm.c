@@ -266,7 +266,8 @@ static void test_sync(fn_device *dev, fn_rng *r, const shape *s)
     /* One allreduce per pass; a rank without rows makes the same ones. */
     CHECK(twin_calls == 3, "%d allreduces in a forward and a backward, not 2 + 1", twin_calls);
     CHECK_OK(fn_batchnorm_sync_idle(&twin, c, host));
-    CHECK(twin_calls == 4 && host[0] == 0 && host[2 * c - 1] == 0, "sync_idle: no allreduce of zeros");
+    CHECK(twin_calls == 4 && host[0] == 0 && host[2 * c - 1] == 0,
+          "sync_idle: no allreduce of zeros");
     /* Fewer values in all than on this rank is a caller's error. */
     CHECK(fn_batchnorm_forward_train_sync(dev, my, msm, msi, mx, mg, mb, mrm, mrv, k.n, k.c, k.hw,
                                           MOMENTUM, EPS, 0, &twin, k.n * k.hw - 1,

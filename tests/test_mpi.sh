@@ -142,6 +142,15 @@ bn_close "--sync-bn with a rank without rows" "$tmp/bn7/last.safetensors" "$tmp/
 grep -aq 'sync_bn\\":1' "$tmp/bns/state.safetensors" && ok || bad "the state does not record --sync-bn"
 grep -aq 'sync_bn\\":0' "$tmp/bnn/state.safetensors" && ok || bad "the state records --sync-bn"
 
+# bench allreduce under mpirun: the staging rows and the three step timings.
+mpi2 bench allreduce --model lenet5 --size 28x28 --batch 8 --reps 2 --bucket-mb 0.05 >"$tmp/out" 2>&1 &&
+    ok || bad "bench allreduce on 2 ranks: $(tail -3 "$tmp/out")"
+grep -q 'hidden by backward' "$tmp/out" && grep -q 'blocking sum' "$tmp/out" && ok ||
+    bad "bench allreduce prints no overlap: $(cat "$tmp/out")"
+# 0.25 MB of LeNet-5 gradients in buckets of at least 0.05 MB: several.
+n=$(sed -n 's/.*+ *\([0-9]*\) buckets overlapped.*/\1/p' "$tmp/out")
+[ -n "$n" ] && [ "$n" -gt 1 ] && ok || bad "bench allreduce: '$n' buckets of 0.05 MB"
+
 # One rank killed (SIGKILL) mid-run ends the job, non-zero, within seconds;
 # the state rank 0 wrote last is whole.
 set -- --data fashion-mnist --limit-train 2560 --limit-test 100 --batch 128 --epochs 50 --seed 7 \

@@ -487,11 +487,10 @@ static fn_status layer_backward(fn_model *m, int i, int n)
     }
     case FN_L_BN:
         if (m->bn_comm) {
-            FN_TRY(fn_batchnorm_backward_sync(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad,
-                                              in->data, l->save_mean, l->save_invstd,
-                                              pdata(m, l->w), n, out->c, out->h * out->w,
-                                              m->bn_comm, m->bn_rows * out->h * out->w,
-                                              m->bn_host));
+            FN_TRY(fn_batchnorm_backward_sync(
+                dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data, l->save_mean,
+                l->save_invstd, pdata(m, l->w), n, out->c, out->h * out->w, m->bn_comm,
+                m->bn_rows * out->h * out->w, m->bn_host));
             break;
         }
         FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,

@@ -131,8 +131,10 @@ fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem
 static fn_status check_count(const char *what, int n, int hw, int count)
 {
     if (count < (long long)n * hw)
-        return fn_error(FN_ERR_ARG, "%s: %d values per channel in all ranks, fewer than this "
-                        "rank's %d", what, count, n * hw);
+        return fn_error(FN_ERR_ARG,
+                        "%s: %d values per channel in all ranks, fewer than this "
+                        "rank's %d",
+                        what, count, n * hw);
     return FN_OK;
 }
 
@@ -186,8 +188,8 @@ fn_status fn_batchnorm_forward_train_sync(fn_device *dev, cl_mem y, cl_mem save_
     FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(x), FN_ARG(part), (size_t)0));
     FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_local_stats", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(hw), FN_ARG(part), FN_ARG(coef),
-                          (size_t)0));
+    FN_TRY(
+        fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(hw), FN_ARG(part), FN_ARG(coef), (size_t)0));
     FN_TRY(per_channel(dev, k, c));
     FN_TRY(reduce_finalize(dev, coef, save_mean, save_invstd, running_mean, running_var, gamma,
                            beta, c, (double)n * hw, momentum, eps, comm, count, host));

@@ -160,8 +160,8 @@ fn_status fn_dp_init(fn_dp *dp, const fn_comm *comm, fn_trainer *t, size_t bucke
     if (dp->size == 1) return FN_OK;
     /* Pinned: the reads from the device land where MPI sends from, with no
      * bounce copy in the driver (and no extra host copy of ours). */
-    fn_status st = fn_pinned_new(t->dev, (dp->n + 1) * sizeof *dp->buf, &dp->pinned,
-                                 (void **)&dp->buf);
+    fn_status st =
+        fn_pinned_new(t->dev, (dp->n + 1) * sizeof *dp->buf, &dp->pinned, (void **)&dp->buf);
     if (st != FN_OK) return st;
     ready_at *order = calloc((size_t)t->n + 1, sizeof *order);
     dp->offset = calloc((size_t)t->n + 1, sizeof *dp->offset);
