@@ -64,6 +64,23 @@ static void text_centered(cairo_t *cr, const char *s, double x, double y, double
     cairo_show_text(cr, buf);
 }
 
+void fnv_draw_text_centered(cairo_t *cr, double x, double y, double size, double max_w,
+                            const char *s)
+{
+    set_font(cr, size);
+    text_centered(cr, s, x, y, max_w);
+}
+
+double fnv_text_width(cairo_t *cr, double size, const char *s)
+{
+    char buf[512];
+    utf8_clean(s, buf, sizeof buf);
+    set_font(cr, size);
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, buf, &e);
+    return e.x_advance;
+}
+
 void fnv_draw_text(cairo_t *cr, double x, double y, double size, const char *s)
 {
     char buf[512];
@@ -336,21 +353,26 @@ static void confusion_layout(double w, double h, int k, double *x0, double *y0, 
     *y0 = top;
 }
 
-void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, int k,
-                        const char *const *names, int sel_row, int sel_col)
+void fnv_draw_matrix(cairo_t *cr, double w, double h, const fnv_matrix *m)
 {
+    int k = m->k;
+    const int64_t *conf = m->v;
     if (!conf || k < 1) return;
     double x0, y0, cell;
+    const double *rgb = m->rgb;
     confusion_layout(w, h, k, &x0, &y0, &cell);
     set_font(cr, cell < 28 ? 8 : 10);
     for (int r = 0; r < k; r++) {
         int64_t row = 0;
         for (int c = 0; c < k; c++)
             row += conf[(size_t)r * k + c];
+        if (m->denom) row = m->denom[r];
         for (int c = 0; c < k; c++) {
             int64_t v = conf[(size_t)r * k + c];
-            double f = row ? (double)v / row : 0; /* white to the bar blue */
-            cairo_set_source_rgb(cr, 1 - f * (1 - 0.26), 1 - f * (1 - 0.48), 1 - f * (1 - 0.71));
+            double f = row ? (double)v / row : 0; /* white to rgb */
+            if (f > 1) f = 1;
+            cairo_set_source_rgb(cr, 1 - f * (1 - rgb[0]), 1 - f * (1 - rgb[1]),
+                                 1 - f * (1 - rgb[2]));
             if (f == 0) cairo_set_source_rgb(cr, 0.98, 0.98, 0.98);
             cairo_rectangle(cr, x0 + c * cell + 0.5, y0 + r * cell + 0.5, cell - 1, cell - 1);
             cairo_fill(cr);
@@ -363,6 +385,7 @@ void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, in
             }
         }
     }
+    int sel_row = m->sel_row, sel_col = m->sel_col;
     if (sel_row >= 0 && sel_col >= 0 && sel_row < k && sel_col < k) {
         cairo_set_source_rgb(cr, FNV_SELECTED_RGB);
         cairo_set_line_width(cr, 2);
@@ -376,7 +399,7 @@ void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, in
         text_centered(cr, nb, x0 + (i + 0.5) * cell, y0 - 5, cell);
         if (x0 > 30) {
             char lab[40];
-            const char *name = class_name(names, i, lab, sizeof lab);
+            const char *name = class_name(m->names, i, lab, sizeof lab);
             if (strcmp(name, nb) != 0) { /* "3 Dress", but "3" alone for class "3" */
                 snprintf(lab, sizeof lab, "%d %s", i, name);
                 name = lab;
@@ -386,6 +409,13 @@ void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, in
             text_centered(cr, nb, x0 / 2, y0 + (i + 0.5) * cell + 3, x0 - 2);
         }
     }
+}
+
+void fnv_draw_confusion(cairo_t *cr, double w, double h, const int64_t *conf, int k,
+                        const char *const *names, int sel_row, int sel_col)
+{
+    fnv_matrix m = {conf, k, names, NULL, {FNV_BAR_RGB}, sel_row, sel_col};
+    fnv_draw_matrix(cr, w, h, &m);
 }
 
 int fnv_confusion_hit(double w, double h, int k, double x, double y, int *row, int *col)

@@ -564,6 +564,15 @@ void fn_softmax(const float *z, int k, float *p);
  * Returns how many classes it holds; with none, label is all zero. */
 int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_rule rule,
                        float temperature, float *label);
+/* The baseline's confusion structure over a split (issue 17.2): counts (K, K),
+ * counts[i * K + j] = how many images of true class i hold class j in their
+ * multi-warm label (as fn_multiwarm_label gives it: the diagonal counts the
+ * images of class i). logits (n, K) and labels (n) of the split; warm (n, K)
+ * may be NULL, else 1 where image i's label holds class j, 0 elsewhere.
+ * A label outside [0, K) is an error (FN_ERR_ARG), counts left unchanged. */
+fn_status fn_multiwarm_counts(const float *logits, const int *labels, int n, int k,
+                              fn_multiwarm_rule rule, float temperature, int64_t *counts,
+                              uint8_t *warm);
 
 typedef enum { FN_COLORMAP_VIRIDIS, FN_COLORMAP_JET, FN_COLORMAP_INFERNO } fn_colormap;
 /* "viridis", "jet", "inferno" <-> colormap. */

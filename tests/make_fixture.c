@@ -110,6 +110,32 @@ static int colors(const char *path)
     return 1;
 }
 
+/* Prints how many pixels of the rectangle (x, y, w, h) are within 3 of the
+ * colour r g b: where a picture drew a colour (test_cam_cli.sh). */
+static int count_in(char **a)
+{
+    cairo_surface_t *s = cairo_image_surface_create_from_png(a[0]);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        fprintf(stderr, "cannot read %s\n", a[0]);
+        return 0;
+    }
+    int x0 = atoi(a[1]), y0 = atoi(a[2]), w = atoi(a[3]), h = atoi(a[4]);
+    int want[3] = {atoi(a[5]), atoi(a[6]), atoi(a[7])}, n = 0;
+    int sw = cairo_image_surface_get_width(s), sh = cairo_image_surface_get_height(s);
+    int stride = cairo_image_surface_get_stride(s);
+    const unsigned char *d = cairo_image_surface_get_data(s);
+    for (int y = y0; y < y0 + h && y < sh; y++)
+        for (int x = x0; x < x0 + w && x < sw; x++) {
+            uint32_t v;
+            memcpy(&v, d + (size_t)y * stride + (size_t)x * 4, 4);
+            int c[3] = {(int)(v >> 16 & 0xff), (int)(v >> 8 & 0xff), (int)(v & 0xff)};
+            n += abs(c[0] - want[0]) <= 3 && abs(c[1] - want[1]) <= 3 && abs(c[2] - want[2]) <= 3;
+        }
+    printf("%d\n", n);
+    cairo_surface_destroy(s);
+    return 1;
+}
+
 static int count(const char *path, const char *hex)
 {
     unsigned rgb;
@@ -141,9 +167,11 @@ static int count(const char *path, const char *hex)
 
 int main(int argc, char **argv)
 {
+    if (argc == 10 && strcmp(argv[1], "count-in") == 0) return count_in(argv + 2) ? 0 : 1;
     if (argc == 4 && strcmp(argv[1], "count") == 0) return count(argv[2], argv[3]) ? 0 : 1;
     if (argc != 3) {
-        fprintf(stderr, "usage: make_fixture mnist|folder|colors PATH | count FILE.png RRGGBB\n");
+        fprintf(stderr, "usage: make_fixture mnist|folder|colors PATH | count FILE.png RRGGBB\n"
+                        "       make_fixture count-in FILE.png X Y W H R G B\n");
         return 2;
     }
     int ok = 0;

@@ -396,6 +396,82 @@ static void test_multiwarm(void)
     CHECK(fn_multiwarm_label(big, 3, -1, FN_MULTIWARM_SOFTMAX, 2, l) == 2, "softmax rule, 1e4");
 }
 
+/* The baseline's confusion structure (issue 17.2): counts by hand on known
+ * logits, then on a tiny LeNet-5's logits against a plain recount of the
+ * paper's rule (logit > 0, or the true class). */
+static void test_multiwarm_counts(fn_device *dev)
+{
+    enum { K = 3, N = 4 };
+    const float z[N * K] = {2,    1,    -1,  /* class 0: warm 0, 1 */
+                            -1,   -1,   3,   /* class 0: warm 0, 2 */
+                            -1,   -2,   -3,  /* class 1: warm 1 */
+                            0.5f, 0.1f, -1}; /* class 2: warm 0, 1, 2 */
+    const int y[N] = {0, 0, 1, 2};
+    int64_t counts[K * K];
+    uint8_t warm[N * K];
+    CHECK_OK(fn_multiwarm_counts(z, y, N, K, FN_MULTIWARM_LOGIT, 1, counts, warm));
+    const int64_t want[K * K] = {2, 1, 1, 0, 1, 0, 1, 1, 1};
+    int same = 1;
+    for (int i = 0; i < K * K; i++)
+        same &= counts[i] == want[i];
+    CHECK(same, "counts by hand: row 0 %lld %lld %lld", (long long)counts[0], (long long)counts[1],
+          (long long)counts[2]);
+    const uint8_t want_warm[N * K] = {1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1};
+    CHECK(memcmp(warm, want_warm, sizeof warm) == 0, "which images hold which class");
+    /* The softmax rule (T = 2) on image 0: {.547, .332, .122}, only .547 > 1/3. */
+    CHECK_OK(fn_multiwarm_counts(z, y, 1, K, FN_MULTIWARM_SOFTMAX, 2, counts, NULL));
+    CHECK(counts[0] == 1 && counts[1] == 0 && counts[2] == 0, "softmax rule: %lld %lld %lld",
+          (long long)counts[0], (long long)counts[1], (long long)counts[2]);
+    /* A label out of range: refused, the counts as they were. */
+    const int bad[N] = {0, 3, 1, 2};
+    for (int i = 0; i < K * K; i++)
+        counts[i] = 77;
+    CHECK(fn_multiwarm_counts(z, bad, N, K, FN_MULTIWARM_LOGIT, 1, counts, NULL) == FN_ERR_ARG &&
+              strstr(fn_last_error(), "image 1"),
+          "a bad label is refused, naming the image: %s", fn_last_error());
+    CHECK(counts[0] == 77 && counts[8] == 77, "counts untouched after the error");
+
+    /* A tiny model's logits over 30 images of 10 classes. */
+    enum { TK = 10, TN = 30 };
+    fn_model_config cfg;
+    CHECK_OK(fn_model_config_default(&cfg, "lenet5", TK, 1, 28, 28));
+    fn_model *m = NULL;
+    CHECK_OK(fn_model_create(dev, &cfg, 1, 1, &m));
+    if (!m) return;
+    CHECK_OK(fn_model_init(m, 5));
+    float *x = malloc(sizeof(float) * 28 * 28), *zs = malloc(sizeof(float) * TN * TK);
+    int labels[TN];
+    fn_rng r;
+    fn_rng_seed(&r, 3);
+    for (int i = 0; i < TN; i++) {
+        for (int p = 0; p < 28 * 28; p++)
+            x[p] = fn_rng_uniform(&r) * 4 - 2;
+        labels[i] = i % TK;
+        CHECK_OK(fn_model_predict(m, x, 1, zs + i * TK));
+    }
+    int64_t c[TK * TK], ref[TK * TK] = {0};
+    CHECK_OK(fn_multiwarm_counts(zs, labels, TN, TK, FN_MULTIWARM_LOGIT, 1, c, NULL));
+    int warm_off = 0;
+    for (int i = 0; i < TN; i++)
+        for (int j = 0; j < TK; j++)
+            if (zs[i * TK + j] > 0 || j == labels[i]) {
+                ref[labels[i] * TK + j]++;
+                warm_off += j != labels[i];
+            }
+    same = 1;
+    for (int i = 0; i < TK * TK; i++)
+        same &= c[i] == ref[i];
+    CHECK(same, "tiny model: counts match a plain recount of logit > 0 or the true class");
+    int diag = 1;
+    for (int i = 0; i < TK; i++)
+        diag &= c[i * TK + i] == TN / TK;
+    CHECK(diag, "tiny model: the diagonal counts each class's %d images", TN / TK);
+    CHECK(warm_off > 0, "tiny model: some image holds a class besides its own (%d)", warm_off);
+    free(x);
+    free(zs);
+    fn_model_free(m);
+}
+
 /* The host softmax the CLI and the viewer print: known values, sum 1, and
  * logits of 1e4 finite (a plain exp would overflow to inf/inf = NaN). */
 static void test_host_softmax(void)
@@ -496,6 +572,7 @@ int main(void)
     test_host_softmax();
     test_colormaps();
     test_load_image();
+    test_multiwarm_counts(dev);
     test_lenet_gradcam(dev);
     test_gap_model(dev, "resnet18", "fc.weight", 5, 16);
     test_gap_model(dev, "mobilenetv2", "classifier.1.weight", 4, 16);

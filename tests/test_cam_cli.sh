@@ -117,6 +117,25 @@ expect 1 "no-such-dir" -- "$fn" eval "$tmp/r18/best.safetensors" --data folder:/
 "$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --contrast red,blue \
     --compare "$tmp/r18/best.safetensors" --out "$tmp/r18c.png" >/dev/null && is_png "$tmp/r18c.png" &&
     ok || bad "cam --contrast on resnet18 (plain CAM)"
+# --scale per-model gives each model its own scale (issue 17.6): at opacity 1
+# each map's maximum is viridis(1) (yellow) in both models, where a shared
+# scale reaches it in one of two models whose maps differ. A second
+# ResNet-18 of the same classes, another seed. Maps lie at y 62, x 16 plus
+# 80 (shared) or 174 (per-model, its bar between) per model, 64 px square.
+"$fn" train --model resnet18 --data "folder:$tmp/folder" --epochs 1 --batch 4 --seed 7 \
+    --out "$tmp/r18b" >"$tmp/train.log" 2>&1 && ok || bad "train resnet18 b: $(tail -3 "$tmp/train.log")"
+for sc in shared per-model; do
+    "$fn" cam "$tmp/r18/best.safetensors" "$src/assets/samples/cifar10-cat.jpg" --opacity 1 --size 64 \
+        --compare "$tmp/r18b/best.safetensors" --scale $sc --out "$tmp/sc-$sc.png" >/dev/null ||
+        bad "cam --scale $sc"
+done
+y1() { "$fixture" count-in "$1" "$2" 62 64 64 253 231 37; }
+a=$(y1 "$tmp/sc-per-model.png" 16) b=$(y1 "$tmp/sc-per-model.png" 190)
+[ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ] && ok || bad "per-model: both maps reach the top ($a, $b)"
+a=$(y1 "$tmp/sc-shared.png" 16) b=$(y1 "$tmp/sc-shared.png" 96)
+{ [ "${a:-0}" -gt 0 ] && [ "${b:-1}" -eq 0 ]; } || { [ "${a:-1}" -eq 0 ] && [ "${b:-0}" -gt 0 ]; } && ok ||
+    bad "shared: one map reaches the top ($a, $b)"
+
 # focusnet plot (issue 17.4): curves of runs, a demo folder standing for both.
 expect 2 "needs at least one run folder" -- "$fn" plot --out "$tmp/c.png"
 expect 2 "needs --out" -- "$fn" plot "$tmp/r18"

@@ -90,6 +90,18 @@ static int count_dark(canvas *c, int x0, int y0, int x1, int y1)
     return n;
 }
 
+/* Pixels that are not white: text of any colour. */
+static int count_ink(canvas *c, int x0, int y0, int x1, int y1)
+{
+    int n = 0, rgb[3];
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            pixel(c, x, y, rgb);
+            n += rgb[0] + rgb[1] + rgb[2] < 3 * 240;
+        }
+    return n;
+}
+
 static void test_byte_order(void)
 {
     /* Pure red, green, blue pixels must come out where they went in. */
@@ -310,6 +322,189 @@ static void test_confusion(void)
     canvas_free(&c);
 }
 
+/* The multi-warm matrix (issue 17.2): shaded by value / denom, not by the
+ * row's sum, in the colour given. */
+static void test_matrix(void)
+{
+    enum { W = 300, H = 300, K = 3 };
+    /* Row 0: 10 images, 10 hold class 0, 5 hold class 1, 10 class 2: the row
+     * sums to 25, so by the row's sum cell (0, 0) would be 40%, by denom 100%. */
+    const int64_t v[K * K] = {10, 5, 10, 0, 4, 0, 0, 0, 6};
+    const int64_t denom[K] = {10, 4, 6};
+    fnv_matrix m = {v, K, NULL, denom, {FNV_WARM_RGB}, 0, 1};
+    canvas c = canvas_new(W, H);
+    fnv_draw_matrix(c.cr, W, H, &m);
+    double cell = fmin((W - 84 - 2) / 3.0, (H - 18 - 2) / 3.0);
+    int p[3];
+    pixel(&c, 84 + (int)(cell * 0.5), 18 + 4, p);
+    CHECK(near(p, byte(0.55), byte(0.34), byte(0.76), 2),
+          "a cell of 10 of 10 images is the full warm colour: %d %d %d", p[0], p[1], p[2]);
+    pixel(&c, 84 + (int)(cell * 2.5), 18 + 4, p);
+    CHECK(near(p, byte(0.55), byte(0.34), byte(0.76), 2), "so is 10 of 10 in column 2");
+    /* 5 of 10: halfway from white, (1 + 0.55) / 2 of red. */
+    pixel(&c, 84 + (int)(cell * 1.5), 18 + (int)(cell * 0.5) + 12, p);
+    CHECK(near(p, byte(0.775), byte(0.67), byte(0.88), 3), "5 of 10 is half the colour: %d %d %d",
+          p[0], p[1], p[2]);
+    pixel(&c, 84 + (int)(cell * 0.5), 18 + (int)(cell * 1.5), p);
+    CHECK(near(p, byte(0.98), byte(0.98), byte(0.98), 1), "an empty cell stays pale");
+    CHECK(count_color(&c, 84 + (int)cell, 18, 84 + (int)(2 * cell), 18 + (int)cell, byte(0.93),
+                      byte(0.49), byte(0.06)) > 20,
+          "the selected cell (0, 1) is outlined");
+    int r = -1, col = -1;
+    CHECK(fnv_confusion_hit(W, H, K, 84 + cell * 2.5, 18 + cell * 1.5, &r, &col) && r == 1 &&
+              col == 2,
+          "its cells hit as the confusion matrix's: (%d, %d)", r, col);
+    canvas_free(&c);
+    /* fnv_draw_confusion is fnv_draw_matrix by the row's sum in the bar blue. */
+    canvas a = canvas_new(W, H), b = canvas_new(W, H);
+    fnv_draw_confusion(a.cr, W, H, v, K, NULL, -1, -1);
+    fnv_matrix mb = {v, K, NULL, NULL, {FNV_BAR_RGB}, -1, -1};
+    fnv_draw_matrix(b.cr, W, H, &mb);
+    cairo_surface_flush(a.s);
+    cairo_surface_flush(b.s);
+    CHECK(memcmp(cairo_image_surface_get_data(a.s), cairo_image_surface_get_data(b.s),
+                 (size_t)cairo_image_surface_get_stride(a.s) * H) == 0,
+          "confusion == matrix by row sums");
+    canvas_free(&a);
+    canvas_free(&b);
+}
+
+/* The confusing pair (issue 17.1): each map in its cell with its own range,
+ * a scale under it, a row without a model left without maps. */
+static void test_pair(void)
+{
+    enum { W = 480, H = 300, N = 4 };
+    float px[N * N], hi_heat[N * N], lo_heat[N * N], signed_heat[N * N];
+    for (int i = 0; i < N * N; i++) {
+        px[i] = 0.5f;
+        hi_heat[i] = 2;
+        lo_heat[i] = -1;
+        signed_heat[i] = i < N * N / 2 ? -3.0f : 3.0f; /* top half negative */
+    }
+    fnv_pair_row rows[2] = {
+        {"Baseline", {hi_heat, lo_heat, signed_heat}, {-1, -1, -3}, {2, 2, 3}, NULL},
+        {"FocusNet", {NULL, NULL, NULL}, {0, 0, 0}, {1, 1, 1}, NULL},
+    };
+    fnv_pair p = {px,
+                  1,
+                  N,
+                  N,
+                  {"Shirt (true)", "T-shirt", "why Shirt, not T-shirt"},
+                  rows,
+                  2,
+                  FN_COLORMAP_VIRIDIS,
+                  1.0};
+    canvas c = canvas_new(W, H);
+    fnv_draw_pair(c.cr, W, H, &p);
+    double x, y, s;
+    int q[3];
+    fnv_pair_cell(W, H, &p, 0, 0, &x, &y, &s);
+    CHECK(s > 40 && x >= FNV_PAIR_LEFT && y >= FNV_PAIR_HEAD, "cell (0, 0) at %g,%g size %g", x, y,
+          s);
+    pixel(&c, (int)(x + s / 2), (int)(y + s / 2), q);
+    CHECK(near(q, 253, 231, 37, 2), "class A's map at its maximum: viridis(1), got %d %d %d", q[0],
+          q[1], q[2]);
+    fnv_pair_cell(W, H, &p, 0, 1, &x, &y, &s);
+    pixel(&c, (int)(x + s / 2), (int)(y + s / 2), q);
+    CHECK(near(q, 68, 1, 84, 1), "class B's map at its minimum: viridis(0), got %d %d %d", q[0],
+          q[1], q[2]);
+    fnv_pair_cell(W, H, &p, 0, 2, &x, &y, &s);
+    int top[3], bottom[3];
+    pixel(&c, (int)(x + s / 2), (int)(y + s / 4), top);
+    pixel(&c, (int)(x + s / 2), (int)(y + 3 * s / 4), bottom);
+    CHECK(near(top, 68, 1, 84, 1) && near(bottom, 253, 231, 37, 2),
+          "the contrast: negative half low, positive half high");
+    /* Its scale under it: viridis from left to right. */
+    pixel(&c, (int)x, (int)(y + s + 6), q);
+    CHECK(near(q, 68, 1, 84, 2), "the scale starts at viridis(0): %d %d %d", q[0], q[1], q[2]);
+    CHECK(count_dark(&c, FNV_PAIR_LEFT, 0, W, FNV_PAIR_HEAD) > 30, "the captions are written");
+    CHECK(count_dark(&c, 0, (int)y, FNV_PAIR_LEFT, (int)(y + s)) > 20,
+          "the row's label is written");
+    /* The row without a model: no colour, only its text. */
+    fnv_pair_cell(W, H, &p, 1, 0, &x, &y, &s);
+    CHECK(count_color(&c, FNV_PAIR_LEFT, (int)y, W, (int)(y + s), 68, 1, 84) == 0 &&
+              count_color(&c, FNV_PAIR_LEFT, (int)y, W, (int)(y + s), 253, 231, 37) == 0,
+          "no maps in the row without a model");
+    CHECK(count_ink(&c, FNV_PAIR_LEFT, (int)y, W, (int)(y + s)) > 0, "... it says so");
+    /* ... or says what it is given (the epoch slider: a run without the epoch). */
+    int plain = count_ink(&c, FNV_PAIR_LEFT, (int)y, W, (int)(y + s));
+    canvas_free(&c);
+    rows[1].note = "no checkpoint of epoch 3 in this run";
+    c = canvas_new(W, H);
+    fnv_draw_pair(c.cr, W, H, &p);
+    int noted = count_ink(&c, FNV_PAIR_LEFT, (int)y, W, (int)(y + s));
+    CHECK(noted > plain, "the row's note is written (%d dark pixels, %d without)", noted, plain);
+}
+
+/* Presentation mode (issue 17.5): the maps big, the type large, the label's
+ * chips, the prediction coloured right or wrong. */
+static void test_present(void)
+{
+    enum { W = 1280, H = 720, N = 4, K = 3 };
+    float px[N * N], heat[N * N], prob0[K] = {0.7f, 0.2f, 0.1f}, prob1[K] = {0.1f, 0.8f, 0.1f};
+    for (int i = 0; i < N * N; i++)
+        px[i] = 0.5f, heat[i] = 1;
+    const float label[K] = {0.5f, 0.5f, 0};
+    const char *names[K] = {"Shirt", "T-shirt", "Coat"};
+    fnv_present p = {"shirt.png — true class: T-shirt",
+                     px,
+                     1,
+                     N,
+                     N,
+                     K,
+                     names,
+                     1,
+                     {"Baseline", "FocusNet"},
+                     {heat, heat},
+                     {prob0, prob1},
+                     {0, 1},
+                     {"CAM", "Grad-CAM"},
+                     {0, 0},
+                     {1, 1},
+                     FN_COLORMAP_VIRIDIS,
+                     1.0,
+                     label,
+                     {NULL, NULL}};
+    canvas c = canvas_new(W, H);
+    fnv_draw_present(c.cr, W, H, &p);
+    double x, y, s, ts, x1, y1, s1;
+    fnv_present_layout(W, H, 0, &x, &y, &s, &ts);
+    fnv_present_layout(W, H, 1, &x1, &y1, &s1, &ts);
+    CHECK(s >= H * 0.45 && ts >= 30, "the maps big (%g of %d rows) and the type large (%g)", s, H,
+          ts);
+    CHECK(x + s <= x1 && x >= 0 && x1 + s1 <= W, "the two maps side by side");
+    int q[3];
+    pixel(&c, (int)(x + s / 2), (int)(y + s / 2), q);
+    CHECK(near(q, 253, 231, 37, 2), "the baseline's map drawn: %d %d %d", q[0], q[1], q[2]);
+    pixel(&c, (int)(x1 + s1 / 2), (int)(y1 + s1 / 2), q);
+    CHECK(near(q, 253, 231, 37, 2), "the FocusNet's map drawn");
+    /* The title's glyphs span many rows: large type. */
+    int rows = 0;
+    for (int yy = 0; yy < (int)y; yy++)
+        rows += count_dark(&c, 0, yy, W, yy + 1) > 0;
+    CHECK(rows >= 20, "the title is large: %d rows of ink", rows);
+    /* Under the maps: the baseline wrong (Shirt, red), FocusNet right (T-shirt, green). */
+    int red = count_color(&c, 0, (int)(y + s), W / 2, (int)(y + s + 2 * ts), 204, 38, 38);
+    int green = count_color(&c, W / 2, (int)(y + s), W, (int)(y + s + 2 * ts), 33, 158, 64);
+    CHECK(red > 50 && green > 50, "wrong prediction in red (%d), right in green (%d)", red, green);
+    double by, bh;
+    fnv_present_label_band(W, H, &by, &bh);
+    int chips = count_color(&c, 0, (int)by, W, (int)(by + bh), 140, 87, 194);
+    CHECK(chips > 500, "the label's two chips in the warm colour: %d pixels", chips);
+    CHECK(count_color(&c, 0, (int)by, W, (int)(by + bh), 33, 158, 64) > 20,
+          "the true class's chip framed in green");
+    canvas_free(&c);
+    /* Without a baseline: no chips; without a model in a slot: no map there. */
+    p.label = NULL;
+    p.heat[0] = NULL;
+    c = canvas_new(W, H);
+    fnv_draw_present(c.cr, W, H, &p);
+    CHECK(count_color(&c, 0, (int)by, W, (int)(by + bh), 140, 87, 194) == 0, "no chips");
+    CHECK(count_color(&c, (int)x, (int)y, (int)(x + s), (int)(y + s), 253, 231, 37) == 0,
+          "no map where no model is open");
+    canvas_free(&c);
+}
+
 static void test_bad_text(void)
 {
     /* Invalid UTF-8 in a class name must not stop the drawing. */
@@ -409,6 +604,9 @@ int main(void)
     test_bars();
     test_label();
     test_confusion();
+    test_matrix();
+    test_pair();
+    test_present();
     test_bad_text();
     test_curves();
     return check_summary("draw");

@@ -29,7 +29,7 @@ quiet() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; echo "FAIL: $*"; exit 1; };
 b="$tmp/run/baseline" f="$tmp/run/focusnet"
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 3 --batch 32 --lr 0.05 \
     --max-steps 13 --out "$b"
-mkdir -p "$b/epochs" "$f/epochs"
+mkdir -p "$b/epochs"
 cp "$b/last.safetensors" "$b/epochs/epoch-001.safetensors"
 for e in 2 3; do
     quiet "$fn" train --resume "$b" --max-steps 13
@@ -37,6 +37,9 @@ for e in 2 3; do
 done
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 2 --batch 32 --lr 0.05 \
     --loss focus --baseline "$b/best.safetensors" --out "$f"
+# After the run: a fresh train removes the (empty) epochs/ folder it finds,
+# as it removes an old run's kept epochs.
+mkdir -p "$f/epochs"
 cp "$f/last.safetensors" "$f/epochs/epoch-002.safetensors"
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
 xvfb() { xvfb-run -a -s "-screen 0 1400x1300x24" "$@"; }
@@ -63,6 +66,23 @@ b0=$("$fixture" count "$tmp/e0.png" 427ab5) f0=$("$fixture" count "$tmp/e0.png" 
 bn=$("$fixture" count "$tmp/n0.png" 427ab5) fn0=$("$fixture" count "$tmp/n0.png" ed7d0f)
 [ "${b0:-0}" -gt $((${bn:-0} + 100)) ] && [ "${f0:-0}" -gt $((${fn0:-0} + 100)) ] && ok ||
     bad "both runs' curves in the window: blue $b0 vs $bn, orange $f0 vs $fn0 without logs"
+# The confusing pair and the presentation mode follow the slider (issue
+# 17.1, 17.5): at epoch 1 only the baseline kept a checkpoint, so only its
+# row has maps and only it is presented; epoch 2 has both.
+for e in 1 2; do
+    out=$(xvfb timeout 120 "$viewer" "$tmp/run" "$image" --epoch $e --pair auto --describe \
+        --screenshot "$tmp/p$e.png" --quit-after-render 2>"$tmp/err"); rc=$?
+    [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q "^describe: pair [0-9]* [0-9]*: Why" &&
+        ! grep -q "focusnet-viewer:" "$tmp/err" && ok || bad "--epoch $e --pair auto: exit $rc: $(cat "$tmp/err")"
+    out=$(xvfb timeout 120 "$viewer" "$tmp/run" "$image" --epoch $e --present --describe \
+        --quit-after-render 2>"$tmp/err")
+    printf '%s\n' "$out" | grep -q "^describe: present .* · epoch $e$" &&
+        printf '%s\n' "$out" | grep -q "^describe: present Baseline: " && ok ||
+        bad "--epoch $e --present: $out"
+    n=$(printf '%s\n' "$out" | grep -c "^describe: present FocusNet: ")
+    [ "$n" -eq $((e - 1)) ] && ok || bad "--epoch $e: FocusNet presented $n times"
+done
+! cmp -s "$tmp/p1.png" "$tmp/p2.png" && ok || bad "the pair differs between epochs"
 "$viewer" --epoch -3 >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" -eq 2 ] && grep -q "option --epoch" "$tmp/err" && ok || bad "--epoch -3: exit $rc"
 xvfb "$exe" "$tmp/run" "$image" && ok || bad "test_epochs"

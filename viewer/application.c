@@ -32,6 +32,21 @@ static const GOptionEntry options[] = {
     {"opacity", 0, 0, G_OPTION_ARG_DOUBLE, NULL, "Heatmap opacity from 0 to 1 (0.5)", "A"},
     {"per-model-scale", 0, 0, G_OPTION_ARG_NONE, NULL,
      "One colour scale per model instead of one shared", NULL},
+    {"pair", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "Show the confusing pair: the true class A and B (auto: the class the baseline finds most "
+     "probable after A), their maps in both models and why A, not B",
+     "auto|B"},
+    {"warm-cell", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "List the images of class I whose baseline multi-warm label holds class J (with --data)",
+     "I,J"},
+    {"present", 0, 0, G_OPTION_ARG_NONE, NULL,
+     "Presentation mode: the image and its maps big, large type; arrow keys step through images "
+     "and classes, Escape leaves",
+     NULL},
+    {"describe", 0, 0, G_OPTION_ARG_NONE, NULL,
+     "Print what the window shows (captions, pairs, where each view lies) once everything asked "
+     "for is shown",
+     NULL},
     {"size", 0, 0, G_OPTION_ARG_STRING, NULL, "Window size (1200x860)", "WxH"},
     {"device", 0, 0, G_OPTION_ARG_STRING, NULL, "OpenCL device (index or part of its name)",
      "N|NAME"},
@@ -88,9 +103,23 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
                    filter);
         return 2;
     }
+    const char *pair = NULL;
+    int b;
+    char end;
+    if (g_variant_dict_lookup(opts, "pair", "&s", &pair) && strcmp(pair, "auto") &&
+        (sscanf(pair, "%d%c", &b, &end) != 1 || b < 0)) {
+        g_printerr("focusnet-viewer: option --pair takes auto or a class index, not '%s'\n", pair);
+        return 2;
+    }
+    const char *cell = NULL;
+    int ci, cj;
+    if (g_variant_dict_lookup(opts, "warm-cell", "&s", &cell) &&
+        (sscanf(cell, "%d,%d%c", &ci, &cj, &end) != 2 || ci < 0 || cj < 0)) {
+        g_printerr("focusnet-viewer: option --warm-cell needs two class indices I,J, e.g. 6,0\n");
+        return 2;
+    }
     const char *size = NULL;
     int w, h;
-    char end;
     if (g_variant_dict_lookup(opts, "size", "&s", &size) &&
         (sscanf(size, "%dx%d%c", &w, &h, &end) != 2 || w < 200 || h < 200 || w > 10000 ||
          h > 10000)) {
@@ -110,7 +139,8 @@ static gint handle_local_options(GApplication *app, GVariantDict *opts)
     /* Screenshots come from the cairo renderer: the same pixels on every
      * machine, and no GL under Xvfb, where Mesa's software GL can stall
      * waiting for a frame that never comes. */
-    if (g_variant_dict_contains(opts, "screenshot") || g_variant_dict_contains(opts, "export"))
+    if (g_variant_dict_contains(opts, "screenshot") || g_variant_dict_contains(opts, "export") ||
+        g_variant_dict_contains(opts, "describe"))
         g_setenv("GSK_RENDERER", "cairo", FALSE);
     return -1; /* go on */
 }
@@ -138,6 +168,14 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
                  "colormap", (int)colormap, "opacity", opacity, "shared-scale",
                  !g_variant_dict_contains(opts, "per-model-scale"), "first-index", index, "filter",
                  filter, NULL);
+    if (g_variant_dict_contains(opts, "present")) g_object_set(win, "present", TRUE, NULL);
+    const char *pair = NULL, *cell = NULL;
+    if (g_variant_dict_lookup(opts, "pair", "&s", &pair))
+        g_object_set(win, "pair-class", strcmp(pair, "auto") ? atoi(pair) : -1, NULL);
+    int ci, cj;
+    if (g_variant_dict_lookup(opts, "warm-cell", "&s", &cell) &&
+        sscanf(cell, "%d,%d", &ci, &cj) == 2)
+        fnv_window_set_warm_cell(win, ci, cj);
     int epoch = 0;
     if (g_variant_dict_lookup(opts, "epoch", "i", &epoch)) fnv_window_set_epoch(win, epoch);
     const char *size = NULL;
@@ -172,11 +210,13 @@ static int command_line(GApplication *app, GApplicationCommandLine *cmd)
     const char *shot = NULL, *view = NULL;
     g_variant_dict_lookup(opts, "screenshot", "^&ay", &shot);
     g_variant_dict_lookup(opts, "export", "^&ay", &view);
-    if (shot || view)
-        fnv_window_screenshot_when_ready(win, shot, view,
+    gboolean describe = g_variant_dict_contains(opts, "describe");
+    if (shot || view || describe)
+        fnv_window_screenshot_when_ready(win, shot, view, describe,
                                          g_variant_dict_contains(opts, "quit-after-render"));
     else if (g_variant_dict_contains(opts, "quit-after-render"))
-        g_printerr("focusnet-viewer: --quit-after-render goes with --screenshot or --export\n");
+        g_printerr("focusnet-viewer: --quit-after-render goes with --screenshot, --export or "
+                   "--describe\n");
     gtk_window_present(GTK_WINDOW(win));
     return 0;
 }
@@ -193,6 +233,8 @@ static void startup(GApplication *app)
                                           (const char *const[]){"<Control>q", NULL});
     gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.open-images",
                                           (const char *const[]){"<Control>o", NULL});
+    gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.present",
+                                          (const char *const[]){"F5", NULL});
     gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.export",
                                           (const char *const[]){"<Control>e", NULL});
     GtkCssProvider *css = gtk_css_provider_new();

@@ -1,7 +1,7 @@
 #include "class-plot.h"
 #include "draw.h"
 
-static guint bar_signal, label_signal, cell_signal;
+static guint bar_signal, label_signal, cell_signal, bar_pair_signal, label_pair_signal;
 
 /* The plots keep their own copy of the class names: the window replaces its
  * models (and their names) while a plot may still be drawn. */
@@ -35,7 +35,9 @@ static void bar_pressed(GtkGestureClick *g, int n, double x, double y, FnvBarCha
     int cls = self->prob ? fnv_bars_hit(gtk_widget_get_width(w), gtk_widget_get_height(w),
                                         &self->bars, x, y)
                          : -1;
-    if (cls >= 0) g_signal_emit(self, bar_signal, 0, cls);
+    /* The secondary button pairs the class with the true one (issue 17.1). */
+    gboolean pair = gtk_gesture_single_get_current_button(GTK_GESTURE_SINGLE(g)) == 3;
+    if (cls >= 0) g_signal_emit(self, pair ? bar_pair_signal : bar_signal, 0, cls);
 }
 
 static void bar_finalize(GObject *o)
@@ -50,6 +52,8 @@ static void fnv_bar_chart_class_init(FnvBarChartClass *klass)
     G_OBJECT_CLASS(klass)->finalize = bar_finalize;
     bar_signal = g_signal_new("class-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
                               NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+    bar_pair_signal = g_signal_new("pair-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 }
 
 static void fnv_bar_chart_init(FnvBarChart *self)
@@ -58,6 +62,7 @@ static void fnv_bar_chart_init(FnvBarChart *self)
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), bar_draw, NULL, NULL);
     GtkGesture *click = gtk_gesture_click_new();
     g_signal_connect(click, "pressed", G_CALLBACK(bar_pressed), self);
+    gtk_gesture_single_set_button(GTK_GESTURE_SINGLE(click), 0); /* primary and secondary */
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(click));
     gtk_widget_set_cursor_from_name(GTK_WIDGET(self), "pointer");
 }
@@ -99,7 +104,8 @@ static void label_pressed(GtkGestureClick *g, int n, double x, double y, FnvLabe
     int cls = self->label
                   ? fnv_label_hit(gtk_widget_get_width(w), gtk_widget_get_height(w), self->k, x, y)
                   : -1;
-    if (cls >= 0) g_signal_emit(self, label_signal, 0, cls);
+    gboolean pair = gtk_gesture_single_get_current_button(GTK_GESTURE_SINGLE(g)) == 3;
+    if (cls >= 0) g_signal_emit(self, pair ? label_pair_signal : label_signal, 0, cls);
 }
 
 static void label_finalize(GObject *o)
@@ -114,6 +120,8 @@ static void fnv_label_view_class_init(FnvLabelViewClass *klass)
     G_OBJECT_CLASS(klass)->finalize = label_finalize;
     label_signal = g_signal_new("class-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
                                 NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+    label_pair_signal = g_signal_new("pair-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 }
 
 static void fnv_label_view_init(FnvLabelView *self)
@@ -122,6 +130,7 @@ static void fnv_label_view_init(FnvLabelView *self)
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), label_draw, NULL, NULL);
     GtkGesture *click = gtk_gesture_click_new();
     g_signal_connect(click, "pressed", G_CALLBACK(label_pressed), self);
+    gtk_gesture_single_set_button(GTK_GESTURE_SINGLE(click), 0); /* primary and secondary */
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(click));
     gtk_widget_set_cursor_from_name(GTK_WIDGET(self), "pointer");
 }
@@ -142,7 +151,8 @@ void fnv_label_view_set(FnvLabelView *self, const float *label, int k, const cha
 /* ---- confusion matrix ---- */
 struct _FnvConfusionView {
     GtkDrawingArea parent;
-    int64_t *conf;
+    int64_t *conf, *denom;
+    double rgb[3];
     int k, sel_row, sel_col;
     char **names;
 };
@@ -151,9 +161,14 @@ G_DEFINE_FINAL_TYPE(FnvConfusionView, fnv_confusion_view, GTK_TYPE_DRAWING_AREA)
 static void conf_draw(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer data)
 {
     FnvConfusionView *self = FNV_CONFUSION_VIEW(area);
-    if (self->conf)
-        fnv_draw_confusion(cr, w, h, self->conf, self->k, (const char *const *)self->names,
-                           self->sel_row, self->sel_col);
+    fnv_matrix m = {self->conf,
+                    self->k,
+                    (const char *const *)self->names,
+                    self->denom,
+                    {self->rgb[0], self->rgb[1], self->rgb[2]},
+                    self->sel_row,
+                    self->sel_col};
+    if (self->conf) fnv_draw_matrix(cr, w, h, &m);
 }
 
 static void conf_pressed(GtkGestureClick *g, int n, double x, double y, FnvConfusionView *self)
@@ -168,6 +183,7 @@ static void conf_pressed(GtkGestureClick *g, int n, double x, double y, FnvConfu
 static void conf_finalize(GObject *o)
 {
     g_free(FNV_CONFUSION_VIEW(o)->conf);
+    g_free(FNV_CONFUSION_VIEW(o)->denom);
     g_strfreev(FNV_CONFUSION_VIEW(o)->names);
     G_OBJECT_CLASS(fnv_confusion_view_parent_class)->finalize(o);
 }
@@ -182,6 +198,7 @@ static void fnv_confusion_view_class_init(FnvConfusionViewClass *klass)
 static void fnv_confusion_view_init(FnvConfusionView *self)
 {
     self->sel_row = self->sel_col = -1;
+    fnv_confusion_view_set_shading(self, NULL, (const double[3]){FNV_BAR_RGB});
     gtk_drawing_area_set_content_width(GTK_DRAWING_AREA(self), 196);
     gtk_drawing_area_set_content_height(GTK_DRAWING_AREA(self), 196);
     gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self), conf_draw, NULL, NULL);
@@ -189,6 +206,16 @@ static void fnv_confusion_view_init(FnvConfusionView *self)
     g_signal_connect(click, "pressed", G_CALLBACK(conf_pressed), self);
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(click));
     gtk_widget_set_cursor_from_name(GTK_WIDGET(self), "pointer");
+}
+
+void fnv_confusion_view_set_shading(FnvConfusionView *self, const int64_t *denom,
+                                    const double rgb[3])
+{
+    g_clear_pointer(&self->denom, g_free);
+    if (denom && self->k > 0) self->denom = g_memdup2(denom, sizeof(int64_t) * self->k);
+    for (int i = 0; i < 3; i++)
+        self->rgb[i] = rgb[i];
+    gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
 void fnv_confusion_view_set(FnvConfusionView *self, const int64_t *conf, int k,

@@ -2,6 +2,8 @@
  * drawing function of draw.c:
  *   FnvBarChart      a model's predictions (bars), signal "class-activated" (int)
  *   FnvLabelView     the baseline's multi-warm label, signal "class-activated" (int)
+ *                    both also "pair-activated" (int) on a secondary click: the
+ *                    class to pair with the true one (issue 17.1)
  *   FnvConfusionView a confusion matrix, signal "cell-activated" (int row, int col) */
 #ifndef FNV_CLASS_PLOT_H
 #define FNV_CLASS_PLOT_H
@@ -25,5 +27,10 @@ G_DECLARE_FINAL_TYPE(FnvConfusionView, fnv_confusion_view, FNV, CONFUSION_VIEW, 
 /* conf (K, K) and names copied; NULL clears. */
 void fnv_confusion_view_set(FnvConfusionView *self, const int64_t *conf, int k,
                             const char *const *names, int sel_row, int sel_col);
+/* How cells are shaded (fnv_matrix): value / denom[row] (K, copied; NULL: by
+ * the row's sum, the default) from white to rgb (FNV_BAR_RGB by default).
+ * Call after fnv_confusion_view_set, which sets K. */
+void fnv_confusion_view_set_shading(FnvConfusionView *self, const int64_t *denom,
+                                    const double rgb[3]);
 
 #endif

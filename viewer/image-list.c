@@ -24,6 +24,8 @@ struct _FnvImageList {
     int current;        /* the row shown, -1 */
     FnvFilter filter;
     int cell_slot, cell_row, cell_col;
+    const uint8_t *warm; /* (n, K), borrowed: FNV_FILTER_WARM's membership */
+    int warm_row, warm_col;
     int updating;  /* set while the list changes its own controls */
     int scroll_to; /* the row to bring into view */
     guint scroll_source;
@@ -53,6 +55,8 @@ static gboolean item_matches(FnvImageList *self, int i)
     case FNV_FILTER_CELL:
         return d->pred[self->cell_slot] && y == self->cell_row &&
                d->pred[self->cell_slot][i] == self->cell_col;
+    case FNV_FILTER_WARM:
+        return self->warm && y == self->warm_row && self->warm[(size_t)i * d->k + self->warm_col];
     default:
         return TRUE;
     }
@@ -80,9 +84,12 @@ static void update_summary(FnvImageList *self, int shown)
         gtk_label_set_text(self->summary, "");
         return;
     }
-    static const char *what[] = {"", " where the baseline is wrong and FocusNet right",
+    static const char *what[] = {"",
+                                 " where the baseline is wrong and FocusNet right",
                                  " where the baseline is right and FocusNet wrong",
-                                 " where both are wrong", " in the chosen cell"};
+                                 " where both are wrong",
+                                 " in the chosen cell",
+                                 " in the chosen multi-warm cell"};
     int n = d->n, fixed = 0, broken = 0, right[FNV_SLOTS] = {0, 0};
     for (int i = 0; i < n; i++) {
         int y = d->labels[i];
@@ -191,6 +198,7 @@ static void on_filter_chosen(GtkDropDown *d, GParamSpec *p, FnvImageList *self)
     if (self->updating) return;
     FnvFilter f = (FnvFilter)gtk_drop_down_get_selected(d);
     if (f == FNV_FILTER_CELL && self->cell_slot < 0) f = FNV_FILTER_ALL; /* no cell clicked yet */
+    if (f == FNV_FILTER_WARM && !self->warm) f = FNV_FILTER_ALL;
     fnv_image_list_set_filter(self, f);
 }
 
@@ -200,6 +208,43 @@ void fnv_image_list_set_cell(FnvImageList *self, int slot, int row, int col)
     self->cell_row = row;
     self->cell_col = col;
     fnv_image_list_set_filter(self, FNV_FILTER_CELL);
+}
+
+void fnv_image_list_set_warm(FnvImageList *self, const uint8_t *warm)
+{
+    self->warm = warm;
+    if (self->filter == FNV_FILTER_WARM) /* the rule changed: the same cell, other images */
+        fnv_image_list_set_filter(self, warm ? FNV_FILTER_WARM : FNV_FILTER_ALL);
+}
+
+void fnv_image_list_set_warm_cell(FnvImageList *self, int row, int col)
+{
+    if (!self->warm || !self->data) return;
+    self->warm_row = row;
+    self->warm_col = col;
+    fnv_image_list_set_filter(self, FNV_FILTER_WARM);
+}
+
+void fnv_image_list_get_warm_cell(FnvImageList *self, int *row, int *col)
+{
+    gboolean on = self->filter == FNV_FILTER_WARM;
+    *row = on ? self->warm_row : -1;
+    *col = on ? self->warm_col : -1;
+}
+
+const char *fnv_image_list_get_summary(FnvImageList *self)
+{
+    return gtk_label_get_text(self->summary);
+}
+
+gboolean fnv_image_list_step(FnvImageList *self, int delta)
+{
+    int n = (int)self->items->len, to = self->current + delta;
+    if (n == 0) return FALSE;
+    if (self->current < 0) to = delta > 0 ? 0 : n - 1;
+    if (to < 0 || to >= n || to == self->current) return FALSE;
+    select_row(self, to);
+    return TRUE;
 }
 
 void fnv_image_list_get_cell(FnvImageList *self, int slot, int *row, int *col)
@@ -228,6 +273,13 @@ void fnv_image_list_select_file(FnvImageList *self, int i)
 
 void fnv_image_list_set_dataset(FnvImageList *self, const FnvJob *d, int want_index)
 {
+    self->warm = NULL; /* it belonged to the split before: set again with fnv_image_list_set_warm */
+    if (self->filter == FNV_FILTER_WARM) {
+        self->filter = FNV_FILTER_ALL;
+        self->updating++;
+        gtk_drop_down_set_selected(self->filter_dropdown, FNV_FILTER_ALL);
+        self->updating--;
+    }
     if (!d) {
         if (!self->data) return;
         gboolean was_dataset_row = self->current >= (int)self->files->len;
@@ -331,7 +383,7 @@ static void fnv_image_list_class_init(FnvImageListClass *klass)
     oc->get_property = get_property;
     props[PROP_FILTER] =
         g_param_spec_int("filter", NULL, "Which dataset images are listed (FnvFilter)",
-                         FNV_FILTER_ALL, FNV_FILTER_CELL, FNV_FILTER_ALL,
+                         FNV_FILTER_ALL, FNV_FILTER_WARM, FNV_FILTER_ALL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties(oc, N_PROPS, props);
     signals[IMAGE_CHANGED] = g_signal_new("image-changed", G_TYPE_FROM_CLASS(klass),

@@ -16,6 +16,7 @@ typedef enum {
     FNV_FILTER_BROKEN, /* baseline right, FocusNet wrong */
     FNV_FILTER_BOTH_WRONG,
     FNV_FILTER_CELL, /* the cell chosen with fnv_image_list_set_cell */
+    FNV_FILTER_WARM, /* the multi-warm cell chosen with fnv_image_list_set_warm_cell */
 } FnvFilter;
 
 #define FNV_TYPE_IMAGE_LIST (fnv_image_list_get_type())
@@ -35,6 +36,19 @@ void fnv_image_list_set_filter(FnvImageList *self, FnvFilter filter);
 FnvFilter fnv_image_list_get_filter(FnvImageList *self);
 /* Lists the images of model slot's confusion cell (true row, predicted col). */
 void fnv_image_list_set_cell(FnvImageList *self, int slot, int row, int col);
+/* The baseline's multi-warm membership over the split (issue 17.2): warm
+ * (n, K) as fn_multiwarm_counts gives it, borrowed like the split's results;
+ * fnv_image_list_set_dataset forgets it. */
+void fnv_image_list_set_warm(FnvImageList *self, const uint8_t *warm);
+/* Lists the images of true class row whose label holds class col. */
+void fnv_image_list_set_warm_cell(FnvImageList *self, int row, int col);
+/* The cell of FNV_FILTER_WARM, or -1, -1. */
+void fnv_image_list_get_warm_cell(FnvImageList *self, int *row, int *col);
+/* The line under the list: "N images listed ... of M. Baseline 91.2%. ..." */
+const char *fnv_image_list_get_summary(FnvImageList *self);
+/* Shows the row delta rows after (before, delta < 0) the one shown, within
+ * the list; returns whether it moved (the presentation mode's arrow keys). */
+gboolean fnv_image_list_step(FnvImageList *self, int delta);
 /* The cell of FNV_FILTER_CELL in slot, or -1, -1. */
 void fnv_image_list_get_cell(FnvImageList *self, int slot, int *row, int *col);
 /* The row shown: an image file (*path) or a dataset image (*index, path

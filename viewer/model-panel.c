@@ -18,7 +18,7 @@ G_DEFINE_FINAL_TYPE(FnvModelPanel, fnv_model_panel, GTK_TYPE_WIDGET)
 
 enum { PROP_0, PROP_HEADING, PROP_PLACEHOLDER, N_PROPS };
 static GParamSpec *props[N_PROPS];
-enum { CLASS_ACTIVATED, N_SIGNALS };
+enum { CLASS_ACTIVATED, PAIR_ACTIVATED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 void fnv_model_panel_set_model(FnvModelPanel *self, const FnvModelInfo *in)
@@ -78,6 +78,11 @@ void fnv_model_panel_show(FnvModelPanel *self, const FnvJob *j, int s, int k,
     g_free(prob);
 }
 
+const char *fnv_model_panel_get_caption(FnvModelPanel *self)
+{
+    return gtk_label_get_text(self->caption);
+}
+
 FnvCamView *fnv_model_panel_get_cam_view(FnvModelPanel *self)
 {
     return self->cam;
@@ -86,6 +91,11 @@ FnvCamView *fnv_model_panel_get_cam_view(FnvModelPanel *self)
 static void on_bar_activated(FnvBarChart *bars, int cls, FnvModelPanel *self)
 {
     g_signal_emit(self, signals[CLASS_ACTIVATED], 0, cls);
+}
+
+static void on_bar_pair(FnvBarChart *bars, int cls, FnvModelPanel *self)
+{
+    g_signal_emit(self, signals[PAIR_ACTIVATED], 0, cls);
 }
 
 static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
@@ -156,6 +166,9 @@ static void fnv_model_panel_class_init(FnvModelPanelClass *klass)
     signals[CLASS_ACTIVATED] =
         g_signal_new("class-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                      NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+    signals[PAIR_ACTIVATED] =
+        g_signal_new("pair-activated", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                     NULL, G_TYPE_NONE, 1, G_TYPE_INT);
     g_type_ensure(FNV_TYPE_CAM_VIEW);
     g_type_ensure(FNV_TYPE_BAR_CHART);
     gtk_widget_class_set_template_from_resource(wc, "/io/github/focusnet/Viewer/model-panel.ui");
@@ -164,6 +177,7 @@ static void fnv_model_panel_class_init(FnvModelPanelClass *klass)
     gtk_widget_class_bind_template_child(wc, FnvModelPanel, cam);
     gtk_widget_class_bind_template_child(wc, FnvModelPanel, bars);
     gtk_widget_class_bind_template_callback(wc, on_bar_activated);
+    gtk_widget_class_bind_template_callback(wc, on_bar_pair);
 }
 
 static void fnv_model_panel_init(FnvModelPanel *self)

@@ -1,7 +1,8 @@
 /* One model's column of the window: its title (architecture, loss, file), a
  * caption with its prediction, the image with its class activation map, and
  * its predictions as bars. The window holds two, the baseline and the
- * FocusNet. Signal "class-activated" (int): a bar was clicked. */
+ * FocusNet. Signal "class-activated" (int): a bar was clicked; "pair-activated"
+ * (int): a bar was right-clicked (pair it with the true class, issue 17.1). */
 #ifndef FNV_MODEL_PANEL_H
 #define FNV_MODEL_PANEL_H
 
@@ -23,6 +24,8 @@ void fnv_model_panel_clear_placeholder(FnvModelPanel *self);
  * logits as bars and the caption; names (K) are the classes. */
 void fnv_model_panel_show(FnvModelPanel *self, const FnvJob *j, int slot, int k,
                           const char *const *names);
+/* The caption shown ("predicts Coat (52.1%) · CAM of Coat"), "" for none. */
+const char *fnv_model_panel_get_caption(FnvModelPanel *self);
 /* Where the window sets the colour scale shared by both panels. */
 FnvCamView *fnv_model_panel_get_cam_view(FnvModelPanel *self);
 

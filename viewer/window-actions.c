@@ -68,7 +68,9 @@ void fnv_window_open_paths(FnvWindow *self, const char *const *paths, int n)
 /* ---- screenshots and export ---- */
 gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error)
 {
-    return fnv_export_png(self->view_box, path, error);
+    /* In the presentation mode the view is the presentation. */
+    return fnv_export_png(self->present ? GTK_WIDGET(self->present_view) : self->view_box, path,
+                          error);
 }
 
 static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
@@ -76,8 +78,15 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
     FnvWindow *self = FNV_WINDOW(w);
     /* Frames count once the window is on screen: layout and drawing settle. */
     if (!gtk_widget_get_mapped(w) || ++self->shot_frames < 8) return G_SOURCE_CONTINUE;
+    if (self->describe) {
+        char *d = fnv_window_describe(self);
+        g_print("%s", d);
+        g_free(d);
+        self->describe = FALSE;
+    }
     const char *paths[2] = {self->screenshot, self->export_path};
-    GtkWidget *what[2] = {GTK_WIDGET(self), self->view_box};
+    GtkWidget *what[2] = {GTK_WIDGET(self),
+                          self->present ? GTK_WIDGET(self->present_view) : self->view_box};
     for (int i = 0; i < 2; i++) {
         GError *err = NULL;
         if (!paths[i]) continue;
@@ -110,15 +119,17 @@ static gboolean shot_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
 
 void fnv_window_maybe_screenshot(FnvWindow *self)
 {
-    if ((!self->screenshot && !self->export_path) || self->pending > 0 || self->shot_scheduled)
+    if ((!self->screenshot && !self->export_path && !self->describe) || self->pending > 0 ||
+        self->shot_scheduled)
         return;
     self->shot_scheduled = TRUE;
     gtk_widget_add_tick_callback(GTK_WIDGET(self), shot_tick, NULL, NULL);
 }
 
 void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
-                                      gboolean quit)
+                                      gboolean describe, gboolean quit)
 {
+    self->describe = describe;
     g_free(self->screenshot);
     g_free(self->export_path);
     self->screenshot = g_strdup(window_png);

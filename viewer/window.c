@@ -27,6 +27,8 @@ enum {
     PROP_MULTIWARM_RULE,
     PROP_FILTER,
     PROP_FIRST_INDEX,
+    PROP_PAIR_CLASS,
+    PROP_PRESENT,
     PROP_BUSY,
     N_PROPS
 };
@@ -107,6 +109,7 @@ static void update_style(FnvWindow *self)
         fnv_cam_view_set_style(fnv_model_panel_get_cam_view(panel(self, s)),
                                self->shared_scale ? slo : lo[s], self->shared_scale ? shi : hi[s],
                                self->colormap, self->opacity);
+    fnv_window_style_views(self);
 }
 
 /* ---- showing an image's results ---- */
@@ -116,6 +119,7 @@ static void clear_views(FnvWindow *self, const char *why)
         fnv_model_panel_clear(panel(self, s), self->info[s].path ? why : NULL);
     fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
     gtk_label_set_text(self->label_caption, "");
+    fnv_window_clear_views(self, why);
 }
 
 static void display_image(FnvWindow *self)
@@ -127,8 +131,9 @@ static void display_image(FnvWindow *self)
     const char *const *names = (const char *const *)ref->names;
     for (int s = 0; s < FNV_SLOTS; s++)
         fnv_window_show_slot(self, j, s, k, names);
+    float *label = NULL;
     if (j->logits[FNV_BASELINE]) {
-        float *label = g_new(float, k);
+        label = g_new(float, k);
         int n = fn_multiwarm_label(j->logits[FNV_BASELINE], k, j->true_class,
                                    self->multiwarm_rule ? FN_MULTIWARM_SOFTMAX : FN_MULTIWARM_LOGIT,
                                    2.0f, label);
@@ -138,7 +143,6 @@ static void display_image(FnvWindow *self)
             n == 1 ? "" : "es", j->true_class >= 0 ? "the true class" : "true class unknown");
         gtk_label_set_text(self->label_caption, text);
         g_free(text);
-        g_free(label);
     } else {
         fnv_label_view_set(self->label_view, NULL, 0, NULL, -1, -1);
         gtk_label_set_text(
@@ -147,10 +151,12 @@ static void display_image(FnvWindow *self)
                 ? "No multi-warm label: the baseline kept no checkpoint of this epoch"
                 : "Open a baseline to see its multi-warm label");
     }
+    fnv_window_show_views(self, j, k, names, label);
+    g_free(label);
     update_style(self);
 }
 
-static char *image_title(FnvWindow *self, const char *path, int index, int true_class)
+char *fnv_window_image_title(FnvWindow *self, const char *path, int index, int true_class)
 {
     const FnvModelInfo *ref = ref_info(self);
     const char *truth =
@@ -179,6 +185,7 @@ static void refresh_image(FnvWindow *self)
     j->index = index;
     j->cls = self->cls;
     j->grad_cam = self->grad_cam;
+    j->pair = self->pair_class;
     fnv_window_job_epoch(self, j);
     submit(self, j);
     self->image_gen = j->generation;
@@ -208,7 +215,8 @@ static gboolean image_done(FnvJob *j, gpointer user)
             clear_views(self, "This image cannot be shown");
         }
         if (row) {
-            char *t = image_title(self, path, index, j->status == FN_OK ? j->true_class : -1);
+            char *t =
+                fnv_window_image_title(self, path, index, j->status == FN_OK ? j->true_class : -1);
             if (j->epoch) {
                 char *e = g_strdup_printf("%s · epoch %d", t, j->epoch);
                 g_free(t);
@@ -239,6 +247,7 @@ static void on_filter_changed(FnvImageList *list, GParamSpec *p, FnvWindow *self
         fnv_confusion_view_set(confusion_view(self, s), self->dataset->conf[s], self->dataset->k,
                                (const char *const *)self->dataset->class_names, row, col);
     }
+    fnv_window_select_warm(self);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_FILTER]);
 }
 
@@ -292,6 +301,7 @@ static void drop_dataset(FnvWindow *self)
     gtk_widget_set_visible(self->confusion_box, FALSE);
     for (int s = 0; s < FNV_SLOTS; s++)
         fnv_confusion_view_set(confusion_view(self, s), NULL, 0, NULL, -1, -1);
+    fnv_warm_matrix_set(self->warm_matrix, NULL, 0, NULL);
 }
 
 void fnv_window_submit_dataset(FnvWindow *self, const char *spec, const char *split, int limit)
@@ -378,6 +388,7 @@ static gboolean dataset_done(FnvJob *j, gpointer user)
             /* Rebuilds the list (the matrices follow its filter) and shows an image. */
             fnv_image_list_set_dataset(self->image_list, j, want);
             g_clear_pointer(&old, fnv_job_free); /* the list held it until now */
+            fnv_window_update_warm(self);        /* and lists the --warm-cell asked for */
         } else {
             fnv_window_show_error(self, j->error);
             drop_dataset(self); /* the worker closed it */
@@ -448,12 +459,21 @@ static void set_property(GObject *o, guint id, const GValue *v, GParamSpec *p)
     case PROP_MULTIWARM_RULE:
         SET(multiwarm_rule, g_value_get_int(v));
         if (changed) display_image(self);
+        if (changed && self->dataset) fnv_window_update_warm(self);
         break;
     case PROP_FILTER: /* notified by on_filter_changed */
         fnv_image_list_set_filter(self->image_list, (FnvFilter)g_value_get_int(v));
         break;
     case PROP_FIRST_INDEX:
         SET(first_index, g_value_get_int(v));
+        break;
+    case PROP_PRESENT:
+        SET(present, g_value_get_boolean(v));
+        if (changed) fnv_window_apply_present(self);
+        break;
+    case PROP_PAIR_CLASS:
+        SET(pair_class, g_value_get_int(v));
+        if (changed) fnv_window_apply_pair(self); /* and asks for the image again */
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, p);
@@ -489,6 +509,12 @@ static void get_property(GObject *o, guint id, GValue *v, GParamSpec *p)
         break;
     case PROP_FIRST_INDEX:
         g_value_set_int(v, self->first_index);
+        break;
+    case PROP_PAIR_CLASS:
+        g_value_set_int(v, self->pair_class);
+        break;
+    case PROP_PRESENT:
+        g_value_set_boolean(v, self->present);
         break;
     case PROP_BUSY:
         g_value_set_boolean(v, self->busy);
@@ -551,6 +577,7 @@ static void bind_controls(FnvWindow *self)
                            gtk_range_get_adjustment(GTK_RANGE(self->opacity_scale)), "value", both);
     g_object_bind_property(self, "shared-scale", self->shared_scale_check, "active", both);
     g_object_bind_property(self, "busy", self->spinner, "spinning", G_BINDING_SYNC_CREATE);
+    g_object_bind_property(self, "present", self->present_toggle, "active", both);
 }
 
 /* ---- life cycle ---- */
@@ -600,10 +627,13 @@ static void fnv_window_class_init(FnvWindowClass *klass)
         g_param_spec_int("multiwarm-rule", NULL,
                          "0: logit > 0 (paper), 1: softmax(z/2) > 1/K (authors)", 0, 1, 0, rw);
     props[PROP_FILTER] = g_param_spec_int("filter", NULL, "Which dataset images are listed",
-                                          FNV_FILTER_ALL, FNV_FILTER_CELL, FNV_FILTER_ALL, rw);
+                                          FNV_FILTER_ALL, FNV_FILTER_WARM, FNV_FILTER_ALL, rw);
     props[PROP_FIRST_INDEX] = g_param_spec_int(
         "first-index", NULL, "The dataset image to show once the split is in, -1: the first", -1,
         G_MAXINT, -1, rw);
+    props[PROP_PAIR_CLASS] =
+        g_param_spec_int("pair-class", NULL, "The confusing pair's class B", -2, G_MAXINT, -2, rw);
+    props[PROP_PRESENT] = g_param_spec_boolean("present", NULL, "The presentation mode", FALSE, rw);
     props[PROP_BUSY] = g_param_spec_boolean("busy", NULL, "Jobs are running", FALSE,
                                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties(oc, N_PROPS, props);
@@ -644,6 +674,7 @@ static void fnv_window_class_init(FnvWindowClass *klass)
     gtk_widget_class_bind_template_callback(wc, on_cell);
     fnv_window_class_bind_training(wc);
     fnv_window_class_install_actions(wc);
+    fnv_window_class_bind_views(wc);
 }
 
 static void fnv_window_init(FnvWindow *self)
@@ -653,6 +684,7 @@ static void fnv_window_init(FnvWindow *self)
     self->opacity = 0.5;
     self->shared_scale = TRUE;
     self->first_index = -1;
+    fnv_window_init_views(self);
     gtk_widget_init_template(GTK_WIDGET(self));
     bind_controls(self);
     fnv_window_add_drop_target(self);

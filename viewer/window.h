@@ -28,6 +28,10 @@ void fnv_window_add_image(FnvWindow *self, const char *path);
 void fnv_window_set_epoch(FnvWindow *self, int epoch);
 void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *split, int limit);
 
+/* Lists the images of true class row whose baseline multi-warm label holds
+ * class col (issue 17.2), now or once the split is in. */
+void fnv_window_set_warm_cell(FnvWindow *self, int row, int col);
+
 /* What is shown is chosen through properties, bound to the window's controls:
  *   "class-index"     int, the class to map, -1 (default): the top class
  *   "grad-cam"        boolean, Grad-CAM even where plain CAM applies
@@ -36,15 +40,28 @@ void fnv_window_open_dataset(FnvWindow *self, const char *spec, const char *spli
  *   "shared-scale"    boolean, one colour scale for both models (TRUE)
  *   "multiwarm-rule"  int, 0: logit > 0 (the paper), 1: softmax(z/2) > 1/K
  *   "filter"          int, the dataset images listed: 0 all, 1 baseline wrong and
- *                     FocusNet right, 2 the reverse, 3 both wrong, 4 a matrix cell
+ *                     FocusNet right, 2 the reverse, 3 both wrong, 4 a matrix cell,
+ *                     5 a multi-warm matrix cell
  *   "first-index"     int, the dataset image to show once a split is in, -1: none
+ *   "pair-class"      int, the confusing pair's class B (issue 17.1): -1 the one the
+ *                     baseline finds most probable after the true class, -2 (default)
+ *                     no pair view
+ *   "present"         boolean, the presentation mode (issue 17.5): the image and
+ *                     its maps big in large type; left/right step through the
+ *                     images listed, up/down through the classes, Escape leaves
  *   "busy"            boolean, read-only: jobs are running */
 
 /* Once everything asked for so far is shown (or has failed with its message
  * shown), writes the whole window to window_png and the view (what Export
- * writes) to view_png, either may be NULL, and with quit, quits the application. */
+ * writes) to view_png, either may be NULL, with describe prints
+ * fnv_window_describe's lines to stdout, and with quit, quits the application. */
 void fnv_window_screenshot_when_ready(FnvWindow *self, const char *window_png, const char *view_png,
-                                      gboolean quit);
+                                      gboolean describe, gboolean quit);
+/* What the window shows, as lines "describe: ...": the window's size, each
+ * panel's caption, the confusing pair, and for each view (confusion
+ * matrices, ...) where it lies and whether the scrolled view shows all of it
+ * without scrolling (issue 17.6: the matrices were cut off). */
+char *fnv_window_describe(FnvWindow *self);
 /* Writes what the window shows now (the image, maps, plots) to a PNG. */
 gboolean fnv_window_export(FnvWindow *self, const char *path, GError **error);
 

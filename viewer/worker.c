@@ -45,6 +45,8 @@ FnvJob *fnv_job_new(FnvJobKind kind, FnvJobDone done, gpointer user)
     j->cls = -1;
     j->true_class = -1;
     j->shown_class = -1;
+    j->pair = -2;
+    j->pair_a = j->pair_b = -1;
     for (int s = 0; s < FNV_SLOTS; s++)
         j->mapped_class[s] = -1;
     j->info_slot = -1;
@@ -81,6 +83,9 @@ void fnv_job_free(FnvJob *j)
         g_free(j->heat[s]);
         g_free(j->pred[s]);
         g_free(j->conf[s]);
+        g_free(j->zs[s]);
+        for (int m = 0; m < 3; m++)
+            g_free(j->pair_heat[s][m]);
     }
     g_free(j->labels);
     if (j->class_names)
@@ -272,6 +277,41 @@ static void dataset_input(fn_model *m, const uint8_t *img, float *input, float *
         }
 }
 
+/* The confusing pair (issue 17.1): A the true class (else the baseline's
+ * top), B the one asked for, or the baseline's most probable class after A
+ * (the class FocusNet's multi-warm label most often adds); both models map
+ * the same two classes so that their columns compare. */
+static fn_status run_pair(FnvJob *j, fn_model *const *ms, float *const *input)
+{
+    /* ms: the models the image went through (the epoch slider's, or as opened) */
+    int ref = ms[FNV_BASELINE] ? FNV_BASELINE : FNV_FOCUSNET, k = j->k;
+    const float *z = j->logits[ref];
+    int a = j->true_class >= 0 && j->true_class < k ? j->true_class : argmax(z, k);
+    int b = -1;
+    if (j->pair >= 0 && j->pair < k && j->pair != a)
+        b = j->pair;
+    else
+        for (int c = 0; c < k; c++)
+            if (c != a && (b < 0 || z[c] > z[b])) b = c;
+    if (b < 0) return FN_OK; /* one class: no pair */
+    j->pair_a = a, j->pair_b = b;
+    for (int s = 0; s < FNV_SLOTS; s++) {
+        if (!ms[s]) continue;
+        size_t hw = (size_t)j->h[s] * j->w[s];
+        for (int m = 0; m < 3; m++)
+            j->pair_heat[s][m] = g_new0(float, hw);
+        int g = j->used_grad_cam[s];
+        fn_status st = fn_cam_compute(ms[s], input[s], a, g, j->pair_heat[s][0], NULL);
+        if (st == FN_OK) st = fn_cam_compute(ms[s], input[s], b, g, j->pair_heat[s][1], NULL);
+        if (st == FN_OK) st = fn_cam_contrast(ms[s], input[s], a, b, g, j->pair_heat[s][2], NULL);
+        if (st != FN_OK) {
+            fail(j, st, "computing the confusing pair's maps");
+            return st;
+        }
+    }
+    return FN_OK;
+}
+
 static void run_image(FnvWorker *w, FnvJob *j)
 {
     float *input[FNV_SLOTS] = {NULL, NULL};
@@ -332,6 +372,7 @@ static void run_image(FnvWorker *w, FnvJob *j)
         }
         j->shown_class = chosen ? j->cls : argmax(j->logits[ref], k);
     }
+    if (st == FN_OK && j->pair >= -1) st = run_pair(j, ms, input);
     if (st == FN_OK) j->status = FN_OK;
     for (int s = 0; s < FNV_SLOTS; s++)
         g_free(input[s]);
@@ -390,6 +431,7 @@ static void run_dataset(FnvWorker *w, FnvJob *j)
         }
         j->pred[s] = g_new(int, n);
         j->conf[s] = g_new0(int64_t, (size_t)k * k);
+        j->zs[s] = g_new(float, (size_t)n *k);
         for (int i0 = 0; i0 < n && st == FN_OK; i0 += EVAL_BATCH) {
             if (g_atomic_int_get(&w->stopping)) {
                 st = FN_ERR_INTERRUPTED;
@@ -404,6 +446,7 @@ static void run_dataset(FnvWorker *w, FnvJob *j)
                 fail(j, st, "evaluating");
                 break;
             }
+            memcpy(j->zs[s] + (size_t)i0 * k, z, sizeof(float) * (size_t)b * k);
             for (int i = 0; i < b; i++) {
                 int p = argmax(z + (size_t)i * k, k), y = j->labels[i0 + i];
                 j->pred[s][i0 + i] = p;

@@ -49,6 +49,9 @@ struct FnvJob {
     int index;    /* IMAGE: the dataset image */
     int cls;      /* IMAGE: the class to map; -1: the top class (FocusNet's, else the baseline's) */
     int grad_cam; /* IMAGE: Grad-CAM even where plain CAM applies */
+    int pair;     /* IMAGE: the confusing pair's class B (issue 17.1): -1 the most
+                   * probable class after A in the baseline (else FocusNet),
+                   * -2 (default) no pair */
     /* IMAGE, the epoch slider: per slot the checkpoint to use in place of the
      * slot's model (NULL: the model as opened), or skip: the slot's run kept
      * no checkpoint of the epoch, leave it out. Loaded on first use and kept
@@ -75,10 +78,15 @@ struct FnvJob {
      * top class" (cls -1) the model's own top class (issue 17.6) */
     int mapped_class[FNV_SLOTS];
     int true_class; /* -1 when unknown */
+    /* IMAGE with pair >= -1: A is the true class (else the baseline's top
+     * class), B as asked; per slot the maps of A, of B and of "A, not B" */
+    int pair_a, pair_b;
+    float *pair_heat[FNV_SLOTS][3]; /* (H, W) each */
     /* DATASET */
     int n, k;
     int *labels;              /* (n) */
     int *pred[FNV_SLOTS];     /* (n) */
+    float *zs[FNV_SLOTS];     /* (n, K) logits, for the multi-warm matrix */
     int64_t *conf[FNV_SLOTS]; /* (K, K) */
     char **class_names;       /* (K) of the dataset */
     /* ---- delivery ---- */

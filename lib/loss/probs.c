@@ -4,6 +4,8 @@
  * device (kernels/loss.cl) and lib/ref/loss.c checks it against. Written once
  * here so that every tool shows the same numbers. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "loss.h"
 
@@ -43,4 +45,29 @@ int fn_multiwarm_label(const float *logits, int k, int true_class, fn_multiwarm_
     for (int j = 0; count && j < k; j++)
         label[j] /= (float)count;
     return count;
+}
+
+fn_status fn_multiwarm_counts(const float *logits, const int *labels, int n, int k,
+                              fn_multiwarm_rule rule, float temperature, int64_t *counts,
+                              uint8_t *warm)
+{
+    if (n < 0 || k < 1 || (n > 0 && (!logits || !labels)) || !counts)
+        return fn_error(FN_ERR_ARG, "multi-warm counts: bad shape N=%d K=%d", n, k);
+    /* Checked first, so that a bad label leaves counts as they were. */
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= k)
+            return fn_error(FN_ERR_ARG, "multi-warm counts: image %d has label %d, not in [0, %d)",
+                            i, labels[i], k);
+    float *label = malloc(sizeof(float) * (size_t)k);
+    if (!label) return fn_error(FN_ERR_NOMEM, "multi-warm counts: out of memory");
+    memset(counts, 0, sizeof(int64_t) * (size_t)k * k);
+    for (int i = 0; i < n; i++) {
+        fn_multiwarm_label(logits + (size_t)i * k, k, labels[i], rule, temperature, label);
+        for (int j = 0; j < k; j++) {
+            counts[(size_t)labels[i] * k + j] += label[j] > 0;
+            if (warm) warm[(size_t)i * k + j] = label[j] > 0;
+        }
+    }
+    free(label);
+    return FN_OK;
 }
