@@ -35,6 +35,8 @@ int cmd_demo(int argc, char **argv)
         cli_train_opt("limit-train", "use at most N training images (20000; 0: all 60000)"),
         cli_train_opt("limit-test", NULL),
         cli_train_opt("device", "OpenCL device"),
+        /* For the viewer's epoch slider (tools/screenshots.sh): both stages. */
+        cli_train_opt("keep-epochs", "keep every E-th epoch's checkpoint of both stages (0)"),
         {"out", "DIR", "where the two runs go (runs/demo)", NULL},
         {"overwrite", NULL, "start over where an earlier demo's runs are", NULL},
         {NULL, NULL, NULL, NULL}};

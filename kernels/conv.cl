@@ -126,6 +126,9 @@ __kernel void conv_bias_sum(const int N, const int OC, __global const float *par
     db[o] += acc;
 }
 
+#include "pad_row.clh"
+PAD_ROW(__global)
+
 /* ---- Padded planes ------------------------------------------------------------
  * out (planes, Hp, Wp) holds in (planes, H, W) at offset (off_h, off_w), every
  * `up`-th row and column (up 2: zeros inserted between, the input of a
@@ -140,36 +143,9 @@ __kernel void conv_pad(const int planes, const int H, const int W, const int Hp,
     if (pl >= planes)
         return;
     /* Rows r, r + items, ...: one item per row on GPUs, per plane on CPUs. */
-    for (int r = get_global_id(0); r < Hp; r += get_global_size(0)) {
-        __global float *o = out + ((size_t)pl * Hp + r) * Wp;
-        const int th = r - off_h, ih = th / up;
-        if (th < 0 || th % up || ih >= H) {
-            int j = 0;
-            for (; j + 16 <= Wp; j += 16)
-                vstore16((float16)0.0f, 0, o + j);
-            for (; j < Wp; j++)
-                o[j] = 0.0f;
-            continue;
-        }
-        __global const float *i = in + ((size_t)pl * H + ih) * W;
-        if (up == 1) {
-            const int j0 = max(0, off_w), j1 = min(Wp, off_w + W);
-            int j = 0;
-            for (; j < j0; j++)
-                o[j] = 0.0f;
-            for (; j + 16 <= j1; j += 16)
-                vstore16(vload16(0, i + j - off_w), 0, o + j);
-            for (; j < j1; j++)
-                o[j] = i[j - off_w];
-            for (; j < Wp; j++)
-                o[j] = 0.0f;
-            continue;
-        }
-        for (int j = 0; j < Wp; j++) {
-            const int tw = j - off_w, iw = tw / up;
-            o[j] = tw >= 0 && tw % up == 0 && iw < W ? i[iw] : 0.0f;
-        }
-    }
+    for (int r = get_global_id(0); r < Hp; r += get_global_size(0))
+        pad_row___global(out + ((size_t)pl * Hp + r) * Wp, in + (size_t)pl * H * W, H, W, Wp, r,
+                         off_h, off_w, up);
 }
 
 /* Whether segment q0 of an OH x OW output can use vector loads for every

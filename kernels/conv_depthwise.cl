@@ -85,37 +85,16 @@ static inline float sum16(const float16 v)
 TAP16(__global)
 TAP16(__local)
 
+#include "pad_row.clh"
+PAD_ROW(__local)
+
 /* Fills a padded plane (Hp, Wp) from in (H, W) as conv_pad does. */
 static inline void fill_padded(__local float *o, __global const float *in, const int H,
                                const int W, const int Hp, const int Wp, const int off_h,
                                const int off_w, const int up)
 {
-    for (int r = 0; r < Hp; r++, o += Wp) {
-        const int th = r - off_h, ih = th / up;
-        if (th < 0 || th % up || ih >= H) {
-            for (int j = 0; j < Wp; j++)
-                o[j] = 0.0f;
-            continue;
-        }
-        __global const float *i = in + ih * W;
-        if (up == 1) {
-            const int j0 = max(0, off_w), j1 = min(Wp, off_w + W);
-            int j = 0;
-            for (; j < j0; j++)
-                o[j] = 0.0f;
-            for (; j + 16 <= j1; j += 16)
-                vstore16(vload16(0, i + j - off_w), 0, o + j);
-            for (; j < j1; j++)
-                o[j] = i[j - off_w];
-            for (; j < Wp; j++)
-                o[j] = 0.0f;
-        } else {
-            for (int j = 0; j < Wp; j++) {
-                const int tw = j - off_w, iw = tw / up;
-                o[j] = tw >= 0 && tw % up == 0 && iw < W ? i[iw] : 0.0f;
-            }
-        }
-    }
+    for (int r = 0; r < Hp; r++)
+        pad_row___local(o + (size_t)r * Wp, in, H, W, Wp, r, off_h, off_w, up);
 }
 
 /* ---- Depthwise: direct kernels ---------------------------------------------

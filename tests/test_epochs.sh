@@ -1,8 +1,9 @@
 #!/bin/sh
 # The epoch slider with real models (tests/test_epochs.c) under Xvfb: a run
-# folder like focusnet demo's whose runs kept checkpoints along training in
-# RUN/*/epochs/epoch-NNN.safetensors, the baseline every epoch of 3, the
-# FocusNet only epoch 2 of 2 (the runs' epochs differ).
+# folder like focusnet demo's whose runs kept checkpoints along training
+# (focusnet train --keep-epochs) in RUN/*/epochs/epoch-NNN.safetensors, the
+# baseline every epoch of 3, the FocusNet only epoch 2 of 2 (the runs'
+# epochs differ); focusnet demo passes --keep-epochs on.
 # Then focusnet-viewer itself: --epoch E draws another window, with the
 # epoch marked on the training history (FNV_EPOCH_MARK_RGB, cc3399); the
 # history is there without --epoch too, unmarked, and goes with the runs'
@@ -23,29 +24,26 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$fixture" mnist "$tmp/data" || { echo "FAIL: cannot write the dataset"; exit 1; }
 quiet() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; echo "FAIL: $*"; exit 1; }; }
-# 400 images at batch 32: 13 steps an epoch. Each epoch's checkpoint is the
-# run's last.safetensors when the run stops at that epoch's end (--max-steps)
-# before --resume goes on.
+# focusnet train --keep-epochs: the baseline every epoch, the FocusNet every
+# second one of two (its epoch 2 only).
 b="$tmp/run/baseline" f="$tmp/run/focusnet"
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 3 --batch 32 --lr 0.05 \
-    --max-steps 13 --out "$b"
-mkdir -p "$b/epochs"
-cp "$b/last.safetensors" "$b/epochs/epoch-001.safetensors"
-for e in 2 3; do
-    quiet "$fn" train --resume "$b" --max-steps 13
-    cp "$b/last.safetensors" "$b/epochs/epoch-00$e.safetensors"
-done
+    --keep-epochs 1 --out "$b"
 quiet "$fn" train --model lenet5 --data "mnist:$tmp/data" --epochs 2 --batch 32 --lr 0.05 \
-    --loss focus --baseline "$b/best.safetensors" --out "$f"
-# After the run: a fresh train removes the (empty) epochs/ folder it finds,
-# as it removes an old run's kept epochs.
-mkdir -p "$f/epochs"
-cp "$f/last.safetensors" "$f/epochs/epoch-002.safetensors"
+    --loss focus --baseline "$b/best.safetensors" --keep-epochs 2 --out "$f"
+. "$(dirname "$0")/kit.sh"
+[ "$(ls "$b/epochs")" = "$(printf 'epoch-001.safetensors\nepoch-002.safetensors\nepoch-003.safetensors')" ] &&
+    [ "$(ls "$f/epochs")" = "epoch-002.safetensors" ] && ok || bad "kept epochs: $(ls "$b/epochs" "$f/epochs")"
+# focusnet demo passes --keep-epochs to both stages.
+FOCUSNET_FASHION_MNIST_DIR="$tmp/data" quiet "$fn" demo --epochs 2 --batch 32 --keep-epochs 2 \
+    --out "$tmp/demo"
+[ "$(ls "$tmp/demo/baseline/epochs" "$tmp/demo/focusnet/epochs" | grep -c '^epoch-002.safetensors$')" = 2 ] &&
+    [ ! -e "$tmp/demo/baseline/epochs/epoch-001.safetensors" ] && ok ||
+    bad "demo --keep-epochs 2: $(ls "$tmp/demo"/*/epochs)"
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
 xvfb() { xvfb-run -a -s "-screen 0 1400x1300x24" "$@"; }
 image="$src/assets/samples/fashion-sandal.png"
 # The viewer's window first (test_epochs.c writes a corrupt epoch 3).
-. "$(dirname "$0")/kit.sh"
 for e in 0 1 2; do
     xvfb timeout 120 "$viewer" "$tmp/run" "$image" --epoch "$e" --size 1200x1240 \
         --screenshot "$tmp/e$e.png" --quit-after-render >/dev/null 2>"$tmp/err" &&

@@ -75,7 +75,7 @@ sweep focus $base --loss focus --baseline "$tmp/base/best.safetensors"
 
 # A kernel that does not compile.
 mkdir "$tmp/kernels" "$tmp/empty"
-cp "${FOCUSNET_SOURCE_DIR:-.}"/kernels/*.cl "$tmp/kernels/"
+cp "${FOCUSNET_SOURCE_DIR:-.}"/kernels/*.cl "${FOCUSNET_SOURCE_DIR:-.}"/kernels/*.clh "$tmp/kernels/"
 echo "this is not OpenCL C" >>"$tmp/kernels/relu.cl"
 # shellcheck disable=SC2086
 FOCUSNET_KERNEL_DIR="$tmp/kernels" "$fn" train $base --out "$tmp/k" >/dev/null 2>"$tmp/err"

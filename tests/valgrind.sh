@@ -1,6 +1,6 @@
 #!/bin/sh
 # valgrind memcheck over the host-only tests (corpus, dataset, dataset_fashion,
-# dataset_cifar10, image, loader, safetensors) and a short session of the
+# dataset_cifar10, image, loader, safetensors, options) and a short session of the
 # focusnet command on a tiny dataset (train stopped mid-epoch, --resume, eval,
 # predict, a corrupt checkpoint, an injected allocation failure, a diverging
 # run). Fails on a crash or unexpected exit code, and on any memory error or
@@ -47,7 +47,7 @@ run() {
     esac
 }
 
-for t in corpus dataset dataset_fashion dataset_cifar10 image loader safetensors; do
+for t in corpus dataset dataset_fashion dataset_cifar10 image loader safetensors options; do
     run "test_$t" "0 77" "build/tests/test_$t" # 77: skipped, its data is not here
 done
 

@@ -206,6 +206,51 @@ fn_status fn_program_build_source(fn_device *dev, const char *name, const char *
     return FN_OK;
 }
 
+/* text with each line `#include "NAME"` replaced by the file kdir/NAME, as
+ * tools/embed_kernels.py does for the embedded sources (so that one program
+ * is one source, and its cache key covers what it includes); NULL when an
+ * included file cannot be read (the error names it). */
+static char *with_includes(const char *kdir, char *text)
+{
+    const char *tag = "#include \"";
+    char *at = text;
+    while ((at = strstr(at, tag)) != NULL) {
+        if (at != text && at[-1] != '\n') {
+            at += strlen(tag);
+            continue;
+        }
+        char *name = at + strlen(tag), *end = strchr(name, '"');
+        char *eol = end ? strchr(end, '\n') : NULL;
+        if (!end || end - name > 200) break;
+        char path[1300];
+        snprintf(path, sizeof path, "%s/%.*s", kdir, (int)(end - name), name);
+        char *piece = read_text(path);
+        if (!piece) {
+            free(text);
+            return NULL;
+        }
+        size_t head = (size_t)(at - text), plen = strlen(piece);
+        while (plen > 0 && piece[plen - 1] == '\n') /* the line's own newline follows */
+            plen--;
+        const char *rest = eol ? eol : "";
+        char *joined = malloc(head + plen + strlen(rest) + 1);
+        if (joined) {
+            memcpy(joined, text, head);
+            memcpy(joined + head, piece, plen);
+            strcpy(joined + head + plen, rest);
+        }
+        free(piece);
+        free(text);
+        if (!joined) {
+            fn_error(FN_ERR_NOMEM, "out of host memory");
+            return NULL;
+        }
+        text = joined;
+        at = text + head + plen;
+    }
+    return text;
+}
+
 static fn_status get_program(fn_device *dev, const char *name, fn_program_entry **out)
 {
     for (int i = 0; i < dev->n_programs; i++)
@@ -222,6 +267,7 @@ static fn_status get_program(fn_device *dev, const char *name, fn_program_entry 
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.cl", kdir, name);
         from_disk = read_text(path);
+        if (from_disk) from_disk = with_includes(kdir, from_disk);
         if (!from_disk) {
             char why[1200];
             snprintf(why, sizeof why, "%s", fn_last_error());
