@@ -59,6 +59,48 @@ static fn_status mpi_i64(const fn_comm *c, int64_t *d, size_t n)
     return FN_OK;
 }
 
+static fn_status mpi_f64(const fn_comm *c, double *d, size_t n)
+{
+    (void)c;
+    for (size_t i = 0; i < n; i += CHUNK) {
+        int k = (int)(n - i < CHUNK ? n - i : CHUNK);
+        if (MPI_Allreduce(MPI_IN_PLACE, d + i, k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return FN_ERR_IO;
+    }
+    return FN_OK;
+}
+
+static fn_status mpi_iallreduce(const fn_comm *c, float *d, size_t n, void **req)
+{
+    (void)c;
+    *req = NULL;
+    if (n > INT_MAX) return mpi_f32(c, d, n); /* no bucket is this large; stay correct */
+    MPI_Request *r = malloc(sizeof *r);
+    if (!r) return FN_ERR_NOMEM;
+    if (MPI_Iallreduce(MPI_IN_PLACE, d, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, r) !=
+        MPI_SUCCESS) {
+        free(r);
+        return FN_ERR_IO;
+    }
+    *req = r;
+    return FN_OK;
+}
+
+static fn_status mpi_test(const fn_comm *c, void *req, int wait, int *done)
+{
+    (void)c;
+    *done = 1;
+    if (!req) return FN_OK;
+    MPI_Request *r = req;
+    int flag = 1;
+    int rc = wait ? MPI_Wait(r, MPI_STATUS_IGNORE) : MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return FN_ERR_IO;
+    *done = flag;
+    if (flag) free(r);
+    return FN_OK;
+}
+
 static fn_status mpi_bcast(const fn_comm *c, void *d, size_t n, int root)
 {
     (void)c;
@@ -84,8 +126,16 @@ static void mpi_abort(const fn_comm *c, int code)
     MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-static const fn_comm world = {NULL,    mpi_rank,  mpi_size,    mpi_f32,
-                              mpi_i64, mpi_bcast, mpi_barrier, mpi_abort};
+static const fn_comm world = {.rank = mpi_rank,
+                              .size = mpi_size,
+                              .allreduce_f32 = mpi_f32,
+                              .allreduce_i64 = mpi_i64,
+                              .allreduce_f64 = mpi_f64,
+                              .broadcast = mpi_bcast,
+                              .barrier = mpi_barrier,
+                              .abort = mpi_abort,
+                              .iallreduce_f32 = mpi_iallreduce,
+                              .test = mpi_test};
 
 static int launched(void)
 {

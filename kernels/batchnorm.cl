@@ -110,6 +110,56 @@ __kernel void bn_finalize(const int n, const int c, const int hw, __global const
     coef[c + ch] = beta[ch] - mean * scale;
 }
 
+/* Batch norm synchronized over ranks (--sync-bn), forward in two steps
+ * around an allreduce. Step 1, one item per channel: this rank's mean and
+ * centred sum of squares, stats[ch] and stats[C + ch], from the plane
+ * statistics combined as in bn_finalize; the host sums them over the ranks
+ * in double and writes back the global ones. */
+__kernel void bn_local_stats(const int n, const int c, const int hw, __global const float *part,
+                             __global float *stats)
+{
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    const int planes = n * c;
+    float mean = 0.0f;
+    for (int b = 0; b < n; b++)
+        mean += part[b * c + ch];
+    mean /= (float)n;
+    float m2 = 0.0f;
+    for (int b = 0; b < n; b++) {
+        const float d = part[b * c + ch] - mean;
+        m2 += part[planes + b * c + ch] + (float)hw * d * d;
+    }
+    stats[ch] = mean;
+    stats[c + ch] = m2;
+}
+
+/* Step 2: bn_finalize's work from the global mean and centred sum of
+ * squares over all m values; coef (2C) may be stats itself (each item reads
+ * its two values before writing its two coefficients). */
+__kernel void bn_finalize_stats(const int c, const int m, __global const float *stats,
+                                __global float *save_mean, __global float *save_invstd,
+                                __global float *running_mean, __global float *running_var,
+                                __global const float *gamma, __global const float *beta,
+                                __global float *coef, const float momentum, const float eps)
+{
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    const float mean = stats[ch], m2 = stats[c + ch];
+    const float var = m2 / (float)m;
+    const float unbiased = m > 1 ? m2 / (float)(m - 1) : var;
+    const float invstd = 1.0f / sqrt(var + eps);
+    save_mean[ch] = mean;
+    save_invstd[ch] = invstd;
+    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean;
+    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+    const float scale = gamma[ch] * invstd;
+    coef[ch] = scale;
+    coef[c + ch] = beta[ch] - mean * scale;
+}
+
 /* y = act(x * coef[ch] + coef[C + ch]) over runs. */
 __kernel void bn_apply(const int c, const int hw, const int run, const int planes,
                        __global float *y, __global const float *x, __global const float *coef,

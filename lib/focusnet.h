@@ -320,13 +320,40 @@ struct fn_comm {
     /* In place: data (n) becomes the sum over the ranks. */
     fn_status (*allreduce_f32)(const fn_comm *c, float *data, size_t n);
     fn_status (*allreduce_i64)(const fn_comm *c, int64_t *data, size_t n);
+    /* Batch-norm sums (--sync-bn), where float would lose the variance. */
+    fn_status (*allreduce_f64)(const fn_comm *c, double *data, size_t n);
     /* bytes of data from rank root to every rank. */
     fn_status (*broadcast)(const fn_comm *c, void *data, size_t bytes, int root);
     fn_status (*barrier)(const fn_comm *c);
     void (*abort)(const fn_comm *c, int code);
+    /* Optional (NULL: the gradients are summed after backward, blocking):
+     * starts allreduce_f32's sum and returns at once with *req; data stays
+     * the caller's until test says done. Sums started on every rank in the
+     * same order, as every collective. */
+    fn_status (*iallreduce_f32)(const fn_comm *c, float *data, size_t n, void **req);
+    /* *done: whether req finished (then it is freed); wait: block until it
+     * has. Calling it is also what moves the sums in flight along (Open MPI
+     * progresses non-blocking collectives only inside MPI calls). */
+    fn_status (*test)(const fn_comm *c, void *req, int wait, int *done);
 };
 /* The communicator of one process alone (rank 0 of 1): what NULL means. */
 const fn_comm *fn_comm_self(void);
+
+/* fn_train's data-parallel step for a trainer of one's own (focusnet bench
+ * allreduce): t's model takes this rank's shard of the global batch.
+ * bucket_bytes: the gradients travel in buckets of about this size (0: the
+ * default, 4 MB). */
+typedef struct fn_parallel fn_parallel;
+fn_status fn_parallel_create(fn_trainer *t, const fn_comm *comm, size_t bucket_bytes,
+                             fn_parallel **out);
+void fn_parallel_free(fn_parallel *p);
+int fn_parallel_buckets(const fn_parallel *p);
+/* Forward and backward of this rank's rows of the global batch (n rows),
+ * the gradients summed over the ranks in place of this rank's own; no
+ * update (fn_trainer_apply). overlap: each bucket's sum started while
+ * backward goes on, as fn_train does; 0: one blocking sum after backward. */
+fn_status fn_parallel_grads(fn_parallel *p, const float *images, const int32_t *labels, int n,
+                            int overlap);
 
 /* ---- Training ------------------------------------------------------------ */
 typedef struct {
@@ -374,6 +401,8 @@ typedef struct {
                                 out_dir/epochs/epoch-NNN.safetensors (0: none) */
     int augment;             /* -1: random crop + flip except for MNIST-like data */
     int shuffle;
+    int sync_bn;             /* with several ranks: batch norm in training takes its
+                                statistics over the global batch (see comm) */
     const char *out_dir;     /* run directory: last/best checkpoints and log.jsonl */
     const char *device;      /* NULL: FOCUSNET_DEVICE, else the default */
     fn_train_progress_fn progress;
@@ -384,7 +413,8 @@ typedef struct {
      * batch: every rank loads the same global batches and trains on its
      * rows [r*B/N, (r+1)*B/N); the gradients are summed over the ranks so
      * that every rank applies the update one process would (batch norm uses
-     * each rank's statistics). Evaluation is sharded and reduced; rank 0
+     * each rank's statistics, or with sync_bn those of the global batch, so
+     * that the step is one process's on the global batch). Evaluation is sharded and reduced; rank 0
      * alone writes the run directory and calls progress. */
     const fn_comm *comm;
 } fn_train_config;

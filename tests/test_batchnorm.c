@@ -180,6 +180,108 @@ static void test_device_shape(fn_device *dev, fn_rng *r, const shape *s)
     case_free(&k);
 }
 
+/* --sync-bn: a communicator whose other rank holds this one's rows twice
+ * (2N of the 3N rows), so that the sum over the ranks is three times this
+ * rank's part. The synchronized pass over X must then be the plain pass
+ * over [X; X; X]: statistics, running estimates (unbiased over 3M values),
+ * y, and dx for dy = [D; D; D]; dgamma and dbeta get this rank's third.
+ * (Each rank weighting its backward sums by its share cancels out against
+ * a twin; tests/test_mpi.sh checks it with two ranks on unequal shards.) */
+static int twin_calls;
+
+static fn_status twin_f64(const fn_comm *c, double *d, size_t n)
+{
+    (void)c;
+    for (size_t i = 0; i < n; i++)
+        d[i] *= 3;
+    twin_calls++;
+    return FN_OK;
+}
+
+static int twin_size(const fn_comm *c)
+{
+    (void)c;
+    return 2;
+}
+
+static void test_sync(fn_device *dev, fn_rng *r, const shape *s)
+{
+    fn_comm twin = *fn_comm_self();
+    twin.size = twin_size;
+    twin.allreduce_f64 = twin_f64;
+    bn_case k;
+    case_new(&k, r, s);
+    int t = k.total, c = k.c, count = 3 * k.n * k.hw;
+    char what[64];
+    snprintf(what, sizeof what, "sync (%d,%d,%d)+%g", s->n, s->c, s->hw, s->offset);
+    float *x2 = malloc(3 * t * sizeof(float)), *y2 = malloc(3 * t * sizeof(float));
+    float *dy2 = malloc(3 * t * sizeof(float)), *dx2 = malloc(3 * t * sizeof(float));
+    float *got = malloc(t * sizeof(float)), *gotc = malloc(c * sizeof(float));
+    float *sm = malloc(c * sizeof(float)), *si = malloc(c * sizeof(float));
+    float *dg = calloc(c, sizeof(float)), *db = calloc(c, sizeof(float));
+    double *host = malloc(3 * c * sizeof(double));
+    fill_uniform(r, dy2, t, -1, 1);
+    for (int part = 0; part < 3; part++) {
+        memcpy(x2 + part * t, k.x, t * sizeof(float));
+        if (part) memcpy(dy2 + part * t, dy2, t * sizeof(float));
+    }
+    cl_mem mx = dev_upload(dev, k.x, t), my = dev_upload(dev, NULL, t);
+    cl_mem mg = dev_upload(dev, k.gamma, c), mb = dev_upload(dev, k.beta, c);
+    cl_mem mrm = dev_upload(dev, k.rm, c), mrv = dev_upload(dev, k.rv, c);
+    cl_mem msm = dev_upload(dev, NULL, c), msi = dev_upload(dev, NULL, c);
+    cl_mem mdy = dev_upload(dev, dy2, t), mdx = dev_upload(dev, NULL, t);
+    cl_mem mdg = dev_upload(dev, dg, c), mdb = dev_upload(dev, db, c);
+    twin_calls = 0;
+    /* Twice, so that the second step's shift (the running mean) is not 0. */
+    for (int step = 0; step < 2; step++) {
+        fn_ref_batchnorm_forward_train(y2, sm, si, x2, k.gamma, k.beta, k.rm, k.rv, 3 * k.n, k.c,
+                                       k.hw, MOMENTUM, EPS);
+        CHECK_OK(fn_batchnorm_forward_train_sync(dev, my, msm, msi, mx, mg, mb, mrm, mrv, k.n, k.c,
+                                                 k.hw, MOMENTUM, EPS, 0, &twin, count, host));
+        dev_download(dev, my, got, t);
+        check_close("sync y", got, y2, t, 2e-5f, 2e-5f);
+        dev_download(dev, msm, gotc, c);
+        check_close("sync save_mean", gotc, sm, c, 1e-6f, 1e-6f);
+        dev_download(dev, msi, gotc, c);
+        check_close("sync save_invstd", gotc, si, c, 0, 1e-5f);
+        dev_download(dev, mrm, gotc, c);
+        check_close("sync running_mean", gotc, k.rm, c, 1e-6f, 1e-6f);
+        dev_download(dev, mrv, gotc, c);
+        check_close("sync running_var", gotc, k.rv, c, 1e-6f, 1e-5f);
+    }
+    dev_download(dev, msm, sm, c);
+    dev_download(dev, msi, si, c);
+    fn_ref_batchnorm_backward(dx2, dg, db, dy2, x2, sm, si, k.gamma, 3 * k.n, k.c, k.hw);
+    CHECK_OK(fn_batchnorm_backward_sync(dev, mdx, mdg, mdb, mdy, mx, msm, msi, mg, k.n, k.c, k.hw,
+                                        &twin, count, host));
+    dev_download(dev, mdx, got, t);
+    check_close("sync dx", got, dx2, t, 2e-5f, 1e-4f);
+    for (int i = 0; i < c; i++)
+        dg[i] /= 3, db[i] /= 3;
+    float atol = 1e-6f * (float)(k.n * k.hw) + 1e-5f;
+    dev_download(dev, mdg, gotc, c);
+    check_close("sync dgamma (this rank's third)", gotc, dg, c, atol, 1e-5f);
+    dev_download(dev, mdb, gotc, c);
+    check_close("sync dbeta (this rank's third)", gotc, db, c, atol, 1e-5f);
+    /* One allreduce per pass; a rank without rows makes the same ones. */
+    CHECK(twin_calls == 3, "%d allreduces in a forward and a backward, not 2 + 1", twin_calls);
+    CHECK_OK(fn_batchnorm_sync_idle(&twin, c, host));
+    CHECK(twin_calls == 4 && host[0] == 0 && host[2 * c - 1] == 0,
+          "sync_idle: no allreduce of zeros");
+    /* Fewer values in all than on this rank is a caller's error. */
+    CHECK(fn_batchnorm_forward_train_sync(dev, my, msm, msi, mx, mg, mb, mrm, mrv, k.n, k.c, k.hw,
+                                          MOMENTUM, EPS, 0, &twin, k.n * k.hw - 1,
+                                          host) == FN_ERR_ARG,
+          "a count below this rank's values is accepted");
+    if (check_failed) fprintf(stderr, "  after %s\n", what);
+    cl_mem ms[] = {mx, my, mg, mb, mrm, mrv, msm, msi, mdy, mdx, mdg, mdb};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        fn_buffer_free(ms[i]);
+    free(x2), free(y2), free(dy2), free(dx2), free(got), free(gotc);
+    free(sm), free(si), free(dg), free(db), free(host);
+    case_free(&k);
+}
+
 /* PyTorch's numbers, worked by hand: one channel, x = 1, 2, 3, 4 as (2, 1, 2).
  * mean 2.5, biased var 1.25, unbiased 5/3; running estimates from (0, 1). */
 static void test_semantics(fn_device *dev)
@@ -330,6 +432,8 @@ int main(void)
             for (int act = 1; act <= 2; act++)
                 test_fused_act(dev, &r, &shapes[i], act);
     }
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] - (test_small() ? 2 : 0); i++)
+        test_sync(dev, &r, &shapes[i]);
     const shape fd_shapes[] = {{1, 3, 1, 0}, {3, 2, 1, 0}, {1, 4, 5, 0}, {2, 5, 49, 0}};
     for (size_t i = 0; i < sizeof fd_shapes / sizeof fd_shapes[0]; i++)
         test_fd(&r, &fd_shapes[i]);

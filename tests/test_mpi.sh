@@ -90,6 +90,67 @@ mpi2 train "$@" --out "$tmp/f2" >"$tmp/out" 2>&1 && ok || bad "focus, 2 ranks: $
 "$helper" close "$tmp/f1/last.safetensors" "$tmp/f2/last.safetensors" 1e-5 >"$tmp/cmp" &&
     ok || bad "focus on 2 ranks against 1 process: $(cat "$tmp/cmp")"
 
+# --sync-bn: ResNet-18 with the small stem (20 batch norms) on 28x28 images,
+# global batch 6, 2 steps: 6, then 5 rows (shards of 2 and 3, so each
+# rank's share weights its backward sums). On one process the option
+# changes nothing; on 2 ranks weights and running statistics are those of
+# one process, and without it the running statistics are each shard's.
+# The tolerances come from float rounding as this network amplifies it
+# (ResNet at initialization, through its batch norms; hence lr 0.001: at
+# 0.1 one ulp moves conv1 by 20% in two steps): one process whose input had
+# a third of its pixels moved by one ulp (1.2e-7) ended, over seeds 3-6
+# here, up to 8.8e-5 (running statistics), 5.5e-4 (weights, conv1) and
+# 0.076 (batch-norm biases: they start at 0, and their gradient, a sum of
+# dy, mostly cancels) of each tensor's largest magnitude away. Two ranks
+# add in another order, a perturbation of that size: measured up to 6.9e-5,
+# 6.2e-4, 0.062 over the same seeds (3.4e-5, 5.9e-4, 0.062 with seed 3).
+# Tolerances 1e-3, 3e-3, 0.2; without --sync-bn seed 3 measured 6.3, 0.036,
+# 1.6, and with the shares left out of the backward sums 4.6e-5, 7.3e-3,
+# 0.29 (caught by the last two).
+set -- --model resnet18 --stem small --data fashion-mnist --limit-train 11 --limit-test 4 \
+    --batch 6 --epochs 1 --seed 3 --lr 0.001
+"$fn" train "$@" --out "$tmp/bn" >"$tmp/out" 2>&1 && ok || bad "resnet18, one process: $(tail -3 "$tmp/out")"
+"$fn" train "$@" --limit-train 6 --sync-bn --out "$tmp/bn1s" >/dev/null 2>&1 &&
+    "$fn" train "$@" --limit-train 6 --out "$tmp/bn1" >/dev/null 2>&1 && ok ||
+    bad "resnet18, one process, 1 step with and without --sync-bn"
+"$helper" same "$tmp/bn1/last.safetensors" "$tmp/bn1s/last.safetensors" && ok ||
+    bad "--sync-bn changes a one-process run"
+mpi2 train "$@" --sync-bn --out "$tmp/bns" >"$tmp/out" 2>&1 && ok ||
+    bad "resnet18 --sync-bn, 2 ranks: $(tail -3 "$tmp/out")"
+mpi2 train "$@" --out "$tmp/bnn" >"$tmp/out" 2>&1 && ok || bad "resnet18, 2 ranks: $(tail -3 "$tmp/out")"
+bn_close() { # NAME A B: running statistics, BN biases, the other weights
+    "$helper" close "$2" "$3" 1e-3 running_ >"$tmp/cmp" && ok || bad "$1, running statistics: $(cat "$tmp/cmp")"
+    "$helper" close "$2" "$3" 0.2 bias >"$tmp/cmp" && ok || bad "$1, biases: $(cat "$tmp/cmp")"
+    "$helper" close "$2" "$3" 3e-3 "" running_,bias >"$tmp/cmp" && ok || bad "$1, weights: $(cat "$tmp/cmp")"
+}
+bn_close "--sync-bn on 2 ranks against 1 process" "$tmp/bn/last.safetensors" "$tmp/bns/last.safetensors"
+"$helper" close "$tmp/bn/last.safetensors" "$tmp/bnn/last.safetensors" 1e-3 running_ >/dev/null &&
+    bad "2 ranks without --sync-bn have one process's running statistics" || ok
+"$helper" close "$tmp/bn/last.safetensors" "$tmp/bnn/last.safetensors" 0.2 bias >/dev/null &&
+    bad "2 ranks without --sync-bn have one process's biases" || ok
+"$helper" close "$tmp/bn/last.safetensors" "$tmp/bnn/last.safetensors" 3e-3 "" running_,bias >/dev/null &&
+    bad "2 ranks without --sync-bn have one process's weights" || ok
+# A last batch of one row: rank 0 has none and still makes every batch
+# norm's and bucket's collective in order (with nothing), and updates its
+# running statistics from the other's (rank 0's are the ones saved).
+"$fn" train "$@" --limit-train 7 --out "$tmp/bn7" >/dev/null 2>&1 && ok || bad "resnet18, 7 images, one process"
+mpi2 train "$@" --limit-train 7 --sync-bn --out "$tmp/bn7s" >"$tmp/out" 2>&1 && ok ||
+    bad "resnet18 --sync-bn, 7 images on 2 ranks: $(tail -3 "$tmp/out")"
+bn_close "--sync-bn with a rank without rows" "$tmp/bn7/last.safetensors" "$tmp/bn7s/last.safetensors"
+# The run keeps it: the resume state's configuration (JSON in the header's
+# metadata, its quotes escaped) says so; --resume takes no --sync-bn.
+grep -aq 'sync_bn\\":1' "$tmp/bns/state.safetensors" && ok || bad "the state does not record --sync-bn"
+grep -aq 'sync_bn\\":0' "$tmp/bnn/state.safetensors" && ok || bad "the state records --sync-bn"
+
+# bench allreduce under mpirun: the staging rows and the three step timings.
+mpi2 bench allreduce --model lenet5 --size 28x28 --batch 8 --reps 2 --bucket-mb 0.05 >"$tmp/out" 2>&1 &&
+    ok || bad "bench allreduce on 2 ranks: $(tail -3 "$tmp/out")"
+grep -q 'hidden by backward' "$tmp/out" && grep -q 'blocking sum' "$tmp/out" && ok ||
+    bad "bench allreduce prints no overlap: $(cat "$tmp/out")"
+# 0.25 MB of LeNet-5 gradients in buckets of at least 0.05 MB: several.
+n=$(sed -n 's/.*+ *\([0-9]*\) buckets overlapped.*/\1/p' "$tmp/out")
+[ -n "$n" ] && [ "$n" -gt 1 ] && ok || bad "bench allreduce: '$n' buckets of 0.05 MB"
+
 # One rank killed (SIGKILL) mid-run ends the job, non-zero, within seconds;
 # the state rank 0 wrote last is whole.
 set -- --data fashion-mnist --limit-train 2560 --limit-test 100 --batch 128 --epochs 50 --seed 7 \

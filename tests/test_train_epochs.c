@@ -110,6 +110,18 @@ int main(void)
     snprintf(path2, sizeof path2, "%s/last.safetensors", c4);
     CHECK(same_checkpoint(path, path2), "epoch-004 is epoch 4's checkpoint");
     CHECK(!exists(c4, "epochs"), "keep_epochs 0: no epochs/ folder");
+    /* An empty epochs/ made before a fresh run (as tests/test_epochs.sh
+     * does, to copy checkpoints in later) stays. */
+    char pre[600], pre_epochs[700];
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    mkdir(pre, 0755);
+    snprintf(pre_epochs, sizeof pre_epochs, "%s/epochs", pre);
+    mkdir(pre_epochs, 0755);
+    c4c.out_dir = pre;
+    c4c.epochs = 1;
+    CHECK_OK(fn_train(&c4c, &r));
+    fn_eval_report_free(&r.report);
+    CHECK(exists(pre, "epochs") && count_kept(pre) == 0, "a user's empty epochs/ stays");
     char **names = NULL;
     int classes = 0;
     CHECK_OK(fn_checkpoint_class_names(path, &classes, &names));

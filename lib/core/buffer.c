@@ -103,3 +103,89 @@ fn_status fn_finish(fn_device *dev)
     FN_CL(clFinish(dev->queue));
     return FN_OK;
 }
+
+/* ---- pinned staging and transfers that do not wait ---- */
+
+fn_status fn_pinned_new(fn_device *dev, size_t bytes, cl_mem *mem, void **host)
+{
+    *mem = NULL;
+    *host = NULL;
+    if (bytes == 0) bytes = 4;
+    long nth = atomic_fetch_add(&alloc_count, 1) + 1;
+    fn_env env;
+    fn_env_read(&env);
+    if (env.fail_alloc != 0 && env.fail_alloc == nth)
+        return fn_error(FN_ERR_NOMEM,
+                        "pinned host allocation of %zu bytes failed (injected by "
+                        "FOCUSNET_FAIL_ALLOC=%ld)",
+                        bytes, nth);
+    cl_int err;
+    cl_mem m = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL,
+                              &err);
+    if (err != CL_SUCCESS)
+        return fn_error(FN_ERR_NOMEM, "pinned host allocation of %zu bytes failed on %s: %s", bytes,
+                        dev->info.name, fn_cl_error_name(err));
+    /* Mapped once for good: the pointer is page-locked host memory the
+     * driver transfers to and from without a bounce buffer. */
+    void *p = clEnqueueMapBuffer(dev->queue, m, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes, 0,
+                                 NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        clReleaseMemObject(m);
+        return fn_error(FN_ERR_NOMEM, "mapping %zu bytes of pinned memory failed on %s: %s", bytes,
+                        dev->info.name, fn_cl_error_name(err));
+    }
+    *mem = m;
+    *host = p;
+    return FN_OK;
+}
+
+void fn_pinned_free(fn_device *dev, cl_mem mem, void *host)
+{
+    if (!mem) return;
+    if (host && clEnqueueUnmapMemObject(dev->queue, mem, host, 0, NULL, NULL) == CL_SUCCESS)
+        clFinish(dev->queue);
+    clReleaseMemObject(mem);
+}
+
+fn_status fn_buffer_read_async(fn_device *dev, cl_mem m, size_t offset, size_t bytes, void *dst,
+                               cl_event *done)
+{
+    if (done) *done = NULL;
+    if (bytes == 0) return FN_OK;
+    FN_CL(clEnqueueReadBuffer(dev->queue, m, CL_FALSE, offset, bytes, dst, 0, NULL, done));
+    return FN_OK;
+}
+
+fn_status fn_buffer_write_async(fn_device *dev, cl_mem m, size_t offset, size_t bytes,
+                                const void *src)
+{
+    if (bytes == 0) return FN_OK;
+    FN_CL(clEnqueueWriteBuffer(dev->queue, m, CL_FALSE, offset, bytes, src, 0, NULL, NULL));
+    return FN_OK;
+}
+
+fn_status fn_event_done(cl_event ev, int wait, int *done)
+{
+    *done = 1;
+    if (!ev) return FN_OK;
+    if (wait) {
+        FN_CL(clWaitForEvents(1, &ev));
+        return FN_OK;
+    }
+    cl_int s;
+    FN_CL(clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof s, &s, NULL));
+    if (s < 0) return fn_error(FN_ERR_CL, "a transfer failed on the device (%d)", (int)s);
+    *done = s == CL_COMPLETE;
+    return FN_OK;
+}
+
+void fn_event_release(cl_event ev)
+{
+    if (ev) clReleaseEvent(ev);
+}
+
+fn_status fn_flush(fn_device *dev)
+{
+    FN_CL(clFlush(dev->queue));
+    return FN_OK;
+}

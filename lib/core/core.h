@@ -163,6 +163,23 @@ fn_status fn_buffer_read(fn_device *dev, cl_mem m, size_t offset, size_t bytes, 
 fn_status fn_buffer_fill(fn_device *dev, cl_mem m, size_t offset, size_t bytes, float value);
 fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off,
                          size_t bytes);
+/* Staging for data parallelism: a host buffer allocated by the driver
+ * (CL_MEM_ALLOC_HOST_PTR) and mapped once, at *host until fn_pinned_free;
+ * transfers between it and device buffers need no bounce copy. */
+fn_status fn_pinned_new(fn_device *dev, size_t bytes, cl_mem *mem, void **host);
+void fn_pinned_free(fn_device *dev, cl_mem mem, void *host);
+/* Transfers that return at once (dst / src must stay put until they ran;
+ * the queue is in order, so later commands see them). done (may be NULL)
+ * gets the read's event, released by the caller. */
+fn_status fn_buffer_read_async(fn_device *dev, cl_mem m, size_t offset, size_t bytes, void *dst,
+                               cl_event *done);
+fn_status fn_buffer_write_async(fn_device *dev, cl_mem m, size_t offset, size_t bytes,
+                                const void *src);
+/* *done: whether ev (NULL: nothing) has run; wait: block until it has. */
+fn_status fn_event_done(cl_event ev, int wait, int *done);
+void fn_event_release(cl_event ev);
+/* Hands what was enqueued to the device without waiting for it. */
+fn_status fn_flush(fn_device *dev);
 /* A work buffer of at least `bytes`, slot 0..3, owned by the device and
  * reused across calls. Contents are undefined. Two slots may be used at once. */
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out);

@@ -291,6 +291,7 @@ void fn_model_free(fn_model *m)
             free(m->meta.class_names[i]);
     free(m->meta.class_names);
     free(m->meta.history);
+    free(m->bn_host);
     free(m->acts);
     free(m->layers);
     free(m->params);
@@ -399,6 +400,11 @@ static fn_status layer_forward(fn_model *m, int i, int n, int train, int act)
         return fn_conv_forward(dev, out->data, in->data, pdata(m, l->w), pdata(m, l->b), &s);
     }
     case FN_L_BN:
+        if (train && m->bn_comm)
+            return fn_batchnorm_forward_train_sync(
+                dev, out->data, l->save_mean, l->save_invstd, in->data, pdata(m, l->w),
+                pdata(m, l->b), pdata(m, l->rmean), pdata(m, l->rvar), n, out->c, out->h * out->w,
+                BN_MOMENTUM, BN_EPS, act, m->bn_comm, m->bn_rows * out->h * out->w, m->bn_host);
         if (train)
             return fn_batchnorm_forward_train_ex(dev, out->data, l->save_mean, l->save_invstd,
                                                  in->data, pdata(m, l->w), pdata(m, l->b),
@@ -480,6 +486,13 @@ static fn_status layer_backward(fn_model *m, int i, int n)
         break;
     }
     case FN_L_BN:
+        if (m->bn_comm) {
+            FN_TRY(fn_batchnorm_backward_sync(
+                dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data, l->save_mean,
+                l->save_invstd, pdata(m, l->w), n, out->c, out->h * out->w, m->bn_comm,
+                m->bn_rows * out->h * out->w, m->bn_host));
+            break;
+        }
         FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
                                      l->save_mean, l->save_invstd, pdata(m, l->w), n, out->c,
                                      out->h * out->w));
@@ -521,7 +534,7 @@ static fn_status layer_backward(fn_model *m, int i, int n)
     return dx ? finish_dx(m, l->in, n) : FN_OK;
 }
 
-fn_status fn_model_backward(fn_model *m, int n)
+fn_status fn_model_backward_begin(fn_model *m, int n)
 {
     if (!m->training) return fn_error(FN_ERR_ARG, "this model was built for evaluation only");
     /* Activations read by several layers sum their gradients: start them at 0. */
@@ -531,8 +544,57 @@ fn_status fn_model_backward(fn_model *m, int n)
             FN_TRY(fn_buffer_fill(m->dev, a->grad, 0,
                                   (size_t)n * a->c * a->h * a->w * sizeof(float), 0.0f));
     }
+    return FN_OK;
+}
+
+fn_status fn_model_backward(fn_model *m, int n)
+{
+    FN_TRY(fn_model_backward_begin(m, n));
     for (int i = m->n_layers - 1; i >= 0; i--)
         FN_TRY(layer_backward(m, i, n));
+    return FN_OK;
+}
+
+int fn_model_param_layer(const fn_model *m, int p)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].w == p || m->layers[i].b == p) return i;
+    return -1;
+}
+
+fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm)
+{
+    free(m->bn_host);
+    m->bn_host = NULL;
+    m->bn_comm = NULL;
+    if (!comm || comm->size(comm) == 1) return FN_OK; /* one process: nothing to sync */
+    int widest = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind == FN_L_BN && m->acts[m->layers[i].out].c > widest)
+            widest = m->acts[m->layers[i].out].c;
+    if (!widest) return FN_OK; /* no batch norm (LeNet-5): nothing to sync */
+    m->bn_host = malloc(3 * (size_t)widest * sizeof *m->bn_host);
+    if (!m->bn_host) return fn_error(FN_ERR_NOMEM, "out of host memory");
+    m->bn_comm = comm;
+    m->bn_rows = m->max_batch;
+    return FN_OK;
+}
+
+fn_status fn_model_sync_bn_idle(fn_model *m, int layer)
+{
+    if (!m->bn_comm) return FN_OK;
+    for (int i = layer < 0 ? 0 : layer; i < (layer < 0 ? m->n_layers : layer + 1); i++) {
+        const fn_layer *l = &m->layers[i];
+        const fn_act *o = &m->acts[l->out];
+        if (l->kind != FN_L_BN) continue;
+        if (layer >= 0)
+            FN_TRY(fn_batchnorm_sync_idle(m->bn_comm, o->c, m->bn_host));
+        else
+            FN_TRY(fn_batchnorm_forward_sync_idle(
+                m->dev, l->save_mean, l->save_invstd, pdata(m, l->w), pdata(m, l->b),
+                pdata(m, l->rmean), pdata(m, l->rvar), o->c, BN_MOMENTUM, BN_EPS, m->bn_comm,
+                m->bn_rows * o->h * o->w, m->bn_host));
+    }
     return FN_OK;
 }
 

@@ -88,6 +88,13 @@ struct fn_model {
     int64_t batches_tracked; /* batch norm's num_batches_tracked: training batches seen */
     int narrow;              /* ResNet's channels divided by this (fn_model_create_narrow) */
     fn_model_meta meta;
+    /* --sync-bn (fn_model_sync_bn): batch norm in training takes its
+     * statistics over the ranks of bn_comm; NULL: over this process's rows.
+     * bn_rows: the rows of the step's global batch (all ranks), set by the
+     * data-parallel step; bn_host: 3 x the widest batch norm's channels. */
+    const fn_comm *bn_comm;
+    int bn_rows;
+    double *bn_host;
     cl_mem *bufs;  /* every device buffer the model owns */
     int n_bufs, cap_bufs;
 };
@@ -113,6 +120,18 @@ fn_status fn_model_forward(fn_model *m, int n, int train);
 /* Reads acts[logits].grad (n, K); parameter gradients ACCUMULATE. */
 fn_status fn_model_backward(fn_model *m, int n);
 fn_status fn_model_zero_grad(fn_model *m);
+/* Batch norm synchronized over comm's ranks in training (NULL: off). */
+fn_status fn_model_sync_bn(fn_model *m, const fn_comm *comm);
+/* On a rank with no rows in this step: the allreduces the synchronized
+ * batch norms of the others make, with nothing: layer -1 the forward's (in
+ * layer order), else layer's backward (call from the last layer down). */
+fn_status fn_model_sync_bn_idle(fn_model *m, int layer);
+/* fn_model_backward in pieces: begin, then fn_model_layer_backward from the
+ * last layer to the first (what a data-parallel step does to start summing
+ * gradients while backward goes on). */
+fn_status fn_model_backward_begin(fn_model *m, int n);
+/* The layer whose backward produces parameter p's gradient, or -1. */
+int fn_model_param_layer(const fn_model *m, int p);
 /* Tests only: fn_model_create with every channel count of a ResNet divided
  * by div (1, 2, 4, 8 or 16; the stem's 64 becomes 64 / div), the same layer
  * kinds in the same order. A ResNet-18 a strict simulator (oclgrind) steps

@@ -8,6 +8,7 @@
  * to train; here the running variance then moves toward the biased variance
  * (0) instead of dividing by M - 1 = 0. */
 #include <limits.h>
+#include <string.h>
 
 #include "ops.h"
 
@@ -117,4 +118,149 @@ fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem
                           FN_ARG(dx), FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
                           FN_ARG(gamma), FN_ARG(sums), (size_t)0));
     return fn_launch_runs(dev, k, hw, planes, run);
+}
+
+/* ---- synchronized over ranks (--sync-bn) ----
+ * The plane pass is the one above; the per-channel values travel through
+ * the caller's host buffer (3C doubles: 2C sums, then 2C floats from and
+ * to the device) and one allreduce, so that the
+ * kernels after it see the statistics of the whole global batch. The sums
+ * are double: a sum of squares in float would lose the variance of a
+ * channel whose mean is large next to its spread (mean^2 / var of 1e4
+ * costs float 1e-3 of the variance, double 1e-12). */
+static fn_status check_count(const char *what, int n, int hw, int count)
+{
+    if (count < (long long)n * hw)
+        return fn_error(FN_ERR_ARG,
+                        "%s: %d values per channel in all ranks, fewer than this "
+                        "rank's %d",
+                        what, count, n * hw);
+    return FN_OK;
+}
+
+/* The forward's allreduce and what follows it, from this rank's (mean, M2)
+ * in coef over mr values (mr 0: a rank without rows, contributing nothing
+ * but still updating its running estimates as the others do). */
+static fn_status reduce_finalize(fn_device *dev, cl_mem coef, cl_mem save_mean, cl_mem save_invstd,
+                                 cl_mem running_mean, cl_mem running_var, cl_mem gamma, cl_mem beta,
+                                 int c, double mr, float momentum, float eps, const fn_comm *comm,
+                                 int count, double *host)
+{
+    /* This rank's (mean, M2) -> sum and sum of squares -> summed -> the
+     * global mean and M2 = sum of squares - sum * mean. */
+    float *f = (float *)(host + 2 * c);
+    size_t bytes = 2 * (size_t)c * sizeof(float);
+    if (mr > 0) FN_TRY(fn_buffer_read(dev, coef, 0, bytes, f));
+    for (int i = 0; i < c; i++) {
+        double mean = mr > 0 ? f[i] : 0, m2 = mr > 0 ? f[c + i] : 0;
+        host[i] = mr * mean;
+        host[c + i] = m2 + mr * mean * mean;
+    }
+    FN_TRY(comm->allreduce_f64(comm, host, 2 * (size_t)c));
+    for (int i = 0; i < c; i++) {
+        double mean = host[i] / count, m2 = host[c + i] - host[i] * mean;
+        f[i] = (float)mean;
+        f[c + i] = (float)(m2 > 0 ? m2 : 0);
+    }
+    FN_TRY(fn_buffer_write(dev, coef, 0, bytes, f));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_finalize_stats", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(count), FN_ARG(coef), FN_ARG(save_mean),
+                          FN_ARG(save_invstd), FN_ARG(running_mean), FN_ARG(running_var),
+                          FN_ARG(gamma), FN_ARG(beta), FN_ARG(coef), FN_ARG(momentum), FN_ARG(eps),
+                          (size_t)0));
+    return per_channel(dev, k, c);
+}
+
+fn_status fn_batchnorm_forward_train_sync(fn_device *dev, cl_mem y, cl_mem save_mean,
+                                          cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
+                                          cl_mem running_mean, cl_mem running_var, int n, int c,
+                                          int hw, float momentum, float eps, int act,
+                                          const fn_comm *comm, int count, double *host)
+{
+    FN_TRY(check_shape("batchnorm_forward_train_sync", n, c, hw));
+    FN_TRY(check_count("batchnorm_forward_train_sync", n, hw, count));
+    int planes = n * c, run = fn_run_length(dev, hw);
+    cl_mem part, coef;
+    FN_TRY(work_buffers(dev, planes, c, &part, &coef));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_stats", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(x), FN_ARG(part), (size_t)0));
+    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_local_stats", &k));
+    FN_TRY(
+        fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(hw), FN_ARG(part), FN_ARG(coef), (size_t)0));
+    FN_TRY(per_channel(dev, k, c));
+    FN_TRY(reduce_finalize(dev, coef, save_mean, save_invstd, running_mean, running_var, gamma,
+                           beta, c, (double)n * hw, momentum, eps, comm, count, host));
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_apply", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(y),
+                          FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
+    return fn_launch_runs(dev, k, hw, planes, run);
+}
+
+fn_status fn_batchnorm_forward_sync_idle(fn_device *dev, cl_mem save_mean, cl_mem save_invstd,
+                                         cl_mem gamma, cl_mem beta, cl_mem running_mean,
+                                         cl_mem running_var, int c, float momentum, float eps,
+                                         const fn_comm *comm, int count, double *host)
+{
+    if (c <= 0 || count < 1)
+        return fn_error(FN_ERR_ARG, "batchnorm_forward_sync_idle: %d channels, %d values", c,
+                        count);
+    cl_mem coef;
+    FN_TRY(fn_scratch(dev, 1, 2 * (size_t)c * sizeof(float), &coef));
+    return reduce_finalize(dev, coef, save_mean, save_invstd, running_mean, running_var, gamma,
+                           beta, c, 0, momentum, eps, comm, count, host);
+}
+
+fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                     cl_mem dy, cl_mem x, cl_mem save_mean, cl_mem save_invstd,
+                                     cl_mem gamma, int n, int c, int hw, const fn_comm *comm,
+                                     int count, double *host)
+{
+    FN_TRY(check_shape("batchnorm_backward_sync", n, c, hw));
+    FN_TRY(check_count("batchnorm_backward_sync", n, hw, count));
+    if (!dgamma || !dbeta)
+        return fn_error(FN_ERR_ARG, "batchnorm_backward_sync: dgamma and dbeta are required");
+    int planes = n * c, run = fn_run_length(dev, hw);
+    cl_mem part, sums;
+    FN_TRY(work_buffers(dev, planes, c, &part, &sums));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_grad", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(planes), FN_ARG(dy), FN_ARG(x),
+                          FN_ARG(save_mean), FN_ARG(save_invstd), FN_ARG(part), (size_t)0));
+    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
+    /* dgamma and dbeta get this rank's own sums: the gradient allreduce adds
+     * the other ranks' later. */
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_grad_finalize", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(part), FN_ARG(sums), FN_ARG(dgamma),
+                          FN_ARG(dbeta), (size_t)0));
+    FN_TRY(per_channel(dev, k, c));
+    /* Each rank's dy is the gradient of the mean loss over its own rows:
+     * (all values)/(its values) times that of the mean over the global
+     * batch. Weighted by its share before the sum and unweighted after, the
+     * sums are one process's over the global batch, in this rank's scale
+     * (the gradient allreduce weights by the share again). */
+    float *f = (float *)(host + 2 * c);
+    size_t bytes = 2 * (size_t)c * sizeof(float);
+    FN_TRY(fn_buffer_read(dev, sums, 0, bytes, f));
+    double share = (double)n * hw / count;
+    for (int i = 0; i < 2 * c; i++)
+        host[i] = f[i] * share;
+    FN_TRY(comm->allreduce_f64(comm, host, 2 * (size_t)c));
+    for (int i = 0; i < 2 * c; i++)
+        f[i] = (float)(host[i] / share);
+    FN_TRY(fn_buffer_write(dev, sums, 0, bytes, f));
+    if (!dx) return FN_OK;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_backward_dx", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(count),
+                          FN_ARG(dx), FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
+                          FN_ARG(gamma), FN_ARG(sums), (size_t)0));
+    return fn_launch_runs(dev, k, hw, planes, run);
+}
+
+fn_status fn_batchnorm_sync_idle(const fn_comm *comm, int c, double *host)
+{
+    memset(host, 0, 2 * (size_t)c * sizeof *host);
+    return comm->allreduce_f64(comm, host, 2 * (size_t)c);
 }

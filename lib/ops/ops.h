@@ -160,6 +160,32 @@ fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem
                                 cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
                                 int c, int hw);
 
+/* Synchronized batch norm (--sync-bn): the statistics and gradient sums of
+ * the rows of every rank of comm, `count` values per channel in all (N*HW
+ * summed over the ranks), so that N ranks step as one process on the global
+ * batch. Each makes one allreduce of 2C doubles (sums over the ranks in
+ * double: see batchnorm.c) through host (3C doubles, the caller's). dgamma and dbeta accumulate this rank's own part, as the
+ * gradient allreduce expects. A rank with no rows in a batch makes the same
+ * allreduces with fn_batchnorm_forward_sync_idle and fn_batchnorm_sync_idle
+ * (backward; C: the layer's channels). */
+fn_status fn_batchnorm_forward_train_sync(fn_device *dev, cl_mem y, cl_mem save_mean,
+                                          cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
+                                          cl_mem running_mean, cl_mem running_var, int n, int c,
+                                          int hw, float momentum, float eps, int act,
+                                          const fn_comm *comm, int count, double *host);
+fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                     cl_mem dy, cl_mem x, cl_mem save_mean, cl_mem save_invstd,
+                                     cl_mem gamma, int n, int c, int hw, const fn_comm *comm,
+                                     int count, double *host);
+fn_status fn_batchnorm_sync_idle(const fn_comm *comm, int c, double *host);
+/* The forward's counterpart on a rank without rows: its allreduce with
+ * nothing, and the running estimates (and saved statistics) updated from
+ * the others' statistics as they update theirs. */
+fn_status fn_batchnorm_forward_sync_idle(fn_device *dev, cl_mem save_mean, cl_mem save_invstd,
+                                         cl_mem gamma, cl_mem beta, cl_mem running_mean,
+                                         cl_mem running_var, int c, float momentum, float eps,
+                                         const fn_comm *comm, int count, double *host);
+
 /* ---- relu / relu6 (n floats). Backward reads the OUTPUT y, so y may alias x. */
 fn_status fn_relu_forward(fn_device *dev, cl_mem y, cl_mem x, int n);
 fn_status fn_relu_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem y, int n);

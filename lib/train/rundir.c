@@ -93,15 +93,18 @@ void fn_rundir_remove_run(const char *dir)
     DIR *d = opendir(ep);
     if (!d) return;
     struct dirent *e;
+    int removed = 0;
     while ((e = readdir(d)) != NULL) {
         if (!kept_epoch_name(e->d_name)) continue;
         char p[4500];
         snprintf(p, sizeof p, "%s/%s", ep, e->d_name);
-        unlink(p);
+        removed += unlink(p) == 0;
     }
     closedir(d);
     fn_rundir_remove_stale_temps(ep);
-    rmdir(ep);
+    /* The folder goes with the old run's epochs; one a user made (empty,
+     * before any run) stays. */
+    if (removed) rmdir(ep);
 }
 
 fn_status fn_rundir_epoch_path(const fn_rundir *d, int epoch, char *path, size_t n)

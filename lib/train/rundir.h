@@ -12,7 +12,7 @@
 int fn_rundir_holds_run(const char *dir, const char **which);
 /* Removes a run's files (a fresh run with overwrite), its kept epochs
  * included (DIR/epochs/epoch-*.safetensors; the folder too when that
- * empties it). */
+ * empties it, while an empty folder a user made before stays). */
 void fn_rundir_remove_run(const char *dir);
 /* Takes the run lock of dir (an existing folder); refused while another
  * process holds it, naming its PID. fn_rundir_unlock(fd) releases it. */

@@ -69,7 +69,7 @@ void fn_trainer_free(fn_trainer *t)
     free(t);
 }
 
-fn_status fn_trainer_grads(fn_trainer *t, const float *x, const int32_t *y, int n)
+fn_status fn_trainer_forward(fn_trainer *t, const float *x, const int32_t *y, int n)
 {
     fn_model *m = t->model;
     int k = m->cfg.classes;
@@ -90,8 +90,13 @@ fn_status fn_trainer_grads(fn_trainer *t, const float *x, const int32_t *y, int 
     FN_TRY(fn_loss_compute(t->dev, &t->loss, t->losses, m->acts[m->logits].grad, NULL, logits,
                            t->labels, ref, n, k));
     FN_TRY(fn_batch_stats(t->dev, t->stats, logits, t->labels, t->losses, n, k));
-    FN_TRY(fn_model_zero_grad(m));
-    return fn_model_backward(m, n);
+    return fn_model_zero_grad(m);
+}
+
+fn_status fn_trainer_grads(fn_trainer *t, const float *x, const int32_t *y, int n)
+{
+    FN_TRY(fn_trainer_forward(t, x, y, n));
+    return fn_model_backward(t->model, n);
 }
 
 fn_status fn_trainer_apply(fn_trainer *t)

@@ -164,8 +164,9 @@ static fn_status setup(run *r, int resume)
     memcpy(lo.std, meta->std, sizeof lo.std);
     FN_TRY(fn_loader_create(d, &lo, &r->loader));
 
+    if (c->sync_bn) FN_TRY(fn_model_sync_bn(m, r->comm));
     FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &c->sgd, &r->step));
-    FN_TRY(fn_dp_init(&r->dp, r->comm, r->step));
+    FN_TRY(fn_dp_init(&r->dp, r->comm, r->step, 0));
     if (c->sched.cosine) {
         FN_TRY(fn_lr_cosine(&r->sched, c->sgd.lr, 0.0f, c->epochs, 0));
     } else if (c->sched.n_milestones > 0) {

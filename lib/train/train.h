@@ -139,20 +139,49 @@ fn_status fn_train_state_load_tensors(fn_model *m, fn_sgd *opt, const fn_st_file
  * tensors against a shapes-only model. The fuzzing entry point for states. */
 fn_status fn_train_state_read_mem(const char *name, const void *data, size_t size);
 
-/* ---- Data parallelism (parallel.c) ------------------------------------------ */
+/* The forward half of fn_trainer_grads: forward, loss, statistics, and the
+ * parameter gradients zeroed for backward. */
+fn_status fn_trainer_forward(fn_trainer *t, const float *x, const int32_t *y, int n);
+
+/* ---- Data parallelism (parallel.c) ------------------------------------------
+ * Gradients travel in buckets (Horovod's tensor fusion): the trainable
+ * tensors in the order backward finishes them (last layer first), cut into
+ * runs of about bucket_bytes, staged in pinned host memory in that order.
+ * A bucket's read is enqueued right after the layer that completes it, and
+ * its sum started after the next layer's backward was enqueued, so it
+ * travels while backward goes on. */
+typedef struct {
+    size_t first, count; /* floats of the staging buffer */
+    int ready;           /* the layer whose backward completes it */
+    cl_event read;       /* the last of its reads */
+    void *req;           /* its sum in flight */
+} fn_dp_bucket;
+
 typedef struct {
     const fn_comm *comm;
     int rank, size;
-    size_t n;   /* gradient floats */
-    float *buf; /* (n + 1): the gradients, then the stop flag */
+    size_t n;       /* gradient floats */
+    float *buf;     /* (n + 1): the gradients in bucket order, then the stop flag;
+                       pinned (staging) or malloc'd (no device staging) */
+    cl_mem pinned;  /* buf's buffer when pinned */
+    fn_device *dev;
+    size_t *offset; /* (tensors) where trainer tensor j lies in buf */
+    fn_dp_bucket *buckets;
+    int n_buckets;
+    size_t bucket_bytes;
 } fn_dp;
+
+/* The default bucket: a few MB, so that LeNet-5 (0.3 MB) is one bucket
+ * and ResNet-18 (45 MB) about a dozen; each sum then moves enough bytes to
+ * run near the link's bandwidth, and the first starts early in backward. */
+#define FN_DP_BUCKET_BYTES ((size_t)4 << 20)
 
 /* A hash of what decides the training steps: every rank must agree on it. */
 uint64_t fn_train_config_hash(const fn_train_config *c);
 /* Collective, after setup: st is this rank's result. Returns an error on
  * every rank when any rank failed or the ranks' hashes differ. */
 fn_status fn_dp_agree(const fn_comm *comm, fn_status st, uint64_t hash);
-fn_status fn_dp_init(fn_dp *dp, const fn_comm *comm, fn_trainer *t);
+fn_status fn_dp_init(fn_dp *dp, const fn_comm *comm, fn_trainer *t, size_t bucket_bytes);
 void fn_dp_free(fn_dp *dp);
 /* This rank's rows [first, first + count) of a global batch of n. */
 void fn_dp_shard(const fn_dp *dp, int n, int *first, int *count);
@@ -161,6 +190,10 @@ void fn_dp_shard(const fn_dp *dp, int n, int *first, int *count);
  * flags (*stop: whether any rank's *flag was set), the update. */
 fn_status fn_dp_step(fn_dp *dp, fn_trainer *t, const float *x, const int32_t *y, int n,
                      volatile int *flag, int *stop);
+/* fn_dp_step without the update; overlap 0: one blocking sum after the
+ * whole backward (what fn_dp_step did before buckets: for benchmarks). */
+fn_status fn_dp_grads(fn_dp *dp, fn_trainer *t, const float *x, const int32_t *y, int n,
+                      int overlap, volatile int *flag, int *stop);
 /* Sums the ranks' running sums in place. */
 fn_status fn_dp_stats(const fn_dp *dp, float stats[4]);
 /* Sums an evaluation report's counts (before fn_eval_end) over the ranks. */
