@@ -41,6 +41,9 @@ FOCUSNET_FASHION_MNIST_DIR="$tmp/data" quiet "$fn" demo --epochs 2 --batch 32 --
     [ ! -e "$tmp/demo/baseline/epochs/epoch-001.safetensors" ] && ok ||
     bad "demo --keep-epochs 2: $(ls "$tmp/demo"/*/epochs)"
 export GTK_A11Y=none GSK_RENDERER=cairo NO_AT_BRIDGE=1
+# Under AddressSanitizer the viewer needs what tests/test_viewer.sh says (POCL's
+# own alternate signal stack on a kernel-building thread); ignored without ASan.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}use_sigaltstack=0"
 xvfb() { xvfb-run -a -s "-screen 0 1400x1300x24" "$@"; }
 image="$src/assets/samples/fashion-sandal.png"
 # The viewer's window first (test_epochs.c writes a corrupt epoch 3).
