@@ -365,7 +365,7 @@ def main():
     # and weight gradients).
     peak, how = (args.peak, "given") if args.peak else cpu_peak()
     print()
-    print("useful GFLOP/s (forward FLOP per image x images/s, training 3x forward) and % of "
+    print("useful GFLOP/s (forward FLOP per image x images/s, training 3x forward) and %% of "
           "the FP32 peak, %s GFLOP/s (%s)" % ("%.0f" % peak if peak else "?", how))
     print("%-12s %9s | %33s | %33s" % ("", "", "training".center(33), "inference".center(33)))
     print("%-12s %9s | %9s %9s %6s %6s | %9s %9s %6s %6s"
