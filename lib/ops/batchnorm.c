@@ -93,6 +93,42 @@ fn_status fn_batchnorm_forward_eval(fn_device *dev, cl_mem y, cl_mem x, cl_mem g
                                         eps, 0);
 }
 
+/* The backward's per-channel pass: dgamma, dbeta and, in *sums, the two
+ * sums bn_backward_dx needs (sum of dy and of dy*xhat), from this call's
+ * rows. */
+static fn_status grad_sums(fn_device *dev, cl_mem dgamma, cl_mem dbeta, cl_mem dy, cl_mem x,
+                           cl_mem save_mean, cl_mem save_invstd, int n, int c, int hw,
+                           cl_mem *sums)
+{
+    int planes = n * c;
+    cl_mem part;
+    FN_TRY(work_buffers(dev, planes, c, &part, sums));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_grad", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(planes), FN_ARG(dy), FN_ARG(x),
+                          FN_ARG(save_mean), FN_ARG(save_invstd), FN_ARG(part), (size_t)0));
+    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_grad_finalize", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(part), FN_ARG(*sums), FN_ARG(dgamma),
+                          FN_ARG(dbeta), (size_t)0));
+    return per_channel(dev, k, c);
+}
+
+/* dx from the sums over m values of each channel (this call's, or the
+ * global batch's under --sync-bn). */
+static fn_status backward_dx(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem x, cl_mem save_mean,
+                             cl_mem save_invstd, cl_mem gamma, cl_mem sums, int n, int c, int hw,
+                             int m)
+{
+    int planes = n * c, run = fn_run_length(dev, hw);
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_backward_dx", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(m),
+                          FN_ARG(dx), FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
+                          FN_ARG(gamma), FN_ARG(sums), (size_t)0));
+    return fn_launch_runs(dev, k, hw, planes, run);
+}
+
 fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
                                 cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
                                 int c, int hw)
@@ -100,24 +136,10 @@ fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem
     FN_TRY(check_shape("batchnorm_backward", n, c, hw));
     if (!dgamma || !dbeta)
         return fn_error(FN_ERR_ARG, "batchnorm_backward: dgamma and dbeta are required");
-    int planes = n * c, run = fn_run_length(dev, hw), m = n * hw;
-    cl_mem part, sums;
-    FN_TRY(work_buffers(dev, planes, c, &part, &sums));
-    cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_grad", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(planes), FN_ARG(dy), FN_ARG(x),
-                          FN_ARG(save_mean), FN_ARG(save_invstd), FN_ARG(part), (size_t)0));
-    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_grad_finalize", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(part), FN_ARG(sums), FN_ARG(dgamma),
-                          FN_ARG(dbeta), (size_t)0));
-    FN_TRY(per_channel(dev, k, c));
+    cl_mem sums;
+    FN_TRY(grad_sums(dev, dgamma, dbeta, dy, x, save_mean, save_invstd, n, c, hw, &sums));
     if (!dx) return FN_OK;
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_backward_dx", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(m),
-                          FN_ARG(dx), FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
-                          FN_ARG(gamma), FN_ARG(sums), (size_t)0));
-    return fn_launch_runs(dev, k, hw, planes, run);
+    return backward_dx(dev, dx, dy, x, save_mean, save_invstd, gamma, sums, n, c, hw, n * hw);
 }
 
 /* ---- synchronized over ranks (--sync-bn) ----
@@ -222,20 +244,10 @@ fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, c
     FN_TRY(check_count("batchnorm_backward_sync", n, hw, count));
     if (!dgamma || !dbeta)
         return fn_error(FN_ERR_ARG, "batchnorm_backward_sync: dgamma and dbeta are required");
-    int planes = n * c, run = fn_run_length(dev, hw);
-    cl_mem part, sums;
-    FN_TRY(work_buffers(dev, planes, c, &part, &sums));
-    cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_grad", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(planes), FN_ARG(dy), FN_ARG(x),
-                          FN_ARG(save_mean), FN_ARG(save_invstd), FN_ARG(part), (size_t)0));
-    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
     /* dgamma and dbeta get this rank's own sums: the gradient allreduce adds
      * the other ranks' later. */
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_grad_finalize", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(part), FN_ARG(sums), FN_ARG(dgamma),
-                          FN_ARG(dbeta), (size_t)0));
-    FN_TRY(per_channel(dev, k, c));
+    cl_mem sums;
+    FN_TRY(grad_sums(dev, dgamma, dbeta, dy, x, save_mean, save_invstd, n, c, hw, &sums));
     /* Each rank's dy is the gradient of the mean loss over its own rows:
      * (all values)/(its values) times that of the mean over the global
      * batch. Weighted by its share before the sum and unweighted after, the
@@ -252,11 +264,7 @@ fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, c
         f[i] = (float)(host[i] / share);
     FN_TRY(fn_buffer_write(dev, sums, 0, bytes, f));
     if (!dx) return FN_OK;
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_backward_dx", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(count),
-                          FN_ARG(dx), FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
-                          FN_ARG(gamma), FN_ARG(sums), (size_t)0));
-    return fn_launch_runs(dev, k, hw, planes, run);
+    return backward_dx(dev, dx, dy, x, save_mean, save_invstd, gamma, sums, n, c, hw, count);
 }
 
 fn_status fn_batchnorm_sync_idle(const fn_comm *comm, int c, double *host)
