@@ -1,6 +1,7 @@
 /* batchnorm on the device against the plain-C twin (statistics, running
  * estimates, evaluation, backward and the gradient rule), PyTorch's semantics
  * on a hand-worked case, and the twin's backward against finite differences. */
+#include <float.h>
 #include "check.h"
 #include "ref/ref.h"
 
@@ -255,7 +256,15 @@ static void test_sync(fn_device *dev, fn_rng *r, const shape *s)
     CHECK_OK(fn_batchnorm_backward_sync(dev, mdx, mdg, mdb, mdy, mx, msm, msi, mg, k.n, k.c, k.hw,
                                         &twin, count, host));
     dev_download(dev, mdx, got, t);
-    check_close("sync dx", got, dx2, t, 2e-5f, 1e-4f);
+    /* dx = invstd gamma (dy - mean(dy) - xhat mean(dy xhat)): the rounding of
+     * the synchronized sums (a few ulps of |dy| <= 1, from the share's round
+     * trip through double) comes out times invstd |gamma|, which reaches
+     * 1/sqrt(eps), about 316, where a channel's values are all equal (the
+     * (1,3,1) case: one value replicated; oclgrind's rounding shows it). */
+    float amp = 0;
+    for (int i = 0; i < c; i++)
+        amp = fmaxf(amp, si[i] * fabsf(k.gamma[i]));
+    check_close("sync dx", got, dx2, t, 2e-5f + 8 * FLT_EPSILON * amp, 1e-4f);
     for (int i = 0; i < c; i++)
         dg[i] /= 3, db[i] /= 3;
     float atol = 1e-6f * (float)(k.n * k.hw) + 1e-5f;
