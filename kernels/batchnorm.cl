@@ -75,19 +75,13 @@ __kernel void bn_plane_stats(const int planes, const int hw, __global const floa
     part[planes + pl] = hsum16(s) + t;
 }
 
-/* One item per channel: the batch mean and biased variance from the N planes,
- * saved statistics, running estimates (unbiased variance), and coef[ch] =
- * gamma * invstd, coef[C + ch] = beta - mean * gamma * invstd for bn_apply. */
-__kernel void bn_finalize(const int n, const int c, const int hw, __global const float *part,
-                          __global float *save_mean, __global float *save_invstd,
-                          __global float *running_mean, __global float *running_var,
-                          __global const float *gamma, __global const float *beta,
-                          __global float *coef, const float momentum, const float eps)
+/* Channel ch's mean and centred sum of squares over its N planes, from the
+ * plane statistics (part[b C + ch] the plane means, part[N C + b C + ch]
+ * their centred sums of squares), combined as Chan et al.'s parallel rule. */
+inline void channel_moments(const int n, const int c, const int hw, __global const float *part,
+                            const int ch, float *mean_out, float *m2_out)
 {
-    const int ch = get_global_id(0);
-    if (ch >= c)
-        return;
-    const int planes = n * c, m = n * hw;
+    const int planes = n * c;
     float mean = 0.0f;
     for (int b = 0; b < n; b++)
         mean += part[b * c + ch];
@@ -97,6 +91,19 @@ __kernel void bn_finalize(const int n, const int c, const int hw, __global const
         const float d = part[b * c + ch] - mean;
         m2 += part[planes + b * c + ch] + (float)hw * d * d;
     }
+    *mean_out = mean;
+    *m2_out = m2;
+}
+
+/* From channel ch's mean and centred sum of squares over m values: saved
+ * statistics, running estimates (unbiased variance) and bn_apply's coef. */
+inline void channel_finish(const int c, const int ch, const int m, const float mean,
+                           const float m2, __global float *save_mean,
+                           __global float *save_invstd, __global float *running_mean,
+                           __global float *running_var, __global const float *gamma,
+                           __global const float *beta, __global float *coef,
+                           const float momentum, const float eps)
+{
     const float var = m2 / (float)m;
     /* M == 1 has no unbiased estimate; the biased one (0) is used. */
     const float unbiased = m > 1 ? m2 / (float)(m - 1) : var;
@@ -110,6 +117,24 @@ __kernel void bn_finalize(const int n, const int c, const int hw, __global const
     coef[c + ch] = beta[ch] - mean * scale;
 }
 
+/* One item per channel: the batch mean and biased variance from the N planes,
+ * saved statistics, running estimates (unbiased variance), and coef[ch] =
+ * gamma * invstd, coef[C + ch] = beta - mean * gamma * invstd for bn_apply. */
+__kernel void bn_finalize(const int n, const int c, const int hw, __global const float *part,
+                          __global float *save_mean, __global float *save_invstd,
+                          __global float *running_mean, __global float *running_var,
+                          __global const float *gamma, __global const float *beta,
+                          __global float *coef, const float momentum, const float eps)
+{
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    float mean, m2;
+    channel_moments(n, c, hw, part, ch, &mean, &m2);
+    channel_finish(c, ch, n * hw, mean, m2, save_mean, save_invstd, running_mean, running_var,
+                   gamma, beta, coef, momentum, eps);
+}
+
 /* Batch norm synchronized over ranks (--sync-bn), forward in two steps
  * around an allreduce. Step 1, one item per channel: this rank's mean and
  * centred sum of squares, stats[ch] and stats[C + ch], from the plane
@@ -121,16 +146,8 @@ __kernel void bn_local_stats(const int n, const int c, const int hw, __global co
     const int ch = get_global_id(0);
     if (ch >= c)
         return;
-    const int planes = n * c;
-    float mean = 0.0f;
-    for (int b = 0; b < n; b++)
-        mean += part[b * c + ch];
-    mean /= (float)n;
-    float m2 = 0.0f;
-    for (int b = 0; b < n; b++) {
-        const float d = part[b * c + ch] - mean;
-        m2 += part[planes + b * c + ch] + (float)hw * d * d;
-    }
+    float mean, m2;
+    channel_moments(n, c, hw, part, ch, &mean, &m2);
     stats[ch] = mean;
     stats[c + ch] = m2;
 }
@@ -148,16 +165,8 @@ __kernel void bn_finalize_stats(const int c, const int m, __global const float *
     if (ch >= c)
         return;
     const float mean = stats[ch], m2 = stats[c + ch];
-    const float var = m2 / (float)m;
-    const float unbiased = m > 1 ? m2 / (float)(m - 1) : var;
-    const float invstd = 1.0f / sqrt(var + eps);
-    save_mean[ch] = mean;
-    save_invstd[ch] = invstd;
-    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean;
-    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
-    const float scale = gamma[ch] * invstd;
-    coef[ch] = scale;
-    coef[c + ch] = beta[ch] - mean * scale;
+    channel_finish(c, ch, m, mean, m2, save_mean, save_invstd, running_mean, running_var, gamma,
+                   beta, coef, momentum, eps);
 }
 
 /* y = act(x * coef[ch] + coef[C + ch]) over runs. */
