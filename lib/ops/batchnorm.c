@@ -37,29 +37,48 @@ static fn_status work_buffers(fn_device *dev, int planes, int c, cl_mem *part, c
     return fn_scratch(dev, 1, 2 * (size_t)c * sizeof(float), chan);
 }
 
+/* The forward's plane pass: each plane's mean and centred sum of squares
+ * into *part (2 x planes), with *coef the per-channel buffer beside it. */
+static fn_status plane_stats(fn_device *dev, cl_mem x, int n, int c, int hw, cl_mem *part,
+                             cl_mem *coef)
+{
+    int planes = n * c;
+    FN_TRY(work_buffers(dev, planes, c, part, coef));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_stats", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(x), FN_ARG(*part), (size_t)0));
+    return fn_launch_runs(dev, k, 1, planes, 16);
+}
+
+/* y = coef[ch] x + coef[C + ch], then the activation, from the finished
+ * per-channel coefficients. */
+static fn_status apply(fn_device *dev, cl_mem y, cl_mem x, cl_mem coef, int n, int c, int hw,
+                       int act)
+{
+    int planes = n * c, run = fn_run_length(dev, hw);
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_apply", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(y),
+                          FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
+    return fn_launch_runs(dev, k, hw, planes, run);
+}
+
 fn_status fn_batchnorm_forward_train_ex(fn_device *dev, cl_mem y, cl_mem save_mean,
                                         cl_mem save_invstd, cl_mem x, cl_mem gamma, cl_mem beta,
                                         cl_mem running_mean, cl_mem running_var, int n, int c,
                                         int hw, float momentum, float eps, int act)
 {
     FN_TRY(check_shape("batchnorm_forward_train", n, c, hw));
-    int planes = n * c, run = fn_run_length(dev, hw);
     cl_mem part, coef;
-    FN_TRY(work_buffers(dev, planes, c, &part, &coef));
+    FN_TRY(plane_stats(dev, x, n, c, hw, &part, &coef));
     cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_stats", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(x), FN_ARG(part), (size_t)0));
-    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_finalize", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(hw), FN_ARG(part), FN_ARG(save_mean),
                           FN_ARG(save_invstd), FN_ARG(running_mean), FN_ARG(running_var),
                           FN_ARG(gamma), FN_ARG(beta), FN_ARG(coef), FN_ARG(momentum), FN_ARG(eps),
                           (size_t)0));
     FN_TRY(per_channel(dev, k, c));
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_apply", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(y),
-                          FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
-    return fn_launch_runs(dev, k, hw, planes, run);
+    return apply(dev, y, x, coef, n, c, hw, act);
 }
 
 fn_status fn_batchnorm_forward_train(fn_device *dev, cl_mem y, cl_mem save_mean, cl_mem save_invstd,
@@ -202,23 +221,16 @@ fn_status fn_batchnorm_forward_train_sync(fn_device *dev, cl_mem y, cl_mem save_
 {
     FN_TRY(check_shape("batchnorm_forward_train_sync", n, c, hw));
     FN_TRY(check_count("batchnorm_forward_train_sync", n, hw, count));
-    int planes = n * c, run = fn_run_length(dev, hw);
     cl_mem part, coef;
-    FN_TRY(work_buffers(dev, planes, c, &part, &coef));
+    FN_TRY(plane_stats(dev, x, n, c, hw, &part, &coef));
     cl_kernel k;
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_stats", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(x), FN_ARG(part), (size_t)0));
-    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_local_stats", &k));
     FN_TRY(
         fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(hw), FN_ARG(part), FN_ARG(coef), (size_t)0));
     FN_TRY(per_channel(dev, k, c));
     FN_TRY(reduce_finalize(dev, coef, save_mean, save_invstd, running_mean, running_var, gamma,
                            beta, c, (double)n * hw, momentum, eps, comm, count, host));
-    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_apply", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(y),
-                          FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
-    return fn_launch_runs(dev, k, hw, planes, run);
+    return apply(dev, y, x, coef, n, c, hw, act);
 }
 
 fn_status fn_batchnorm_forward_sync_idle(fn_device *dev, cl_mem save_mean, cl_mem save_invstd,
