@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Stuck rate of the second stage (focus, KD) at lr 0.1, with and without a
-linear learning-rate warm-up over the first epoch, in our code or PyTorch.
+linear learning-rate warm-up over the first epoch and a gradient-norm clip, in
+our code or PyTorch.
 
 A stage is "stuck" when its training accuracy over its first epoch is at
 chance: within 5% of the way from guessing the commonest class to perfect
@@ -17,11 +18,17 @@ teacher) is a cross-entropy run of 10 epochs, seed 2, lr / 10 at epochs 5 and
 baseline's weights (the same frozen model in both frameworks). Each stage then runs 1 epoch per seed with
 --warmup-epochs W (W = 0: none; 1: lr grows linearly from lr/469 to lr over
 the epoch's 469 steps). The loss is the paper's (focus: Eq. 12 with alpha =
-beta = 1, multi-warm rule z_b > 0; KD: T 4, weight 0.9).
+beta = 1, multi-warm rule z_b > 0; KD: T 4, weight 0.9). --clip-norm X
+(0: none) clips the global L2 norm of the loss gradient over all parameters
+to X before the SGD step (ours: --clip-norm X; PyTorch:
+torch.nn.utils.clip_grad_norm_, before SGD adds the weight decay). The
+PyTorch runs also record the median and largest gradient norm (before the
+clip) of every epoch.
 
 Usage (from the repository root):
   nice experiments/stuck_rate.py --framework ours  [--seeds 1-20] [--stages focus,kd]
-                                 [--warmup 0,1] [--out runs/stuck-ours]
+                                 [--warmup 0,1] [--clip-norm 0,X] [--epochs N]
+                                 [--out runs/stuck-ours]
   nice experiments/stuck_rate.py --framework torch [...]  [--out runs/stuck-torch]
 --report-only runs nothing and tabulates what is done. Runs already done are reused (ours: the run folder's log; torch: the line in
 OUT/results.jsonl). Prints a table of stuck counts, and writes it to
@@ -88,6 +95,21 @@ def ours_train(run_dir, epochs, extra, report_only=False):
     return log
 
 
+def run_name(stage, w, clip, epochs, seed):
+    """Folders of 1-epoch runs without a clip keep their old names."""
+    tail = (f"-c{clip:g}" if clip else "") + (f"-e{epochs}" if epochs > 1 else "")
+    return f"{stage}-w{w:g}{tail}-s{seed}"
+
+
+def row(stage, w, clip, epochs, seed, epoch_log):
+    """epoch_log: (train_loss, train_acc, test_top1) per epoch."""
+    accs = [a for _, a, _ in epoch_log]
+    return {"stage": stage, "warmup": w, "clip": clip, "epochs": epochs, "seed": seed,
+            "train_loss": epoch_log[0][0], "train_acc": accs[0], "test_top1": epoch_log[-1][2],
+            "epoch_log": epoch_log, "stuck": at_chance(accs[0]),
+            "died": not at_chance(accs[0]) and any(at_chance(a) for a in accs[1:])}
+
+
 def ours(args, out):
     base = os.path.join(out, "baseline")
     ours_train(base, BASE_EPOCHS, ["--seed", str(BASE_SEED)])
@@ -95,17 +117,19 @@ def ours(args, out):
     for seed in args.seeds:
         for stage in args.stages:
             for w in args.warmup:
-                d = os.path.join(out, f"{stage}-w{w:g}-s{seed}")
-                log = ours_train(d, 1, ["--loss", stage, "--baseline", ckpt, "--seed", str(seed),
-                                        "--lr", str(LR), "--warmup-epochs", f"{w:g}"],
-                                 args.report_only)
-                if log is None:
-                    continue
-                rec = log[0]
-                yield {"stage": stage, "warmup": w, "seed": seed,
-                       "train_loss": rec["train_loss"], "train_acc": rec["train_acc"],
-                       "test_top1": rec["test_top1"],
-                       "stuck": at_chance(rec["train_acc"])}
+                for clip in args.clip_norm:
+                    d = os.path.join(out, run_name(stage, w, clip, args.epochs, seed))
+                    extra = ["--loss", stage, "--baseline", ckpt, "--seed", str(seed),
+                             "--lr", str(LR), "--warmup-epochs", f"{w:g}",
+                             "--clip-norm", f"{clip:g}"]
+                    if args.epochs > 1:
+                        extra += ["--milestones", "5,7"]
+                    log = ours_train(d, args.epochs, extra, args.report_only)
+                    if log is None:
+                        continue
+                    yield row(stage, w, clip, args.epochs, seed,
+                              [(r["train_loss"], r["train_acc"], r["test_top1"])
+                               for r in log[:args.epochs]])
 
 
 # ---- PyTorch -------------------------------------------------------------------
@@ -191,8 +215,12 @@ def kd_loss(z, zt, y, t=4.0, w=0.9):
     return (1 - w) * F.cross_entropy(z, y) + w * t * t * kl
 
 
-def torch_epochs(model, x, y, seed, epochs, loss_fn, teacher=None, warmup=0.0, milestones=()):
-    """SGD epochs; returns per epoch (train loss, train acc)."""
+def torch_epochs(model, x, y, seed, epochs, loss_fn, teacher=None, warmup=0.0, milestones=(),
+                 clip=0.0, norms=None, top1=None):
+    """SGD epochs; returns per epoch (train loss, train acc). clip > 0:
+    clip_grad_norm_ to it. norms: a list that gets per epoch the (median,
+    largest) gradient norm before the clip. top1: a function whose value
+    (the test top-1) each epoch's tuple also gets."""
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     g = torch.Generator().manual_seed(seed)
     n = x.shape[0]
@@ -202,6 +230,7 @@ def torch_epochs(model, x, y, seed, epochs, loss_fn, teacher=None, warmup=0.0, m
         base_lr = LR * 0.1 ** sum(e >= m for m in milestones)
         perm = torch.randperm(n, generator=g)
         tot_loss = tot_ok = 0.0
+        step_norms = []
         for s in range(steps):
             f = min(1.0, (k + 1) / (warmup * steps)) if warmup > 0 else 1.0
             for pg in opt.param_groups:
@@ -217,11 +246,18 @@ def torch_epochs(model, x, y, seed, epochs, loss_fn, teacher=None, warmup=0.0, m
                 loss = loss_fn(z, zt, yb)
             opt.zero_grad()
             loss.backward()
+            if norms is not None or clip > 0:
+                # max_norm inf: the norm only (the gradients times 1.0).
+                step_norms.append(float(torch.nn.utils.clip_grad_norm_(
+                    model.parameters(), clip if clip > 0 else float("inf"))))
             opt.step()
             k += 1
             tot_loss += loss.item() * len(idx)
             tot_ok += (z.argmax(1) == yb).sum().item()
-        out.append((tot_loss / n, tot_ok / n))
+        out.append((tot_loss / n, tot_ok / n) + ((top1(),) if top1 else ()))
+        if norms is not None:
+            step_norms.sort()
+            norms.append((step_norms[len(step_norms) // 2], step_norms[-1]))
     return out
 
 
@@ -261,28 +297,42 @@ def torch_runs(args, out):
         with open(res_path) as f:
             for line in f:
                 r = json.loads(line)
-                done[(r["stage"], r["warmup"], r["seed"])] = r
+                # Lines from before --clip-norm / --epochs: 1 epoch, no clip.
+                r.setdefault("clip", 0.0)
+                r.setdefault("epochs", 1)
+                r.setdefault("epoch_log", [(r["train_loss"], r["train_acc"], r["test_top1"])])
+                r.setdefault("died", False)
+                done[(r["stage"], r["warmup"], r["clip"], r["epochs"], r["seed"])] = r
     for seed in args.seeds:
         for stage in args.stages:
             for w in args.warmup:
-                key = (stage, w, seed)
-                if key not in done and args.report_only:
-                    continue
-                if key not in done:
-                    torch.manual_seed(seed)
-                    m = lenet5()
-                    t0 = time.time()
-                    fn = focus_loss if stage == "focus" else kd_loss
-                    (loss, acc), = torch_epochs(m, x, y, seed, 1, fn, teacher, warmup=w)
-                    r = {"stage": stage, "warmup": w, "seed": seed, "train_loss": loss,
-                         "train_acc": acc, "test_top1": torch_top1(m, xt, yt),
-                         "stuck": at_chance(acc)}
-                    print(f"torch {stage} warmup {w:g} seed {seed}: acc {acc:.4f} "
-                          f"loss {loss:.4f}, {time.time() - t0:.0f} s", flush=True)
-                    with open(res_path, "a") as f:
-                        f.write(json.dumps(r) + "\n")
-                    done[key] = r
-                yield done[key]
+                for clip in args.clip_norm:
+                    key = (stage, w, clip, args.epochs, seed)
+                    if key not in done and args.report_only:
+                        continue
+                    if key not in done:
+                        torch.manual_seed(seed)
+                        m = lenet5()
+                        t0 = time.time()
+                        fn = focus_loss if stage == "focus" else kd_loss
+                        epoch_log, norms = [], []
+                        opt_epochs = torch_epochs(m, x, y, seed, args.epochs, fn, teacher,
+                                                  warmup=w, milestones=(5, 7), clip=clip,
+                                                  norms=norms,
+                                                  top1=lambda: torch_top1(m, xt, yt))
+                        for loss, acc, top1 in opt_epochs:
+                            epoch_log.append((loss, acc, top1))
+                        r = row(stage, w, clip, args.epochs, seed, epoch_log)
+                        r["grad_norm"] = norms
+                        print(f"torch {stage} warmup {w:g} clip {clip:g} seed {seed}: acc "
+                              + " ".join(f"{a:.4f}" for _, a, _ in epoch_log)
+                              + f", grad norm median/max " + " ".join(
+                                  f"{a:.3g}/{b:.3g}" for a, b in norms)
+                              + f", {time.time() - t0:.0f} s", flush=True)
+                        with open(res_path, "a") as f:
+                            f.write(json.dumps(r) + "\n")
+                        done[key] = r
+                    yield done[key]
 
 
 # ---- the table -----------------------------------------------------------------
@@ -295,6 +345,10 @@ def main():
     ap.add_argument("--stages", type=lambda s: s.split(","), default=["focus", "kd"])
     ap.add_argument("--warmup", type=lambda s: [float(v) for v in s.split(",")],
                     default=[0.0, 1.0])
+    ap.add_argument("--clip-norm", type=lambda s: [float(v) for v in s.split(",")],
+                    default=[0.0], help="gradient-norm clips to run (0: none)")
+    ap.add_argument("--epochs", type=int, default=1,
+                    help="epochs a stage (of the 10-epoch recipe: lr / 10 at 5 and 7)")
     ap.add_argument("--out")
     ap.add_argument("--baseline", help="torch: use this checkpoint of ours as the baseline "
                     "instead of training one (a focusnet LeNet-5 safetensors file)")
@@ -309,20 +363,28 @@ def main():
     rows = list((ours if args.framework == "ours" else torch_runs)(args, out))
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    lines = [f"Stuck at chance after the first epoch, lr 0.1 ({args.framework}; "
-             f"{platform.node()}, {os.cpu_count()} cores, "
+    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    lines = [f"Stuck at chance after the first epoch, lr 0.1, {args.epochs} epoch(s) a run "
+             f"({args.framework}; {platform.node()}, {os.cpu_count()} cores, load {load}, "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit {commit}, "
              f"{time.time() - t0:.0f} s)", "",
-             "| stage | warm-up epochs | stuck | seeds stuck | train acc of the others: mean, lowest |",
-             "|---|---|---|---|---|"]
+             "| stage | warm-up epochs | clip | stuck | seeds stuck | died later | seeds died "
+             "| epoch-1 train acc of the others: mean, lowest | last test top-1: mean, lowest |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    pct = lambda v: f"{100 * sum(v) / len(v):.2f}%, {100 * min(v):.2f}%" if v else "-"
     for stage in args.stages:
         for w in args.warmup:
-            rs = [r for r in rows if r["stage"] == stage and r["warmup"] == w]
-            stuck = [r["seed"] for r in rs if r["stuck"]]
-            ok = [r["train_acc"] for r in rs if not r["stuck"]]
-            mean = f"{100 * sum(ok) / len(ok):.2f}%, {100 * min(ok):.2f}%" if ok else "-"
-            lines.append(f"| {stage} | {w:g} | {len(stuck)} of {len(rs)} | "
-                         f"{','.join(map(str, stuck)) or '-'} | {mean} |")
+            for clip in args.clip_norm:
+                rs = [r for r in rows if r["stage"] == stage and r["warmup"] == w
+                      and r["clip"] == clip]
+                stuck = [r["seed"] for r in rs if r["stuck"]]
+                died = [r["seed"] for r in rs if r["died"]]
+                ok = [r["train_acc"] for r in rs if not r["stuck"]]
+                top1 = [r["test_top1"] for r in rs]
+                died_n = f"{len(died)} of {len(rs)}" if args.epochs > 1 else "-"
+                lines.append(f"| {stage} | {w:g} | {clip:g} | {len(stuck)} of {len(rs)} | "
+                             f"{','.join(map(str, stuck)) or '-'} | {died_n} | "
+                             f"{','.join(map(str, died)) or '-'} | {pct(ok)} | {pct(top1)} |")
     text = "\n".join(lines) + "\n"
     print(text)
     with open(os.path.join(out, "results.md"), "w") as f:

@@ -75,3 +75,32 @@ __kernel void reduce_final(const int groups, __global const float *part, __globa
         out[1] = cnt[0];
     }
 }
+
+/* Sum of squares of one tensor of many (fn_reduce_sumsq): as reduce_partial
+ * but over x[i]^2, its (sum, count) pair per work-group at pair `first` + the
+ * group's id, so that the tensors' partials sit side by side and one
+ * reduce_final folds them all. A non-finite x[i] counts (its square alone
+ * could overflow a finite value to inf, which is then the sum, as in
+ * torch's norm). */
+__kernel void sumsq_partial(const int n, __global const float *x, __global float *part,
+                            const int first)
+{
+    __local float sum[WG_MAX], cnt[WG_MAX];
+    const int lid = get_local_id(0);
+    float s = 0.0f, c = 0.0f;
+    uint bad = 0;
+    const int stride = get_global_size(0);
+    for (int i = get_global_id(0); i < n; i += stride) {
+        const float v = x[i];
+        bad += isfinite(v) ? 0u : 1u;
+        kahan_add(&s, &c, v * v);
+    }
+    sum[lid] = s;
+    cnt[lid] = (float)bad;
+    tree_reduce(sum, cnt);
+    if (lid == 0) {
+        const int g = first + get_group_id(0);
+        part[2 * g] = sum[0];
+        part[2 * g + 1] = cnt[0];
+    }
+}

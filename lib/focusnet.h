@@ -211,6 +211,12 @@ typedef struct {
     float dampening;    /* torch's dampening (0) */
     float weight_decay; /* L2, added to the gradient: g = grad + wd * p */
     int nesterov;       /* needs momentum > 0 and dampening == 0, as in torch */
+    float clip_norm;    /* > 0: before each update the loss gradients of all tensors
+                           together are scaled to a global L2 norm of at most this,
+                           exactly torch.nn.utils.clip_grad_norm_ (scale
+                           clip / (norm + 1e-6) where below 1), then SGD adds the
+                           weight decay; 0: no clip; -1 (the default): none for a
+                           trainer, the stage's default in fn_train */
 } fn_sgd_opts;
 
 /* The paper's recipe: lr 0.1, momentum 0.9, weight decay 1e-4, no dampening,

@@ -1,5 +1,6 @@
 /* reduce_sum on the device against a double-precision sum, and its count of
- * NaN and infinite values. */
+ * NaN and infinite values; reduce_sumsq (several tensors together) against
+ * the plain-C twin in double. */
 #include "check.h"
 #include "ref/ref.h"
 
@@ -138,6 +139,66 @@ static void test_nonfinite(fn_device *dev, fn_rng *r)
     }
 }
 
+/* Several tensors of mixed sizes (empty ones among them) against the double
+ * sum of all their squares: a lost tensor, a tensor counted twice or
+ * partials overwriting each other change it by far more than the rounding. */
+static void test_sumsq(fn_device *dev, fn_rng *r)
+{
+    const size_t sizes[] = {150, 6, 0, 2400, 16, 48000, 120, 1, 10080, 84, 850, 10, 65537};
+    enum { T = sizeof sizes / sizeof sizes[0] };
+    float *host[T];
+    cl_mem dbuf[T], mout = dev_upload(dev, NULL, 2);
+    for (int t = 0; t < T; t++) {
+        size_t n = sizes[t] ? sizes[t] : 1;
+        host[t] = malloc(n * sizeof(float));
+        fill_uniform(r, host[t], (int)n, -0.5f * (t + 1), 0.25f * (t + 1));
+        dbuf[t] = dev_upload(dev, host[t], (int)n);
+    }
+    for (int count = 0; count <= T; count += count < 3 ? 1 : 5) {
+        float got[2], ref[2];
+        CHECK_OK(fn_buffer_fill(dev, mout, 0, 2 * sizeof(float), 9.0f));
+        CHECK_OK(fn_reduce_sumsq(dev, mout, dbuf, sizes, count));
+        dev_download(dev, mout, got, 2);
+        fn_ref_reduce_sumsq(ref, (const float *const *)host, sizes, count);
+        double want = 0;
+        for (int t = 0; t < count; t++)
+            for (size_t i = 0; i < sizes[t]; i++)
+                want += (double)host[t][i] * host[t][i];
+        /* All terms are positive: a few float roundings of the total. */
+        CHECK(fabs(got[0] - want) <= 4e-7 * want, "sumsq of %d tensors: %.9g, want %.9g", count,
+              got[0], want);
+        CHECK(fabs(ref[0] - want) <= 1e-7 * want, "ref sumsq of %d tensors: %.9g, want %.9g",
+              count, ref[0], want);
+        CHECK(got[1] == 0 && ref[1] == 0, "sumsq of %d tensors: non-finite count %g (ref %g)",
+              count, got[1], ref[1]);
+        if (count == 0) CHECK(got[0] == 0, "no tensors: sumsq %g, want 0", got[0]);
+    }
+
+    /* A NaN in the last tensor and an inf in the first are counted; the sum is
+     * not finite. */
+    float nan = NAN, inf = INFINITY, got[2];
+    CHECK_OK(fn_buffer_write(dev, dbuf[T - 1], 1000 * sizeof(float), sizeof nan, &nan));
+    CHECK_OK(fn_buffer_write(dev, dbuf[0], 0, sizeof inf, &inf));
+    CHECK_OK(fn_reduce_sumsq(dev, mout, dbuf, sizes, T));
+    dev_download(dev, mout, got, 2);
+    CHECK(got[1] == 2 && !isfinite(got[0]), "sumsq with NaN and inf: %g, count %g (want 2)",
+          got[0], got[1]);
+
+    /* Squares that overflow a float: +inf, counted as finite values. */
+    float big = 2e19f;
+    CHECK_OK(fn_buffer_write(dev, dbuf[1], 0, sizeof big, &big));
+    CHECK_OK(fn_reduce_sumsq(dev, mout, dbuf + 1, sizes + 1, 1));
+    dev_download(dev, mout, got, 2);
+    CHECK(isinf(got[0]) && got[0] > 0 && got[1] == 0, "sumsq overflow: %g, count %g", got[0],
+          got[1]);
+    CHECK(fn_reduce_sumsq(dev, mout, dbuf, sizes, -1) == FN_ERR_ARG, "negative count accepted");
+    for (int t = 0; t < T; t++) {
+        fn_buffer_free(dbuf[t]);
+        free(host[t]);
+    }
+    fn_buffer_free(mout);
+}
+
 int main(void)
 {
     fn_device *dev = test_device();
@@ -145,6 +206,7 @@ int main(void)
     fn_rng_seed(&r, 11);
     test_sums(dev, &r);
     test_nonfinite(dev, &r);
+    test_sumsq(dev, &r);
     if (!test_small()) test_exact_count(dev); /* 2^24 floats */
     fn_device_free(dev);
     return check_summary("test_reduce");

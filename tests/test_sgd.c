@@ -30,7 +30,7 @@ static void hand_case(fn_device *dev, const char *what, const fn_sgd_opts *o, fl
 
 static void hand_values(fn_device *dev)
 {
-    fn_sgd_opts o = {0.1f, 0, 0, 0, 0};
+    fn_sgd_opts o = {0.1f, 0, 0, 0, 0, 0};
 
     /* Plain, lr 0.1, p = 1: g = 0.5 -> 1 - 0.05 = 0.95; g = -1 -> 0.95 + 0.1 = 1.05. */
     const float ga[] = {0.5f, -1.0f};
@@ -64,7 +64,7 @@ static void hand_values(fn_device *dev)
     /* Nesterov, momentum 0.9, lr 0.1, p = 1, g = 0.5 twice.
      * 1: buf = 0.5, g = 0.5 + 0.9 * 0.5 = 0.95, p = 1 - 0.095 = 0.905
      * 2: buf = 0.45 + 0.5 = 0.95, g = 0.5 + 0.9 * 0.95 = 1.355, p = 0.905 - 0.1355 = 0.7695 */
-    o = (fn_sgd_opts){0.1f, 0.9f, 0, 0, 1};
+    o = (fn_sgd_opts){0.1f, 0.9f, 0, 0, 1, 0};
     const float ge[] = {0.5f, 0.5f};
     const double pe[] = {0.905, 0.7695};
     hand_case(dev, "nesterov", &o, 1.0f, ge, pe, 2);
@@ -73,7 +73,7 @@ static void hand_values(fn_device *dev)
      * 1: buf = g = 0.5 (the first step copies, no dampening), p = 0.95
      * 2: buf = 0.9 * 0.5 + 0.5 * 0.5 = 0.7, p = 0.95 - 0.07 = 0.88
      * 3: buf = 0.9 * 0.7 + 0.25 = 0.88, p = 0.88 - 0.088 = 0.792 */
-    o = (fn_sgd_opts){0.1f, 0.9f, 0.5f, 0, 0};
+    o = (fn_sgd_opts){0.1f, 0.9f, 0.5f, 0, 0, 0};
     const float gf[] = {0.5f, 0.5f, 0.5f};
     const double pf[] = {0.95, 0.88, 0.792};
     hand_case(dev, "dampening", &o, 1.0f, gf, pf, 3);
@@ -82,8 +82,8 @@ static void hand_values(fn_device *dev)
 static void random_tensors(fn_device *dev, fn_rng *r)
 {
     const fn_sgd_opts sets[] = {
-        {0.1f, 0, 0, 0, 0},           {0.1f, 0.9f, 0, 1e-4f, 0}, {0.05f, 0.9f, 0, 5e-4f, 1},
-        {0.2f, 0.8f, 0.3f, 1e-3f, 0}, {0.1f, 0, 0, 1e-2f, 0},
+        {0.1f, 0, 0, 0, 0, 0},           {0.1f, 0.9f, 0, 1e-4f, 0, 0}, {0.05f, 0.9f, 0, 5e-4f, 1, 0},
+        {0.2f, 0.8f, 0.3f, 1e-3f, 0, 0}, {0.1f, 0, 0, 1e-2f, 0, 0},
     };
     const int sizes[] = {1, 1000, 100003};
     for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++)
@@ -133,7 +133,7 @@ static void bad_arguments(fn_device *dev)
     o.nesterov = 1;
     o.dampening = 0.1f;
     CHECK(fn_sgd_step(dev, &o, a, b, a, 4, 1) == FN_ERR_ARG, "nesterov with dampening");
-    o = (fn_sgd_opts){0.1f, 0, 0, 0, 1};
+    o = (fn_sgd_opts){0.1f, 0, 0, 0, 1, 0};
     CHECK(fn_sgd_step(dev, &o, a, b, NULL, 4, 1) == FN_ERR_ARG, "nesterov without momentum");
     o.nesterov = 0;
     CHECK_OK(fn_sgd_step(dev, &o, a, b, NULL, 0, 1));

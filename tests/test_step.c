@@ -5,6 +5,7 @@
  * the whole forward and backward compute. */
 #include "check.h"
 #include "nn/model.h"
+#include "optim/sgd.h"
 #include "train/train.h"
 
 #define N 4
@@ -153,6 +154,149 @@ static float *read_grads(fn_device *dev, const fn_model *m, size_t total)
     return v;
 }
 
+/* Each trainable tensor of m in turn: a host array of its length (for the
+ * plain-C clip of a flat gradient). */
+static int tensors_of(const fn_model *m, float *flat, float **at, size_t *numel)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].trainable) {
+            at[n] = flat;
+            numel[n] = m->params[i].numel;
+            flat += numel[n++];
+        }
+    return n;
+}
+
+typedef struct {
+    float *g; /* written as the gradients (as an allreduce would) */
+    size_t n;
+} grads_hook;
+
+static fn_status write_grads(fn_trainer *t, void *user)
+{
+    grads_hook *h = user;
+    return fn_trainer_grads_write(t, h->g);
+}
+
+/* --clip-norm: the update is SGD on torch.nn.utils.clip_grad_norm_'s
+ * gradients (the clip before the weight decay), the clip sees what the hook
+ * left (a data-parallel trainer's averaged gradients), and a clip far above
+ * the norm is no clip at all, bit for bit. */
+static void test_clip(fn_device *dev)
+{
+    float x[N * H * H];
+    int32_t y[N] = {2, 0, 4, 1};
+    fn_rng r;
+    fn_rng_seed(&r, 5);
+    fill_uniform(&r, x, N * H * H, -1, 1);
+    fn_loss_opts lo;
+    fn_loss_opts_default(&lo, FN_LOSS_CE);
+    fn_sgd_opts so;
+    fn_sgd_opts_default(&so);
+    so.lr = 0.05f;
+    so.weight_decay = 1e-2f; /* large, so that clipping it too would show */
+    fn_model *a = lenet(dev, 9), *b = lenet(dev, 9);
+    if (!a || !b) return;
+    size_t total = (size_t)fn_model_param_count(a);
+    float *g = malloc(total * sizeof *g), *gc = malloc(total * sizeof *gc);
+    float *at[64];
+    size_t numel[64];
+    int nt = tensors_of(a, g, at, numel);
+
+    /* The unclipped norm of the first step's gradient. */
+    fn_trainer *t = NULL;
+    CHECK_OK(fn_trainer_create(a, NULL, &lo, &so, &t));
+    if (!t) return;
+    float *p0 = read_trainable(dev, a, total);
+    CHECK_OK(fn_trainer_grads(t, x, y, N));
+    CHECK_OK(fn_trainer_grads_read(t, g));
+    float norm = fn_ref_clip_grad_norm(at, numel, nt, 0.0f);
+    CHECK(norm > 0.01f, "the step has a gradient (norm %g)", norm);
+    fn_trainer_free(t);
+
+    /* Clip at a third of it: gradients scaled by about 1/3, then SGD. */
+    fn_sgd_opts sc = so;
+    sc.clip_norm = norm / 3;
+    CHECK_OK(fn_trainer_create(a, NULL, &lo, &sc, &t));
+    if (!t) return;
+    CHECK_OK(fn_trainer_grads(t, x, y, N));
+    CHECK_OK(fn_trainer_grads_read(t, g));
+    memcpy(gc, g, total * sizeof *g);
+    float *atc[64];
+    tensors_of(a, gc, atc, numel);
+    fn_ref_clip_grad_norm(atc, numel, nt, sc.clip_norm);
+    CHECK(fabsf(gc[0] - g[0] / 3) <= 1e-5f * fabsf(g[0]) + 1e-12f, "the reference scales by 1/3");
+    CHECK_OK(fn_trainer_apply(t));
+    float *got = calloc(total, sizeof *got), *want = calloc(total, sizeof *want);
+    CHECK_OK(fn_trainer_grads_read(t, got));
+    check_close("clipped gradients (in place, as torch)", got, gc, total, 1e-6f, 1e-5f);
+    float *p1 = read_trainable(dev, a, total);
+    for (size_t i = 0; i < total; i++)
+        want[i] = p0[i] - so.lr * (gc[i] + so.weight_decay * p0[i]);
+    check_close("update from clipped gradients, weight decay after", p1, want, total, 1e-6f,
+                1e-5f);
+    double ss = 0;
+    for (size_t i = 0; i < total; i++)
+        ss += (double)got[i] * got[i];
+    CHECK(fabs(sqrt(ss) - sc.clip_norm) <= 1e-4 * sc.clip_norm, "clipped norm %g, want %g",
+          sqrt(ss), sc.clip_norm);
+
+    /* The clip after the hook: gradients the hook wrote (twice the
+     * reference's, as after an allreduce) are what it clips. */
+    grads_hook gh = {g, total};
+    for (size_t i = 0; i < total; i++)
+        g[i] = 2 * gc[i] + (float)(i % 7) * 1e-3f;
+    memcpy(gc, g, total * sizeof *g);
+    norm = fn_ref_clip_grad_norm(atc, numel, nt, sc.clip_norm);
+    CHECK(norm > 1.5f * sc.clip_norm, "the hook's gradients are above the clip (%g)", norm);
+    fn_trainer_set_hook(t, write_grads, &gh);
+    float *q0 = read_trainable(dev, a, total);
+    CHECK_OK(fn_trainer_step(t, x, y, N));
+    CHECK_OK(fn_trainer_grads_read(t, got));
+    check_close("the hook's gradients, clipped", got, gc, total, 1e-6f, 1e-5f);
+    fn_trainer_free(t);
+    free(q0);
+
+    /* A clip of 1e9: the same weights as no clip after three steps (b). */
+    fn_trainer *tn = NULL, *th = NULL;
+    fn_model *c = lenet(dev, 9);
+    sc.clip_norm = 1e9f;
+    CHECK_OK(fn_trainer_create(b, NULL, &lo, &so, &tn));
+    if (c) CHECK_OK(fn_trainer_create(c, NULL, &lo, &sc, &th));
+    if (tn && th) {
+        for (int s = 0; s < 3; s++) {
+            CHECK_OK(fn_trainer_step(tn, x, y, N));
+            CHECK_OK(fn_trainer_step(th, x, y, N));
+        }
+        float *wb = read_trainable(dev, b, total), *wc = read_trainable(dev, c, total);
+        CHECK(memcmp(wb, wc, total * sizeof *wb) == 0, "clip 1e9 = no clip, bit for bit");
+        free(wb);
+        free(wc);
+    }
+    fn_trainer_free(tn);
+    fn_trainer_free(th);
+
+    /* Bad clips: refused, naming the clip. */
+    const float bad[] = {-2.0f, -0.5f, NAN, INFINITY};
+    for (int i = 0; i < 4; i++) {
+        sc.clip_norm = bad[i];
+        fn_trainer *tb = NULL;
+        CHECK(fn_trainer_create(b, NULL, &lo, &sc, &tb) == FN_ERR_ARG && !tb &&
+                  strstr(fn_last_error(), "clip"),
+              "clip %g refused: %s", bad[i], fn_last_error());
+    }
+    fn_model_free(a);
+    fn_model_free(b);
+    fn_model_free(c);
+    free(g);
+    free(gc);
+    free(got);
+    free(want);
+    free(p0);
+    free(p1);
+}
+
 static void test_layers(fn_device *dev, const char *arch, const char *first, int c, int h,
                         int backward)
 {
@@ -215,6 +359,7 @@ int main(void)
 {
     fn_device *dev = test_device();
     test_step(dev);
+    test_clip(dev);
     test_layers(dev, "lenet5", "conv1", 1, 16, 1);
     test_layers(dev, "resnet18", "conv1", 3, 8, 0);
     test_layers(dev, "mobilenetv2", "features.0.0", 3, 8, 0);

@@ -233,5 +233,11 @@ fn_status fn_log_softmax_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem y
 
 /* ---- reduce: out[0] = sum of x (n floats); out[1] = count of non-finite x. */
 fn_status fn_reduce_sum(fn_device *dev, cl_mem out, cl_mem x, int n);
+/* out[0] = sum of the squares of all values of the count buffers xs[i] (of
+ * ns[i] floats each), out[1] = count of their non-finite values: the squared
+ * global L2 norm of a model's gradients, left on the device (the clip of
+ * lib/optim/sgd.c reads it there). count 0 or all empty: 0, 0. */
+fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const size_t *ns,
+                          int count);
 
 #endif

@@ -1,6 +1,10 @@
 /* Sum and non-finite count of a whole buffer, read back as two floats: how the
- * trainer checks losses and gradients without downloading them
- * (kernels/reduce.cl). Scratch: slot 0 holds the per-group partials. */
+ * trainer checks losses and gradients without downloading them; the sum of
+ * squares of several buffers together, which the gradient-norm clip reads on
+ * the device (kernels/reduce.cl). Scratch: slot 0 holds the per-group
+ * partials. */
+#include <stdint.h>
+
 #include "ops.h"
 
 /* Partial sums per item stay short (Kahan-compensated besides), and the tree
@@ -44,5 +48,49 @@ fn_status fn_reduce_sum(fn_device *dev, cl_mem out, cl_mem x, int n)
     FN_TRY(fn_kernel_args(kp, FN_ARG(n), FN_ARG(x), FN_ARG(part), (size_t)0));
     FN_TRY(fn_launch(dev, kp, 1, &global, &wp));
     FN_TRY(fn_kernel_args(kf, FN_ARG(ng), FN_ARG(part), FN_ARG(out), (size_t)0));
+    return fn_launch(dev, kf, 1, &wf, &wf);
+}
+
+/* Each tensor gets at most this many work-groups: a few dozen tensors of a
+ * model then need a few thousand partial pairs, which reduce_final's single
+ * work-group folds in a few strided passes. */
+#define SUMSQ_GROUPS 64
+
+fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const size_t *ns,
+                          int count)
+{
+    if (count < 0) return fn_error(FN_ERR_ARG, "reduce_sumsq: negative count %d", count);
+    cl_kernel kp, kf;
+    FN_TRY(fn_kernel_get(dev, "reduce", "sumsq_partial", &kp));
+    FN_TRY(fn_kernel_get(dev, "reduce", "reduce_final", &kf));
+    size_t wp, wf;
+    FN_TRY(group_size(dev, kp, &wp));
+    FN_TRY(group_size(dev, kf, &wf));
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        if (ns[i] > (size_t)INT32_MAX)
+            return fn_error(FN_ERR_ARG, "reduce_sumsq: tensor %d has %zu values (at most %d)", i,
+                            ns[i], INT32_MAX);
+        size_t g = (ns[i] + wp - 1) / wp;
+        total += g < SUMSQ_GROUPS ? g : SUMSQ_GROUPS;
+    }
+    if (total == 0) return fn_buffer_fill(dev, out, 0, 2 * sizeof(float), 0.0f);
+    if (total > (size_t)INT32_MAX / 2)
+        return fn_error(FN_ERR_ARG, "reduce_sumsq: %d tensors are too many", count);
+    cl_mem part;
+    FN_TRY(fn_scratch(dev, 0, 2 * total * sizeof(float), &part));
+    int first = 0;
+    for (int i = 0; i < count; i++) {
+        if (ns[i] == 0) continue;
+        size_t groups = (ns[i] + wp - 1) / wp;
+        if (groups > SUMSQ_GROUPS) groups = SUMSQ_GROUPS;
+        int n = (int)ns[i];
+        size_t global = groups * wp;
+        FN_TRY(fn_kernel_args(kp, FN_ARG(n), FN_ARG(xs[i]), FN_ARG(part), FN_ARG(first),
+                              (size_t)0));
+        FN_TRY(fn_launch(dev, kp, 1, &global, &wp));
+        first += (int)groups;
+    }
+    FN_TRY(fn_kernel_args(kf, FN_ARG(first), FN_ARG(part), FN_ARG(out), (size_t)0));
     return fn_launch(dev, kf, 1, &wf, &wf);
 }

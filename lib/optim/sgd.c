@@ -1,7 +1,10 @@
-/* SGD update on the device: one launch per tensor (kernels/sgd.cl). */
+/* SGD update on the device: one launch per tensor (kernels/sgd.cl), after
+ * the optional gradient-norm clip (fn_reduce_sumsq, then a scaling launch
+ * per tensor). */
 #include <math.h>
 #include <stdlib.h>
 
+#include "../ops/ops.h"
 #include "sgd.h"
 
 void fn_sgd_opts_default(fn_sgd_opts *o)
@@ -11,6 +14,7 @@ void fn_sgd_opts_default(fn_sgd_opts *o)
     o->dampening = 0.0f;
     o->weight_decay = 1e-4f;
     o->nesterov = 0;
+    o->clip_norm = -1.0f; /* a bare optimizer: none; fn_train: the stage's default */
 }
 
 fn_status fn_sgd_step(fn_device *dev, const fn_sgd_opts *o, cl_mem param, cl_mem grad,
@@ -41,6 +45,9 @@ fn_status fn_sgd_create(fn_device *dev, const fn_sgd_opts *o, int n, const size_
                         fn_sgd **out)
 {
     *out = NULL;
+    if (!(o->clip_norm >= 0.0f || o->clip_norm == -1.0f) || !isfinite(o->clip_norm))
+        return fn_error(FN_ERR_ARG, "sgd: gradient-norm clip %g (0 or -1: none, else > 0)",
+                        o->clip_norm);
     fn_sgd *s = calloc(1, sizeof *s);
     if (!s) return fn_error(FN_ERR_NOMEM, "out of host memory");
     s->dev = dev;
@@ -49,6 +56,7 @@ fn_status fn_sgd_create(fn_device *dev, const fn_sgd_opts *o, int n, const size_
     s->numel = calloc((size_t)n + 1, sizeof *s->numel);
     s->mom = calloc((size_t)n + 1, sizeof *s->mom);
     fn_status st = s->numel && s->mom ? FN_OK : fn_error(FN_ERR_NOMEM, "out of host memory");
+    if (st == FN_OK) st = fn_buffer_new(dev, 2 * sizeof(float), &s->sumsq);
     for (int i = 0; st == FN_OK && i < n; i++) {
         size_t b = numel[i] * sizeof(float);
         s->numel[i] = numel[i];
@@ -68,13 +76,34 @@ void fn_sgd_free(fn_sgd *s)
     if (!s) return;
     for (int i = 0; s->mom && i < s->n; i++)
         fn_buffer_free(s->mom[i]);
+    fn_buffer_free(s->sumsq);
     free(s->mom);
     free(s->numel);
     free(s);
 }
 
+fn_status fn_sgd_clip(fn_sgd *s, const cl_mem *grads)
+{
+    float clip = s->opts.clip_norm;
+    if (clip == 0.0f || clip == -1.0f) return FN_OK;
+    if (!(clip > 0.0f) || !isfinite(clip))
+        return fn_error(FN_ERR_ARG, "sgd: gradient-norm clip %g (0 or -1: none, else > 0)", clip);
+    FN_TRY(fn_reduce_sumsq(s->dev, s->sumsq, grads, s->numel, s->n));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(s->dev, "sgd", "grad_clip", &k));
+    for (int i = 0; i < s->n; i++) {
+        int n = (int)s->numel[i];
+        if (n == 0) continue;
+        FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(clip), FN_ARG(s->sumsq), FN_ARG(grads[i]),
+                              (size_t)0));
+        FN_TRY(fn_launch1(s->dev, k, (size_t)n));
+    }
+    return FN_OK;
+}
+
 fn_status fn_sgd_update(fn_sgd *s, const cl_mem *params, const cl_mem *grads)
 {
+    FN_TRY(fn_sgd_clip(s, grads));
     int first = s->steps == 0;
     for (int i = 0; i < s->n; i++)
         FN_TRY(

@@ -31,17 +31,27 @@ typedef struct {
     size_t *numel; /* (n) */
     cl_mem *mom;   /* (n) momentum buffers of numel[i] floats */
     long steps;    /* updates taken: momentum starts on the first */
+    cl_mem sumsq;  /* 2 floats: the clip's squared gradient norm (fn_reduce_sumsq) */
 } fn_sgd;
 
 fn_status fn_sgd_create(fn_device *dev, const fn_sgd_opts *o, int n, const size_t *numel,
                         fn_sgd **out);
 void fn_sgd_free(fn_sgd *s);
-/* One update of every tensor i: params[i] from grads[i] (fn_sgd_step's rule). */
+/* One update of every tensor i: params[i] from grads[i] (fn_sgd_step's
+ * rule), after fn_sgd_clip. */
 fn_status fn_sgd_update(fn_sgd *s, const cl_mem *params, const cl_mem *grads);
+/* With opts.clip_norm X > 0, torch.nn.utils.clip_grad_norm_(params, X) on
+ * the device, in place: norm = the L2 norm of all the grads[i] together,
+ * each scaled by X / (norm + 1e-6) where that is below 1. Nothing is read
+ * back to the host. Before the weight decay, as torch's clip of the loss
+ * gradient comes before SGD adds it. X 0 or -1: nothing. */
+fn_status fn_sgd_clip(fn_sgd *s, const cl_mem *grads);
 
-/* The plain-C twin (lib/ref/sgd.c). */
+/* The plain-C twins (lib/ref/sgd.c); fn_ref_clip_grad_norm returns the norm
+ * (in double, then rounded to float as torch's float32 norm). */
 void fn_ref_sgd_step(const fn_sgd_opts *o, float *param, const float *grad, float *momentum_buf,
                      int n, int first_step);
+float fn_ref_clip_grad_norm(float *const *grads, const size_t *numel, int n, float clip);
 
 /* ---- Learning-rate schedules (host only, lib/optim/schedule.c) ------------
  * Epochs count from 0. Within epoch e, after s of the epoch's S steps, the

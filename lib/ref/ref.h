@@ -62,5 +62,6 @@ void fn_ref_log_softmax_forward(float *y, const float *x, int rows, int cols);
 void fn_ref_log_softmax_backward(float *dx, const float *dy, const float *y, int rows, int cols);
 
 void fn_ref_reduce_sum(float *out, const float *x, int n);
+void fn_ref_reduce_sumsq(float *out, const float *const *xs, const size_t *ns, int count);
 
 #endif

@@ -1,4 +1,7 @@
-/* torch.optim.SGD's update in plain C, one parameter at a time. */
+/* torch.optim.SGD's update in plain C, one parameter at a time, and
+ * torch.nn.utils.clip_grad_norm_ before it. */
+#include <math.h>
+
 #include "../optim/sgd.h"
 
 /* param, grad, momentum_buf (n) */
@@ -19,4 +22,20 @@ void fn_ref_sgd_step(const fn_sgd_opts *o, float *param, const float *grad, floa
         }
         param[i] = param[i] - o->lr * g;
     }
+}
+
+/* torch.nn.utils.clip_grad_norm_(grads, clip) on n host tensors, in place. */
+float fn_ref_clip_grad_norm(float *const *grads, const size_t *numel, int n, float clip)
+{
+    double ss = 0;
+    for (int t = 0; t < n; t++)
+        for (size_t i = 0; i < numel[t]; i++)
+            ss += (double)grads[t][i] * grads[t][i];
+    float norm = (float)sqrt(ss);
+    float scale = clip / (norm + 1e-6f);
+    if (clip > 0.0f && scale < 1.0f)
+        for (int t = 0; t < n; t++)
+            for (size_t i = 0; i < numel[t]; i++)
+                grads[t][i] = grads[t][i] * scale;
+    return norm;
 }

@@ -234,6 +234,12 @@ void fn_train_config_default(fn_train_config *c)
     c->out_dir = "runs/train";
 }
 
+float fn_train_default_clip(fn_loss_kind kind)
+{
+    (void)kind;
+    return 0.0f;
+}
+
 /* ---- the resume state: focusnet.config ---- */
 
 /* The object a key goes into ("loss.kind": o's "loss", created at its first

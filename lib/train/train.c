@@ -165,7 +165,9 @@ static fn_status setup(run *r, int resume)
     FN_TRY(fn_loader_create(d, &lo, &r->loader));
 
     if (c->sync_bn) FN_TRY(fn_model_sync_bn(m, r->comm));
-    FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &c->sgd, &r->step));
+    fn_sgd_opts sgd = c->sgd;
+    if (sgd.clip_norm == -1) sgd.clip_norm = fn_train_default_clip(c->loss.kind);
+    FN_TRY(fn_trainer_create(m, r->ref, &c->loss, &sgd, &r->step));
     FN_TRY(fn_dp_init(&r->dp, r->comm, r->step, 0));
     if (c->sched.cosine) {
         FN_TRY(fn_lr_cosine(&r->sched, c->sgd.lr, 0.0f, c->epochs, 0));
