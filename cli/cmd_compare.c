@@ -92,7 +92,9 @@ static void recipe_text(const fn_train_config *c, char *out, size_t n)
     /* Only when given, so that folders made before this line existed (with
      * the per-method default) still match. */
     if (c->sched.warmup_epochs >= 0 && len > 0 && (size_t)len < n)
-        snprintf(out + len, n - len, "warmup-epochs %g\n", c->sched.warmup_epochs);
+        len += snprintf(out + len, n - len, "warmup-epochs %g\n", c->sched.warmup_epochs);
+    if (c->sgd.clip_norm >= 0 && len > 0 && (size_t)len < n)
+        snprintf(out + len, n - len, "clip-norm %g\n", c->sgd.clip_norm);
 }
 
 static int check_recipe(const char *out_dir, const fn_train_config *c)
@@ -249,6 +251,7 @@ int cmd_compare(int argc, char **argv)
         cli_train_opt("lr", NULL),
         cli_train_opt("milestones", NULL),
         cli_train_opt("warmup-epochs", "linear lr warm-up (1 for focus and kd, else 0)"),
+        cli_train_opt("clip-norm", NULL),
         {"kd-lr", "X", "learning rate of the kd runs only (--lr); runs go to OUT/kd-lrX-sN", NULL},
         {"no-focus", NULL, "leave FocusNet out (when tuning another method, e.g. --kd-lr)", NULL},
         {"holdout", "N",

@@ -74,6 +74,7 @@ static void write_text(FILE *f, const compare *k, const fn_train_config *c, cons
     if (c->limit_test) fprintf(f, ", at most %d test images", c->limit_test);
     if (k->kd_lr > 0) fprintf(f, " (kd: %g)", k->kd_lr);
     if (c->sched.warmup_epochs >= 0) fprintf(f, ", warm-up %g epochs", c->sched.warmup_epochs);
+    if (c->sgd.clip_norm >= 0) fprintf(f, ", gradient-norm clip %g", c->sgd.clip_norm);
     if (k->holdout)
         fprintf(f,
                 "; accuracy of the last epoch on %d held-out training images (not the test "

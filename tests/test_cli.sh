@@ -42,6 +42,12 @@ expect 2 "option '--milestones'" -- "$fn" train --milestones 3,x
 expect 2 "option '--stem'" -- "$fn" train --stem tiny
 expect 2 "option '--authors' goes with --loss focus" -- "$fn" train --authors
 expect 2 "option '--warmup-epochs'" -- "$fn" train --warmup-epochs -1
+# --clip-norm: its range (0: off; -1, the stage's default, is not for the command line),
+# not with --resume (a recipe change), in compare's --help too.
+expect 2 "option '--clip-norm' needs a number from 0 to 1e+09, not '-1'" -- "$fn" train --clip-norm -1
+expect 2 "option '--clip-norm' needs a number from 0 to 1e+09, not 'nan'" -- "$fn" train --clip-norm nan
+expect 2 "option '--clip-norm' cannot go with --resume" -- "$fn" train --resume "$tmp/r" --clip-norm 1
+"$fn" compare --help | grep -q -- '--clip-norm X  *clip the gradients' && ok || bad "compare --help lists --clip-norm"
 expect 2 "unknown option '--frobnicate'" -- "$fn" demo --frobnicate
 # --keep-epochs (the options table): its range, a value it needs, not with --resume.
 expect 2 "option '--keep-epochs' needs a whole number from 0 to 100000, not '-1'" -- "$fn" train --keep-epochs -1

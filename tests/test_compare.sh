@@ -60,6 +60,8 @@ expect 2 "holds runs of another recipe" -- "$fn" compare --data "mnist:$tmp" --b
     --lr 0.05 --seeds 1,2 --out "$tmp/cmp"
 # A warm-up given explicitly is part of the recipe: not the runs made with the default.
 expect 2 "holds runs of another recipe" -- "$fn" compare "$@" --warmup-epochs 0
+# So is a gradient-norm clip.
+expect 2 "holds runs of another recipe" -- "$fn" compare "$@" --clip-norm 5
 
 # The paper's ablation as methods, and KD at a rate of its own, in the same
 # folder: the baselines and FocusNet runs are reused, 8 new runs trained.

@@ -32,6 +32,8 @@ static void defaults(void)
     CHECK(c.augment == -1 && c.shuffle == 1 && c.max_steps == 0 && c.save_every == 0,
           "augment -1, shuffle 1, no max_steps / save_every");
     CHECK(c.keep_epochs == 0, "keep_epochs 0 (off)");
+    CHECK(c.sgd.clip_norm == -1 && so.clip_norm == -1, "clip -1: the stage's default (%g)",
+          c.sgd.clip_norm);
     CHECK(!c.baseline && !c.init && !c.device && strcmp(c.out_dir, "runs/train") == 0,
           "no baseline, init, device; out runs/train");
 }
@@ -136,7 +138,7 @@ static void state_round_trip(void)
         {"momentum", "0.5"},    {"wd", "5e-4"},           {"nesterov", "1"},
         {"milestones", "4,9"},  {"warmup-epochs", "1.5"}, {"seed", "4611686018427387904"},
         {"save-every", "33"},   {"keep-epochs", "3"},     {"no-augment", "1"},
-        {"no-shuffle", "1"}};
+        {"no-shuffle", "1"},    {"clip-norm", "2.5"}};
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
         CHECK_OK(fn_train_option_set(&c, fn_train_option_find(set[i][0]), set[i][1]));
     c.out_dir = NULL;
@@ -150,7 +152,12 @@ static void state_round_trip(void)
               s.c.shuffle == 0 && s.c.loss.rule == FN_MULTIWARM_SOFTMAX,
           "seed, keep_epochs, augment, shuffle, rule");
     CHECK(strcmp(s.c.baseline, "/b.safetensors") == 0 && !s.c.init, "baseline kept, init null");
+    CHECK(s.c.sgd.clip_norm == 2.5f, "clip_norm read back (%g)", s.c.sgd.clip_norm);
     fn_train_state_free(&s);
+    /* The clip is part of the recipe the ranks of a run must agree on. */
+    fn_train_config d = c;
+    d.sgd.clip_norm = 3;
+    CHECK(fn_train_config_hash(&d) != fn_train_config_hash(&c), "the clip changes the hash");
 
     /* A state from before --keep-epochs and --warmup-epochs: neither key. */
     char old[4096];
@@ -163,11 +170,16 @@ static void state_round_trip(void)
     if (p)
         memmove(p, p + strlen(",\"warmup_epochs\":1.5"),
                 strlen(p + strlen(",\"warmup_epochs\":1.5")) + 1);
+    p = strstr(json, ",\"clip_norm\":2.5");
+    CHECK(p != NULL, "clip_norm is saved: %s", json);
+    if (p)
+        memmove(p, p + strlen(",\"clip_norm\":2.5"), strlen(p + strlen(",\"clip_norm\":2.5")) + 1);
     snprintf(old, sizeof old, "%s", json);
     memset(&s, 0, sizeof s);
     CHECK_OK(fn_train_config_parse(old, "old", &s));
     CHECK(s.c.keep_epochs == 0 && s.c.sched.warmup_epochs == 0 && s.c.epochs == 12,
           "an old state keeps no epochs, has no warm-up");
+    CHECK(s.c.sgd.clip_norm == 0, "an old state has no clip (%g)", s.c.sgd.clip_norm);
     fn_train_state_free(&s);
     /* A required key missing or out of range: refused, naming it. */
     p = strstr(old, "\"lr\":");

@@ -121,6 +121,102 @@ static void random_tensors(fn_device *dev, fn_rng *r)
         }
 }
 
+/* The optimizer's gradient-norm clip (fn_sgd_update with clip_norm > 0)
+ * against torch's rule by hand and the plain-C twins over several tensors
+ * and steps: clip all tensors' gradients together, then SGD with weight
+ * decay and momentum. */
+static void clipped(fn_device *dev, fn_rng *r)
+{
+    /* Hand values: gradients (3) and (4) have norm 5; a clip of 1 scales by
+     * 1 / (5 + 1e-6): 0.6 and 0.8 (p = 0, no decay, lr 1: p = -g). */
+    fn_sgd_opts o = {1.0f, 0, 0, 0, 0, 1.0f};
+    size_t one[2] = {1, 1};
+    fn_sgd *s = NULL;
+    CHECK_OK(fn_sgd_create(dev, &o, 2, one, &s));
+    float three = 3, four = 4, zero = 0, got[2];
+    cl_mem hp[2] = {dev_upload(dev, &zero, 1), dev_upload(dev, &zero, 1)};
+    cl_mem hg[2] = {dev_upload(dev, &three, 1), dev_upload(dev, &four, 1)};
+    if (s) {
+        CHECK_OK(fn_sgd_update(s, hp, hg));
+        dev_download(dev, hp[0], got, 1);
+        dev_download(dev, hp[1], got + 1, 1);
+        CHECK(fabsf(got[0] + 0.6f) < 1e-6f && fabsf(got[1] + 0.8f) < 1e-6f,
+              "clip 1 of (3, 4): p = %g %g, want -0.6 -0.8", got[0], got[1]);
+        /* Below the clip: untouched (norm 0.5, clip 1). */
+        float a = 0.3f, b = 0.4f;
+        CHECK_OK(fn_buffer_write(dev, hg[0], 0, sizeof a, &a));
+        CHECK_OK(fn_buffer_write(dev, hg[1], 0, sizeof b, &b));
+        CHECK_OK(fn_sgd_clip(s, hg));
+        dev_download(dev, hg[0], got, 1);
+        dev_download(dev, hg[1], got + 1, 1);
+        CHECK(got[0] == a && got[1] == b, "under the clip: %g %g unchanged", got[0], got[1]);
+    }
+    fn_sgd_free(s);
+    for (int i = 0; i < 2; i++) {
+        fn_buffer_free(hp[i]);
+        fn_buffer_free(hg[i]);
+    }
+
+    enum { T = 3 };
+    size_t numel[T] = {5, 1000, 70001};
+    float *p[T], *g[T], *buf[T], *gref[T];
+    cl_mem dp[T], dg[T];
+    for (int t = 0; t < T; t++) {
+        p[t] = malloc(numel[t] * sizeof(float));
+        g[t] = malloc(numel[t] * sizeof(float));
+        gref[t] = malloc(numel[t] * sizeof(float));
+        buf[t] = calloc(numel[t], sizeof(float));
+        fill_uniform(r, p[t], (int)numel[t], -2, 2);
+        dp[t] = dev_upload(dev, p[t], (int)numel[t]);
+        dg[t] = dev_upload(dev, NULL, (int)numel[t]);
+    }
+    o = (fn_sgd_opts){0.1f, 0.9f, 0, 1e-2f, 0, 20.0f}; /* the norms below: about 48 */
+    CHECK_OK(fn_sgd_create(dev, &o, T, numel, &s));
+    int clipped_steps = 0;
+    for (int step = 0; s && step < 4; step++) {
+        /* Step 3 has small gradients: under the clip, no scaling. */
+        float amp = step == 2 ? 0.01f : 0.3f;
+        for (int t = 0; t < T; t++) {
+            fill_uniform(r, g[t], (int)numel[t], -amp, amp);
+            memcpy(gref[t], g[t], numel[t] * sizeof(float));
+            CHECK_OK(fn_buffer_write(dev, dg[t], 0, numel[t] * sizeof(float), g[t]));
+        }
+        float norm = fn_ref_clip_grad_norm(gref, numel, T, o.clip_norm);
+        clipped_steps += norm > o.clip_norm;
+        CHECK_OK(fn_sgd_update(s, dp, dg));
+        for (int t = 0; t < T; t++) {
+            fn_ref_sgd_step(&o, p[t], gref[t], buf[t], (int)numel[t], step == 0);
+            float *dv = malloc(numel[t] * sizeof(float));
+            char what[80];
+            dev_download(dev, dg[t], dv, numel[t]);
+            snprintf(what, sizeof what, "clip step %d tensor %d gradient", step + 1, t);
+            check_close(what, dv, gref[t], numel[t], 1e-6f, 1e-5f);
+            dev_download(dev, dp[t], dv, numel[t]);
+            snprintf(what, sizeof what, "clip step %d tensor %d param", step + 1, t);
+            check_close(what, dv, p[t], numel[t], 1e-6f, 1e-5f);
+            free(dv);
+        }
+    }
+    CHECK(clipped_steps == 3, "3 of the 4 steps were above the clip (%d)", clipped_steps);
+    fn_sgd_free(s);
+    for (int t = 0; t < T; t++) {
+        free(p[t]);
+        free(g[t]);
+        free(gref[t]);
+        free(buf[t]);
+        fn_buffer_free(dp[t]);
+        fn_buffer_free(dg[t]);
+    }
+    /* A negative (other than -1, "none") or non-finite clip is refused. */
+    size_t n1 = 1;
+    const float bad[] = {-0.5f, -2.0f, NAN, INFINITY};
+    for (int i = 0; i < 4; i++) {
+        o.clip_norm = bad[i];
+        s = NULL;
+        CHECK(fn_sgd_create(dev, &o, 1, &n1, &s) == FN_ERR_ARG && !s, "clip %g accepted", bad[i]);
+    }
+}
+
 static void bad_arguments(fn_device *dev)
 {
     cl_mem a = dev_upload(dev, NULL, 4), b = dev_upload(dev, NULL, 4);
@@ -233,6 +329,7 @@ int main(void)
     fn_rng_seed(&r, 3);
     hand_values(dev);
     random_tensors(dev, &r);
+    clipped(dev, &r);
     bad_arguments(dev);
     schedules();
     fn_device_free(dev);
