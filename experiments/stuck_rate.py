@@ -6,8 +6,15 @@ our code or PyTorch.
 A stage is "stuck" when its training accuracy over its first epoch is at
 chance: within 5% of the way from guessing the commonest class to perfect
 (below 14.5% on Fashion-MNIST), the rule of lib/train/train.c's at_chance.
-A stuck stage stays stuck (training loss flat, issue 16), so one epoch of
-each stage is enough to tell.
+A stuck stage stays stuck (training loss flat, issue 16). A stage can also
+die later: KD at lr 0.1 with the warm-up alone may train in its first epoch
+and be at chance from its second on, so --epochs N (default 1) runs N
+epochs of the default 10-epoch recipe (lr / 10 at epochs 5 and 7: the first
+N <= 5 epochs at the full rate after the warm-up), and a run "dies" when an
+epoch after the first is at chance. --limit-train N trains the stages on the
+first N/10 images of each class (our --limit-train; 20000 is the recipe of
+README "Reproducing the paper", where an epoch, and so the warm-up, is 157
+steps instead of 469).
 
 Recipe (both frameworks): LeNet-5 on Fashion-MNIST, PyTorch's default
 initialization from the run's seed, SGD lr 0.1, momentum 0.9, weight decay
@@ -95,16 +102,18 @@ def ours_train(run_dir, epochs, extra, report_only=False):
     return log
 
 
-def run_name(stage, w, clip, epochs, seed):
-    """Folders of 1-epoch runs without a clip keep their old names."""
-    tail = (f"-c{clip:g}" if clip else "") + (f"-e{epochs}" if epochs > 1 else "")
+def run_name(stage, w, clip, epochs, limit, seed):
+    """Folders of 1-epoch runs on all images without a clip keep their old names."""
+    tail = (f"-c{clip:g}" if clip else "") + (f"-e{epochs}" if epochs > 1 else "") + \
+        (f"-l{limit}" if limit else "")
     return f"{stage}-w{w:g}{tail}-s{seed}"
 
 
-def row(stage, w, clip, epochs, seed, epoch_log):
+def row(stage, w, clip, epochs, limit, seed, epoch_log):
     """epoch_log: (train_loss, train_acc, test_top1) per epoch."""
     accs = [a for _, a, _ in epoch_log]
-    return {"stage": stage, "warmup": w, "clip": clip, "epochs": epochs, "seed": seed,
+    return {"stage": stage, "warmup": w, "clip": clip, "epochs": epochs, "limit": limit,
+            "seed": seed,
             "train_loss": epoch_log[0][0], "train_acc": accs[0], "test_top1": epoch_log[-1][2],
             "epoch_log": epoch_log, "stuck": at_chance(accs[0]),
             "died": not at_chance(accs[0]) and any(at_chance(a) for a in accs[1:])}
@@ -118,16 +127,19 @@ def ours(args, out):
         for stage in args.stages:
             for w in args.warmup:
                 for clip in args.clip_norm:
-                    d = os.path.join(out, run_name(stage, w, clip, args.epochs, seed))
+                    d = os.path.join(out, run_name(stage, w, clip, args.epochs,
+                                                   args.limit_train, seed))
                     extra = ["--loss", stage, "--baseline", ckpt, "--seed", str(seed),
                              "--lr", str(LR), "--warmup-epochs", f"{w:g}",
                              "--clip-norm", f"{clip:g}"]
                     if args.epochs > 1:
                         extra += ["--milestones", "5,7"]
+                    if args.limit_train:
+                        extra += ["--limit-train", str(args.limit_train)]
                     log = ours_train(d, args.epochs, extra, args.report_only)
                     if log is None:
                         continue
-                    yield row(stage, w, clip, args.epochs, seed,
+                    yield row(stage, w, clip, args.epochs, args.limit_train, seed,
                               [(r["train_loss"], r["train_acc"], r["test_top1"])
                                for r in log[:args.epochs]])
 
@@ -291,6 +303,12 @@ def torch_runs(args, out):
         print(f"torch baseline: top-1 {torch_top1(teacher, xt, yt):.4f}, "
               f"{time.time() - t0:.0f} s", flush=True)
     teacher.eval()
+    if args.limit_train:
+        # Our --limit-train: the first limit/10 images of each class, in the
+        # dataset's order (lib/data/dataset.c, fn_dataset_apply_limit).
+        per = args.limit_train // 10
+        keep = torch.cat([(y == k).nonzero().flatten()[:per] for k in range(10)]).sort().values
+        x, y = x[keep], y[keep]
     done = {}
     res_path = os.path.join(out, "results.jsonl")
     if os.path.exists(res_path):
@@ -302,12 +320,13 @@ def torch_runs(args, out):
                 r.setdefault("epochs", 1)
                 r.setdefault("epoch_log", [(r["train_loss"], r["train_acc"], r["test_top1"])])
                 r.setdefault("died", False)
-                done[(r["stage"], r["warmup"], r["clip"], r["epochs"], r["seed"])] = r
+                r.setdefault("limit", 0)
+                done[(r["stage"], r["warmup"], r["clip"], r["epochs"], r["limit"], r["seed"])] = r
     for seed in args.seeds:
         for stage in args.stages:
             for w in args.warmup:
                 for clip in args.clip_norm:
-                    key = (stage, w, clip, args.epochs, seed)
+                    key = (stage, w, clip, args.epochs, args.limit_train, seed)
                     if key not in done and args.report_only:
                         continue
                     if key not in done:
@@ -322,7 +341,7 @@ def torch_runs(args, out):
                                                   top1=lambda: torch_top1(m, xt, yt))
                         for loss, acc, top1 in opt_epochs:
                             epoch_log.append((loss, acc, top1))
-                        r = row(stage, w, clip, args.epochs, seed, epoch_log)
+                        r = row(stage, w, clip, args.epochs, args.limit_train, seed, epoch_log)
                         r["grad_norm"] = norms
                         print(f"torch {stage} warmup {w:g} clip {clip:g} seed {seed}: acc "
                               + " ".join(f"{a:.4f}" for _, a, _ in epoch_log)
@@ -349,6 +368,8 @@ def main():
                     default=[0.0], help="gradient-norm clips to run (0: none)")
     ap.add_argument("--epochs", type=int, default=1,
                     help="epochs a stage (of the 10-epoch recipe: lr / 10 at 5 and 7)")
+    ap.add_argument("--limit-train", type=int, default=0,
+                    help="train the stages on the first N/10 images of each class (0: all)")
     ap.add_argument("--out")
     ap.add_argument("--baseline", help="torch: use this checkpoint of ours as the baseline "
                     "instead of training one (a focusnet LeNet-5 safetensors file)")
@@ -364,7 +385,9 @@ def main():
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    images = f"{args.limit_train} training images" if args.limit_train else "all training images"
     lines = [f"Stuck at chance after the first epoch, lr 0.1, {args.epochs} epoch(s) a run "
+             f"on {images} "
              f"({args.framework}; {platform.node()}, {os.cpu_count()} cores, load {load}, "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit {commit}, "
              f"{time.time() - t0:.0f} s)", "",
@@ -376,7 +399,8 @@ def main():
         for w in args.warmup:
             for clip in args.clip_norm:
                 rs = [r for r in rows if r["stage"] == stage and r["warmup"] == w
-                      and r["clip"] == clip]
+                      and r["clip"] == clip and r["epochs"] == args.epochs
+                      and r["limit"] == args.limit_train]
                 stuck = [r["seed"] for r in rs if r["stuck"]]
                 died = [r["seed"] for r in rs if r["died"]]
                 ok = [r["train_acc"] for r in rs if not r["stuck"]]

@@ -441,7 +441,10 @@ typedef struct {
  * lr / 10 at 50% and 75% of the epochs (filled in by fn_train when
  * n_milestones is 0 and cosine is off), seed 1, shuffle on, augment -1,
  * warmup_epochs -1 (a one-epoch linear warm-up for focus and kd: at lr 0.1
- * these stages otherwise stay at chance for some seeds' batch orders). */
+ * these stages otherwise stay at chance for some seeds' batch orders),
+ * sgd.clip_norm -1 (a gradient-norm clip of 1 for kd, whose T^2-scaled
+ * gradients otherwise kill some runs after the warm-up; none for the
+ * others). */
 void fn_train_config_default(fn_train_config *c);
 /* Trains one model (stage 1, or stage 2 with baseline set). r may be NULL;
  * otherwise free r->report with fn_eval_report_free.

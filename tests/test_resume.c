@@ -128,6 +128,97 @@ static double log_number(const char *dir, int line, const char *field)
     return x;
 }
 
+/* The gradient-norm clip (issue 16): kd's default is FN_KD_CLIP_NORM, the
+ * other stages' none; recorded in the state, so a stopped clipped run
+ * resumes bit for bit; states from before it run without one. */
+static void clip_resume(const char *dir, const char *data)
+{
+    char base[700], runs[5][640], path[700], path2[700];
+    fn_train_config c;
+    fn_train_config_default(&c);
+    c.data = data;
+    c.epochs = 1;
+    c.batch = 32;
+    c.sgd.lr = 0.05f;
+    snprintf(runs[0], sizeof runs[0], "%s/clip-base", dir);
+    c.out_dir = runs[0];
+    fn_train_result r;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    snprintf(base, sizeof base, "%s/last.safetensors", runs[0]);
+
+    /* kd by default = kd with the explicit clip, not kd without; ce by
+     * default = ce without. */
+    const float clip[5] = {-1, FN_KD_CLIP_NORM, 0, -1, 0};
+    for (int i = 0; i < 5; i++) {
+        snprintf(runs[i], sizeof runs[i], "%s/clip-d%d", dir, i);
+        c.out_dir = runs[i];
+        c.sgd.clip_norm = clip[i];
+        fn_loss_opts_default(&c.loss, i < 3 ? FN_LOSS_KD : FN_LOSS_CE);
+        /* On these 240 images the gradients of a warmed-up kd stage stay
+         * below the clip; its cross-entropy term alone without the warm-up
+         * goes above it (as ce does). */
+        if (i < 3) c.loss.kd_weight = 0;
+        c.sched.warmup_epochs = 0;
+        c.baseline = i < 3 ? base : NULL;
+        CHECK_OK(fn_train(&c, &r));
+        fn_eval_report_free(&r.report);
+        snprintf(runs[i] + strlen(runs[i]), sizeof runs[i] - strlen(runs[i]), "/last.safetensors");
+    }
+    CHECK(same_tensors(runs[0], runs[1]), "kd by default: the clip of %g", FN_KD_CLIP_NORM);
+    CHECK(!same_tensors(runs[0], runs[2]), "... which changes the weights");
+    CHECK(same_tensors(runs[3], runs[4]), "ce by default: no clip");
+
+    /* Stopped after 3 of 8 steps and resumed: the run without a stop, bit
+     * for bit (state and log); the state says the clip. */
+    fn_loss_opts_default(&c.loss, FN_LOSS_KD);
+    c.loss.kd_weight = 0.5f;
+    c.baseline = base;
+    c.epochs = 2;
+    c.sgd.clip_norm = 0.5f;
+    char f[600], g[600];
+    snprintf(f, sizeof f, "%s/clip-f", dir);
+    snprintf(g, sizeof g, "%s/clip-g", dir);
+    c.out_dir = f;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    c.out_dir = g;
+    c.max_steps = 3;
+    CHECK_OK(fn_train(&c, &r));
+    fn_eval_report_free(&r.report);
+    fn_train_config o;
+    memset(&o, 0, sizeof o);
+    CHECK_OK(fn_train_resume(g, &o, &r));
+    fn_eval_report_free(&r.report);
+    snprintf(path, sizeof path, "%s/state.safetensors", f);
+    snprintf(path2, sizeof path2, "%s/state.safetensors", g);
+    CHECK(same_tensors(path, path2), "stopped and resumed with a clip: the same state");
+    CHECK(same_logs(f, g), "... and the same log");
+    fn_st_file *sf = NULL;
+    CHECK_OK(fn_st_open(path2, &sf));
+    fn_train_state s;
+    if (sf) {
+        CHECK_OK(fn_train_state_read(sf, path2, &s));
+        CHECK(s.c.sgd.clip_norm == 0.5f, "the state's clip %g", s.c.sgd.clip_norm);
+        fn_train_state_free(&s);
+    }
+    fn_st_close(sf);
+
+    /* A state written before the field existed: no clip. */
+    const char *src = getenv("FOCUSNET_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/corpus/checkpoint/ok-state-lenet.safetensors",
+             src ? src : ".");
+    sf = NULL;
+    CHECK_OK(fn_st_open(path, &sf));
+    if (sf && fn_st_meta(sf, "focusnet.config")) {
+        CHECK(!strstr(fn_st_meta(sf, "focusnet.config"), "clip"), "an old state (%s)", path);
+        CHECK_OK(fn_train_state_read(sf, path, &s));
+        CHECK(s.c.sgd.clip_norm == 0, "an old state runs without a clip (%g)", s.c.sgd.clip_norm);
+        fn_train_state_free(&s);
+    }
+    fn_st_close(sf);
+}
+
 /* The learning-rate warm-up (issue 16): recorded in the state, so a stopped
  * warm-up run resumes bit for bit; states from before it run without one. */
 static void warmup_resume(const char *dir, const char *data)
@@ -456,6 +547,7 @@ int main(void)
           "a checkpoint is not a state: %s", fn_last_error());
 
     warmup_resume(dir, data);
+    clip_resume(dir, data);
 
     /* The data changed under the run: refused, since the batches would differ. */
     tiny_write_split(dir, "train", 240, 9);

@@ -45,7 +45,9 @@ fn_status fn_train_commonest_class(const fn_dataset *d, double *frac);
 int fn_train_at_chance(const float stats[4], double chance);
 fn_status fn_batch_stats(fn_device *dev, cl_mem stats, cl_mem logits, cl_mem labels, cl_mem loss,
                          int n, int k);
-/* The gradient-norm clip of a stage whose config says -1 (options.c). */
+/* The gradient-norm clip of a stage whose config says -1 (options.c):
+ * FN_KD_CLIP_NORM for kd, none for the others. */
+#define FN_KD_CLIP_NORM 1.0f
 float fn_train_default_clip(fn_loss_kind kind);
 
 /* ---- Checkpoint pieces (checkpoint.c), shared with the training state ---- */
