@@ -193,9 +193,7 @@ void fn_dp_free(fn_dp *dp)
 
 void fn_dp_shard(const fn_dp *dp, int n, int *first, int *count)
 {
-    int a = (int)((long)n * dp->rank / dp->size), b = (int)((long)n * (dp->rank + 1) / dp->size);
-    *first = a;
-    *count = b - a;
+    fn_shard_rows(n, dp->rank, dp->size, first, count);
 }
 
 /* Enqueues the reads of bucket k's tensors into the staging buffer. */
