@@ -3,8 +3,9 @@
 # and a fair KD row, from `focusnet compare`: LeNet-5 on Fashion-MNIST, one
 # recipe for every method, 5 seeds. KD gets a learning rate of its own,
 # chosen on 6,000 held-out training images (--holdout, never the test set)
-# among KD_LRS by mean held-out top-1 over 2 seeds; then KD at that rate on
-# the test set. Every step is a compare invocation, so a rerun trains only
+# among KD_LRS by mean held-out top-1 over HOLDOUT_SEEDS (1-3); then KD at
+# that rate on the test set (KD with its default recipe: the one-epoch
+# warm-up and the gradient-norm clip of 1). Every step is a compare invocation, so a rerun trains only
 # what is missing; each writes its results.md, copied to OUT/results-STEP.md.
 #
 # usage: experiments/fashion_mnist.sh [OUT] [extra compare options]
@@ -19,7 +20,8 @@ out=${1:-runs/fashion}
 [ $# -gt 0 ] && shift
 recipe=${RECIPE---epochs 10 --limit-train 20000}
 seeds=${SEEDS:-1-5}
-kd_lrs=${KD_LRS:-0.1 0.02}
+kd_lrs=${KD_LRS:-0.1 0.05 0.02 0.01}
+holdout_seeds=${HOLDOUT_SEEDS:-1-3}
 holdout=${HOLDOUT:-6000}
 steps=${STEPS:-ablation kd weak all}
 mkdir -p "$out"
@@ -38,7 +40,7 @@ want ablation && step ablation --out "$out/test" --seeds "$seeds" --methods no-a
 if want kd; then
     best= best_acc=-1
     for lr in $kd_lrs; do
-        step "holdout-kd-lr$lr" --out "$out/holdout" --seeds 1,2 --holdout "$holdout" --no-focus --methods kd \
+        step "holdout-kd-lr$lr" --out "$out/holdout" --seeds "$holdout_seeds" --holdout "$holdout" --no-focus --methods kd \
             --kd-lr "$lr" --json "$@" >"$out/holdout-kd-lr$lr.json"
         acc=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print([m for m in o["methods"] if m["method"]=="kd"][0]["top1_mean"])' \
             "$out/holdout-kd-lr$lr.json")
