@@ -93,7 +93,7 @@ static fn_status profile(trainer *t, fn_status (*step)(trainer *), int steps, co
 }
 
 static fn_status trainer_open(trainer *t, const char *device, int profiling,
-                              const fn_model_config *cfg, int n)
+                              const fn_model_config *cfg, int n, float clip)
 {
     t->n = n;
     BENCH_TRY(fn_device_open_ex(device, profiling, &t->dev));
@@ -104,6 +104,7 @@ static fn_status trainer_open(trainer *t, const char *device, int profiling,
     fn_sgd_opts sgd;
     fn_sgd_opts_default(&sgd);
     sgd.lr = 0.01f; /* small enough that random labels do not blow the weights up */
+    sgd.clip_norm = clip;
     fn_loss_opts lopt;
     fn_loss_opts_default(&lopt, FN_LOSS_CE);
     BENCH_TRY(fn_trainer_create(t->train, NULL, &lopt, &sgd, &t->step));
@@ -144,19 +145,22 @@ int bench_train(int argc, char **argv)
         {"repeat", "N", "timed runs; the median is shown (default 5)", NULL},
         {"device", "D", "OpenCL device: index or name (see 'focusnet devices')", NULL},
         {"profile", NULL, "then time every kernel by OpenCL events over one more run", NULL},
+        {"clip-norm", "X", "clip the gradient norm to X before each update (default 0: off)",
+         NULL},
         {NULL, NULL, NULL, NULL},
     };
     const char *pos[1];
     int n_pos, rc = cli_parse(cmd, "[options]", opts, argc, argv, pos, 0, &n_pos);
     if (rc) return rc < 0 ? 0 : rc;
     long batch = 128, steps = 10, warmup = 3, repeat = 5, classes = 10;
-    double width = 0;
+    double width = 0, clip = 0;
     if ((rc = cli_int(cmd, opts, "batch", 1, 4096, &batch)) ||
         (rc = cli_int(cmd, opts, "steps", 1, 100000, &steps)) ||
         (rc = cli_int(cmd, opts, "warmup", 0, 100000, &warmup)) ||
         (rc = cli_int(cmd, opts, "repeat", 1, 1000, &repeat)) ||
         (rc = cli_int(cmd, opts, "classes", 1, 100000, &classes)) ||
-        (rc = cli_float(cmd, opts, "width", 0.1, 4, &width)))
+        (rc = cli_float(cmd, opts, "width", 0.1, 4, &width)) ||
+        (rc = cli_float(cmd, opts, "clip-norm", 0, 1e9, &clip)))
         return rc;
     const char *arch = cli_get(opts, "model") ? cli_get(opts, "model") : "lenet5";
     int lenet = strcmp(arch, "lenet5") == 0;
@@ -188,7 +192,8 @@ int bench_train(int argc, char **argv)
     trainer t = {0};
     double *samples = malloc((size_t)repeat * sizeof *samples), train_ips = 0, infer_ips = 0;
     fn_status st = samples ? FN_OK : bench_oom();
-    if (st == FN_OK) st = trainer_open(&t, cli_get(opts, "device"), prof, &cfg, (int)batch);
+    if (st == FN_OK)
+        st = trainer_open(&t, cli_get(opts, "device"), prof, &cfg, (int)batch, (float)clip);
     if (st == FN_OK) {
         const fn_device_info *di = fn_device_get_info(t.dev);
         printf("focusnet bench train: %s%s, batch %ld, input %dx%dx%d, %ld classes, on %s (%s)\n",

@@ -47,6 +47,17 @@ mpi2 train "$@" --out "$tmp/two" >"$tmp/out" 2>&1 && ok || bad "two ranks: $(tai
     ok || bad "2 ranks against 1 process: $(cat "$tmp/cmp")"
 "$helper" close "$tmp/one/state.safetensors" "$tmp/two/state.safetensors" 1e-5 >"$tmp/cmp" &&
     ok || bad "state (momentum) of 2 ranks against 1: $(cat "$tmp/cmp")"
+# A gradient-norm clip takes the norm of the averaged gradient (after the
+# allreduce): the same weights as one process; a clip of each rank's own
+# half-batch gradient would scale the ranks apart, far beyond 1e-5. 0.5 is
+# below LeNet-5's usual norm here, so most steps clip (the weights differ
+# from the run without a clip).
+"$fn" train "$@" --clip-norm 0.5 --out "$tmp/one-clip" >"$tmp/out" 2>&1 && ok || bad "one process, clip: $(tail -3 "$tmp/out")"
+mpi2 train "$@" --clip-norm 0.5 --out "$tmp/two-clip" >"$tmp/out" 2>&1 && ok || bad "two ranks, clip: $(tail -3 "$tmp/out")"
+"$helper" close "$tmp/one-clip/last.safetensors" "$tmp/two-clip/last.safetensors" 1e-5 >"$tmp/cmp" &&
+    ok || bad "clip: 2 ranks against 1 process: $(cat "$tmp/cmp")"
+"$helper" close "$tmp/one/last.safetensors" "$tmp/one-clip/last.safetensors" 1e-3 >"$tmp/cmp" &&
+    bad "the clip of 0.5 changed nothing" || ok
 # The evaluation, sharded over the ranks and reduced, counts the same.
 t1=$(sed -n 's/.*"test_top1":\([0-9.e-]*\).*/\1/p' "$tmp/one/log.jsonl")
 t2=$(sed -n 's/.*"test_top1":\([0-9.e-]*\).*/\1/p' "$tmp/two/log.jsonl")
