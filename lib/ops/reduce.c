@@ -53,8 +53,12 @@ fn_status fn_reduce_sum(fn_device *dev, cl_mem out, cl_mem x, int n)
 
 /* Each tensor gets at most this many work-groups: a few dozen tensors of a
  * model then need a few thousand partial pairs, which reduce_final's single
- * work-group folds in a few strided passes. */
+ * work-group folds in a few strided passes. Each work-item takes at least
+ * SUMSQ_PER_ITEM values: a work-group's tree and barriers cost more than
+ * its loads on a CPU device (POCL), where one group per 4,096 values made
+ * the clip of LeNet-5 cost 10 times its SGD update. */
 #define SUMSQ_GROUPS 64
+#define SUMSQ_PER_ITEM 16
 
 fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const size_t *ns,
                           int count)
@@ -71,7 +75,7 @@ fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const si
         if (ns[i] > (size_t)INT32_MAX)
             return fn_error(FN_ERR_ARG, "reduce_sumsq: tensor %d has %zu values (at most %d)", i,
                             ns[i], INT32_MAX);
-        size_t g = (ns[i] + wp - 1) / wp;
+        size_t g = (ns[i] + wp * SUMSQ_PER_ITEM - 1) / (wp * SUMSQ_PER_ITEM);
         total += g < SUMSQ_GROUPS ? g : SUMSQ_GROUPS;
     }
     if (total == 0) return fn_buffer_fill(dev, out, 0, 2 * sizeof(float), 0.0f);
@@ -82,7 +86,7 @@ fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const si
     int first = 0;
     for (int i = 0; i < count; i++) {
         if (ns[i] == 0) continue;
-        size_t groups = (ns[i] + wp - 1) / wp;
+        size_t groups = (ns[i] + wp * SUMSQ_PER_ITEM - 1) / (wp * SUMSQ_PER_ITEM);
         if (groups > SUMSQ_GROUPS) groups = SUMSQ_GROUPS;
         int n = (int)ns[i];
         size_t global = groups * wp;
