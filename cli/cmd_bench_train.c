@@ -145,8 +145,7 @@ int bench_train(int argc, char **argv)
         {"repeat", "N", "timed runs; the median is shown (default 5)", NULL},
         {"device", "D", "OpenCL device: index or name (see 'focusnet devices')", NULL},
         {"profile", NULL, "then time every kernel by OpenCL events over one more run", NULL},
-        {"clip-norm", "X", "clip the gradient norm to X before each update (default 0: off)",
-         NULL},
+        {"clip-norm", "X", "clip the gradient norm to X before each update (default 0: off)", NULL},
         {NULL, NULL, NULL, NULL},
     };
     const char *pos[1];

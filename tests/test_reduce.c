@@ -167,8 +167,8 @@ static void test_sumsq(fn_device *dev, fn_rng *r)
         /* All terms are positive: a few float roundings of the total. */
         CHECK(fabs(got[0] - want) <= 4e-7 * want, "sumsq of %d tensors: %.9g, want %.9g", count,
               got[0], want);
-        CHECK(fabs(ref[0] - want) <= 1e-7 * want, "ref sumsq of %d tensors: %.9g, want %.9g",
-              count, ref[0], want);
+        CHECK(fabs(ref[0] - want) <= 1e-7 * want, "ref sumsq of %d tensors: %.9g, want %.9g", count,
+              ref[0], want);
         CHECK(got[1] == 0 && ref[1] == 0, "sumsq of %d tensors: non-finite count %g (ref %g)",
               count, got[1], ref[1]);
         if (count == 0) CHECK(got[0] == 0, "no tensors: sumsq %g, want 0", got[0]);
@@ -181,8 +181,8 @@ static void test_sumsq(fn_device *dev, fn_rng *r)
     CHECK_OK(fn_buffer_write(dev, dbuf[0], 0, sizeof inf, &inf));
     CHECK_OK(fn_reduce_sumsq(dev, mout, dbuf, sizes, T));
     dev_download(dev, mout, got, 2);
-    CHECK(got[1] == 2 && !isfinite(got[0]), "sumsq with NaN and inf: %g, count %g (want 2)",
-          got[0], got[1]);
+    CHECK(got[1] == 2 && !isfinite(got[0]), "sumsq with NaN and inf: %g, count %g (want 2)", got[0],
+          got[1]);
 
     /* Squares that overflow a float: +inf, counted as finite values. */
     float big = 2e19f;

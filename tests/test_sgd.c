@@ -82,8 +82,9 @@ static void hand_values(fn_device *dev)
 static void random_tensors(fn_device *dev, fn_rng *r)
 {
     const fn_sgd_opts sets[] = {
-        {0.1f, 0, 0, 0, 0, 0},           {0.1f, 0.9f, 0, 1e-4f, 0, 0}, {0.05f, 0.9f, 0, 5e-4f, 1, 0},
-        {0.2f, 0.8f, 0.3f, 1e-3f, 0, 0}, {0.1f, 0, 0, 1e-2f, 0, 0},
+        {0.1f, 0, 0, 0, 0, 0},         {0.1f, 0.9f, 0, 1e-4f, 0, 0},
+        {0.05f, 0.9f, 0, 5e-4f, 1, 0}, {0.2f, 0.8f, 0.3f, 1e-3f, 0, 0},
+        {0.1f, 0, 0, 1e-2f, 0, 0},
     };
     const int sizes[] = {1, 1000, 100003};
     for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++)

@@ -234,8 +234,7 @@ static void test_clip(fn_device *dev)
     float *p1 = read_trainable(dev, a, total);
     for (size_t i = 0; i < total; i++)
         want[i] = p0[i] - so.lr * (gc[i] + so.weight_decay * p0[i]);
-    check_close("update from clipped gradients, weight decay after", p1, want, total, 1e-6f,
-                1e-5f);
+    check_close("update from clipped gradients, weight decay after", p1, want, total, 1e-6f, 1e-5f);
     double ss = 0;
     for (size_t i = 0; i < total; i++)
         ss += (double)got[i] * got[i];

@@ -60,8 +60,7 @@ fn_status fn_reduce_sum(fn_device *dev, cl_mem out, cl_mem x, int n)
 #define SUMSQ_GROUPS 64
 #define SUMSQ_PER_ITEM 16
 
-fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const size_t *ns,
-                          int count)
+fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const size_t *ns, int count)
 {
     if (count < 0) return fn_error(FN_ERR_ARG, "reduce_sumsq: negative count %d", count);
     cl_kernel kp, kf;
@@ -90,8 +89,8 @@ fn_status fn_reduce_sumsq(fn_device *dev, cl_mem out, const cl_mem *xs, const si
         if (groups > SUMSQ_GROUPS) groups = SUMSQ_GROUPS;
         int n = (int)ns[i];
         size_t global = groups * wp;
-        FN_TRY(fn_kernel_args(kp, FN_ARG(n), FN_ARG(xs[i]), FN_ARG(part), FN_ARG(first),
-                              (size_t)0));
+        FN_TRY(
+            fn_kernel_args(kp, FN_ARG(n), FN_ARG(xs[i]), FN_ARG(part), FN_ARG(first), (size_t)0));
         FN_TRY(fn_launch(dev, kp, 1, &global, &wp));
         first += (int)groups;
     }
