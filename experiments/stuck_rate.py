@@ -11,7 +11,8 @@ die later: KD at lr 0.1 with the warm-up alone may train in its first epoch
 and be at chance from its second on, so --epochs N (default 1) runs N
 epochs of the default 10-epoch recipe (lr / 10 at epochs 5 and 7: the first
 N <= 5 epochs at the full rate after the warm-up), and a run "dies" when an
-epoch after the first is at chance. --limit-train N trains the stages on the
+epoch after the first is at chance or diverges (a NaN loss, which our trainer
+stops: "training diverged"). --limit-train N trains the stages on the
 first N/10 images of each class (our --limit-train; 20000 is the recipe of
 README "Reproducing the paper", where an epoch, and so the warm-up, is 157
 steps instead of 469).
@@ -70,7 +71,8 @@ def seeds_arg(s):
 
 
 def at_chance(acc, commonest=0.1):
-    return acc < commonest + 0.05 * (1 - commonest)
+    """NaN (a run that diverged) counts as at chance."""
+    return not acc >= commonest + 0.05 * (1 - commonest)
 
 
 # ---- our code: focusnet train ------------------------------------------------
@@ -83,19 +85,34 @@ def log_lines(run_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def diverged(run_dir, log):
+    """A run that stopped on a NaN or infinite loss: its completed epochs, then
+    one at chance (NaN accuracy); the trainer's message is in DIR/diverged.txt."""
+    nan = float("nan")
+    return log + [{"train_acc": nan, "train_loss": nan, "test_top1": nan}]
+
+
 def ours_train(run_dir, epochs, extra, report_only=False):
     log = log_lines(run_dir)
     if len(log) >= epochs and not log[-1].get("partial"):
         return log
+    if os.path.exists(os.path.join(run_dir, "diverged.txt")):
+        return diverged(run_dir, log)
     if report_only:
         return None
     cmd = [FOCUSNET, "train", "--model", "lenet5", "--data", "fashion-mnist", "--epochs",
            str(epochs), "--out", run_dir] + extra
     print("$", " ".join(cmd), flush=True)
     t0 = time.time()
-    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rc = p.returncode
+    sys.stderr.write(p.stderr)
     print(f"  {time.time() - t0:.0f} s" + (f", exit {rc}" if rc else ""), flush=True)
     log = log_lines(run_dir)
+    if rc and "training diverged" in p.stderr:
+        with open(os.path.join(run_dir, "diverged.txt"), "w") as f:
+            f.write(p.stderr)
+        return diverged(run_dir, log)
     if rc or not log:
         return [{"train_acc": float("nan"), "train_loss": float("nan"),
                  "test_top1": float("nan"), "failed": True}]
