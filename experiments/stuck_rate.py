@@ -409,7 +409,8 @@ def main():
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit {commit}, "
              f"{time.time() - t0:.0f} s)", "",
              "| stage | warm-up epochs | clip | stuck | seeds stuck | died later | seeds died "
-             "| epoch-1 train acc of the others: mean, lowest | last test top-1: mean, lowest |",
+             "| epoch-1 train acc of the others: mean, lowest "
+             "| last test top-1 (diverged runs left out): mean, lowest |",
              "|---|---|---|---|---|---|---|---|---|"]
     pct = lambda v: f"{100 * sum(v) / len(v):.2f}%, {100 * min(v):.2f}%" if v else "-"
     for stage in args.stages:
@@ -421,7 +422,7 @@ def main():
                 stuck = [r["seed"] for r in rs if r["stuck"]]
                 died = [r["seed"] for r in rs if r["died"]]
                 ok = [r["train_acc"] for r in rs if not r["stuck"]]
-                top1 = [r["test_top1"] for r in rs]
+                top1 = [r["test_top1"] for r in rs if r["test_top1"] == r["test_top1"]]
                 died_n = f"{len(died)} of {len(rs)}" if args.epochs > 1 else "-"
                 lines.append(f"| {stage} | {w:g} | {clip:g} | {len(stuck)} of {len(rs)} | "
                              f"{','.join(map(str, stuck)) or '-'} | {died_n} | "
