@@ -86,6 +86,7 @@ TAP16(__global)
 TAP16(__local)
 
 #include "pad_row.clh"
+#include "epilogue.clh"
 PAD_ROW(__local)
 
 /* Fills a padded plane (Hp, Wp) from in (H, W) as conv_pad does. */
@@ -110,7 +111,7 @@ static inline void fill_padded(__local float *o, __global const float *in, const
  *   dw       per plane, the sum of dy times each tap's inputs, then per channel. */
 __kernel void conv_dw_correlate(const int planes, const int C, const int Hp, const int Wp,
                                 const int KH, const int KW, const int stride, const int OH,
-                                const int OW, const int flip, const int has_bias,
+                                const int OW, const int flip, const int epi,
                                 __global const float *in, __global const float *w,
                                 __global const float *bias, __global float *out)
 {
@@ -124,7 +125,7 @@ __kernel void conv_dw_correlate(const int planes, const int C, const int Hp, con
     int offs[16];
     const int lanes = segment_lanes(q0, Q, OW, stride, Wp, offs);
     const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;
-    float16 acc = (float16)(has_bias ? bias[c] : 0.0f);
+    float16 acc = (float16)((epi & EPI_BIAS) ? bias[c] : 0.0f);
     for (int kh = 0; kh < KH; kh++)
         for (int kw = 0; kw < KW; kw++) {
             const int tap = kh * KW + kw;
@@ -132,6 +133,7 @@ __kernel void conv_dw_correlate(const int planes, const int C, const int Hp, con
             acc = fma(tap16___global(ip, Wp, OW, stride, oh0, ow0, kh, kw, lanes, offs), (float16)wv,
                       acc);
         }
+    acc = epi16(acc, epi & ~EPI_BIAS, bias, c, C);
     __global float *op = out + (size_t)pl * Q + q0;
     if (q0 + 16 <= Q) {
         vstore16(acc, 0, op);
@@ -184,7 +186,7 @@ __kernel void conv_dw_dw_sum(const int N, const int C, const int taps, __global 
 __kernel void conv_dw_plane(const int planes, const int C, const int H, const int W, const int Hp,
                             const int Wp, const int off_h, const int off_w, const int up,
                             const int KH, const int KW, const int stride, const int OH,
-                            const int OW, const int flip, const int has_bias,
+                            const int OW, const int flip, const int epi,
                             __global const float *in, __global const float *w,
                             __global const float *bias, __global float *out,
                             __local float *buf)
@@ -200,7 +202,7 @@ __kernel void conv_dw_plane(const int planes, const int C, const int H, const in
     for (int q0 = 0; q0 < Q; q0 += 16) {
         const int lanes = segment_lanes(q0, Q, OW, stride, Wp, offs);
         const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;
-        float16 acc = (float16)(has_bias ? bias[c] : 0.0f);
+        float16 acc = (float16)((epi & EPI_BIAS) ? bias[c] : 0.0f);
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++) {
                 const int tap = kh * KW + kw;
@@ -208,6 +210,7 @@ __kernel void conv_dw_plane(const int planes, const int C, const int H, const in
                 acc = fma(tap16___local(buf, Wp, OW, stride, oh0, ow0, kh, kw, lanes, offs),
                           (float16)wv, acc);
             }
+        acc = epi16(acc, epi & ~EPI_BIAS, bias, c, C);
         if (q0 + 16 <= Q) {
             vstore16(acc, 0, op + q0);
         } else {
