@@ -249,3 +249,59 @@ __kernel void conv_dw_plane_dw(const int planes, const int H, const int W, const
         part[(size_t)pl * taps + tap] = sum16(acc);
     }
 }
+
+/* ---- 3x3, CPU: the common MobileNetV2 case without run-time branches -------
+ * conv_dw_plane's work for KH = KW = 3 at stride S (1 or 2) where a segment
+ * of 16 outputs is whole output rows or part of one: OW a multiple of 16
+ * (WC 16), or OW 8 with OH even (WC 8: two rows), or OW 4 with OH a multiple
+ * of 4 (WC 4: four rows). Stride, segment shape and taps are compile-time
+ * constants and the nine weights stay in registers, where the general kernel
+ * decides per tap (tap16) and reloads them. A work-item takes ppi planes in
+ * turn (the last item fewer), so that small planes (4x4: 16 outputs) do not
+ * pay a work-group each. Launched over ceil(planes / ppi) items, one per
+ * group. */
+#define DW3_ROW(S, p)                                                                              \
+    ((S) == 1 ? vload16(0, (p)) : (float16)(vload16(0, (p)).even, vload16(0, (p) + 16).even))
+#define DW3_LOAD(S, WC, p, rs)                                                                     \
+    ((WC) == 16  ? DW3_ROW(S, p)                                                                   \
+     : (WC) == 8 ? ((S) == 1 ? (float16)(vload8(0, (p)), vload8(0, (p) + (rs)))                    \
+                             : (float16)(vload16(0, (p)).even, vload16(0, (p) + (rs)).even))       \
+     : ((S) == 1 ? (float16)(vload4(0, (p)), vload4(0, (p) + (rs)), vload4(0, (p) + 2 * (rs)),     \
+                             vload4(0, (p) + 3 * (rs)))                                            \
+                 : (float16)(vload8(0, (p)).even, vload8(0, (p) + (rs)).even,                      \
+                             vload8(0, (p) + 2 * (rs)).even, vload8(0, (p) + 3 * (rs)).even)))
+#define DW3(NAME, S, WC)                                                                           \
+    __kernel void NAME(const int planes, const int ppi, const int C, const int H, const int W,    \
+                       const int Hp, const int Wp, const int off_h, const int off_w, const int up, \
+                       const int OH, const int OW, const int flip, const int epi,                 \
+                       __global const float *in, __global const float *w,                        \
+                       __global const float *bias, __global float *out, __local float *buf)      \
+    {                                                                                              \
+        const int p0 = get_global_id(0) * ppi, p1 = min(planes, p0 + ppi), Q = OH * OW;           \
+        const int rs = S * Wp; /* from one output row to the next */                             \
+        for (int pl = p0; pl < p1; pl++) {                                                         \
+            fill_padded(buf, in + (size_t)pl * H * W, H, W, Hp, Wp, off_h, off_w, up);             \
+            const int c = pl % C;                                                                  \
+            __global const float *wp = w + (size_t)c * 9;                                          \
+            float k[9];                                                                            \
+            for (int t = 0; t < 9; t++)                                                            \
+                k[t] = wp[flip ? 8 - t : t];                                                       \
+            const float16 b0 = (float16)((epi & EPI_BIAS) ? bias[c] : 0.0f);                       \
+            __global float *op = out + (size_t)pl * Q;                                             \
+            for (int q0 = 0; q0 < Q; q0 += 16) {                                                   \
+                const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;                                      \
+                __local const float *p = buf + oh0 * rs + ow0 * S;                                 \
+                float16 acc = b0;                                                                  \
+                _Pragma("unroll") for (int kh = 0; kh < 3; kh++)                                   \
+                    _Pragma("unroll") for (int kw = 0; kw < 3; kw++) acc =                         \
+                        fma(DW3_LOAD(S, WC, p + kh * Wp + kw, rs), (float16)k[kh * 3 + kw], acc); \
+                vstore16(epi16(acc, epi & ~EPI_BIAS, bias, c, C), 0, op + q0);                     \
+            }                                                                                      \
+        }                                                                                          \
+    }
+DW3(conv_dw3_s1_w16, 1, 16)
+DW3(conv_dw3_s1_w8, 1, 8)
+DW3(conv_dw3_s1_w4, 1, 4)
+DW3(conv_dw3_s2_w16, 2, 16)
+DW3(conv_dw3_s2_w8, 2, 8)
+DW3(conv_dw3_s2_w4, 2, 4)

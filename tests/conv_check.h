@@ -273,7 +273,13 @@ static const fn_conv_shape conv_shapes[] = {
     {2, 3, 8, 8, 3, 3, 3, 2, 1, 3},      /* depthwise s2 on 8x8: 4-wide rows */
     {2, 3, 8, 8, 3, 3, 3, 2, 0, 3},
     {2, 3, 12, 16, 3, 3, 3, 2, 1, 3}, /* depthwise s2: 8-wide rows */
-    {2, 5, 6, 20, 7, 3, 3, 1, 1, 1},  /* rows of 16 outputs and ragged ends */
+    /* conv_dw3_* (3x3 on CPUs): every stride and segment shape, planes shared by items */
+    {2, 8, 32, 32, 8, 3, 3, 1, 1, 8},  /* rows of 32: MobileNetV2's 32x32 planes */
+    {2, 6, 32, 32, 6, 3, 3, 2, 1, 6},  /* stride 2, 32x32 -> 16x16 */
+    {2, 20, 8, 8, 20, 3, 3, 1, 1, 20}, /* 8x8: two rows a segment */
+    {3, 37, 4, 4, 37, 3, 3, 1, 1, 37}, /* 4x4: four rows; 111 planes, 4 per item */
+    {2, 9, 8, 16, 9, 3, 3, 2, 1, 9},   /* stride 2 to 4x8: two rows of 8 */
+    {2, 5, 6, 20, 7, 3, 3, 1, 1, 1},   /* rows of 16 outputs and ragged ends */
     {2, 4, 33, 35, 5, 3, 3, 1, 1, 1},
     {2, 3, 40, 40, 8, 3, 3, 2, 1, 1},   /* stride 2, rows of 16 outputs */
     {2, 40, 12, 12, 36, 3, 3, 1, 1, 1}, /* more than 32 channels each way */
@@ -303,6 +309,8 @@ static const fn_conv_shape conv_small_shapes[] = {
     {1, 2, 5, 33, 3, 3, 3, 2, 1, 1},   /* stride 2, rows of 16 outputs */
     {1, 33, 2, 3, 34, 3, 3, 1, 1, 1},  /* more than 32 channels each way */
     {1, 70, 3, 5, 70, 3, 3, 1, 1, 70}, /* depthwise, wide */
+    {1, 4, 16, 16, 4, 3, 3, 1, 1, 4},  /* conv_dw3: rows of 16 */
+    {1, 3, 32, 32, 3, 3, 3, 2, 1, 3},  /* conv_dw3: stride 2, rows of 16 */
 };
 #define N_CONV_SMALL (sizeof conv_small_shapes / sizeof conv_small_shapes[0])
 

@@ -58,6 +58,30 @@ static size_t plane_local(const fn_device *dev, const padded_input *p)
     return bytes;
 }
 
+/* The 3x3 CPU kernel for this output (conv_dw3_*), or NULL: stride 1 or 2,
+ * and 16 outputs are part of one row (OW a multiple of 16) or whole rows
+ * (OW 8 or 4, OH a multiple of 16 / OW). */
+static const char *dw3_kernel(const fn_conv_shape *s, int stride, int oh, int ow)
+{
+    if (s->kh != 3 || s->kw != 3 || (stride != 1 && stride != 2)) return NULL;
+    int wc = ow % 16 == 0 ? 16 : (ow == 8 || ow == 4) && oh % (16 / ow) == 0 ? ow : 0;
+    if (!wc) return NULL;
+    static const char *const names[2][3] = {
+        {"conv_dw3_s1_w16", "conv_dw3_s1_w8", "conv_dw3_s1_w4"},
+        {"conv_dw3_s2_w16", "conv_dw3_s2_w8", "conv_dw3_s2_w4"}};
+    return names[stride - 1][wc == 16 ? 0 : wc == 8 ? 1 : 2];
+}
+
+/* conv_dw3_*: planes per work-item, about 256 outputs each, while every
+ * core still gets several items. */
+static int dw3_planes_per_item(const fn_device *dev, int planes, int q)
+{
+    int ppi = q >= 256 ? 1 : 256 / q, cores = dev->info.compute_units ? dev->info.compute_units : 1;
+    while (ppi > 1 && planes / ppi < 8 * cores)
+        ppi /= 2;
+    return ppi;
+}
+
 /* out = valid correlation of the padded input with w (flipped: rotated by
  * 180 degrees) at the given stride, through the epilogue (e, epi: bias or a
  * folded batch norm, then an activation): one plane per work-item in local
@@ -75,6 +99,19 @@ static fn_status dw_apply(fn_device *dev, cl_mem out, const padded_input *p, cl_
     }
     cl_mem bb = e ? e : w; /* never read when epi reads nothing */
     cl_kernel k;
+    const char *dw3 = dw3_kernel(s, stride, oh, ow);
+    if (dw3) {
+        int ppi = dw3_planes_per_item(dev, planes, oh * ow);
+        FN_TRY(fn_kernel_get(dev, "conv_depthwise", dw3, &k));
+        FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(ppi), FN_ARG(s->c), FN_ARG(p->h),
+                              FN_ARG(p->w), FN_ARG(p->hp), FN_ARG(p->wp), FN_ARG(p->lead_h),
+                              FN_ARG(p->lead_w), FN_ARG(p->up), FN_ARG(oh), FN_ARG(ow),
+                              FN_ARG(flip), FN_ARG(epi), FN_ARG(p->in), FN_ARG(w), FN_ARG(bb),
+                              FN_ARG(out), (size_t)0));
+        FN_CL(clSetKernelArg(k, 18, lbytes, NULL));
+        size_t global = ((size_t)planes + ppi - 1) / ppi, local = 1;
+        return fn_launch(dev, k, 1, &global, &local);
+    }
     FN_TRY(fn_kernel_get(dev, "conv_depthwise", "conv_dw_plane", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(s->c), FN_ARG(p->h), FN_ARG(p->w),
                           FN_ARG(p->hp), FN_ARG(p->wp), FN_ARG(p->lead_h), FN_ARG(p->lead_w),
