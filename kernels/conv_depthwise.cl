@@ -305,3 +305,38 @@ DW3(conv_dw3_s1_w4, 1, 4)
 DW3(conv_dw3_s2_w16, 2, 16)
 DW3(conv_dw3_s2_w8, 2, 8)
 DW3(conv_dw3_s2_w4, 2, 4)
+
+/* conv_dw_plane_dw's work for the shapes conv_dw3_* take (KH = KW = 3,
+ * stride S, segment shape WC): part[pl * 9 + tap] for the planes of the
+ * item, x padded by pad into buf, the tap loop unrolled over compile-time
+ * offsets. Launched over ceil(planes / ppi) items, one per group. */
+#define DW3_DW(NAME, S, WC)                                                                        \
+    __kernel void NAME(const int planes, const int ppi, const int H, const int W, const int Hp,   \
+                       const int Wp, const int pad, const int OH, const int OW,                   \
+                       __global const float *dy, __global const float *x, __global float *part,  \
+                       __local float *buf)                                                        \
+    {                                                                                              \
+        const int p0 = get_global_id(0) * ppi, p1 = min(planes, p0 + ppi), Q = OH * OW;           \
+        const int rs = S * Wp;                                                                     \
+        for (int pl = p0; pl < p1; pl++) {                                                         \
+            fill_padded(buf, x + (size_t)pl * H * W, H, W, Hp, Wp, pad, pad, 1);                   \
+            __global const float *dyp = dy + (size_t)pl * Q;                                       \
+            _Pragma("unroll") for (int t = 0; t < 9; t++)                                          \
+            {                                                                                      \
+                const int kh = t / 3, kw = t - kh * 3;                                             \
+                float16 acc = (float16)0.0f;                                                       \
+                for (int q0 = 0; q0 < Q; q0 += 16) {                                               \
+                    const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;                                  \
+                    __local const float *p = buf + oh0 * rs + ow0 * S + kh * Wp + kw;              \
+                    acc = fma(vload16(0, dyp + q0), DW3_LOAD(S, WC, p, rs), acc);                  \
+                }                                                                                  \
+                part[(size_t)pl * 9 + t] = sum16(acc);                                             \
+            }                                                                                      \
+        }                                                                                          \
+    }
+DW3_DW(conv_dw3_dw_s1_w16, 1, 16)
+DW3_DW(conv_dw3_dw_s1_w8, 1, 8)
+DW3_DW(conv_dw3_dw_s1_w4, 1, 4)
+DW3_DW(conv_dw3_dw_s2_w16, 2, 16)
+DW3_DW(conv_dw3_dw_s2_w8, 2, 8)
+DW3_DW(conv_dw3_dw_s2_w4, 2, 4)

@@ -4,6 +4,9 @@
  * work-item. Scratch: slot 1 the padded plane, slot 0 the weight gradient's
  * per-plane sums (N*C*KH*KW floats). fn_conv_forward/fn_conv_backward
  * (lib/ops/conv.c) check the shape and add the bias gradient. */
+#include <stdio.h>
+#include <string.h>
+
 #include "ops.h"
 
 static fn_status pad_planes(fn_device *dev, cl_mem in, int planes, int h, int w, int hp, int wp,
@@ -141,7 +144,19 @@ fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_me
         cl_mem part;
         FN_TRY(fn_scratch(dev, 0, (size_t)planes * taps * sizeof(float), &part));
         size_t lbytes = plane_local(dev, &p);
-        if (lbytes) {
+        const char *dw3 = lbytes ? dw3_kernel(s, s->stride, oh, ow) : NULL;
+        if (dw3) {
+            char name[32];
+            snprintf(name, sizeof name, "conv_dw3_dw_%s", dw3 + strlen("conv_dw3_"));
+            int ppi = dw3_planes_per_item(dev, planes, oh * ow);
+            FN_TRY(fn_kernel_get(dev, "conv_depthwise", name, &k));
+            FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(ppi), FN_ARG(s->h), FN_ARG(s->w),
+                                  FN_ARG(p.hp), FN_ARG(p.wp), FN_ARG(s->pad), FN_ARG(oh),
+                                  FN_ARG(ow), FN_ARG(dy), FN_ARG(x), FN_ARG(part), (size_t)0));
+            FN_CL(clSetKernelArg(k, 12, lbytes, NULL));
+            size_t global = ((size_t)planes + ppi - 1) / ppi, local = 1;
+            FN_TRY(fn_launch(dev, k, 1, &global, &local));
+        } else if (lbytes) {
             FN_TRY(fn_kernel_get(dev, "conv_depthwise", "conv_dw_plane_dw", &k));
             FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(s->h), FN_ARG(s->w), FN_ARG(p.hp),
                                   FN_ARG(p.wp), FN_ARG(s->pad), FN_ARG(s->kh), FN_ARG(s->kw),
