@@ -15,9 +15,6 @@
  *
  * Off: FOCUSNET_FOLD=0 in the environment (A/B in one binary), or
  * m->no_fold (tests). Training forwards never fuse. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "model.h"
 
 #define BN_EPS 1e-5f /* model.c's */
@@ -31,8 +28,9 @@ static int root_of(const fn_model *m, int i)
 
 int fn_model_fold_enabled(const fn_model *m)
 {
-    const char *e = getenv("FOCUSNET_FOLD");
-    return !m->no_fold && !(e && strcmp(e, "0") == 0);
+    fn_env e;
+    fn_env_read(&e);
+    return !m->no_fold && !e.no_fold;
 }
 
 /* The layers from conv i that fuse: *bn the batch norm that reads only its
