@@ -1,0 +1,154 @@
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (lib/ops/conv_winograd.c,
+ * CPU devices, our own GEMM): y = A^T [ (G g G^T) . (B^T d B) ] A per 2x2
+ * output tile, d the tile's 4x4 input patch, g a 3x3 filter. The 16
+ * positions xi of the transformed 4x4 tile are 16 independent products
+ *   M_xi (Co, P) = U_xi (Co, Ci) . V_xi (Ci, P),   P = tiles of the batch,
+ * which fn_gemm runs; these kernels transform in and out of them:
+ *   wino_weights  U[xi][o][c] = (G g(o, c) G^T)[xi]            (Co, Ci) row-major per xi
+ *   wino_input    V[xi][t][c][l] = (B^T d(c, 16t + l) B)[xi]   16-column panels
+ *   wino_output   y(n, o, 2ty + i, 2tx + j) = (A^T M(o, tile) A)[i][j] + bias(o)
+ * V and M are in the packed-panel layout of kernels/gemm.cl (16 tiles of one
+ * channel contiguous), so the products read and write them as whole vectors
+ * and the transforms work on 16 tiles at once, one float16 per position.
+ * Tile column p = (n*TH + ty)*TW + tx; tiles past the edge read zeros
+ * (padding) and write only the outputs that exist.
+ *
+ * With
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks"),
+ * a 2x2 tile costs 16 multiplies per channel pair instead of 36.
+ *
+ * On a GPU: the CPU path (tests force it there under oclgrind). Launched with
+ * fn_launch_auto: single items on CPUs, groups of about 64 along dimension 0
+ * on a GPU: wino_weights one (c, o) filter, wino_input one channel of one
+ * panel of 16 tiles, wino_output one output channel of one panel. */
+
+/* U from w: filter (o, c) at w[o*s_o + c*s_c], taps kh*3 + kw, read
+ * rotated by 180 degrees when rot (the input gradient's filters). */
+__kernel void wino_weights(const int Co, const int Ci, const int s_o, const int s_c, const int rot,
+                           __global const float *w, __global float *u)
+{
+    const int c = get_global_id(0), o = get_global_id(1);
+    if (c >= Ci || o >= Co)
+        return;
+    __global const float *f = w + (size_t)o * s_o + (size_t)c * s_c;
+    float g[9];
+    for (int k = 0; k < 9; k++)
+        g[k] = f[rot ? 8 - k : k];
+    float t[12]; /* G g: 4 x 3 */
+    for (int j = 0; j < 3; j++) {
+        const float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        t[j] = g0;
+        t[3 + j] = 0.5f * (g0 + g1 + g2);
+        t[6 + j] = 0.5f * (g0 - g1 + g2);
+        t[9 + j] = g2;
+    }
+    const size_t plane = (size_t)Co * Ci, at = (size_t)o * Ci + c;
+    for (int i = 0; i < 4; i++) { /* (G g) G^T: 4 x 4 */
+        const float t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
+        u[(4 * i + 0) * plane + at] = t0;
+        u[(4 * i + 1) * plane + at] = 0.5f * (t0 + t1 + t2);
+        u[(4 * i + 2) * plane + at] = 0.5f * (t0 - t1 + t2);
+        u[(4 * i + 3) * plane + at] = t2;
+    }
+}
+
+/* V for channel c of panel t: the 4x4 patches of its 16 tiles gathered lane
+ * by lane (zeros outside the input), then transformed as float16s.
+ * The chunk is images n0.. of x (Ci planes H x W each), N of them; the
+ * panels of one xi are Pp*Ci floats long. */
+__kernel void wino_input(const int N, const int Ci, const int H, const int W, const int pad,
+                         const int TH, const int TW, const int Pp, const int n0,
+                         __global const float *x, __global float *v)
+{
+    const int c = get_global_id(0), t = get_global_id(1);
+    const int T = TH * TW, P = N * T, p0 = t * 16;
+    if (c >= Ci || p0 >= P)
+        return;
+    float d[16][16]; /* [position][lane] */
+    for (int l = 0; l < 16; l++) {
+        const int p = p0 + l;
+        if (p >= P) {
+            for (int k = 0; k < 16; k++)
+                d[k][l] = 0.0f;
+            continue;
+        }
+        const int n = p / T, r = p - n * T, ty = r / TW, tx = r - ty * TW;
+        const int iy0 = 2 * ty - pad, ix0 = 2 * tx - pad;
+        __global const float *plane = x + ((size_t)(n0 + n) * Ci + c) * H * W;
+        if (iy0 >= 0 && iy0 + 4 <= H && ix0 >= 0 && ix0 + 4 <= W) {
+            for (int i = 0; i < 4; i++) {
+                const float4 row = vload4(0, plane + (iy0 + i) * W + ix0);
+                d[4 * i][l] = row.s0;
+                d[4 * i + 1][l] = row.s1;
+                d[4 * i + 2][l] = row.s2;
+                d[4 * i + 3][l] = row.s3;
+            }
+            continue;
+        }
+        for (int i = 0; i < 4; i++) {
+            const int iy = iy0 + i;
+            for (int j = 0; j < 4; j++) {
+                const int ix = ix0 + j;
+                d[4 * i + j][l] =
+                    iy >= 0 && iy < H && ix >= 0 && ix < W ? plane[iy * W + ix] : 0.0f;
+            }
+        }
+    }
+    float16 e[16]; /* B^T d */
+    for (int j = 0; j < 4; j++) {
+        const float16 d0 = vload16(0, d[j]), d1 = vload16(0, d[4 + j]);
+        const float16 d2 = vload16(0, d[8 + j]), d3 = vload16(0, d[12 + j]);
+        e[j] = d0 - d2;
+        e[4 + j] = d1 + d2;
+        e[8 + j] = d2 - d1;
+        e[12 + j] = d1 - d3;
+    }
+    const size_t plane = (size_t)Pp * Ci;
+    __global float *out = v + ((size_t)t * Ci + c) * 16;
+    for (int i = 0; i < 4; i++) { /* (B^T d) B */
+        const float16 e0 = e[4 * i], e1 = e[4 * i + 1], e2 = e[4 * i + 2], e3 = e[4 * i + 3];
+        vstore16(e0 - e2, 0, out + (4 * i + 0) * plane);
+        vstore16(e1 + e2, 0, out + (4 * i + 1) * plane);
+        vstore16(e2 - e1, 0, out + (4 * i + 2) * plane);
+        vstore16(e1 - e3, 0, out + (4 * i + 3) * plane);
+    }
+}
+
+/* Images n0..n0+N-1 of y (Co planes OH x OW each) from M for
+ * output channel o of panel t, adding bias[o] when has_bias. */
+__kernel void wino_output(const int N, const int Co, const int OH, const int OW, const int TH,
+                          const int TW, const int Pp, const int n0, __global const float *m,
+                          __global const float *bias, const int has_bias, __global float *y)
+{
+    const int o = get_global_id(0), t = get_global_id(1);
+    const int T = TH * TW, P = N * T, p0 = t * 16;
+    if (o >= Co || p0 >= P)
+        return;
+    const size_t plane = (size_t)Pp * Co;
+    __global const float *in = m + ((size_t)t * Co + o) * 16;
+    float16 s[8]; /* A^T M: 2 x 4 */
+    for (int j = 0; j < 4; j++) {
+        const float16 m0 = vload16(0, in + j * plane), m1 = vload16(0, in + (4 + j) * plane);
+        const float16 m2 = vload16(0, in + (8 + j) * plane), m3 = vload16(0, in + (12 + j) * plane);
+        s[j] = m0 + m1 + m2;
+        s[4 + j] = m1 - m2 - m3;
+    }
+    const float b = has_bias ? bias[o] : 0.0f;
+    float r[4][16]; /* (A^T M) A: [i*2 + j][lane] */
+    for (int i = 0; i < 2; i++) {
+        vstore16(s[4 * i] + s[4 * i + 1] + s[4 * i + 2] + b, 0, r[2 * i]);
+        vstore16(s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3] + b, 0, r[2 * i + 1]);
+    }
+    const int lanes = min(16, P - p0);
+    for (int l = 0; l < lanes; l++) {
+        const int p = p0 + l, n = p / T, q = p - n * T, ty = q / TW, tx = q - ty * TW;
+        const int oy = 2 * ty, ox = 2 * tx;
+        __global float *plane_y = y + ((size_t)(n0 + n) * Co + o) * OH * OW;
+        for (int i = 0; i < 2 && oy + i < OH; i++)
+            for (int j = 0; j < 2 && ox + j < OW; j++)
+                plane_y[(oy + i) * OW + ox + j] = r[2 * i + j][l];
+    }
+}
