@@ -17,7 +17,10 @@
 #include "ops.h"
 
 /* Floats of V (16 * tiles * Ci) per chunk; a chunk has at least one image. */
+#ifndef CHUNK_FLOATS
 #define CHUNK_FLOATS (2 << 20)
+#endif
+
 
 static int tiles(int out)
 {
@@ -64,7 +67,7 @@ static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s
     FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_weights", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(co), FN_ARG(ci), FN_ARG(s_o), FN_ARG(s_c), FN_ARG(rot),
                           FN_ARG(w), FN_ARG(u), (size_t)0));
-    size_t gw[2] = {(size_t)ci, (size_t)co};
+    size_t gw[2] = {((size_t)ci + 63) / 64, (size_t)co};
     FN_TRY(fn_launch_auto(dev, k, 2, gw));
 
     int has_bias = bias != NULL;
