@@ -7,6 +7,9 @@
  *   wino_weights  U[xi][o][c] = (G g(o, c) G^T)[xi]            (Co, Ci) row-major per xi
  *   wino_input    V[xi][t][c][l] = (B^T d(c, 16t + l) B)[xi]   16-column panels
  *   wino_output   y(n, o, 2ty + i, 2tx + j) = (A^T M(o, tile) A)[i][j] + bias(o)
+ * and for the weight gradient, dU_xi (Co, Ci) = dM_xi . V_xi^T (fn_gemm_nt):
+ *   wino_dy       dM[xi][t][o][l] = (A dy(o, 16t + l) A^T)[xi], dy's 2x2 tile
+ *   wino_dw       dw(o, c) += G^T dU(o, c) G
  * V and M are in the packed-panel layout of kernels/gemm.cl (16 tiles of one
  * channel contiguous), so the products read and write them as whole vectors
  * and the transforms work on 16 tiles at once, one float16 per position.
@@ -22,8 +25,8 @@
  *
  * On a GPU: the CPU path (tests force it there under oclgrind). Launched with
  * fn_launch_auto: single items on CPUs, groups of about 64 along dimension 0
- * on a GPU: wino_weights 64 filters of one output channel, wino_input one channel of one
- * panel of 16 tiles, wino_output one output channel of one panel (8 panels
+ * on a GPU: wino_weights and wino_dw 64 filters of one output channel, wino_input one channel of one
+ * panel of 16 tiles, wino_output and wino_dy one output channel of one panel (8 panels
  * per item measured 1.5 to 2 times slower on 2 Zen 3 cores). */
 
 /* U from w: filter (o, c) at w[o*s_o + c*s_c], taps kh*3 + kw, read
@@ -64,10 +67,10 @@ __kernel void wino_weights(const int Co, const int Ci, const int s_o, const int 
 /* V for channel c of panel t: the 4x4 patches of its 16 tiles gathered lane
  * by lane (zeros outside the input), then transformed as float16s.
  * The chunk is images n0.. of x (Ci planes H x W each), N of them; the
- * panels of one xi are Pp*Ci floats long. */
+ * panels of position xi start at v + xi*vs (vs >= Pp*Ci). */
 __kernel void wino_input(const int N, const int Ci, const int H, const int W, const int pad,
                          const int TH, const int TW, const int Pp, const int n0,
-                         __global const float *x, __global float *v)
+                         __global const float *x, __global float *v, const int vs)
 {
     const int c = get_global_id(0), t = get_global_id(1);
     const int T = TH * TW, P = N * T, p0 = t * 16;
@@ -112,7 +115,7 @@ __kernel void wino_input(const int N, const int Ci, const int H, const int W, co
         e[8 + j] = d2 - d1;
         e[12 + j] = d1 - d3;
     }
-    const size_t plane = (size_t)Pp * Ci;
+    const size_t plane = (size_t)vs;
     __global float *out = v + ((size_t)t * Ci + c) * 16;
     for (int i = 0; i < 4; i++) { /* (B^T d) B */
         const float16 e0 = e[4 * i], e1 = e[4 * i + 1], e2 = e[4 * i + 2], e3 = e[4 * i + 3];
@@ -123,17 +126,18 @@ __kernel void wino_input(const int N, const int Ci, const int H, const int W, co
     }
 }
 
-/* Images n0..n0+N-1 of y (Co planes OH x OW each) from M for
- * output channel o of panel t, adding bias[o] when has_bias. */
+/* Images n0..n0+N-1 of y (Co planes OH x OW each) from M (position xi at
+ * m + xi*ms) for output channel o of panel t, adding bias[o] when has_bias. */
 __kernel void wino_output(const int N, const int Co, const int OH, const int OW, const int TH,
                           const int TW, const int Pp, const int n0, __global const float *m,
-                          __global const float *bias, const int has_bias, __global float *y)
+                          __global const float *bias, const int has_bias, __global float *y,
+                          const int ms)
 {
     const int o = get_global_id(0), t = get_global_id(1);
     const int T = TH * TW, P = N * T, p0 = t * 16;
     if (o >= Co || p0 >= P)
         return;
-    const size_t plane = (size_t)Pp * Co;
+    const size_t plane = (size_t)ms;
     __global const float *in = m + ((size_t)t * Co + o) * 16;
     float16 s[8]; /* A^T M: 2 x 4 */
     for (int j = 0; j < 4; j++) {
@@ -156,5 +160,68 @@ __kernel void wino_output(const int N, const int Co, const int OH, const int OW,
         for (int i = 0; i < 2 && oy + i < OH; i++)
             for (int j = 0; j < 2 && ox + j < OW; j++)
                 plane_y[(oy + i) * OW + ox + j] = r[2 * i + j][l];
+    }
+}
+
+/* dM for output channel o of panel t: the adjoint of wino_output, from the
+ * 2x2 tiles of dy (zeros past the edge and past the last tile). */
+__kernel void wino_dy(const int N, const int Co, const int OH, const int OW, const int TH,
+                      const int TW, const int n0, __global const float *dy, __global float *m,
+                      const int ms)
+{
+    const int o = get_global_id(0), t = get_global_id(1);
+    const int T = TH * TW, P = N * T, p0 = t * 16;
+    if (o >= Co || p0 >= P)
+        return;
+    float d[4][16]; /* [i*2 + j][lane] */
+    for (int l = 0; l < 16; l++) {
+        const int p = p0 + l, n = p / T, q = p - n * T, ty = q / TW, tx = q - ty * TW;
+        const int oy = 2 * ty, ox = 2 * tx;
+        __global const float *plane = dy + ((size_t)(n0 + n) * Co + o) * OH * OW;
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                d[2 * i + j][l] =
+                    p < P && oy + i < OH && ox + j < OW ? plane[(oy + i) * OW + ox + j] : 0.0f;
+    }
+    const float16 d00 = vload16(0, d[0]), d01 = vload16(0, d[1]);
+    const float16 d10 = vload16(0, d[2]), d11 = vload16(0, d[3]);
+    /* A dy: 4 x 2, rows (y0, y0 + y1, y0 - y1, -y1) */
+    const float16 e[8] = {d00, d01, d00 + d10, d01 + d11, d00 - d10, d01 - d11, -d10, -d11};
+    const size_t plane = (size_t)ms;
+    __global float *out = m + ((size_t)t * Co + o) * 16;
+    for (int i = 0; i < 4; i++) { /* (A dy) A^T */
+        const float16 e0 = e[2 * i], e1 = e[2 * i + 1];
+        vstore16(e0, 0, out + (4 * i + 0) * plane);
+        vstore16(e0 + e1, 0, out + (4 * i + 1) * plane);
+        vstore16(e0 - e1, 0, out + (4 * i + 2) * plane);
+        vstore16(-e1, 0, out + (4 * i + 3) * plane);
+    }
+}
+
+/* dw (Co, Ci, 3, 3) += G^T dU G, dU[xi] (Co, Ci) row-major; the adjoint of
+ * wino_weights (unrotated), 64 filters of one output channel per item. */
+__kernel void wino_dw(const int Co, const int Ci, __global const float *u, __global float *dw)
+{
+    const int c0 = get_global_id(0) * 64, o = get_global_id(1);
+    if (c0 >= Ci || o >= Co)
+        return;
+    const size_t plane = (size_t)Co * Ci;
+    for (int c = c0; c < min(Ci, c0 + 64); c++) {
+        __global const float *at = u + (size_t)o * Ci + c;
+        float f[12]; /* G^T dU: 3 x 4 */
+        for (int j = 0; j < 4; j++) {
+            const float u0 = at[j * plane], u1 = at[(4 + j) * plane];
+            const float u2 = at[(8 + j) * plane], u3 = at[(12 + j) * plane];
+            f[j] = u0 + 0.5f * (u1 + u2);
+            f[4 + j] = 0.5f * (u1 - u2);
+            f[8 + j] = 0.5f * (u1 + u2) + u3;
+        }
+        __global float *g = dw + ((size_t)o * Ci + c) * 9;
+        for (int a = 0; a < 3; a++) { /* (G^T dU) G */
+            const float f0 = f[4 * a], f1 = f[4 * a + 1], f2 = f[4 * a + 2], f3 = f[4 * a + 3];
+            g[3 * a] += f0 + 0.5f * (f1 + f2);
+            g[3 * a + 1] += 0.5f * (f1 - f2);
+            g[3 * a + 2] += 0.5f * (f1 + f2) + f3;
+        }
     }
 }
