@@ -343,6 +343,62 @@ static void test_augment(int H, int W, int pad_opt, int want_pad, int flip_opt, 
     fn_dataset_free(d);
 }
 
+/* Under data parallelism each rank fills only its rows of every batch
+ * (fn_shard_rows), and those rows are the single process's, augmentation
+ * included; together the ranks cover every row once. 3 ranks, a batch of
+ * 7 and a last partial batch of 2 (one rank gets no row of it). */
+static void test_shards(void)
+{
+    fn_dataset *d = make(23, 1, 5, 4, 3);
+    size_t per = 20;
+    fn_loader_opts o = plain(7);
+    o.shuffle = 1;
+    o.augment = 1;
+    o.pad = 1;
+    fn_loader *all = NULL;
+    CHECK_OK(fn_loader_create(d, &o, &all));
+    epoch_data ref = run_epoch(all, 2, 0, per);
+    fn_loader_free(all);
+    int covered[23] = {0};
+    for (int r = 0; r < 3; r++) {
+        o.rank = r;
+        o.ranks = 3;
+        fn_loader *l = NULL;
+        CHECK_OK(fn_loader_create(d, &o, &l));
+        CHECK_OK(fn_loader_start(l, 2, 0));
+        int b = 0, start = 0, rows_same = 1, counts_same = 1;
+        for (;; b++) {
+            const float *x;
+            const int32_t *y;
+            int count;
+            CHECK_OK(fn_loader_next(l, &x, &y, &count));
+            if (count == 0) break;
+            counts_same &= b < ref.batches && count == ref.counts[b];
+            int first, rows;
+            fn_shard_rows(count, r, 3, &first, &rows);
+            for (int i = first; i < first + rows; i++) {
+                rows_same &=
+                    y[i] == ref.y[start + i] &&
+                    memcmp(x + i * per, ref.x + (start + i) * per, per * sizeof(float)) == 0;
+                covered[start + i]++;
+            }
+            start += count;
+        }
+        CHECK(b == ref.batches && counts_same, "rank %d: the global batches and counts", r);
+        CHECK(rows_same, "rank %d: its rows are the single process's", r);
+        fn_loader_free(l);
+    }
+    int once = 1;
+    for (int i = 0; i < 23; i++)
+        once &= covered[i] == 1;
+    CHECK(once, "the 3 ranks fill every row of the epoch exactly once");
+    o.rank = 3;
+    fn_loader *bad = NULL;
+    CHECK(fn_loader_create(d, &o, &bad) == FN_ERR_ARG && !bad, "rank 3 of 3 refused");
+    epoch_free(&ref);
+    fn_dataset_free(d);
+}
+
 int main(void)
 {
     test_order();
@@ -351,5 +407,6 @@ int main(void)
     test_augment(4, 5, 1, 1, 0, 1);   /* explicit pad 1, flip on by augment */
     test_augment(16, 3, 0, 2, -1, 0); /* default pad H/8 = 2, flip off */
     test_augment(4, 4, -1, 0, 0, 1);  /* no crop, flip only */
+    test_shards();
     return check_summary("loader");
 }

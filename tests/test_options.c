@@ -188,10 +188,42 @@ static void state_round_trip(void)
     free(json);
 }
 
+/* What MPI ranks must agree on: every saved option changes the hash (the
+ * table feeds it, so an option added later is covered without a line of
+ * its own); where to run does not. */
+static void hash_covers(void)
+{
+    static const char *const changed[][2] = {
+        {"model", "resnet18"}, {"data", "cifar10:/x"}, {"lr", "0.05"},
+        {"epochs", "3"},       {"seed", "7"},          {"keep-epochs", "2"},
+        {"sync-bn", ""},       {"alpha", "0"},         {"warmup-epochs", "2"},
+        {"save-every", "9"},   {"no-shuffle", ""},     {"multiwarm", "softmax"},
+    };
+    fn_train_config a;
+    fn_train_config_default(&a);
+    uint64_t h0 = fn_train_config_hash(&a);
+    for (size_t k = 0; k < sizeof changed / sizeof changed[0]; k++) {
+        fn_train_config c;
+        fn_train_config_default(&c);
+        int i = fn_train_option_find(changed[k][0]);
+        CHECK(i >= 0, "option %s exists", changed[k][0]);
+        if (i < 0) continue;
+        CHECK_OK(fn_train_option_set(&c, i, changed[k][1]));
+        CHECK(fn_train_config_hash(&c) != h0, "--%s changes the ranks' hash", changed[k][0]);
+    }
+    fn_train_config c;
+    fn_train_config_default(&c);
+    c.device = "1";
+    CHECK(fn_train_config_hash(&c) == h0, "--device does not change it");
+    c.out_dir = "elsewhere";
+    CHECK(fn_train_config_hash(&c) != h0, "the output folder does");
+}
+
 int main(void)
 {
     defaults();
     options();
     state_round_trip();
+    hash_covers();
     return check_summary("test_options");
 }

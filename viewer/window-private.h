@@ -74,6 +74,8 @@ void fnv_window_submit_dataset(FnvWindow *self, const char *spec, const char *sp
 void fnv_window_load(FnvWindow *self, const char *path, int slot, int replace);
 /* Schedules the screenshot asked for once nothing is pending (window-actions.c). */
 void fnv_window_maybe_screenshot(FnvWindow *self);
+/* window-bind.c: the properties bound to their controls (once, at init). */
+void fnv_window_bind_controls(FnvWindow *self);
 /* window-actions.c: installs the win.* actions (class_init) and the drop
  * target (init). */
 void fnv_window_class_install_actions(GtkWidgetClass *wc);

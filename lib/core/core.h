@@ -220,6 +220,16 @@ uint32_t fn_rng_below(fn_rng *r, uint32_t n); /* uniform in [0, n) */
 float fn_rng_uniform(fn_rng *r);              /* uniform in [0, 1) */
 float fn_rng_normal(fn_rng *r);               /* standard normal */
 
+/* Data parallelism: the rows [first, first + count) of a batch of n that
+ * rank `rank` of `ranks` works on (the loader fills them, the trainer
+ * steps on them). */
+static inline void fn_shard_rows(int n, int rank, int ranks, int *first, int *count)
+{
+    int a = (int)((long)n * rank / ranks), b = (int)((long)n * (rank + 1) / ranks);
+    *first = a;
+    *count = b - a;
+}
+
 /* 64-bit FNV-1a, used for cache keys and checksums. */
 uint64_t fn_hash64(uint64_t h, const void *data, size_t n);
 #define FN_HASH_INIT 1469598103934665603ULL

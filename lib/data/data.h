@@ -113,6 +113,11 @@ typedef struct {
     /* Horizontal flip with probability 0.5: > 0 on, 0 = on when augment is
      * set, < 0 off. */
     int flip;
+    /* Data parallelism over `ranks` processes (0 or 1: none): this one, rank
+     * `rank`, fills only its rows of each batch (fn_shard_rows); the other
+     * rows' memory is left as it is and must not be read. The batch counts
+     * and the order stay the global ones. */
+    int rank, ranks;
 } fn_loader_opts;
 
 /* The dataset must outlive the loader. */

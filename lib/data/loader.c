@@ -22,7 +22,7 @@ typedef struct {
 
 struct fn_loader {
     const fn_dataset *d;
-    int batch, shuffle, drop_last, batches, pad, flip;
+    int batch, shuffle, drop_last, batches, pad, flip, rank, ranks;
     uint64_t seed;
     float scale[3], shift[3]; /* x * scale - shift == (x / 255 - mean) / std */
     int *perm;                /* this epoch's order of dataset indices */
@@ -50,7 +50,11 @@ static void fill_batch(fn_loader *l, slot *s, int b)
     int C = d->c, H = d->h, W = d->w, start = b * l->batch;
     int count = d->n - start < l->batch ? d->n - start : l->batch;
     size_t plane = (size_t)H * W;
-    for (int i = 0; i < count; i++) {
+    /* Under data parallelism only this rank's rows: decoding and augmenting
+     * the others' would cost every rank the whole batch's host time. */
+    int lo = 0, rows = count;
+    if (l->ranks > 1) fn_shard_rows(count, l->rank, l->ranks, &lo, &rows);
+    for (int i = lo; i < lo + rows; i++) {
         int idx = l->perm[start + i];
         const uint8_t *img = d->images + (size_t)idx * C * plane;
         float *out = s->images + (size_t)i * C * plane;
@@ -115,6 +119,8 @@ fn_status fn_loader_create(const fn_dataset *d, const fn_loader_opts *o, fn_load
     if (!d || !o) return fn_error(FN_ERR_ARG, "fn_loader_create: NULL argument");
     if (o->batch < 1)
         return fn_error(FN_ERR_ARG, "loader: batch size %d, must be at least 1", o->batch);
+    if (o->ranks > 1 && (o->rank < 0 || o->rank >= o->ranks))
+        return fn_error(FN_ERR_ARG, "loader: rank %d of %d", o->rank, o->ranks);
     if (o->pad > FN_MAX_IMAGE_SIDE)
         return fn_error(FN_ERR_ARG, "loader: padding %d is too large", o->pad);
     float mean[3], std[3];
@@ -133,6 +139,8 @@ fn_status fn_loader_create(const fn_dataset *d, const fn_loader_opts *o, fn_load
     l->batch = o->batch;
     l->shuffle = o->shuffle;
     l->drop_last = o->drop_last;
+    l->rank = o->rank;
+    l->ranks = o->ranks;
     l->seed = o->seed;
     l->pad = o->pad > 0 ? o->pad : (o->pad == 0 && o->augment ? d->h / 8 : 0);
     l->flip = o->flip > 0 || (o->flip == 0 && o->augment);

@@ -238,6 +238,48 @@ void fn_train_config_default(fn_train_config *c)
 
 /* The object a key goes into ("loss.kind": o's "loss", created at its first
  * key) and the key's own name there. */
+/* The bytes a row's field holds (STR: the pointer; hashed by its text). */
+static size_t kind_size(int kind)
+{
+    switch (kind) {
+    case LONG:
+        return sizeof(long);
+    case U64:
+        return sizeof(uint64_t);
+    case FLOAT:
+        return sizeof(float);
+    case STR:
+        return sizeof(const char *);
+    case LIST:
+        return sizeof(fn_schedule_opts);
+    case AUTHORS:
+        return sizeof(fn_loss_opts);
+    default:
+        return sizeof(int);
+    }
+}
+
+/* Every saved row: the state keeps exactly what a resume needs to make the
+ * same steps, so the same rows are what ranks must agree on, and a new row
+ * joins the hash without a line of its own. (LIST hashes the whole
+ * fn_schedule_opts: 4-byte fields, no padding.) */
+uint64_t fn_train_options_hash(uint64_t h, const fn_train_config *c)
+{
+    for (int k = 0; k < N_ROWS; k++) {
+        const row *r = &rows[k];
+        if (!r->key) continue;
+        const void *p = cfield(c, r);
+        if (r->kind == STR) {
+            const char *s = *(const char *const *)p;
+            s = s ? s : "";
+            h = fn_hash64(h, s, strlen(s) + 1);
+        } else {
+            h = fn_hash64(h, p, kind_size(r->kind));
+        }
+    }
+    return h;
+}
+
 static cJSON *key_object(cJSON *o, const char *key, const char **k)
 {
     const char *dot = strchr(key, '.');

@@ -79,31 +79,16 @@ static uint64_t hash_str(uint64_t h, const char *s)
 
 uint64_t fn_train_config_hash(const fn_train_config *c)
 {
-    /* What decides the update of every step; not device, progress, stop
-     * (where and how it is watched) nor max_steps and save_every, which
-     * are equal anyway when the ranks come from one command line. */
+    /* What decides the update of every step: the saved options of
+     * options.def (not device, progress, stop: where and how it is
+     * watched), plus what the table does not save: the output folder,
+     * max_steps (equal anyway when the ranks come from one command line)
+     * and SGD's dampening, which has no option. */
     uint64_t h = FN_HASH_INIT;
-    h = hash_str(h, c->arch);
-    h = hash_str(h, c->data);
-    h = hash_str(h, c->baseline);
-    h = hash_str(h, c->init);
     h = hash_str(h, c->out_dir);
-    h = HASH(h, c->small_stem);
-    h = HASH(h, c->width);
-    h = HASH(h, c->limit_train);
-    h = HASH(h, c->limit_test);
-    h = HASH(h, c->loss); /* ten 4-byte fields: no padding */
-    h = HASH(h, c->epochs);
-    h = HASH(h, c->batch);
-    h = HASH(h, c->sgd); /* 4-byte fields only: no padding */
-    h = HASH(h, c->sched);
-    h = HASH(h, c->seed);
     h = HASH(h, c->max_steps);
-    h = HASH(h, c->save_every);
-    h = HASH(h, c->augment);
-    h = HASH(h, c->shuffle);
-    h = HASH(h, c->sync_bn);
-    return h;
+    h = HASH(h, c->sgd); /* 4-byte fields only: no padding */
+    return fn_train_options_hash(h, c);
 }
 
 fn_status fn_dp_agree(const fn_comm *comm, fn_status st, uint64_t hash)
@@ -208,9 +193,7 @@ void fn_dp_free(fn_dp *dp)
 
 void fn_dp_shard(const fn_dp *dp, int n, int *first, int *count)
 {
-    int a = (int)((long)n * dp->rank / dp->size), b = (int)((long)n * (dp->rank + 1) / dp->size);
-    *first = a;
-    *count = b - a;
+    fn_shard_rows(n, dp->rank, dp->size, first, count);
 }
 
 /* Enqueues the reads of bucket k's tensors into the staging buffer. */

@@ -160,6 +160,8 @@ static fn_status setup(run *r, int resume)
     lo.shuffle = c->shuffle;
     lo.augment = c->augment < 0 ? !mnist_like(d) : c->augment;
     lo.seed = c->seed;
+    lo.rank = r->rank;
+    lo.ranks = r->comm->size(r->comm);
     memcpy(lo.mean, meta->mean, sizeof lo.mean);
     memcpy(lo.std, meta->std, sizeof lo.std);
     FN_TRY(fn_loader_create(d, &lo, &r->loader));

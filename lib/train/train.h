@@ -124,6 +124,8 @@ void fn_train_state_free(fn_train_state *s);
  * into s->c (strings into s->strings), both driven by options.def. */
 char *fn_train_config_json(const fn_train_config *c);
 fn_status fn_train_config_parse(const char *json, const char *path, fn_train_state *s);
+/* h with every saved option of c (the rows of options.def with a key). */
+uint64_t fn_train_options_hash(uint64_t h, const fn_train_config *c);
 /* Writes path from host copies of m's parameters and momentum buffers
  * (mom[i] for trainable parameters, else NULL). */
 fn_status fn_train_state_write(const fn_model *m, float *const *params, float *const *mom,
