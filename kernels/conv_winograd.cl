@@ -64,8 +64,39 @@ __kernel void wino_weights(const int Co, const int Ci, const int s_o, const int 
     }
 }
 
+/* (B^T d B) of 16 tiles, d[4i + j] their patches' (row i, column j) as
+ * float16s, stored as one float16 per position xi, `plane` apart. */
+inline void input_store(const float16 *d, __global float *out, const size_t plane)
+{
+    float16 e[16]; /* B^T d */
+    for (int j = 0; j < 4; j++) {
+        const float16 d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
+        e[j] = d0 - d2;
+        e[4 + j] = d1 + d2;
+        e[8 + j] = d2 - d1;
+        e[12 + j] = d1 - d3;
+    }
+    for (int i = 0; i < 4; i++) { /* (B^T d) B */
+        const float16 e0 = e[4 * i], e1 = e[4 * i + 1], e2 = e[4 * i + 2], e3 = e[4 * i + 3];
+        vstore16(e0 - e2, 0, out + (4 * i + 0) * plane);
+        vstore16(e1 + e2, 0, out + (4 * i + 1) * plane);
+        vstore16(e2 - e1, 0, out + (4 * i + 2) * plane);
+        vstore16(e1 - e3, 0, out + (4 * i + 3) * plane);
+    }
+}
+
+/* Whether a full panel at p0 is whole segments of tile rows: TW a multiple
+ * or a divisor of 16 (every ResNet-18 layer at 32x32: 16, 8, 4, 2 tiles). */
+inline int whole_rows(const int TW, const int p0, const int P)
+{
+    return (TW % 16 == 0 || 16 % TW == 0) && p0 + 16 <= P;
+}
+
 /* V for channel c of panel t: the 4x4 patches of its 16 tiles gathered lane
- * by lane (zeros outside the input), then transformed as float16s.
+ * by lane (zeros outside the input), then transformed as float16s. (Reading
+ * a whole tile row's input rows once and taking the patches' columns as the
+ * even and odd lanes measured no faster: the padding puts every row of a
+ * 32-wide layer on the bounds-checked path.)
  * The chunk is images n0.. of x (Ci planes H x W each), N of them; the
  * panels of position xi start at v + xi*vs (vs >= Pp*Ci). */
 __kernel void wino_input(const int N, const int Ci, const int H, const int W, const int pad,
@@ -76,6 +107,9 @@ __kernel void wino_input(const int N, const int Ci, const int H, const int W, co
     const int T = TH * TW, P = N * T, p0 = t * 16;
     if (c >= Ci || p0 >= P)
         return;
+    const size_t plane = (size_t)vs;
+    __global float *out = v + ((size_t)t * Ci + c) * 16;
+    float16 dv[16];
     float d[16][16]; /* [position][lane] */
     for (int l = 0; l < 16; l++) {
         const int p = p0 + l;
@@ -106,24 +140,9 @@ __kernel void wino_input(const int N, const int Ci, const int H, const int W, co
             }
         }
     }
-    float16 e[16]; /* B^T d */
-    for (int j = 0; j < 4; j++) {
-        const float16 d0 = vload16(0, d[j]), d1 = vload16(0, d[4 + j]);
-        const float16 d2 = vload16(0, d[8 + j]), d3 = vload16(0, d[12 + j]);
-        e[j] = d0 - d2;
-        e[4 + j] = d1 + d2;
-        e[8 + j] = d2 - d1;
-        e[12 + j] = d1 - d3;
-    }
-    const size_t plane = (size_t)vs;
-    __global float *out = v + ((size_t)t * Ci + c) * 16;
-    for (int i = 0; i < 4; i++) { /* (B^T d) B */
-        const float16 e0 = e[4 * i], e1 = e[4 * i + 1], e2 = e[4 * i + 2], e3 = e[4 * i + 3];
-        vstore16(e0 - e2, 0, out + (4 * i + 0) * plane);
-        vstore16(e1 + e2, 0, out + (4 * i + 1) * plane);
-        vstore16(e2 - e1, 0, out + (4 * i + 2) * plane);
-        vstore16(e1 - e3, 0, out + (4 * i + 3) * plane);
-    }
+    for (int k = 0; k < 16; k++)
+        dv[k] = vload16(0, d[k]);
+    input_store(dv, out, plane);
 }
 
 /* Images n0..n0+N-1 of y (Co planes OH x OW each) from M (position xi at
@@ -147,11 +166,43 @@ __kernel void wino_output(const int N, const int Co, const int OH, const int OW,
         s[4 + j] = m1 - m2 - m3;
     }
     const float b = has_bias ? bias[o] : 0.0f;
-    float r[4][16]; /* (A^T M) A: [i*2 + j][lane] */
+    float16 rv[4]; /* (A^T M) A: [i*2 + j] */
     for (int i = 0; i < 2; i++) {
-        vstore16(s[4 * i] + s[4 * i + 1] + s[4 * i + 2] + b, 0, r[2 * i]);
-        vstore16(s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3] + b, 0, r[2 * i + 1]);
+        rv[2 * i] = s[4 * i] + s[4 * i + 1] + s[4 * i + 2] + b;
+        rv[2 * i + 1] = s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3] + b;
     }
+    if (OH % 2 == 0 && OW % 2 == 0 && whole_rows(TW, p0, P)) {
+        /* Whole tile-row segments, every 2x2 tile inside: output row i of a
+         * segment is its tiles' (i, 0) and (i, 1) interleaved, 2*seg
+         * contiguous floats (vector stores instead of 64 scalar ones with a
+         * division per lane: about half the time, measured). */
+        const int seg = TW >= 16 ? 16 : TW;
+        for (int i = 0; i < 2; i++) {
+            float row[32];
+            vstore16(shuffle2(rv[2 * i], rv[2 * i + 1],
+                              (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)),
+                     0, row);
+            vstore16(shuffle2(rv[2 * i], rv[2 * i + 1],
+                              (uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)),
+                     0, row + 16);
+            for (int s0 = 0; s0 < 16; s0 += seg) {
+                const int n = (p0 + s0) / T, q = p0 + s0 - n * T, ty = q / TW, tx = q - ty * TW;
+                __global float *dst = y + ((size_t)(n0 + n) * Co + o) * OH * OW +
+                                      (size_t)(2 * ty + i) * OW + 2 * tx;
+                const float *src = row + 2 * s0;
+                if (seg >= 8)
+                    for (int e = 0; e < 2 * seg; e += 16)
+                        vstore16(vload16(0, src + e), 0, dst + e);
+                else
+                    for (int e = 0; e < 2 * seg; e += 2)
+                        vstore2(vload2(0, src + e), 0, dst + e);
+            }
+        }
+        return;
+    }
+    float r[4][16]; /* [i*2 + j][lane] */
+    for (int k = 0; k < 4; k++)
+        vstore16(rv[k], 0, r[k]);
     const int lanes = min(16, P - p0);
     for (int l = 0; l < lanes; l++) {
         const int p = p0 + l, n = p / T, q = p - n * T, ty = q / TW, tx = q - ty * TW;

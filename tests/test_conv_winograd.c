@@ -3,7 +3,8 @@
  *  - the three entry points (forward with and without bias, the input
  *    gradient, the weight gradient accumulating) over every 3x3 stride-1 shape of the shared sweep and more:
  *    odd sizes, pads 0 to 2, channels off multiples of the 6 x 16 tiles,
- *    batch 1, one tile, several chunks of images; every scratch slot
+ *    batch 1, one tile, several chunks of images, tile rows of 1, 2, 4, 8,
+ *    15, 16 and 32 tiles (the transforms' whole-row paths and the rest); every scratch slot
  *    poisoned with NaN first, dx and y started from garbage;
  *  - the dispatch: fn_conv_forward/backward take it (its kernels run) only
  *    where fn_conv_winograd_applies and dev->winograd is set, and give the
@@ -191,12 +192,19 @@ static const fn_conv_shape extra[] = {
     {1, 3, 3, 3, 2, 3, 3, 1, 0, 1},     /* one output */
     {2, 33, 2, 2, 40, 3, 3, 1, 1, 1},   /* 2x2 planes: one tile per image */
     {9, 16, 64, 64, 16, 3, 3, 1, 1, 1}, /* more images than one chunk holds */
+    {2, 16, 6, 6, 16, 3, 3, 1, 2, 1},   /* pad 2, rows of 4 tiles */
+    {2, 8, 10, 10, 8, 3, 3, 1, 0, 1},   /* unpadded, rows of 4 tiles */
+    {20, 4, 1, 3, 5, 3, 3, 1, 1, 1},    /* one output row: patches half outside */
+    {17, 3, 2, 1, 4, 3, 3, 1, 1, 1},    /* rows of one tile */
+    {3, 5, 14, 30, 6, 3, 3, 1, 1, 1},   /* rows of 15 tiles: panels across rows */
 };
 
 static const fn_conv_shape small_extra[] = {
     {2, 3, 5, 3, 4, 3, 3, 1, 1, 1},
     {1, 2, 4, 4, 3, 3, 3, 1, 2, 1},
     {2, 17, 3, 3, 7, 3, 3, 1, 1, 1},
+    {1, 2, 8, 8, 3, 3, 3, 1, 1, 1}, /* whole rows of 4 tiles */
+    {1, 2, 4, 32, 2, 3, 3, 1, 1, 1}, /* rows of 16 tiles */
 };
 
 static void run_sweep(fn_device *dev, fn_rng *r)
