@@ -175,7 +175,7 @@ __kernel void wino_output(const int N, const int Co, const int OH, const int OW,
         /* Whole tile-row segments, every 2x2 tile inside: output row i of a
          * segment is its tiles' (i, 0) and (i, 1) interleaved, 2*seg
          * contiguous floats (vector stores instead of 64 scalar ones with a
-         * division per lane: about half the time, measured). */
+         * division per lane: 30-47% less time, measured). */
         const int seg = TW >= 16 ? 16 : TW;
         for (int i = 0; i < 2; i++) {
             float row[32];
