@@ -234,22 +234,27 @@ int main(void)
     fn_conv_shape big = {2, 24, 24, 24, 20, 3, 3, 1, 1, 1}, thin = {2, 8, 24, 24, 20, 3, 3, 1, 1, 1};
     fn_conv_shape few = {2, 24, 8, 8, 20, 3, 3, 1, 1, 1};  /* 128 positions: direct */
     fn_conv_shape strided = {2, 24, 24, 24, 20, 3, 3, 2, 1, 1};
-    if (small) big = (fn_conv_shape){1, 16, 32, 32, 16, 3, 3, 1, 1, 1};
+    /* Small-shape mode (a simulated GPU, where this path runs only when a
+     * test forces it) leaves the dispatch out: its smallest eligible shape
+     * (1024 output positions) is the test's largest, and the whole test with
+     * it took 340 s per oclgrind pass. */
     dev->winograd = 1;
-    check_dispatch(dev, &r, big, 1);
     if (!small) {
+        check_dispatch(dev, &r, big, 1);
         check_dispatch(dev, &r, thin, 0);
         check_dispatch(dev, &r, strided, 0);
         check_dispatch(dev, &r, few, 0);
         check_shape(dev, &r, big);
         check_rule(dev, &r, big);
     }
-    dev->winograd = 0;
-    check_dispatch(dev, &r, big, 0);
-    dev->gemm_path = FN_GEMM_CLBLAST; /* GPUs' path: never Winograd */
-    dev->winograd = 1;
-    check_dispatch(dev, &r, big, 0);
-    dev->gemm_path = FN_GEMM_OWN;
+    if (!small) {
+        dev->winograd = 0;
+        check_dispatch(dev, &r, big, 0);
+        dev->gemm_path = FN_GEMM_CLBLAST; /* GPUs' path: never Winograd */
+        dev->winograd = 1;
+        check_dispatch(dev, &r, big, 0);
+        dev->gemm_path = FN_GEMM_OWN;
+    }
 
     if (!small) report_error(dev, &r, (fn_conv_shape){2, 64, 32, 32, 64, 3, 3, 1, 1, 1});
     dev->gemm_path = path;

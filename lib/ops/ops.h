@@ -122,7 +122,8 @@ fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_m
  *   conv_depthwise: direct kernels, groups == C == OC (every device)
  *   conv_winograd: F(2x2, 3x3) on our own GEMM, 3x3 stride 1 groups 1, the
  *     forward and both gradients (CPU devices, where
- *     fn_conv_winograd_applies: dev->winograd set, enough channels and tiles;
+ *     fn_conv_winograd_applies: dev->winograd set, enough channels and
+ *     output positions;
  *     the entry points themselves take any such shape with pad <= 2) */
 fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                                    const fn_conv_shape *s);
