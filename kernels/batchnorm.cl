@@ -191,7 +191,19 @@ __kernel void bn_apply(const int c, const int hw, const int run, const int plane
         yp[i] = act1(fma(xp[i], a, b), act);
 }
 
-/* Evaluation: the same with the running estimates, computed per run. */
+/* Batch norm at evaluation as y = a x + b per channel: a = gamma /
+ * sqrt(var + eps), b = beta - mean a. One function for bn_eval and bn_fold,
+ * so that a convolution with the batch norm folded into its store
+ * (epilogue.clh) computes the same fma as the two layers. */
+inline float2 eval_affine(const int ch, __global const float *gamma, __global const float *beta,
+                          __global const float *running_mean, __global const float *running_var,
+                          const float eps)
+{
+    const float a = gamma[ch] / sqrt(running_var[ch] + eps);
+    return (float2)(a, beta[ch] - running_mean[ch] * a);
+}
+
+/* Evaluation: bn_apply's pass with the running estimates (eval_affine), per run. */
 __kernel void bn_eval(const int c, const int hw, const int run, const int planes,
                       __global float *y, __global const float *x, __global const float *gamma,
                       __global const float *beta, __global const float *running_mean,
@@ -202,8 +214,8 @@ __kernel void bn_eval(const int c, const int hw, const int run, const int planes
     if (pl >= planes || i0 >= hw)
         return;
     const int ch = pl % c;
-    const float a = gamma[ch] / sqrt(running_var[ch] + eps);
-    const float b = beta[ch] - running_mean[ch] * a;
+    const float2 ab = eval_affine(ch, gamma, beta, running_mean, running_var, eps);
+    const float a = ab.x, b = ab.y;
     const size_t base = (size_t)pl * hw;
     __global const float *xp = x + base;
     __global float *yp = y + base;
@@ -295,4 +307,20 @@ __kernel void bn_backward_dx(const int c, const int hw, const int run, const int
         const float xhat = (xp[i] - mu) * is;
         d[i] = a * (g[i] - mdy - xhat * mdyx);
     }
+}
+
+/* ab (2, c): the affine of batch norm at evaluation (eval_affine), a then b,
+ * for a convolution's epilogue; with a convolution bias (has_bias) folded
+ * in, b += a bias. One item per channel. */
+__kernel void bn_fold(const int c, const int has_bias, __global float *ab,
+                      __global const float *bias, __global const float *gamma,
+                      __global const float *beta, __global const float *running_mean,
+                      __global const float *running_var, const float eps)
+{
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    const float2 v = eval_affine(ch, gamma, beta, running_mean, running_var, eps);
+    ab[ch] = v.x;
+    ab[c + ch] = has_bias ? fma(bias[ch], v.x, v.y) : v.y;
 }

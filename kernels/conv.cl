@@ -16,6 +16,8 @@
  * conv_bias_plane: a work-item owns one (n, oc) plane's sum, groups of about
  * 64 planes (fn_launch_auto); conv_bias_sum: a channel, groups of 64.
  * conv_pad is the CPU form of conv_pad_items (a plane per item). */
+#include "epilogue.clh"
+
 /* col (C*KH*KW, P) from x (N, C, H, W); P = N*OH*OW. Padding reads as 0. */
 __kernel void conv_im2col(const int rows, const int P, const int C, const int H, const int W,
                           const int KH, const int KW, const int stride, const int pad,
@@ -67,18 +69,17 @@ __kernel void conv_col2im(const int N, const int C, const int H, const int W, co
     dx[i] = acc;
 }
 
-/* y (N, OC, Q) = yt (OC, N*Q) transposed by blocks, plus b (OC) when has_bias. */
-__kernel void conv_to_nchw(const int N, const int OC, const int Q, const int has_bias,
+/* y (N, OC, Q) = yt (OC, N*Q) transposed by blocks, through the epilogue epi
+ * (epilogue.clh: the bias b (OC), or a batch norm folded in, then an
+ * activation). */
+__kernel void conv_to_nchw(const int N, const int OC, const int Q, const int epi,
                            __global const float *yt, __global const float *b, __global float *y)
 {
     const size_t i = get_global_id(0);
     if (i >= (size_t)N * OC * Q)
         return;
     const int q = (int)(i % Q), o = (int)((i / Q) % OC), n = (int)(i / Q / OC);
-    float v = yt[(size_t)o * N * Q + (size_t)n * Q + q];
-    if (has_bias)
-        v += b[o];
-    y[i] = v;
+    y[i] = epi1(yt[(size_t)o * N * Q + (size_t)n * Q + q], epi, b, o, OC);
 }
 
 /* dyt (OC, N*Q) = dy (N, OC, Q) rearranged: the inverse of conv_to_nchw. */

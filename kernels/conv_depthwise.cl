@@ -86,6 +86,7 @@ TAP16(__global)
 TAP16(__local)
 
 #include "pad_row.clh"
+#include "epilogue.clh"
 PAD_ROW(__local)
 
 /* Fills a padded plane (Hp, Wp) from in (H, W) as conv_pad does. */
@@ -110,7 +111,7 @@ static inline void fill_padded(__local float *o, __global const float *in, const
  *   dw       per plane, the sum of dy times each tap's inputs, then per channel. */
 __kernel void conv_dw_correlate(const int planes, const int C, const int Hp, const int Wp,
                                 const int KH, const int KW, const int stride, const int OH,
-                                const int OW, const int flip, const int has_bias,
+                                const int OW, const int flip, const int epi,
                                 __global const float *in, __global const float *w,
                                 __global const float *bias, __global float *out)
 {
@@ -124,7 +125,7 @@ __kernel void conv_dw_correlate(const int planes, const int C, const int Hp, con
     int offs[16];
     const int lanes = segment_lanes(q0, Q, OW, stride, Wp, offs);
     const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;
-    float16 acc = (float16)(has_bias ? bias[c] : 0.0f);
+    float16 acc = (float16)((epi & EPI_BIAS) ? bias[c] : 0.0f);
     for (int kh = 0; kh < KH; kh++)
         for (int kw = 0; kw < KW; kw++) {
             const int tap = kh * KW + kw;
@@ -132,6 +133,7 @@ __kernel void conv_dw_correlate(const int planes, const int C, const int Hp, con
             acc = fma(tap16___global(ip, Wp, OW, stride, oh0, ow0, kh, kw, lanes, offs), (float16)wv,
                       acc);
         }
+    acc = epi16(acc, epi & ~EPI_BIAS, bias, c, C);
     __global float *op = out + (size_t)pl * Q + q0;
     if (q0 + 16 <= Q) {
         vstore16(acc, 0, op);
@@ -184,7 +186,7 @@ __kernel void conv_dw_dw_sum(const int N, const int C, const int taps, __global 
 __kernel void conv_dw_plane(const int planes, const int C, const int H, const int W, const int Hp,
                             const int Wp, const int off_h, const int off_w, const int up,
                             const int KH, const int KW, const int stride, const int OH,
-                            const int OW, const int flip, const int has_bias,
+                            const int OW, const int flip, const int epi,
                             __global const float *in, __global const float *w,
                             __global const float *bias, __global float *out,
                             __local float *buf)
@@ -200,7 +202,7 @@ __kernel void conv_dw_plane(const int planes, const int C, const int H, const in
     for (int q0 = 0; q0 < Q; q0 += 16) {
         const int lanes = segment_lanes(q0, Q, OW, stride, Wp, offs);
         const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;
-        float16 acc = (float16)(has_bias ? bias[c] : 0.0f);
+        float16 acc = (float16)((epi & EPI_BIAS) ? bias[c] : 0.0f);
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++) {
                 const int tap = kh * KW + kw;
@@ -208,6 +210,7 @@ __kernel void conv_dw_plane(const int planes, const int C, const int H, const in
                 acc = fma(tap16___local(buf, Wp, OW, stride, oh0, ow0, kh, kw, lanes, offs),
                           (float16)wv, acc);
             }
+        acc = epi16(acc, epi & ~EPI_BIAS, bias, c, C);
         if (q0 + 16 <= Q) {
             vstore16(acc, 0, op + q0);
         } else {
@@ -246,3 +249,94 @@ __kernel void conv_dw_plane_dw(const int planes, const int H, const int W, const
         part[(size_t)pl * taps + tap] = sum16(acc);
     }
 }
+
+/* ---- 3x3, CPU: the common MobileNetV2 case without run-time branches -------
+ * conv_dw_plane's work for KH = KW = 3 at stride S (1 or 2) where a segment
+ * of 16 outputs is whole output rows or part of one: OW a multiple of 16
+ * (WC 16), or OW 8 with OH even (WC 8: two rows), or OW 4 with OH a multiple
+ * of 4 (WC 4: four rows). Stride, segment shape and taps are compile-time
+ * constants and the nine weights stay in registers, where the general kernel
+ * decides per tap (tap16) and reloads them. A work-item takes ppi planes in
+ * turn (the last item fewer), so that small planes (4x4: 16 outputs) do not
+ * pay a work-group each. Launched over ceil(planes / ppi) items, one per
+ * group. */
+#define DW3_ROW(S, p)                                                                              \
+    ((S) == 1 ? vload16(0, (p)) : (float16)(vload16(0, (p)).even, vload16(0, (p) + 16).even))
+#define DW3_LOAD(S, WC, p, rs)                                                                     \
+    ((WC) == 16  ? DW3_ROW(S, p)                                                                   \
+     : (WC) == 8 ? ((S) == 1 ? (float16)(vload8(0, (p)), vload8(0, (p) + (rs)))                    \
+                             : (float16)(vload16(0, (p)).even, vload16(0, (p) + (rs)).even))       \
+     : ((S) == 1 ? (float16)(vload4(0, (p)), vload4(0, (p) + (rs)), vload4(0, (p) + 2 * (rs)),     \
+                             vload4(0, (p) + 3 * (rs)))                                            \
+                 : (float16)(vload8(0, (p)).even, vload8(0, (p) + (rs)).even,                      \
+                             vload8(0, (p) + 2 * (rs)).even, vload8(0, (p) + 3 * (rs)).even)))
+#define DW3(NAME, S, WC)                                                                           \
+    __kernel void NAME(const int planes, const int ppi, const int C, const int H, const int W,    \
+                       const int Hp, const int Wp, const int off_h, const int off_w, const int up, \
+                       const int OH, const int OW, const int flip, const int epi,                 \
+                       __global const float *in, __global const float *w,                        \
+                       __global const float *bias, __global float *out, __local float *buf)      \
+    {                                                                                              \
+        const int p0 = get_global_id(0) * ppi, p1 = min(planes, p0 + ppi), Q = OH * OW;           \
+        const int rs = S * Wp; /* from one output row to the next */                             \
+        for (int pl = p0; pl < p1; pl++) {                                                         \
+            fill_padded(buf, in + (size_t)pl * H * W, H, W, Hp, Wp, off_h, off_w, up);             \
+            const int c = pl % C;                                                                  \
+            __global const float *wp = w + (size_t)c * 9;                                          \
+            float k[9];                                                                            \
+            for (int t = 0; t < 9; t++)                                                            \
+                k[t] = wp[flip ? 8 - t : t];                                                       \
+            const float16 b0 = (float16)((epi & EPI_BIAS) ? bias[c] : 0.0f);                       \
+            __global float *op = out + (size_t)pl * Q;                                             \
+            for (int q0 = 0; q0 < Q; q0 += 16) {                                                   \
+                const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;                                      \
+                __local const float *p = buf + oh0 * rs + ow0 * S;                                 \
+                float16 acc = b0;                                                                  \
+                _Pragma("unroll") for (int kh = 0; kh < 3; kh++)                                   \
+                    _Pragma("unroll") for (int kw = 0; kw < 3; kw++) acc =                         \
+                        fma(DW3_LOAD(S, WC, p + kh * Wp + kw, rs), (float16)k[kh * 3 + kw], acc); \
+                vstore16(epi16(acc, epi & ~EPI_BIAS, bias, c, C), 0, op + q0);                     \
+            }                                                                                      \
+        }                                                                                          \
+    }
+DW3(conv_dw3_s1_w16, 1, 16)
+DW3(conv_dw3_s1_w8, 1, 8)
+DW3(conv_dw3_s1_w4, 1, 4)
+DW3(conv_dw3_s2_w16, 2, 16)
+DW3(conv_dw3_s2_w8, 2, 8)
+DW3(conv_dw3_s2_w4, 2, 4)
+
+/* conv_dw_plane_dw's work for the shapes conv_dw3_* take (KH = KW = 3,
+ * stride S, segment shape WC): part[pl * 9 + tap] for the planes of the
+ * item, x padded by pad into buf, the tap loop unrolled over compile-time
+ * offsets. Launched over ceil(planes / ppi) items, one per group. */
+#define DW3_DW(NAME, S, WC)                                                                        \
+    __kernel void NAME(const int planes, const int ppi, const int H, const int W, const int Hp,   \
+                       const int Wp, const int pad, const int OH, const int OW,                   \
+                       __global const float *dy, __global const float *x, __global float *part,  \
+                       __local float *buf)                                                        \
+    {                                                                                              \
+        const int p0 = get_global_id(0) * ppi, p1 = min(planes, p0 + ppi), Q = OH * OW;           \
+        const int rs = S * Wp;                                                                     \
+        for (int pl = p0; pl < p1; pl++) {                                                         \
+            fill_padded(buf, x + (size_t)pl * H * W, H, W, Hp, Wp, pad, pad, 1);                   \
+            __global const float *dyp = dy + (size_t)pl * Q;                                       \
+            _Pragma("unroll") for (int t = 0; t < 9; t++)                                          \
+            {                                                                                      \
+                const int kh = t / 3, kw = t - kh * 3;                                             \
+                float16 acc = (float16)0.0f;                                                       \
+                for (int q0 = 0; q0 < Q; q0 += 16) {                                               \
+                    const int oh0 = q0 / OW, ow0 = q0 - oh0 * OW;                                  \
+                    __local const float *p = buf + oh0 * rs + ow0 * S + kh * Wp + kw;              \
+                    acc = fma(vload16(0, dyp + q0), DW3_LOAD(S, WC, p, rs), acc);                  \
+                }                                                                                  \
+                part[(size_t)pl * 9 + t] = sum16(acc);                                             \
+            }                                                                                      \
+        }                                                                                          \
+    }
+DW3_DW(conv_dw3_dw_s1_w16, 1, 16)
+DW3_DW(conv_dw3_dw_s1_w8, 1, 8)
+DW3_DW(conv_dw3_dw_s1_w4, 1, 4)
+DW3_DW(conv_dw3_dw_s2_w16, 2, 16)
+DW3_DW(conv_dw3_dw_s2_w8, 2, 8)
+DW3_DW(conv_dw3_dw_s2_w4, 2, 4)

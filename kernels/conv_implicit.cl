@@ -12,6 +12,7 @@
  * a GPU): conv_pack_cols owns one input channel's rows of one 16-column
  * panel, conv_igemm_mr* an MR x 16 tile of y, conv_col2im_img one input row
  * of one plane. */
+#include "epilogue.clh"
 
 /* ---- Layouts for our own GEMM kernels (CPU devices, lib/ops/gemm.c) --------
  * The column matrix col (C*KH*KW, N*OH*OW) is written straight into the
@@ -240,12 +241,14 @@ __kernel void conv_col2im_img(const int N, const int C, const int H, const int W
  * whose 16 positions span at most 4 rows loads each row of col as that many
  * vectors merged by lane; at stride 2 a tile inside one row takes the even
  * lanes of two vectors; other tiles gather lane by lane. The output is
- * written in NCHW, bias added. Launched over (row tiles, column tiles). */
+ * written in NCHW through the epilogue epi (epilogue.clh: bias, or a batch
+ * norm folded in, then an activation). Launched over (row tiles, column
+ * tiles). */
 static __attribute__((always_inline)) inline void
 igemm_tile(const int MR, const int M, const int P, const int C, const int Hp, const int Wp,
            const int KH, const int KW, const int stride, const int OH, const int OW,
            __global const float *Ap, __global const float *xp, __global float *y,
-           __global const float *bias, const int has_bias)
+           __global const float *bias, const int epi)
 {
     const int ti = get_global_id(0), tj = get_global_id(1);
     const int i0 = ti * MR, p0 = tj * 16;
@@ -318,7 +321,7 @@ igemm_tile(const int MR, const int M, const int P, const int C, const int Hp, co
     for (int r = 0; r < MR; r++) {
         if (i0 + r >= M)
             continue;
-        const float16 v = has_bias ? acc[r] + bias[i0 + r] : acc[r];
+        const float16 v = epi16(acc[r], epi, bias, i0 + r, M);
         if (whole) {
             vstore16(v, 0, y + (size_t)n0 * M * Q + (size_t)(i0 + r) * Q + q0);
         } else {
@@ -333,9 +336,8 @@ igemm_tile(const int MR, const int M, const int P, const int C, const int Hp, co
 #define IGEMM_ARGS                                                                                 \
     const int M, const int P, const int C, const int Hp, const int Wp, const int KH, const int KW, \
         const int stride, const int OH, const int OW, __global const float *Ap,                   \
-        __global const float *xp, __global float *y, __global const float *bias,                 \
-        const int has_bias
-#define IGEMM_PASS M, P, C, Hp, Wp, KH, KW, stride, OH, OW, Ap, xp, y, bias, has_bias
+        __global const float *xp, __global float *y, __global const float *bias, const int epi
+#define IGEMM_PASS M, P, C, Hp, Wp, KH, KW, stride, OH, OW, Ap, xp, y, bias, epi
 
 __kernel void conv_igemm_mr16(IGEMM_ARGS)
 {

@@ -6,7 +6,7 @@
  * which fn_gemm runs; these kernels transform in and out of them:
  *   wino_weights  U[xi][o][c] = (G g(o, c) G^T)[xi]            (Co, Ci) row-major per xi
  *   wino_input    V[xi][t][c][l] = (B^T d(c, 16t + l) B)[xi]   16-column panels
- *   wino_output   y(n, o, 2ty + i, 2tx + j) = (A^T M(o, tile) A)[i][j] + bias(o)
+ *   wino_output   y(n, o, 2ty + i, 2tx + j) = epi((A^T M(o, tile) A)[i][j])
  * and for the weight gradient, dU_xi (Co, Ci) = dM_xi . V_xi^T (fn_gemm_nt):
  *   wino_dy       dM[xi][t][o][l] = (A dy(o, 16t + l) A^T)[xi], dy's 2x2 tile
  *   wino_dw       dw(o, c) += G^T dU(o, c) G
@@ -28,6 +28,8 @@
  * on a GPU: wino_weights and wino_dw 64 filters of one output channel, wino_input one channel of one
  * panel of 16 tiles, wino_output and wino_dy one output channel of one panel (8 panels
  * per item measured 1.5 to 2 times slower on 2 Zen 3 cores). */
+
+#include "epilogue.clh"
 
 /* U from w: filter (o, c) at w[o*s_o + c*s_c], taps kh*3 + kw, read
  * rotated by 180 degrees when rot (the input gradient's filters). A
@@ -146,10 +148,11 @@ __kernel void wino_input(const int N, const int Ci, const int H, const int W, co
 }
 
 /* Images n0..n0+N-1 of y (Co planes OH x OW each) from M (position xi at
- * m + xi*ms) for output channel o of panel t, adding bias[o] when has_bias. */
+ * m + xi*ms) for output channel o of panel t, through the epilogue (bias,
+ * or a folded batch norm, then an activation: kernels/epilogue.clh). */
 __kernel void wino_output(const int N, const int Co, const int OH, const int OW, const int TH,
                           const int TW, const int Pp, const int n0, __global const float *m,
-                          __global const float *bias, const int has_bias, __global float *y,
+                          __global const float *e, const int epi, __global float *y,
                           const int ms)
 {
     const int o = get_global_id(0), t = get_global_id(1);
@@ -165,11 +168,10 @@ __kernel void wino_output(const int N, const int Co, const int OH, const int OW,
         s[j] = m0 + m1 + m2;
         s[4 + j] = m1 - m2 - m3;
     }
-    const float b = has_bias ? bias[o] : 0.0f;
-    float16 rv[4]; /* (A^T M) A: [i*2 + j] */
+    float16 rv[4]; /* (A^T M) A: [i*2 + j], through the epilogue */
     for (int i = 0; i < 2; i++) {
-        rv[2 * i] = s[4 * i] + s[4 * i + 1] + s[4 * i + 2] + b;
-        rv[2 * i + 1] = s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3] + b;
+        rv[2 * i] = epi16(s[4 * i] + s[4 * i + 1] + s[4 * i + 2], epi, e, o, Co);
+        rv[2 * i + 1] = epi16(s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3], epi, e, o, Co);
     }
     if (OH % 2 == 0 && OW % 2 == 0 && whole_rows(TW, p0, P)) {
         /* Whole tile-row segments, every 2x2 tile inside: output row i of a

@@ -29,6 +29,8 @@
 
 #define NR 16
 
+#include "epilogue.clh"
+
 /* Address of element (row, col) of a view. */
 inline size_t view_at(const int row, const int col, const int q, const int sn, const int s_row,
                       const int s_col)
@@ -130,7 +132,7 @@ static __attribute__((always_inline)) inline void
 gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
           __global const float *Ap, __global const float *Bp, __global float *C, const int q,
           const int sn, const int s_row, const int s_col, const int c_off, const int c_ss,
-          __global const float *bias, const int has_bias, const int accumulate, const int a_ld,
+          __global const float *bias, const int epi, const int accumulate, const int a_ld,
           const int b_q, const int b_sn, const int b_srow, const int b_off)
 {
     const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
@@ -176,18 +178,18 @@ gemm_tile(const int MR, const int M, const int N, const int K, const int kchunk,
 #pragma unroll
     for (int r = 0; r < MR; r++)
         if (i0 + r < M)
-            store_row(has_bias ? acc[r] + bias[i0 + r] : acc[r], c, i0 + r, j0, lanes, q, sn,
-                      s_row, s_col, accumulate);
+            store_row(epi16(acc[r], epi, bias, i0 + r, M), c, i0 + r, j0, lanes, q, sn, s_row,
+                      s_col, accumulate);
 }
 
 #define GEMM_ARGS                                                                                  \
     const int M, const int N, const int K, const int kchunk, __global const float *Ap,            \
         __global const float *Bp, __global float *C, const int q, const int sn, const int s_row,  \
         const int s_col, const int c_off, const int c_ss, __global const float *bias,             \
-        const int has_bias, const int accumulate, const int a_ld, const int b_q, const int b_sn,   \
+        const int epi, const int accumulate, const int a_ld, const int b_q, const int b_sn,        \
         const int b_srow, const int b_off
 #define GEMM_PASS                                                                                  \
-    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, has_bias, accumulate,      \
+    M, N, K, kchunk, Ap, Bp, C, q, sn, s_row, s_col, c_off, c_ss, bias, epi, accumulate,           \
         a_ld, b_q, b_sn, b_srow, b_off
 
 __kernel void gemm_mr16(GEMM_ARGS)
@@ -208,22 +210,24 @@ __kernel void gemm_mr4(GEMM_ARGS)
 }
 
 /* C (view) [+]= the sum over s < S of part[part_off + (i*N + j)*es + s*ss]
- * [+ bias per row]; launched over (ceil(N/16), M), 16 columns per item. */
+ * through the epilogue epi (epilogue.clh; the bias, if any, starts the sum);
+ * launched over (ceil(N/16), M), 16 columns per item. */
 __kernel void gemm_sum_slices(const int M, const int N, const int S, __global const float *part,
                               const int part_off, const int es, const int ss, __global float *C,
                               const int q, const int sn, const int s_row, const int s_col,
-                              const int off, __global const float *bias, const int has_bias,
+                              const int off, __global const float *bias, const int epi,
                               const int accumulate)
 {
     const int j0 = get_global_id(0) * NR, i = get_global_id(1);
     if (j0 >= N || i >= M)
         return;
-    const float b = has_bias ? bias[i] : 0.0f;
+    const float b = (epi & EPI_BIAS) ? bias[i] : 0.0f;
     for (int j = j0; j < min(N, j0 + NR); j++) {
         __global const float *p = part + part_off + ((size_t)i * N + j) * es;
         float acc = b;
         for (int s = 0; s < S; s++)
             acc += p[(size_t)s * ss];
+        acc = epi1(acc, epi & ~EPI_BIAS, bias, i, M);
         __global float *c = C + off + view_at(i, j, q, sn, s_row, s_col);
         *c = accumulate ? *c + acc : acc;
     }

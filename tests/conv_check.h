@@ -93,8 +93,63 @@ static inline void poison_scratch(fn_device *dev, const fn_conv_shape *s)
     }
 }
 
+/* The fused forward (fn_conv_forward_fused, evaluation) against the
+ * reference followed by batch norm with running statistics and an
+ * activation, in double: bias + ReLU, a batch norm + ReLU6, bias folded into
+ * a batch norm without activation. y is the reference's output with bias.
+ * The output starts as NaN: every value must be written. */
+static inline void check_fused(fn_device *dev, fn_rng *r, layer *L, const float *y, float *got)
+{
+    const fn_conv_shape *s = &L->s;
+    int oc = s->oc, q = fn_conv_out_h(s) * fn_conv_out_w(s);
+    size_t ny = y_len(s);
+    float *bn = malloc(4 * (size_t)oc * sizeof(float)), *want = malloc(ny * sizeof(float));
+    fill_uniform(r, bn, oc, 0.5f, 1.5f);             /* gamma */
+    fill_uniform(r, bn + oc, 2 * (size_t)oc, -1, 1); /* beta, running mean */
+    fill_uniform(r, bn + 3 * oc, oc, 0.2f, 2.0f);    /* running variance */
+    cl_mem ab = dev_upload(dev, NULL, 2 * (size_t)oc), part[4];
+    for (int i = 0; i < 4; i++)
+        part[i] = dev_upload(dev, bn + (size_t)i * oc, oc);
+    const struct {
+        int bias, bn, act;
+    } cases[3] = {{1, 0, 1}, {0, 1, 2}, {1, 1, 0}};
+    char name[160], what[220];
+    for (int c = 0; c < 3; c++) {
+        for (size_t i = 0; i < ny; i++) {
+            int ch = (int)(i / q % oc);
+            double v = y[i] - (cases[c].bias ? 0.0 : L->b[ch]); /* y has the bias */
+            if (cases[c].bn)
+                v = (v - bn[2 * oc + ch]) * bn[ch] / sqrt((double)bn[3 * oc + ch] + 1e-5) +
+                    bn[oc + ch];
+            if (cases[c].act) v = v < 0 ? 0 : v;
+            if (cases[c].act == 2) v = v > 6 ? 6 : v;
+            want[i] = (float)v;
+        }
+        cl_mem b = cases[c].bias ? L->gb : NULL;
+        if (cases[c].bn) {
+            CHECK_OK(fn_batchnorm_fold(dev, ab, b, part[0], part[1], part[2], part[3], oc, 1e-5f));
+            b = NULL;
+        }
+        fn_buffer_fill(dev, L->gy, 0, ny * sizeof(float), NAN);
+        CHECK_OK(fn_conv_forward_fused(dev, L->gy, L->gx, L->gw, b, cases[c].bn ? ab : NULL,
+                                       cases[c].act, s));
+        dev_download(dev, L->gy, got, ny);
+        shape_name(name, sizeof name, s, cases[c].bias);
+        snprintf(what, sizeof what, "fused forward %s%s act %d", name, cases[c].bn ? " +bn" : "",
+                 cases[c].act);
+        check_close(what, got, want, ny, 1e-4f, 1e-4f);
+    }
+    CHECK(fn_conv_forward_fused(dev, L->gy, L->gx, L->gw, L->gb, ab, 0, s) == FN_ERR_ARG,
+          "fused: a bias next to a folded batch norm is refused");
+    for (int i = 0; i < 4; i++)
+        fn_buffer_free(part[i]);
+    fn_buffer_free(ab);
+    free(bn), free(want);
+}
+
 /* Forward and backward of one shape against the reference, with and without
- * bias. Backward starts dx from garbage and dw, db from random values. */
+ * bias, and the fused forward. Backward starts dx from garbage and dw, db
+ * from random values. */
 static inline void check_shape(fn_device *dev, fn_rng *r, fn_conv_shape s)
 {
     layer L;
@@ -112,6 +167,7 @@ static inline void check_shape(fn_device *dev, fn_rng *r, fn_conv_shape s)
         dev_download(dev, L.gy, got, ny);
         snprintf(what, sizeof what, "forward %s", name);
         check_close(what, got, y, ny, 1e-4f, 1e-4f);
+        if (bias) check_fused(dev, r, &L, y, got);
 
         memcpy(dw, L.dw0, nw * sizeof(float));
         memcpy(db, L.db0, s.oc * sizeof(float));
@@ -217,7 +273,13 @@ static const fn_conv_shape conv_shapes[] = {
     {2, 3, 8, 8, 3, 3, 3, 2, 1, 3},      /* depthwise s2 on 8x8: 4-wide rows */
     {2, 3, 8, 8, 3, 3, 3, 2, 0, 3},
     {2, 3, 12, 16, 3, 3, 3, 2, 1, 3}, /* depthwise s2: 8-wide rows */
-    {2, 5, 6, 20, 7, 3, 3, 1, 1, 1},  /* rows of 16 outputs and ragged ends */
+    /* conv_dw3_* (3x3 on CPUs): every stride and segment shape, planes shared by items */
+    {2, 8, 32, 32, 8, 3, 3, 1, 1, 8},  /* rows of 32: MobileNetV2's 32x32 planes */
+    {2, 6, 32, 32, 6, 3, 3, 2, 1, 6},  /* stride 2, 32x32 -> 16x16 */
+    {2, 20, 8, 8, 20, 3, 3, 1, 1, 20}, /* 8x8: two rows a segment */
+    {3, 37, 4, 4, 37, 3, 3, 1, 1, 37}, /* 4x4: four rows; 111 planes, 4 per item */
+    {2, 9, 8, 16, 9, 3, 3, 2, 1, 9},   /* stride 2 to 4x8: two rows of 8 */
+    {2, 5, 6, 20, 7, 3, 3, 1, 1, 1},   /* rows of 16 outputs and ragged ends */
     {2, 4, 33, 35, 5, 3, 3, 1, 1, 1},
     {2, 3, 40, 40, 8, 3, 3, 2, 1, 1},   /* stride 2, rows of 16 outputs */
     {2, 40, 12, 12, 36, 3, 3, 1, 1, 1}, /* more than 32 channels each way */
@@ -247,6 +309,8 @@ static const fn_conv_shape conv_small_shapes[] = {
     {1, 2, 5, 33, 3, 3, 3, 2, 1, 1},   /* stride 2, rows of 16 outputs */
     {1, 33, 2, 3, 34, 3, 3, 1, 1, 1},  /* more than 32 channels each way */
     {1, 70, 3, 5, 70, 3, 3, 1, 1, 70}, /* depthwise, wide */
+    {1, 4, 16, 16, 4, 3, 3, 1, 1, 4},  /* conv_dw3: rows of 16 */
+    {1, 3, 32, 32, 3, 3, 3, 2, 1, 3},  /* conv_dw3: stride 2, rows of 16 */
 };
 #define N_CONV_SMALL (sizeof conv_small_shapes / sizeof conv_small_shapes[0])
 

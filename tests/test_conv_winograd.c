@@ -84,12 +84,32 @@ static void check_entry(fn_device *dev, fn_rng *r, fn_conv_shape s)
         fn_ref_conv_forward(y, L.x, L.w, bias ? L.b : NULL, &s);
         poison_scratch(dev, &s);
         fn_buffer_fill(dev, L.gy, 0, ny * sizeof(float), 1e30f);
-        CHECK_OK(fn_conv_winograd_forward(dev, L.gy, L.gx, L.gw, bias ? L.gb : NULL, &s));
+        CHECK_OK(fn_conv_winograd_forward(dev, L.gy, L.gx, L.gw, bias ? L.gb : NULL, bias, &s));
         dev_download(dev, L.gy, got, ny);
         snprintf(what, sizeof what, "winograd forward %s", name);
         check_close(what, got, y, ny, 1e-4f, 1e-4f);
     }
+    /* The epilogue: a folded batch norm's affine (a, b per channel), then
+     * ReLU6, against the reference's output put through the same fma. */
     shape_name(name, sizeof name, &s, 0);
+    float *ab = malloc(2 * s.oc * sizeof(float));
+    fill_uniform(r, ab, 2 * s.oc, -3, 3);
+    fn_ref_conv_forward(y, L.x, L.w, NULL, &s);
+    int q = fn_conv_out_h(&s) * fn_conv_out_w(&s);
+    for (size_t i = 0; i < ny; i++) {
+        int o = (int)(i / q % s.oc);
+        float v = fmaf(y[i], ab[o], ab[s.oc + o]);
+        y[i] = v < 0 ? 0 : v > 6 ? 6 : v;
+    }
+    cl_mem gab = dev_upload(dev, ab, 2 * s.oc);
+    poison_scratch(dev, &s);
+    CHECK_OK(fn_conv_winograd_forward(dev, L.gy, L.gx, L.gw, gab, fn_conv_epi(NULL, gab, 2), &s));
+    dev_download(dev, L.gy, got, ny);
+    snprintf(what, sizeof what, "winograd forward, folded batch norm + ReLU6 %s", name);
+    check_close(what, got, y, ny, 3e-4f, 1e-4f);
+    fn_buffer_free(gab);
+    free(ab);
+
     fn_ref_conv_backward(dx, NULL, NULL, L.dy, L.x, L.w, &s);
     ref_dw(dw, L.dw0, &L);
     poison_scratch(dev, &s);

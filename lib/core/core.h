@@ -50,6 +50,7 @@ typedef struct {
     const char *home;           /* HOME: else in $HOME/.cache/focusnet */
     const char *kernel_dir;     /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
     const char *fashion_mnist_dir; /* FOCUSNET_FASHION_MNIST_DIR: where "fashion-mnist" is */
+    int no_fold; /* FOCUSNET_FOLD=0: evaluation runs conv, batch norm and ReLU unfused */
 } fn_env;
 
 /* Reads them now (not cached: a setenv takes effect at the next call). */

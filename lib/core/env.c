@@ -1,7 +1,7 @@
 /* The environment variables focusnet reads, in one place (README
  * "Environment variables"). They are read when asked, not cached, so a
  * program (or a test) that sets one sees it take effect at the next device
- * open, allocation, kernel build or dataset open. */
+ * open, allocation, kernel build, dataset open or evaluation forward. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,4 +22,6 @@ void fn_env_read(fn_env *e)
     e->home = getenv("HOME");
     e->kernel_dir = getenv("FOCUSNET_KERNEL_DIR");
     e->fashion_mnist_dir = getenv("FOCUSNET_FASHION_MNIST_DIR");
+    const char *fold = getenv("FOCUSNET_FOLD");
+    e->no_fold = fold && strcmp(fold, "0") == 0;
 }

@@ -95,8 +95,10 @@ static void plan_uses(fn_model *m)
     }
     for (int i = 0; i < m->n_layers; i++) {
         fn_layer *l = &m->layers[i];
-        if ((l->kind == FN_L_RELU || l->kind == FN_L_RELU6) && m->acts[l->in].consumers == 1 &&
-            l->in != m->input)
+        /* Evaluation models run batch norm in place too (fold.c needs it). */
+        int bn = l->kind == FN_L_BN && !m->training;
+        if ((bn || l->kind == FN_L_RELU || l->kind == FN_L_RELU6) &&
+            m->acts[l->in].consumers == 1 && l->in != m->input)
             m->acts[l->out].alias = l->in;
     }
     m->acts[m->input].keep = 1;
@@ -285,6 +287,8 @@ void fn_model_free(fn_model *m)
     if (!m) return;
     for (int i = 0; i < m->n_bufs; i++)
         fn_buffer_free(m->bufs[i]);
+    for (int i = 0; i < m->n_layers; i++)
+        fn_buffer_free(m->layers[i].fold);
     free(m->bufs);
     if (m->meta.class_names)
         for (int i = 0; i < m->cfg.classes; i++)
@@ -446,7 +450,14 @@ static fn_status check_batch(const fn_model *m, int n, int train)
 fn_status fn_model_forward(fn_model *m, int n, int train)
 {
     FN_TRY(check_batch(m, n, train));
+    int fold = !train && fn_model_fold_enabled(m);
     for (int i = 0; i < m->n_layers; i++) {
+        int used = 0;
+        if (fold) FN_TRY(fn_model_fused_forward(m, i, n, &used));
+        if (used) {
+            i += used - 1;
+            continue;
+        }
         int act = m->layers[i].kind == FN_L_BN ? fused_act(m, i) : 0;
         FN_TRY(layer_forward(m, i, n, train, act));
         if (act) i++; /* the activation ran inside batch norm */

@@ -57,6 +57,7 @@ typedef struct {
     int rmean, rvar;               /* batch-norm running statistics (parameter indices) */
     cl_mem save_mean, save_invstd; /* batch norm, training */
     cl_mem argmax;                 /* max pooling, training */
+    cl_mem fold; /* batch norm: its evaluation affine for a fused convolution (fold.c), or NULL */
 } fn_layer;
 
 /* What a checkpoint says about a model besides its weights
@@ -87,6 +88,7 @@ struct fn_model {
     cl_mem tmp_grad; /* a gradient that must be added into a shared one lands here first */
     int64_t batches_tracked; /* batch norm's num_batches_tracked: training batches seen */
     int narrow;              /* ResNet's channels divided by this (fn_model_create_narrow) */
+    int no_fold;             /* 1: evaluation runs conv, batch norm and ReLU unfused (fold.c) */
     fn_model_meta meta;
     /* --sync-bn (fn_model_sync_bn): batch norm in training takes its
      * statistics over the ranks of bn_comm; NULL: over this process's rows.
@@ -140,6 +142,13 @@ int fn_model_param_layer(const fn_model *m, int p);
  * architectures refuse div > 1. */
 fn_status fn_model_create_narrow(fn_device *dev, const fn_model_config *cfg, int max_batch,
                                  int training, int div, fn_model **out);
+/* ---- evaluation-time fusion (fold.c) ----------------------------------------
+ * From layer i, a convolution: when a batch norm and/or an in-place ReLU or
+ * ReLU6 follow it, runs them as one fused convolution and sets *used to the
+ * layers it covered; else *used = 0 and nothing ran. Evaluation only. */
+fn_status fn_model_fused_forward(fn_model *m, int i, int n, int *used);
+/* Fusion is on unless m->no_fold or FOCUSNET_FOLD=0. */
+int fn_model_fold_enabled(const fn_model *m);
 /* fn_model_init (focusnet.h) initializes parameters as torchvision does. */
 int fn_model_find_param(const fn_model *m, const char *name);
 

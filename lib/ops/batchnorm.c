@@ -104,6 +104,20 @@ fn_status fn_batchnorm_forward_eval_ex(fn_device *dev, cl_mem y, cl_mem x, cl_me
     return fn_launch_runs(dev, k, hw, planes, run);
 }
 
+fn_status fn_batchnorm_fold(fn_device *dev, cl_mem ab, cl_mem bias, cl_mem gamma, cl_mem beta,
+                            cl_mem running_mean, cl_mem running_var, int c, float eps)
+{
+    if (c < 1) return fn_error(FN_ERR_ARG, "batchnorm_fold: bad channel count %d", c);
+    int has_bias = bias != NULL;
+    cl_mem bb = bias ? bias : gamma; /* never read when has_bias is 0 */
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_fold", &k));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(has_bias), FN_ARG(ab), FN_ARG(bb), FN_ARG(gamma),
+                          FN_ARG(beta), FN_ARG(running_mean), FN_ARG(running_var), FN_ARG(eps),
+                          (size_t)0));
+    return per_channel(dev, k, c);
+}
+
 fn_status fn_batchnorm_forward_eval(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma, cl_mem beta,
                                     cl_mem running_mean, cl_mem running_var, int n, int c, int hw,
                                     float eps)

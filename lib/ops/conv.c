@@ -168,10 +168,23 @@ static fn_status gemm(fn_device *dev, const gemm_args *g, int groups)
 fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                           const fn_conv_shape *s)
 {
+    return fn_conv_forward_fused(dev, y, x, w, b, NULL, 0, s);
+}
+
+/* Every algorithm applies the epilogue in its store (kernels/epilogue.clh). */
+fn_status fn_conv_forward_fused(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b, cl_mem ab,
+                                int act, const fn_conv_shape *s)
+{
     FN_TRY(check_shape(s));
-    if (is_depthwise(s)) return fn_conv_depthwise_forward(dev, y, x, w, b, s);
-    if (fn_conv_winograd_applies(dev, s)) return fn_conv_winograd_forward(dev, y, x, w, b, s);
-    if (s->groups == 1 && fn_use_own_gemm(dev)) return fn_conv_implicit_forward(dev, y, x, w, b, s);
+    if ((ab && b) || act < 0 || act > 2)
+        return fn_error(FN_ERR_ARG, "conv: a folded batch norm takes the bias; act %d", act);
+    cl_mem e = ab ? ab : b;
+    int epi = fn_conv_epi(b, ab, act);
+    if (is_depthwise(s)) return fn_conv_depthwise_forward(dev, y, x, w, e, epi, s);
+    if (fn_conv_winograd_applies(dev, s))
+        return fn_conv_winograd_forward(dev, y, x, w, e, epi, s);
+    if (s->groups == 1 && fn_use_own_gemm(dev))
+        return fn_conv_implicit_forward(dev, y, x, w, e, epi, s);
 
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, p = s->n * q;
     size_t kg = (size_t)(s->c / s->groups) * s->kh * s->kw, ocg = (size_t)(s->oc / s->groups);
@@ -199,11 +212,10 @@ fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b
                    .tb = CLBlastTransposeNo};
     FN_TRY(gemm(dev, &g, s->groups));
 
-    int has_bias = b != NULL;
-    cl_mem bb = b ? b : yt; /* never read when has_bias is 0 */
+    cl_mem bb = e ? e : yt; /* never read when epi reads nothing */
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "conv", "conv_to_nchw", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->oc), FN_ARG(q), FN_ARG(has_bias), FN_ARG(yt),
+    FN_TRY(fn_kernel_args(k, FN_ARG(s->n), FN_ARG(s->oc), FN_ARG(q), FN_ARG(epi), FN_ARG(yt),
                           FN_ARG(bb), FN_ARG(y), (size_t)0));
     return fn_launch1(dev, k, (size_t)s->oc * p);
 }

@@ -78,27 +78,27 @@ static int use_igemm(int m, size_t padded_floats)
 /* y (M, N*OH*OW) in NCHW = W (M, C*KH*KW) . col of the zero-padded planes xp
  * (N, C, hp, wp): conv_igemm reads col straight from xp. W is packed into
  * scratch slot 2. */
-static fn_status igemm(fn_device *dev, cl_mem y, cl_mem xp, const fn_view *w, cl_mem b, int m,
-                       int n, int c, int hp, int wp, int kh, int kw, int stride, int oh, int ow)
+static fn_status igemm(fn_device *dev, cl_mem y, cl_mem xp, const fn_view *w, cl_mem e, int epi,
+                       int m, int n, int c, int hp, int wp, int kh, int kw, int stride, int oh,
+                       int ow)
 {
     int mr = fn_gemm_rows(dev, m), ti = (m + mr - 1) / mr, k = c * kh * kw, p = n * oh * ow;
     cl_mem ap;
     FN_TRY(fn_scratch(dev, 2, (size_t)ti * mr * k * sizeof(float), &ap));
     FN_TRY(fn_gemm_pack_a(dev, m, k, w, ap));
-    int has_bias = b != NULL;
-    cl_mem bb = b ? b : ap; /* never read when has_bias is 0 */
+    cl_mem bb = e ? e : ap; /* never read when epi reads nothing */
     char name[24];
     snprintf(name, sizeof name, "conv_igemm_mr%d", mr);
     cl_kernel kern;
     FN_TRY(fn_kernel_get(dev, "conv_implicit", name, &kern));
     FN_TRY(fn_kernel_args(kern, FN_ARG(m), FN_ARG(p), FN_ARG(c), FN_ARG(hp), FN_ARG(wp), FN_ARG(kh),
                           FN_ARG(kw), FN_ARG(stride), FN_ARG(oh), FN_ARG(ow), FN_ARG(ap),
-                          FN_ARG(xp), FN_ARG(y), FN_ARG(bb), FN_ARG(has_bias), (size_t)0));
+                          FN_ARG(xp), FN_ARG(y), FN_ARG(bb), FN_ARG(epi), (size_t)0));
     size_t global[2] = {(size_t)ti, ((size_t)p + 15) / 16};
     return fn_launch_auto(dev, kern, 2, global);
 }
 
-fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                    const fn_conv_shape *s)
 {
     int oh = fn_conv_out_h(s), ow = fn_conv_out_w(s), q = oh * ow, kk = s->c * s->kh * s->kw;
@@ -109,8 +109,8 @@ fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w,
         cl_mem xp;
         FN_TRY(
             fn_conv_pad_planes(dev, 3, x, s->n * s->c, s->h, s->w, hp, wp, s->pad, s->pad, 1, &xp));
-        return igemm(dev, y, xp, &wv, b, s->oc, s->n, s->c, hp, wp, s->kh, s->kw, s->stride, oh,
-                     ow);
+        return igemm(dev, y, xp, &wv, e, epi, s->oc, s->n, s->c, hp, wp, s->kh, s->kw, s->stride,
+                     oh, ow);
     }
     fn_gemm_args g = {.m = s->oc,
                       .n = s->n * q,
@@ -118,7 +118,8 @@ fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w,
                       .a = wv,
                       .b = nchw_view(x, s->c, q),
                       .c = nchw_view(y, s->oc, q),
-                      .bias = b};
+                      .bias = e,
+                      .epi = epi};
     if (!is_pointwise(s)) FN_TRY(pack_cols(dev, x, s, &g.b_packed));
     return fn_gemm(dev, &g);
 }
@@ -147,7 +148,7 @@ fn_status fn_conv_implicit_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem
         cl_mem dyp;
         FN_TRY(fn_conv_pad_planes(dev, 3, dy, s->n * s->oc, oh, ow, hp, wp, s->kh - 1 - s->pad,
                                   s->kw - 1 - s->pad, 1, &dyp));
-        return igemm(dev, dx, dyp, &wt, NULL, s->c, s->n, s->oc, hp, wp, s->kh, s->kw, 1, s->h,
+        return igemm(dev, dx, dyp, &wt, NULL, 0, s->c, s->n, s->oc, hp, wp, s->kh, s->kw, 1, s->h,
                      s->w);
     }
     fn_gemm_args g = {.m = kk,

@@ -92,9 +92,11 @@ static fn_status input_tf(fn_device *dev, cl_mem v, int vs, cl_mem in, int n0, i
 }
 
 /* out (N, Co, OH, OW) = conv of in (N, Ci, H, W), pad `pad`, with the 3x3
- * filters at w[o*s_o + c*s_c] (rotated when rot), + bias. */
+ * filters at w[o*s_o + c*s_c] (rotated when rot), through the epilogue
+ * (e, epi: kernels/epilogue.clh). */
 static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s_o, int s_c,
-                          int rot, cl_mem bias, int n, int ci, int h, int wd, int co, int pad)
+                          int rot, cl_mem e, int epi, int n, int ci, int h, int wd, int co,
+                          int pad)
 {
     int oh = h + 2 * pad - 2, ow = wd + 2 * pad - 2, th = tiles(oh), tw = tiles(ow), t = th * tw;
     int nb = chunk_images(n, t, ci > co ? ci : co), pp_max = (nb * t + 15) / 16 * 16;
@@ -112,8 +114,7 @@ static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s
     size_t gw[2] = {((size_t)ci + 63) / 64, (size_t)co};
     FN_TRY(fn_launch_auto(dev, k, 2, gw));
 
-    int has_bias = bias != NULL;
-    cl_mem bb = bias ? bias : u; /* never read when has_bias is 0 */
+    cl_mem bb = e ? e : u; /* never read when epi reads nothing */
     for (int n0 = 0; n0 < n; n0 += nb) {
         int cn = n - n0 < nb ? n - n0 : nb, pp = (cn * t + 15) / 16 * 16;
         FN_TRY(input_tf(dev, v, vs, in, n0, cn, ci, h, wd, pad, th, tw, pp));
@@ -129,24 +130,24 @@ static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s
         FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_output", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(cn), FN_ARG(co), FN_ARG(oh), FN_ARG(ow), FN_ARG(th),
                               FN_ARG(tw), FN_ARG(pp), FN_ARG(n0), FN_ARG(m), FN_ARG(bb),
-                              FN_ARG(has_bias), FN_ARG(out), FN_ARG(ms), (size_t)0));
+                              FN_ARG(epi), FN_ARG(out), FN_ARG(ms), (size_t)0));
         size_t go[2] = {(size_t)co, (size_t)pp / 16};
         FN_TRY(fn_launch_auto(dev, k, 2, go));
     }
     return FN_OK;
 }
 
-fn_status fn_conv_winograd_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+fn_status fn_conv_winograd_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                    const fn_conv_shape *s)
 {
-    return winograd(dev, y, x, w, s->c * 9, 9, 0, b, s->n, s->c, s->h, s->w, s->oc, s->pad);
+    return winograd(dev, y, x, w, s->c * 9, 9, 0, e, epi, s->n, s->c, s->h, s->w, s->oc, s->pad);
 }
 
 fn_status fn_conv_winograd_backward_data(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem w,
                                          const fn_conv_shape *s)
 {
     /* dx = dY padded by 2 - pad, correlated with W'(c, o) = W(o, c) rotated. */
-    return winograd(dev, dx, dy, w, 9, s->c * 9, 1, NULL, s->n, s->oc, fn_conv_out_h(s),
+    return winograd(dev, dx, dy, w, 9, s->c * 9, 1, NULL, 0, s->n, s->oc, fn_conv_out_h(s),
                     fn_conv_out_w(s), s->c, 2 - s->pad);
 }
 

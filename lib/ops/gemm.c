@@ -74,19 +74,18 @@ fn_status fn_gemm_pack_b(fn_device *dev, int k, int n, const fn_view *b, cl_mem 
 
 /* Adds S slices of partial sums, element (i, j) of slice s at
  * part[off + (i*N + j)*es + s*ss], into the view c (or stores them, unless
- * accumulate), bias per row if any. */
+ * accumulate), through the epilogue epi (fn_conv_epi: bias per row, ...) if any. */
 static fn_status sum_slices(fn_device *dev, int m, int n, int slices, cl_mem part, int off, int es,
-                            int ss, const fn_view *c, cl_mem bias, int accumulate)
+                            int ss, const fn_view *c, cl_mem bias, int epi, int accumulate)
 {
-    int has_bias = bias != NULL;
-    cl_mem bb = bias ? bias : part; /* never read without has_bias */
+    cl_mem bb = bias ? bias : part; /* never read when epi reads nothing */
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "gemm", "gemm_sum_slices", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(m), FN_ARG(n), FN_ARG(slices), FN_ARG(part), FN_ARG(off),
                           FN_ARG(es), FN_ARG(ss), FN_ARG(c->mem), (size_t)0));
     FN_TRY(view_args(k, c, 8));
     FN_CL(clSetKernelArg(k, 13, sizeof bb, &bb));
-    FN_CL(clSetKernelArg(k, 14, sizeof has_bias, &has_bias));
+    FN_CL(clSetKernelArg(k, 14, sizeof epi, &epi));
     FN_CL(clSetKernelArg(k, 15, sizeof accumulate, &accumulate));
     size_t sg[2] = {((size_t)n + NR - 1) / NR, (size_t)m};
     return fn_launch_auto(dev, k, 2, sg);
@@ -118,7 +117,7 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
     size_t ta = w8 ? 3 : 4, tb = w8 ? 4 : 6;
     size_t global[3] = {((size_t)g->m + ta - 1) / ta, ((size_t)g->n + tb - 1) / tb, (size_t)slices};
     FN_TRY(fn_launch_auto(dev, k, 3, global));
-    return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, g->accumulate);
+    return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, 0, g->accumulate);
 }
 
 int fn_gemm_rows(const fn_device *dev, int m)
@@ -194,8 +193,10 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     char name[16];
     snprintf(name, sizeof name, "gemm_mr%d", mr);
     FN_TRY(fn_kernel_get(dev, "gemm", name, &k));
-    int has_bias = g->bias != NULL && slices == 1, acc = g->accumulate;
-    cl_mem bias = g->bias ? g->bias : ap; /* never read without has_bias */
+    /* The epilogue in the tiles' store, or after the slices are summed. */
+    int epi = g->epi ? g->epi : g->bias ? FN_EPI_BIAS : 0, acc = g->accumulate;
+    int tile_epi = slices == 1 ? epi : 0;
+    cl_mem bias = g->bias ? g->bias : ap; /* never read when epi reads nothing */
     fn_view c = g->c;
     int c_ss = 0;
     if (slices > 1) { /* partial sums: (slices, M, N) row-major after packed A */
@@ -206,7 +207,7 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_kernel_args(k, FN_ARG(g->m), FN_ARG(g->n), FN_ARG(g->k), FN_ARG(kchunk), FN_ARG(ap),
                           FN_ARG(bp), FN_ARG(c.mem), FN_ARG(c.q), FN_ARG(c.sn), FN_ARG(c.s_row),
                           FN_ARG(c.s_col), FN_ARG(c.off), FN_ARG(c_ss), FN_ARG(bias),
-                          FN_ARG(has_bias), FN_ARG(acc), FN_ARG(a_ld), FN_ARG(bv.q), FN_ARG(bv.sn),
+                          FN_ARG(tile_epi), FN_ARG(acc), FN_ARG(a_ld), FN_ARG(bv.q), FN_ARG(bv.sn),
                           FN_ARG(bv.s_row), FN_ARG(bv.off), (size_t)0));
     if (a_ld) FN_CL(clSetKernelArg(k, 4, sizeof g->a.mem, &g->a.mem));
     /* Row tiles vary fastest: tiles that share a B panel run together. */
@@ -214,6 +215,6 @@ fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g)
     FN_TRY(fn_launch_auto(dev, k, 3, global));
     if (slices == 1) return FN_OK;
 
-    return sum_slices(dev, g->m, g->n, slices, ap, (int)ap_len, 1, c_ss, &g->c, g->bias,
+    return sum_slices(dev, g->m, g->n, slices, ap, (int)ap_len, 1, c_ss, &g->c, g->bias, epi,
                       g->accumulate);
 }

@@ -67,7 +67,8 @@ typedef struct {
     int m, n, k;
     fn_view a, b, c;
     cl_mem b_packed; /* or NULL */
-    cl_mem bias;     /* (M) added to every column, or NULL */
+    cl_mem bias;     /* (M) added to every column, or NULL; with epi, what epi reads */
+    int epi;         /* 0, or a conv epilogue (fn_conv_epi) applied to C = A . B */
     int accumulate;  /* C += A . B instead of C = A . B */
 } fn_gemm_args;
 fn_status fn_gemm(fn_device *dev, const fn_gemm_args *g);
@@ -110,6 +111,20 @@ int fn_conv_out_h(const fn_conv_shape *s);
 int fn_conv_out_w(const fn_conv_shape *s);
 fn_status fn_conv_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
                           const fn_conv_shape *s);
+/* The forward with what follows it done in its store (evaluation: fewer
+ * passes over the output): ab (2*OC floats from fn_batchnorm_fold, or NULL)
+ * a batch norm at evaluation folded in (b must then be NULL: the bias goes
+ * into ab), then act (0 none, 1 ReLU, 2 ReLU6). y = act(bn(conv(x) + b)). */
+fn_status fn_conv_forward_fused(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b, cl_mem ab,
+                                int act, const fn_conv_shape *s);
+/* The epilogue word the conv kernels take where they took has_bias
+ * (kernels/epilogue.clh), and the buffer it reads: b, ab or NULL. */
+#define FN_EPI_BIAS 1
+#define FN_EPI_AFFINE 2
+static inline int fn_conv_epi(cl_mem b, cl_mem ab, int act)
+{
+    return (ab ? FN_EPI_AFFINE : b ? FN_EPI_BIAS : 0) | act << 2;
+}
 /* dx (N,C,H,W) overwritten unless NULL; dw (OC,C/g,KH,KW) and db (OC, or NULL) accumulate. */
 fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x,
                            cl_mem w, const fn_conv_shape *s);
@@ -123,21 +138,23 @@ fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_m
  *   conv_winograd: F(2x2, 3x3) on our own GEMM, 3x3 stride 1 groups 1, the
  *     forward and both gradients (CPU devices, where
  *     fn_conv_winograd_applies: dev->winograd set, enough channels and
- *     output positions;
- *     the entry points themselves take any such shape with pad <= 2) */
-fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+ *     output positions; the entry points themselves take any such shape
+ *     with pad <= 2)
+ * Their forwards take the epilogue: e (the bias or the folded batch norm's
+ * ab, or NULL) and epi (fn_conv_epi). */
+fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                    const fn_conv_shape *s);
 fn_status fn_conv_implicit_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
                                     cl_mem w, const fn_conv_shape *s);
 int fn_conv_winograd_applies(const fn_device *dev, const fn_conv_shape *s);
-fn_status fn_conv_winograd_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+fn_status fn_conv_winograd_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                    const fn_conv_shape *s);
 fn_status fn_conv_winograd_backward_data(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem w,
                                          const fn_conv_shape *s);
 /* dw += the weight gradient (3x3 stride 1, groups 1, pad <= 2). */
 fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy, cl_mem x,
                                            const fn_conv_shape *s);
-fn_status fn_conv_depthwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem b,
+fn_status fn_conv_depthwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                     const fn_conv_shape *s);
 fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
                                      cl_mem w, const fn_conv_shape *s);
@@ -171,6 +188,11 @@ fn_status fn_batchnorm_forward_train_ex(fn_device *dev, cl_mem y, cl_mem save_me
 fn_status fn_batchnorm_forward_eval_ex(fn_device *dev, cl_mem y, cl_mem x, cl_mem gamma,
                                        cl_mem beta, cl_mem running_mean, cl_mem running_var, int n,
                                        int c, int hw, float eps, int act);
+/* ab (2*c floats): evaluation's batch norm as a per-channel affine y = a x +
+ * b, a then b (the same a and b fn_batchnorm_forward_eval uses), with a
+ * convolution's bias (or NULL) folded into b, for fn_conv_forward_fused. */
+fn_status fn_batchnorm_fold(fn_device *dev, cl_mem ab, cl_mem bias, cl_mem gamma, cl_mem beta,
+                            cl_mem running_mean, cl_mem running_var, int c, float eps);
 /* dx overwritten (unless NULL); dgamma, dbeta accumulate. */
 fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
                                 cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
