@@ -30,7 +30,7 @@ if [ ! -f build/build.ninja ]; then
 fi
 meson compile -C build >/dev/null || { meson compile -C build 2>&1 | tail -30; echo "0 passed, 1 failed"; exit 1; }
 
-tests="${*:-runtime axpy add relu softmax reduce batchnorm pool linear gemm sgd loss focus conv conv_implicit conv_depthwise gpu_step}"
+tests="${*:-runtime axpy add relu softmax reduce batchnorm pool linear gemm sgd loss focus conv conv_implicit conv_depthwise conv_winograd gpu_step}"
 export FOCUSNET_TEST_SMALL=1 FOCUSNET_SOURCE_DIR="$PWD" FOCUSNET_BUILD_DIR="$PWD/build"
 # Its own kernel cache: binaries for the simulator only.
 tmp=$(mktemp -d)

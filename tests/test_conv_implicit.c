@@ -3,7 +3,7 @@
  * whatever the device: dev->gemm_path selects them, and with the tiles for
  * both SIMD widths (dev->simd_floats 16 and 8: AVX-512 and AVX2 kernels).
  * Grouped shapes still go through im2col + CLBlast there and are checked
- * again on the way. */
+ * again on the way. Winograd (3x3 stride 1) is off here: its own test. */
 #include "conv_check.h"
 
 int main(void)
@@ -13,6 +13,7 @@ int main(void)
     fn_rng_seed(&r, 8);
 
     const int native = dev->simd_floats;
+    dev->winograd = 0; /* the direct paths; tests/test_conv_winograd.c the other */
     dev->simd_floats = 16;
     check_gemm_path(dev, &r, FN_GEMM_OWN);
     dev->simd_floats = 8;

@@ -42,6 +42,7 @@ fn_status fn_cl_fail(cl_int err, const char *call, const char *file, int line);
 typedef struct {
     const char *device;         /* FOCUSNET_DEVICE: the default device (index or name) */
     const char *gemm;           /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
+    int no_winograd;            /* FOCUSNET_WINOGRAD is "0": no Winograd convolutions */
     long fail_alloc;            /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
     int no_cache;               /* FOCUSNET_NO_CACHE set, not empty and not "0" */
     const char *cache_dir;      /* FOCUSNET_CACHE_DIR: the kernel cache */
@@ -83,6 +84,10 @@ struct fn_device {
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
     int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
     int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
+    /* 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) where they pay (CPUs,
+     * lib/ops/conv_winograd.c); FOCUSNET_WINOGRAD=0 turns it off for A/B runs,
+     * tests set it to run both paths. */
+    int winograd;
     /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
      * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
      * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */

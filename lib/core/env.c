@@ -13,6 +13,8 @@ void fn_env_read(fn_env *e)
     const char *off = getenv("FOCUSNET_NO_CACHE");
     e->device = getenv("FOCUSNET_DEVICE");
     e->gemm = getenv("FOCUSNET_GEMM");
+    const char *wino = getenv("FOCUSNET_WINOGRAD");
+    e->no_winograd = wino && strcmp(wino, "0") == 0;
     e->fail_alloc = fail && *fail ? atol(fail) : 0;
     e->no_cache = off && *off && strcmp(off, "0") != 0;
     e->cache_dir = getenv("FOCUSNET_CACHE_DIR");

@@ -11,7 +11,8 @@
  * or its gradient in GEMM layout.
  *
  * CPUs (fn_use_own_gemm), groups == 1: our own GEMM kernels, packed column
- * panels or the implicit GEMM (lib/ops/conv_implicit.c).
+ * panels or the implicit GEMM (lib/ops/conv_implicit.c); 3x3 stride 1 with
+ * enough channels by Winograd F(2x2, 3x3) (lib/ops/conv_winograd.c).
  *
  * Depthwise convolutions (groups == C == OC), everywhere: direct kernels on
  * padded planes (lib/ops/conv_depthwise.c).
@@ -180,6 +181,8 @@ fn_status fn_conv_forward_fused(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl
     cl_mem e = ab ? ab : b;
     int epi = fn_conv_epi(b, ab, act);
     if (is_depthwise(s)) return fn_conv_depthwise_forward(dev, y, x, w, e, epi, s);
+    if (fn_conv_winograd_applies(dev, s))
+        return fn_conv_winograd_forward(dev, y, x, w, e, epi, s);
     if (s->groups == 1 && fn_use_own_gemm(dev))
         return fn_conv_implicit_forward(dev, y, x, w, e, epi, s);
 
@@ -225,6 +228,10 @@ fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_m
     if (db) FN_TRY(bias_grad(dev, db, dy, s->n, s->oc, q));
     if (is_depthwise(s)) return fn_conv_depthwise_backward(dev, dx, dw, dy, x, w, s);
     if (!dx && !dw) return FN_OK;
+    if (fn_conv_winograd_applies(dev, s)) {
+        if (dw) FN_TRY(fn_conv_winograd_backward_filter(dev, dw, dy, x, s));
+        return dx ? fn_conv_winograd_backward_data(dev, dx, dy, w, s) : FN_OK;
+    }
     if (s->groups == 1 && fn_use_own_gemm(dev))
         return fn_conv_implicit_backward(dev, dx, dw, dy, x, w, s);
 

@@ -20,13 +20,16 @@
  * callee does not take. The slots each one takes:
  *   slot 0  conv (col / dcol, bias-gradient partial sums), conv_implicit (col
  *           in panels), conv_depthwise (weight-gradient partial sums),
+ *           conv_winograd (transformed inputs V),
  *           batchnorm (per-plane sums), reduce (partial sums)
  *   slot 1  conv (output or dY in GEMM layout), conv_implicit (dY in panels),
- *           conv_depthwise (padded planes), batchnorm (per-channel sums)
+ *           conv_depthwise (padded planes), batchnorm (per-channel sums),
+ *           conv_winograd (the 16 products M, or dM)
  *   slot 2  gemm (packed A, then K-slice partial sums), gemm_nt (partial
  *           sums), conv_implicit (packed W for the implicit GEMM)
- *   slot 3  gemm (packed B, only when b_packed is NULL), conv_implicit
- *           (a padded input, or dcol)
+ *   slot 3  gemm (packed B, only when b_packed is NULL and B is not read
+ *           in place), conv_implicit (a padded input, or dcol),
+ *           conv_winograd (transformed filters U, or their gradient dU)
  * So the matrix products take only slots 2 and 3 (3 not at all when given B
  * packed), and their callers keep what the product reads in slots 0 and 1,
  * or in 3 when they pass b_packed. The pack helpers (fn_gemm_pack_a/_b) and
@@ -132,12 +135,25 @@ fn_status fn_conv_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem db, cl_m
  *   conv (lib/ops/conv.c): im2col + CLBlast GEMM, any groups
  *   conv_implicit: our own GEMM kernels, groups == 1 (CPU devices)
  *   conv_depthwise: direct kernels, groups == C == OC (every device)
+ *   conv_winograd: F(2x2, 3x3) on our own GEMM, 3x3 stride 1 groups 1, the
+ *     forward and both gradients (CPU devices, where
+ *     fn_conv_winograd_applies: dev->winograd set, enough channels and
+ *     output positions; the entry points themselves take any such shape
+ *     with pad <= 2)
  * Their forwards take the epilogue: e (the bias or the folded batch norm's
  * ab, or NULL) and epi (fn_conv_epi). */
 fn_status fn_conv_implicit_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                    const fn_conv_shape *s);
 fn_status fn_conv_implicit_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
                                     cl_mem w, const fn_conv_shape *s);
+int fn_conv_winograd_applies(const fn_device *dev, const fn_conv_shape *s);
+fn_status fn_conv_winograd_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
+                                   const fn_conv_shape *s);
+fn_status fn_conv_winograd_backward_data(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem w,
+                                         const fn_conv_shape *s);
+/* dw += the weight gradient (3x3 stride 1, groups 1, pad <= 2). */
+fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy, cl_mem x,
+                                           const fn_conv_shape *s);
 fn_status fn_conv_depthwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                     const fn_conv_shape *s);
 fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
