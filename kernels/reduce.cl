@@ -34,9 +34,13 @@ inline void tree_reduce(__local float *sum, __local float *cnt)
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
-__kernel void reduce_partial(const int n, __global const float *x, __global float *part)
+/* One work-group's (sum, non-finite count) of x[i], or of x[i]^2 when
+ * square, into pair `slot` of part (sum and cnt: the kernel's local
+ * arrays). */
+inline void partial_pair(const int n, __global const float *x, __global float *part,
+                         const int slot, const int square, __local float *sum,
+                         __local float *cnt)
 {
-    __local float sum[WG_MAX], cnt[WG_MAX];
     const int lid = get_local_id(0);
     float s = 0.0f, c = 0.0f;
     uint bad = 0;
@@ -45,16 +49,21 @@ __kernel void reduce_partial(const int n, __global const float *x, __global floa
     for (int i = get_global_id(0); i < n; i += stride) {
         const float v = x[i];
         bad += isfinite(v) ? 0u : 1u;
-        kahan_add(&s, &c, v);
+        kahan_add(&s, &c, square ? v * v : v);
     }
     sum[lid] = s;
     cnt[lid] = (float)bad;
     tree_reduce(sum, cnt);
     if (lid == 0) {
-        const int g = get_group_id(0);
-        part[2 * g] = sum[0];
-        part[2 * g + 1] = cnt[0];
+        part[2 * slot] = sum[0];
+        part[2 * slot + 1] = cnt[0];
     }
+}
+
+__kernel void reduce_partial(const int n, __global const float *x, __global float *part)
+{
+    __local float sum[WG_MAX], cnt[WG_MAX];
+    partial_pair(n, x, part, get_group_id(0), 0, sum, cnt);
 }
 
 /* One work-group over the `groups` pairs that reduce_partial wrote. */
@@ -86,21 +95,5 @@ __kernel void sumsq_partial(const int n, __global const float *x, __global float
                             const int first)
 {
     __local float sum[WG_MAX], cnt[WG_MAX];
-    const int lid = get_local_id(0);
-    float s = 0.0f, c = 0.0f;
-    uint bad = 0;
-    const int stride = get_global_size(0);
-    for (int i = get_global_id(0); i < n; i += stride) {
-        const float v = x[i];
-        bad += isfinite(v) ? 0u : 1u;
-        kahan_add(&s, &c, v * v);
-    }
-    sum[lid] = s;
-    cnt[lid] = (float)bad;
-    tree_reduce(sum, cnt);
-    if (lid == 0) {
-        const int g = first + get_group_id(0);
-        part[2 * g] = sum[0];
-        part[2 * g + 1] = cnt[0];
-    }
+    partial_pair(n, x, part, first + get_group_id(0), 1, sum, cnt);
 }

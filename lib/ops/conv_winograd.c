@@ -22,7 +22,6 @@
 #define CHUNK_FLOATS (2 << 20)
 #endif
 
-
 /* Output positions (N*OH*OW) below which the direct path runs. */
 #define MIN_POSITIONS 1024
 
@@ -78,6 +77,41 @@ static fn_status check_size(int h, int wd, int wide, int nb, int t, int ci, int 
     return FN_OK;
 }
 
+/* One Winograd convolution's tiling of its oh x ow outputs, the images per
+ * chunk and the scratch of a chunk: U (slot 3: the 16 transformed filter
+ * matrices, Co x Ci), V (slot 0: the transformed input, position xi at
+ * xi*vs) and M (slot 1: the 16 products, at xi*ms). The forward, the input
+ * gradient and the weight gradient all use it. */
+typedef struct {
+    int th, tw, t, nb, vs, ms;
+    cl_mem u, v, m;
+} plan;
+
+static fn_status plan_make(fn_device *dev, int n, int ci, int co, int h, int wd, int oh, int ow,
+                           plan *p)
+{
+    int wide = ci > co ? ci : co;
+    p->th = tiles(oh);
+    p->tw = tiles(ow);
+    p->t = p->th * p->tw;
+    p->nb = chunk_images(n, p->t, wide);
+    FN_TRY(check_size(h, wd, wide, p->nb, p->t, ci, co));
+    int pp_max = (p->nb * p->t + 15) / 16 * 16;
+    p->vs = xi_stride(dev, (size_t)pp_max * ci);
+    p->ms = xi_stride(dev, (size_t)pp_max * co);
+    FN_TRY(fn_scratch(dev, 3, (size_t)16 * co * ci * sizeof(float), &p->u));
+    FN_TRY(fn_scratch(dev, 0, (size_t)16 * p->vs * sizeof(float), &p->v));
+    return fn_scratch(dev, 1, (size_t)16 * p->ms * sizeof(float), &p->m);
+}
+
+/* The chunk of images from n0 (of n): *cn images, the returned number of
+ * tile positions rounded up to whole panels of 16. */
+static int plan_chunk(const plan *p, int n, int n0, int *cn)
+{
+    *cn = n - n0 < p->nb ? n - n0 : p->nb;
+    return (*cn * p->t + 15) / 16 * 16;
+}
+
 /* V (slot 0, position xi at xi*vs) of images n0..n0+cn-1 of in. */
 static fn_status input_tf(fn_device *dev, cl_mem v, int vs, cl_mem in, int n0, int cn, int ci,
                           int h, int wd, int pad, int th, int tw, int pp)
@@ -95,18 +129,13 @@ static fn_status input_tf(fn_device *dev, cl_mem v, int vs, cl_mem in, int n0, i
  * filters at w[o*s_o + c*s_c] (rotated when rot), through the epilogue
  * (e, epi: kernels/epilogue.clh). */
 static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s_o, int s_c,
-                          int rot, cl_mem e, int epi, int n, int ci, int h, int wd, int co,
-                          int pad)
+                          int rot, cl_mem e, int epi, int n, int ci, int h, int wd, int co, int pad)
 {
-    int oh = h + 2 * pad - 2, ow = wd + 2 * pad - 2, th = tiles(oh), tw = tiles(ow), t = th * tw;
-    int nb = chunk_images(n, t, ci > co ? ci : co), pp_max = (nb * t + 15) / 16 * 16;
-    FN_TRY(check_size(h, wd, ci > co ? ci : co, nb, t, ci, co));
-    int vs = xi_stride(dev, (size_t)pp_max * ci), ms = xi_stride(dev, (size_t)pp_max * co);
-
-    cl_mem u, v, m;
-    FN_TRY(fn_scratch(dev, 3, (size_t)16 * co * ci * sizeof(float), &u));
-    FN_TRY(fn_scratch(dev, 0, (size_t)16 * vs * sizeof(float), &v));
-    FN_TRY(fn_scratch(dev, 1, (size_t)16 * ms * sizeof(float), &m));
+    int oh = h + 2 * pad - 2, ow = wd + 2 * pad - 2;
+    plan p;
+    FN_TRY(plan_make(dev, n, ci, co, h, wd, oh, ow, &p));
+    cl_mem u = p.u, v = p.v, m = p.m;
+    int th = p.th, tw = p.tw, vs = p.vs, ms = p.ms;
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_weights", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(co), FN_ARG(ci), FN_ARG(s_o), FN_ARG(s_c), FN_ARG(rot),
@@ -115,8 +144,8 @@ static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s
     FN_TRY(fn_launch_auto(dev, k, 2, gw));
 
     cl_mem bb = e ? e : u; /* never read when epi reads nothing */
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        int cn = n - n0 < nb ? n - n0 : nb, pp = (cn * t + 15) / 16 * 16;
+    for (int n0 = 0; n0 < n; n0 += p.nb) {
+        int cn, pp = plan_chunk(&p, n, n0, &cn);
         FN_TRY(input_tf(dev, v, vs, in, n0, cn, ci, h, wd, pad, th, tw, pp));
         for (int xi = 0; xi < 16; xi++) {
             fn_gemm_args g = {.m = co,
@@ -164,17 +193,13 @@ fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy,
                                            const fn_conv_shape *s)
 {
     int ci = s->c, co = s->oc, oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
-    int th = tiles(oh), tw = tiles(ow), t = th * tw;
-    int nb = chunk_images(s->n, t, ci > co ? ci : co), pp_max = (nb * t + 15) / 16 * 16;
-    FN_TRY(check_size(s->h, s->w, ci > co ? ci : co, nb, t, ci, co));
-    int vs = xi_stride(dev, (size_t)pp_max * ci), ms = xi_stride(dev, (size_t)pp_max * co);
-    cl_mem du, v, m;
-    FN_TRY(fn_scratch(dev, 3, (size_t)16 * co * ci * sizeof(float), &du));
-    FN_TRY(fn_scratch(dev, 0, (size_t)16 * vs * sizeof(float), &v));
-    FN_TRY(fn_scratch(dev, 1, (size_t)16 * ms * sizeof(float), &m));
+    plan p;
+    FN_TRY(plan_make(dev, s->n, ci, co, s->h, s->w, oh, ow, &p));
+    cl_mem du = p.u, v = p.v, m = p.m; /* U's slot holds dU here */
+    int th = p.th, tw = p.tw, vs = p.vs, ms = p.ms;
     cl_kernel k;
-    for (int n0 = 0; n0 < s->n; n0 += nb) {
-        int cn = s->n - n0 < nb ? s->n - n0 : nb, pp = (cn * t + 15) / 16 * 16;
+    for (int n0 = 0; n0 < s->n; n0 += p.nb) {
+        int cn, pp = plan_chunk(&p, s->n, n0, &cn);
         FN_TRY(input_tf(dev, v, vs, x, n0, cn, ci, s->h, s->w, s->pad, th, tw, pp));
         FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_dy", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(cn), FN_ARG(co), FN_ARG(oh), FN_ARG(ow), FN_ARG(th),
