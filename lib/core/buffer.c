@@ -7,15 +7,23 @@
 
 static atomic_long alloc_count;
 
+/* Counts a device allocation; its number when FOCUSNET_FAIL_ALLOC asks for
+ * this one to fail (the tests of the error paths), else 0. */
+static long injected_failure(void)
+{
+    long nth = atomic_fetch_add(&alloc_count, 1) + 1;
+    fn_env env;
+    fn_env_read(&env);
+    return env.fail_alloc != 0 && env.fail_alloc == nth ? nth : 0;
+}
+
 fn_status fn_buffer_new(fn_device *dev, size_t bytes, cl_mem *out)
 {
     *out = NULL;
     if (bytes == 0)
         bytes = 4; /* OpenCL refuses empty buffers; keep callers simple */
-    long nth = atomic_fetch_add(&alloc_count, 1) + 1;
-    fn_env env;
-    fn_env_read(&env);
-    if (env.fail_alloc != 0 && env.fail_alloc == nth)
+    long nth = injected_failure();
+    if (nth)
         return fn_error(FN_ERR_NOMEM,
                         "device allocation of %zu bytes failed: CL_MEM_OBJECT_ALLOCATION_FAILURE "
                         "(injected by FOCUSNET_FAIL_ALLOC=%ld)",
@@ -111,10 +119,8 @@ fn_status fn_pinned_new(fn_device *dev, size_t bytes, cl_mem *mem, void **host)
     *mem = NULL;
     *host = NULL;
     if (bytes == 0) bytes = 4;
-    long nth = atomic_fetch_add(&alloc_count, 1) + 1;
-    fn_env env;
-    fn_env_read(&env);
-    if (env.fail_alloc != 0 && env.fail_alloc == nth)
+    long nth = injected_failure();
+    if (nth)
         return fn_error(FN_ERR_NOMEM,
                         "pinned host allocation of %zu bytes failed (injected by "
                         "FOCUSNET_FAIL_ALLOC=%ld)",
