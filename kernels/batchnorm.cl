@@ -45,34 +45,38 @@ inline float hsum16(const float16 v)
 }
 
 /* part[pl] = mean of plane pl, part[planes + pl] = its centred sum of
- * squares; launched over (1, planes). */
-__kernel void bn_plane_stats(const int planes, const int hw, __global const float *x,
+ * squares; item g owns planes [g per, (g + 1) per), launched over
+ * (1, ceil(planes / per)). */
+__kernel void bn_plane_stats(const int planes, const int hw, const int per, __global const float *x,
                              __global float *part)
 {
-    const int pl = get_global_id(1);
-    if (get_global_id(0) > 0 || pl >= planes)
+    const int p0 = get_global_id(1) * per;
+    if (get_global_id(0) > 0 || p0 >= planes)
         return;
-    __global const float *p = x + (size_t)pl * hw;
-    float16 s = (float16)0.0f;
-    int i = 0;
-    for (; i + 16 <= hw; i += 16)
-        s += vload16(0, p + i);
-    float t = 0.0f;
-    for (int j = i; j < hw; j++)
-        t += p[j];
-    const float mean = (hsum16(s) + t) / (float)hw;
-    s = (float16)0.0f;
-    for (i = 0; i + 16 <= hw; i += 16) {
-        const float16 d = vload16(0, p + i) - mean;
-        s = fma(d, d, s);
+    const int p1 = min(planes, p0 + per);
+    for (int pl = p0; pl < p1; pl++) {
+        __global const float *p = x + (size_t)pl * hw;
+        float16 s = (float16)0.0f;
+        int i = 0;
+        for (; i + 16 <= hw; i += 16)
+            s += vload16(0, p + i);
+        float t = 0.0f;
+        for (int j = i; j < hw; j++)
+            t += p[j];
+        const float mean = (hsum16(s) + t) / (float)hw;
+        s = (float16)0.0f;
+        for (i = 0; i + 16 <= hw; i += 16) {
+            const float16 d = vload16(0, p + i) - mean;
+            s = fma(d, d, s);
+        }
+        t = 0.0f;
+        for (int j = i; j < hw; j++) {
+            const float d = p[j] - mean;
+            t += d * d;
+        }
+        part[pl] = mean;
+        part[planes + pl] = hsum16(s) + t;
     }
-    t = 0.0f;
-    for (int j = i; j < hw; j++) {
-        const float d = p[j] - mean;
-        t += d * d;
-    }
-    part[pl] = mean;
-    part[planes + pl] = hsum16(s) + t;
 }
 
 /* Channel ch's mean and centred sum of squares over its N planes, from the
@@ -95,6 +99,16 @@ inline void channel_moments(const int n, const int c, const int hw, __global con
     *m2_out = m2;
 }
 
+/* bn_apply's coefficients of a channel, a = gamma invstd and b = beta - mean a,
+ * written as an explicit fma so that batch norm's backward, recomputing them
+ * from the saved statistics to mask by a fused activation (mask16), gets the
+ * same bits whatever the compiler contracts. */
+inline float2 bn_coef(const float gamma, const float beta, const float mean, const float invstd)
+{
+    const float a = gamma * invstd;
+    return (float2)(a, fma(-mean, a, beta));
+}
+
 /* From channel ch's mean and centred sum of squares over m values: saved
  * statistics, running estimates (unbiased variance) and bn_apply's coef. */
 inline void channel_finish(const int c, const int ch, const int m, const float mean,
@@ -112,9 +126,9 @@ inline void channel_finish(const int c, const int ch, const int m, const float m
     save_invstd[ch] = invstd;
     running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean;
     running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
-    const float scale = gamma[ch] * invstd;
-    coef[ch] = scale;
-    coef[c + ch] = beta[ch] - mean * scale;
+    const float2 ab = bn_coef(gamma[ch], beta[ch], mean, invstd);
+    coef[ch] = ab.x;
+    coef[c + ch] = ab.y;
 }
 
 /* One item per channel: the batch mean and biased variance from the N planes,
@@ -169,26 +183,30 @@ __kernel void bn_finalize_stats(const int c, const int m, __global const float *
                    beta, coef, momentum, eps);
 }
 
-/* y = act(x * coef[ch] + coef[C + ch]) over runs. */
-__kernel void bn_apply(const int c, const int hw, const int run, const int planes,
+/* y = act(x * coef[ch] + coef[C + ch]) over runs: item (s, g) covers floats
+ * [s run, (s + 1) run) of planes [g per, (g + 1) per). */
+__kernel void bn_apply(const int c, const int hw, const int run, const int planes, const int per,
                        __global float *y, __global const float *x, __global const float *coef,
                        const int act)
 {
-    const int s = get_global_id(0), pl = get_global_id(1);
+    const int s = get_global_id(0), p0 = get_global_id(1) * per;
     const int i0 = s * run, i1 = min(hw, i0 + run);
-    if (pl >= planes || i0 >= hw)
+    if (p0 >= planes || i0 >= hw)
         return;
-    const int ch = pl % c;
-    const float a = coef[ch], b = coef[c + ch];
-    const size_t base = (size_t)pl * hw;
-    __global const float *xp = x + base;
-    __global float *yp = y + base;
-    int i = i0;
-    for (; i + 16 <= i1; i += 16) {
-        vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
+    const int p1 = min(planes, p0 + per);
+    for (int pl = p0; pl < p1; pl++) {
+        const int ch = pl % c;
+        const float a = coef[ch], b = coef[c + ch];
+        const size_t base = (size_t)pl * hw;
+        __global const float *xp = x + base;
+        __global float *yp = y + base;
+        int i = i0;
+        for (; i + 16 <= i1; i += 16) {
+            vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
+        }
+        for (; i < i1; i++)
+            yp[i] = act1(fma(xp[i], a, b), act);
     }
-    for (; i < i1; i++)
-        yp[i] = act1(fma(xp[i], a, b), act);
 }
 
 /* Batch norm at evaluation as y = a x + b per channel: a = gamma /
@@ -227,34 +245,70 @@ __kernel void bn_eval(const int c, const int hw, const int run, const int planes
         yp[i] = act1(fma(xp[i], a, b), act);
 }
 
-/* part[pl] = sum of dy over plane pl, part[planes + pl] = sum of dy * xhat;
- * launched over (1, planes). */
-__kernel void bn_plane_grad(const int c, const int hw, const int planes, __global const float *dy,
-                            __global const float *x, __global const float *mean,
-                            __global const float *invstd, __global float *part)
+/* The gradient reaching batch norm's output when the ReLU (act 1) or ReLU6
+ * (act 2) after it runs inside batch norm's backward: dy where the activation
+ * passed its input, else 0. The activation's input is recomputed as the
+ * forward's bn_apply did, fma(x, a, b) with bn_coef's a and b from the same
+ * saved statistics, so the mask is the one relu.cl's backward reads from the
+ * output: inside (0, 6) for ReLU6, above 0 for ReLU, NaN masked. */
+inline float16 mask16(const float16 g, const float16 x, const float a, const float b,
+                      const int act)
 {
-    const int pl = get_global_id(1);
-    if (get_global_id(0) > 0 || pl >= planes)
+    /* v <= the float below 6 is v < 6; v <= infinity is every v but NaN.
+     * One return and no int16 variable: oclgrind got both of those wrong
+     * (every lane masked). */
+    const float16 v = fma(x, (float16)a, (float16)b);
+    const float16 hi = (float16)(act == 2 ? 0x1.7ffffep+2f : INFINITY);
+    return act ? select((float16)0.0f, g, (v > 0.0f) & (v <= hi)) : g;
+}
+
+inline float mask1(const float g, const float x, const float a, const float b, const int act)
+{
+    if (!act)
+        return g;
+    const float v = fma(x, a, b);
+    return (v > 0.0f && (act == 1 || v < 6.0f)) ? g : 0.0f;
+}
+
+/* part[pl] = sum of dy over plane pl, part[planes + pl] = sum of dy * xhat,
+ * dy masked by the fused activation (mask16; act 0: none, gamma and beta
+ * unread); item g owns planes [g per, (g + 1) per), launched over
+ * (1, ceil(planes / per)). */
+__kernel void bn_plane_grad(const int c, const int hw, const int planes, const int per,
+                            const int act, __global const float *dy, __global const float *x,
+                            __global const float *mean, __global const float *invstd,
+                            __global const float *gamma, __global const float *beta,
+                            __global float *part)
+{
+    const int p0 = get_global_id(1) * per;
+    if (get_global_id(0) > 0 || p0 >= planes)
         return;
-    const int ch = pl % c;
-    const float mu = mean[ch], is = invstd[ch];
-    const size_t base = (size_t)pl * hw;
-    __global const float *g = dy + base;
-    __global const float *xp = x + base;
-    float16 sa = (float16)0.0f, sb = (float16)0.0f;
-    int i = 0;
-    for (; i + 16 <= hw; i += 16) {
-        const float16 d = vload16(0, g + i);
-        sa += d;
-        sb = fma(d, (vload16(0, xp + i) - mu) * is, sb);
+    const int p1 = min(planes, p0 + per);
+    for (int pl = p0; pl < p1; pl++) {
+        const int ch = pl % c;
+        const float mu = mean[ch], is = invstd[ch];
+        const float2 ab = act ? bn_coef(gamma[ch], beta[ch], mu, is) : (float2)(0.0f);
+        const float ca = ab.x, cb = ab.y;
+        const size_t base = (size_t)pl * hw;
+        __global const float *g = dy + base;
+        __global const float *xp = x + base;
+        float16 sa = (float16)0.0f, sb = (float16)0.0f;
+        int i = 0;
+        for (; i + 16 <= hw; i += 16) {
+            const float16 xv = vload16(0, xp + i);
+            const float16 d = mask16(vload16(0, g + i), xv, ca, cb, act);
+            sa += d;
+            sb = fma(d, (xv - mu) * is, sb);
+        }
+        float ta = 0.0f, tb = 0.0f;
+        for (; i < hw; i++) {
+            const float d = mask1(g[i], xp[i], ca, cb, act);
+            ta += d;
+            tb += d * ((xp[i] - mu) * is);
+        }
+        part[pl] = hsum16(sa) + ta;
+        part[planes + pl] = hsum16(sb) + tb;
     }
-    float ta = 0.0f, tb = 0.0f;
-    for (; i < hw; i++) {
-        ta += g[i];
-        tb += g[i] * ((xp[i] - mu) * is);
-    }
-    part[pl] = hsum16(sa) + ta;
-    part[planes + pl] = hsum16(sb) + tb;
 }
 
 /* One item per channel: sums (2 per channel) of dy and dy * xhat over the
@@ -280,32 +334,41 @@ __kernel void bn_grad_finalize(const int n, const int c, __global const float *p
 
 /* dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M): the usual
  * gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)) with the 1/M taken
- * first, so M*dy never grows large. Over runs. */
+ * first, so M*dy never grows large; dy masked as in bn_plane_grad. Over
+ * runs: item (s, g) covers floats [s run, (s + 1) run) of planes
+ * [g per, (g + 1) per). */
 __kernel void bn_backward_dx(const int c, const int hw, const int run, const int planes,
-                             const int m, __global float *dx, __global const float *dy,
-                             __global const float *x, __global const float *mean,
-                             __global const float *invstd, __global const float *gamma,
+                             const int per, const int m, const int act, __global float *dx,
+                             __global const float *dy, __global const float *x,
+                             __global const float *mean, __global const float *invstd,
+                             __global const float *gamma, __global const float *beta,
                              __global const float *sums)
 {
-    const int s = get_global_id(0), pl = get_global_id(1);
+    const int s = get_global_id(0), p0 = get_global_id(1) * per;
     const int i0 = s * run, i1 = min(hw, i0 + run);
-    if (pl >= planes || i0 >= hw)
+    if (p0 >= planes || i0 >= hw)
         return;
-    const int ch = pl % c;
-    const float is = invstd[ch], mu = mean[ch], a = gamma[ch] * is;
-    const float mdy = sums[2 * ch] / (float)m, mdyx = sums[2 * ch + 1] / (float)m;
-    const size_t base = (size_t)pl * hw;
-    __global const float *g = dy + base;
-    __global const float *xp = x + base;
-    __global float *d = dx + base;
-    int i = i0;
-    for (; i + 16 <= i1; i += 16) {
-        const float16 xhat = (vload16(0, xp + i) - mu) * is;
-        vstore16(a * (vload16(0, g + i) - mdy - xhat * mdyx), 0, d + i);
-    }
-    for (; i < i1; i++) {
-        const float xhat = (xp[i] - mu) * is;
-        d[i] = a * (g[i] - mdy - xhat * mdyx);
+    const int p1 = min(planes, p0 + per);
+    for (int pl = p0; pl < p1; pl++) {
+        const int ch = pl % c;
+        const float is = invstd[ch], mu = mean[ch], a = gamma[ch] * is;
+        const float2 ab = act ? bn_coef(gamma[ch], beta[ch], mu, is) : (float2)(0.0f);
+        const float ca = ab.x, cb = ab.y;
+        const float mdy = sums[2 * ch] / (float)m, mdyx = sums[2 * ch + 1] / (float)m;
+        const size_t base = (size_t)pl * hw;
+        __global const float *g = dy + base;
+        __global const float *xp = x + base;
+        __global float *d = dx + base;
+        int i = i0;
+        for (; i + 16 <= i1; i += 16) {
+            const float16 xv = vload16(0, xp + i);
+            const float16 xhat = (xv - mu) * is;
+            vstore16(a * (mask16(vload16(0, g + i), xv, ca, cb, act) - mdy - xhat * mdyx), 0, d + i);
+        }
+        for (; i < i1; i++) {
+            const float xhat = (xp[i] - mu) * is;
+            d[i] = a * (mask1(g[i], xp[i], ca, cb, act) - mdy - xhat * mdyx);
+        }
     }
 }
 

@@ -87,6 +87,153 @@ static void test_fused_act(fn_device *dev, fn_rng *r, const shape *s, int act)
     case_free(&k);
 }
 
+/* NaN in batch norm's two scratch slots (per-plane partial sums, per-channel
+ * values), large enough for n*c planes: a kernel reading a value no earlier
+ * kernel wrote shows as NaN in its outputs. */
+static void poison_scratch(fn_device *dev, int planes)
+{
+    for (int slot = 0; slot < 2; slot++) {
+        cl_mem m;
+        size_t bytes = 2 * (size_t)planes * sizeof(float);
+        CHECK_OK(fn_scratch(dev, slot, bytes, &m));
+        CHECK_OK(fn_buffer_fill(dev, m, 0, bytes, NAN));
+    }
+}
+
+static int same_bits(const char *what, const float *a, const float *b, size_t n)
+{
+    int same = memcmp(a, b, n * sizeof(float)) == 0;
+    CHECK(same, "%s: not bit for bit the same", what);
+    return same;
+}
+
+/* Batch norm's backward with the ReLU (act 1) or ReLU6 (act 2) after it
+ * folded in (fn_batchnorm_backward_ex), from a fused training forward:
+ * against the twins (the activation's backward masking by the device's
+ * output, then batch norm's), bit for bit against the device's two separate
+ * passes, and, like the forward, bit for bit the same with small planes one
+ * or several to a work-item (dev->bn_group). */
+static void test_fused_backward(fn_device *dev, fn_rng *r, const shape *s, int act)
+{
+    bn_case k;
+    case_new(&k, r, s);
+    int t = k.total, c = k.c;
+    char what[80];
+    snprintf(what, sizeof what, "fused backward act %d (%d,%d,%d)", act, s->n, s->c, s->hw);
+    for (int i = 0; i < c; i++) /* outputs beyond 6 for ReLU6 to clip */
+        k.gamma[i] *= 4;
+    float *y = malloc(t * sizeof(float)), *y2 = malloc(t * sizeof(float));
+    float *sm = malloc(c * sizeof(float)), *si = malloc(c * sizeof(float));
+    float *dy = malloc(t * sizeof(float)), *g = malloc(t * sizeof(float));
+    float *dx = malloc(t * sizeof(float)), *dg = malloc(c * sizeof(float));
+    float *db = malloc(c * sizeof(float)), *dg0 = malloc(c * sizeof(float));
+    float *db0 = malloc(c * sizeof(float));
+    float *got[2][3];
+    for (int v = 0; v < 2; v++) {
+        got[v][0] = malloc(t * sizeof(float));
+        got[v][1] = malloc(c * sizeof(float));
+        got[v][2] = malloc(c * sizeof(float));
+    }
+    cl_mem mx = dev_upload(dev, k.x, t), my = dev_upload(dev, NULL, t);
+    cl_mem mg = dev_upload(dev, k.gamma, c), mb = dev_upload(dev, k.beta, c);
+    cl_mem mrm = dev_upload(dev, k.rm, c), mrv = dev_upload(dev, k.rv, c);
+    cl_mem msm = dev_upload(dev, NULL, c), msi = dev_upload(dev, NULL, c);
+    fill_uniform(r, dy, t, -1, 1);
+    fill_uniform(r, dg0, c, -1, 1);
+    fill_uniform(r, db0, c, -1, 1);
+    cl_mem mdy = dev_upload(dev, dy, t), mdx = dev_upload(dev, NULL, t);
+    cl_mem mdg = dev_upload(dev, NULL, c), mdb = dev_upload(dev, NULL, c);
+    cl_mem mgm = dev_upload(dev, NULL, t);
+
+    /* The forward, one plane and several to an item: the same bits. */
+    int group = dev->bn_group;
+    for (int v = 0; v < 2; v++) {
+        dev->bn_group = v == 0;
+        poison_scratch(dev, k.n * k.c);
+        CHECK_OK(fn_buffer_fill(dev, my, 0, t * sizeof(float), NAN));
+        CHECK_OK(fn_batchnorm_forward_train_ex(dev, my, msm, msi, mx, mg, mb, mrm, mrv, k.n, k.c,
+                                               k.hw, MOMENTUM, EPS, act));
+        dev_download(dev, my, v ? y2 : y, t);
+    }
+    same_bits("forward, planes grouped or not", y, y2, t);
+    dev_download(dev, msm, sm, c);
+    dev_download(dev, msi, si, c);
+
+    /* The twins: the activation's backward masks by the device's output. */
+    (act == 1 ? fn_ref_relu_backward : fn_ref_relu6_backward)(g, dy, y, t);
+    memcpy(dg, dg0, c * sizeof(float));
+    memcpy(db, db0, c * sizeof(float));
+    fn_ref_batchnorm_backward(dx, dg, db, g, k.x, sm, si, k.gamma, k.n, k.c, k.hw);
+    float atol = 1e-6f * (float)(k.n * k.hw) + 1e-5f;
+    for (int v = 0; v < 2; v++) {
+        dev->bn_group = v == 0;
+        poison_scratch(dev, k.n * k.c);
+        CHECK_OK(fn_buffer_fill(dev, mdx, 0, t * sizeof(float), NAN));
+        CHECK_OK(fn_buffer_write(dev, mdg, 0, c * sizeof(float), dg0));
+        CHECK_OK(fn_buffer_write(dev, mdb, 0, c * sizeof(float), db0));
+        CHECK_OK(fn_batchnorm_backward_ex(dev, mdx, mdg, mdb, mdy, mx, msm, msi, mg, mb, k.n, k.c,
+                                          k.hw, act));
+        dev_download(dev, mdx, got[v][0], t);
+        dev_download(dev, mdg, got[v][1], c);
+        dev_download(dev, mdb, got[v][2], c);
+    }
+    check_close("fused dx", got[0][0], dx, t, 2e-5f, 1e-4f);
+    check_close("fused dgamma", got[0][1], dg, c, atol, 1e-5f);
+    check_close("fused dbeta", got[0][2], db, c, atol, 1e-5f);
+    same_bits("fused dx, planes grouped or not", got[0][0], got[1][0], t);
+    same_bits("fused dgamma, planes grouped or not", got[0][1], got[1][1], c);
+    same_bits("fused dbeta, planes grouped or not", got[0][2], got[1][2], c);
+    dev->bn_group = group;
+
+    /* The device's two passes: the same bits as the fused one. */
+    poison_scratch(dev, k.n * k.c);
+    CHECK_OK(fn_buffer_fill(dev, mdx, 0, t * sizeof(float), NAN));
+    CHECK_OK(fn_buffer_write(dev, mdg, 0, c * sizeof(float), dg0));
+    CHECK_OK(fn_buffer_write(dev, mdb, 0, c * sizeof(float), db0));
+    CHECK_OK((act == 1 ? fn_relu_backward : fn_relu6_backward)(dev, mgm, mdy, my, t));
+    CHECK_OK(fn_batchnorm_backward(dev, mdx, mdg, mdb, mgm, mx, msm, msi, mg, k.n, k.c, k.hw));
+    dev_download(dev, mdx, got[1][0], t);
+    dev_download(dev, mdg, got[1][1], c);
+    dev_download(dev, mdb, got[1][2], c);
+    same_bits("dx, fused or two passes", got[0][0], got[1][0], t);
+    same_bits("dgamma, fused or two passes", got[0][1], got[1][1], c);
+    same_bits("dbeta, fused or two passes", got[0][2], got[1][2], c);
+
+    /* No dx wanted: dgamma and dbeta still get the masked sums. */
+    CHECK_OK(fn_buffer_write(dev, mdg, 0, c * sizeof(float), dg0));
+    CHECK_OK(fn_buffer_write(dev, mdb, 0, c * sizeof(float), db0));
+    CHECK_OK(fn_batchnorm_backward_ex(dev, NULL, mdg, mdb, mdy, mx, msm, msi, mg, mb, k.n, k.c,
+                                      k.hw, act));
+    dev_download(dev, mdg, got[1][1], c);
+    dev_download(dev, mdb, got[1][2], c);
+    same_bits("fused dgamma (dx NULL)", got[0][1], got[1][1], c);
+    same_bits("fused dbeta (dx NULL)", got[0][2], got[1][2], c);
+    if (check_failed) fprintf(stderr, "  after %s\n", what);
+
+    cl_mem m[] = {mx, my, mg, mb, mrm, mrv, msm, msi, mdy, mdx, mdg, mdb, mgm};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        fn_buffer_free(m[i]);
+    for (int v = 0; v < 2; v++)
+        free(got[v][0]), free(got[v][1]), free(got[v][2]);
+    free(y), free(y2), free(sm), free(si), free(dy), free(g), free(dx), free(dg), free(db);
+    free(dg0), free(db0);
+    case_free(&k);
+}
+
+/* fn_batchnorm_backward_ex refuses an activation it does not know, and one
+ * without the beta it needs to find where the activation was flat. */
+static void test_backward_ex_args(fn_device *dev)
+{
+    cl_mem m = dev_upload(dev, NULL, 8);
+    CHECK(fn_batchnorm_backward_ex(dev, m, m, m, m, m, m, m, m, NULL, 1, 2, 4, 1) == FN_ERR_ARG,
+          "act 1 without beta accepted");
+    CHECK(fn_batchnorm_backward_ex(dev, m, m, m, m, m, m, m, m, m, 1, 2, 4, 3) == FN_ERR_ARG,
+          "act 3 accepted");
+    CHECK(fn_batchnorm_backward_ex(dev, m, m, m, m, m, m, m, m, m, 1, 2, 4, -1) == FN_ERR_ARG,
+          "act -1 accepted");
+    fn_buffer_free(m);
+}
+
 static void test_device_shape(fn_device *dev, fn_rng *r, const shape *s)
 {
     bn_case k;
@@ -446,6 +593,25 @@ int main(void)
     const shape fd_shapes[] = {{1, 3, 1, 0}, {3, 2, 1, 0}, {1, 4, 5, 0}, {2, 5, 49, 0}};
     for (size_t i = 0; i < sizeof fd_shapes / sizeof fd_shapes[0]; i++)
         test_fd(&r, &fd_shapes[i]);
+
+    /* The fused backward and the grouping of small planes, on their own
+     * random stream (the cases above keep theirs): small planes in numbers,
+     * several to a CPU work-item (a last group short), beside the shapes
+     * above; both ways of cutting planes into runs. */
+    fn_rng_seed(&r, 7);
+    const shape fused[] = {{1, 3, 1, 0},   {3, 2, 1, 0},   {1, 7, 13, 0},     {8, 16, 9, 0},
+                           {64, 30, 4, 0}, {7, 37, 17, 0}, {5, 3, 257, 0.5f}, {4, 64, 1024, 0}};
+    for (int long_runs = 0; long_runs <= 1; long_runs++) {
+        dev->long_runs = long_runs;
+        for (size_t i = 0; i < sizeof fused / sizeof fused[0] - (test_small() ? 1 : 0); i++) {
+            /* (M == 1 is the cases' above: y = beta from a product near
+             * gamma/sqrt(eps) is ulp-bound, data-dependent.) */
+            if (fused[i].n * fused[i].hw > 1) test_device_shape(dev, &r, &fused[i]);
+            for (int act = 1; act <= 2; act++)
+                test_fused_backward(dev, &r, &fused[i], act);
+        }
+    }
+    test_backward_ex_args(dev);
     fn_device_free(dev);
     return check_summary("test_batchnorm");
 }

@@ -354,6 +354,60 @@ static void test_layers(fn_device *dev, const char *arch, const char *first, int
     fn_model_free(m);
 }
 
+static int relu_backward_launches;
+
+static void count_relu_backward(void *ctx, cl_kernel k, int dims, const size_t *global,
+                                const size_t *local)
+{
+    (void)ctx, (void)dims, (void)global, (void)local;
+    char name[64] = "";
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+    if (strncmp(name, "relu", 4) == 0 && strstr(name, "_backward")) relu_backward_launches++;
+}
+
+/* Training's backward with each batch norm's following ReLU/ReLU6 folded
+ * into batch norm's backward (dev->bn_fuse) against the two separate passes
+ * (FOCUSNET_BN_FUSE=0's path): the same gradients bit for bit, with fewer
+ * activation backward launches (relus: how many activations stay unfused,
+ * those after a residual sum). */
+static void test_fused_backward(fn_device *dev, const char *arch, int c, int h, int relus)
+{
+    fn_model_config cfg;
+    fn_model *m = NULL;
+    CHECK_OK(fn_model_config_default(&cfg, arch, K, c, h, h));
+    CHECK_OK(fn_model_create(dev, &cfg, 2, 1, &m));
+    if (!m) return;
+    size_t n_in = (size_t)2 * c * h * h, nk = 2 * K, total = (size_t)fn_model_param_count(m);
+    float *x = malloc(n_in * sizeof *x), dz[2 * K], *g[2];
+    fn_rng r;
+    fn_rng_seed(&r, 13);
+    fill_uniform(&r, x, n_in, -1, 1);
+    fill_uniform(&r, dz, nk, -1, 1);
+    int fuse = dev->bn_fuse, launches[2];
+    for (int v = 0; v < 2; v++) {
+        dev->bn_fuse = v == 0;
+        CHECK_OK(fn_buffer_write(dev, m->acts[m->input].data, 0, n_in * sizeof *x, x));
+        CHECK_OK(fn_model_forward(m, 2, 1));
+        CHECK_OK(fn_buffer_write(dev, m->acts[m->logits].grad, 0, sizeof dz, dz));
+        CHECK_OK(fn_model_zero_grad(m));
+        relu_backward_launches = 0;
+        dev->launch_hook = count_relu_backward;
+        CHECK_OK(fn_model_backward(m, 2));
+        dev->launch_hook = NULL;
+        launches[v] = relu_backward_launches;
+        g[v] = read_grads(dev, m, total);
+    }
+    dev->bn_fuse = fuse;
+    CHECK(memcmp(g[0], g[1], total * sizeof *g[0]) == 0, "%s: fused backward, bit for bit", arch);
+    CHECK(launches[0] == relus && launches[1] > relus,
+          "%s: %d activation backward launches fused, %d not (want %d fused)", arch, launches[0],
+          launches[1], relus);
+    free(g[0]);
+    free(g[1]);
+    free(x);
+    fn_model_free(m);
+}
+
 int main(void)
 {
     fn_device *dev = test_device();
@@ -362,6 +416,8 @@ int main(void)
     test_layers(dev, "lenet5", "conv1", 1, 16, 1);
     test_layers(dev, "resnet18", "conv1", 3, 8, 0);
     test_layers(dev, "mobilenetv2", "features.0.0", 3, 8, 0);
+    test_fused_backward(dev, "mobilenetv2", 3, 8, 0);
+    test_fused_backward(dev, "resnet18", 3, 8, 8); /* the 8 ReLUs after residual sums */
     fn_device_free(dev);
     return check_summary("test_step");
 }

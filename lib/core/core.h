@@ -50,7 +50,9 @@ typedef struct {
     const char *home;           /* HOME: else in $HOME/.cache/focusnet */
     const char *kernel_dir;     /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
     const char *fashion_mnist_dir; /* FOCUSNET_FASHION_MNIST_DIR: where "fashion-mnist" is */
-    int no_fold; /* FOCUSNET_FOLD=0: evaluation runs conv, batch norm and ReLU unfused */
+    int no_fold;     /* FOCUSNET_FOLD=0: evaluation runs conv, batch norm and ReLU unfused */
+    int no_bn_group; /* FOCUSNET_BN_GROUP=0: batch norm's CPU kernels one plane per work-item */
+    int no_bn_fuse;  /* FOCUSNET_BN_FUSE=0: training's ReLU backward not folded into batch norm's */
 } fn_env;
 
 /* Reads them now (not cached: a setenv takes effect at the next call). */
@@ -88,6 +90,12 @@ struct fn_device {
      * lib/ops/conv_winograd.c); FOCUSNET_WINOGRAD=0 turns it off for A/B runs,
      * tests set it to run both paths. */
     int winograd;
+    /* Batch norm's kernels on CPUs take several small planes per work-item
+     * (lib/ops/batchnorm.c); FOCUSNET_BN_GROUP=0 turns it off for A/B runs. */
+    int bn_group;
+    /* Training folds the backward of a ReLU/ReLU6 that follows a batch norm
+     * into batch norm's backward (lib/nn/model.c); FOCUSNET_BN_FUSE=0: off. */
+    int bn_fuse;
     /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
      * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
      * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */

@@ -24,4 +24,8 @@ void fn_env_read(fn_env *e)
     e->fashion_mnist_dir = getenv("FOCUSNET_FASHION_MNIST_DIR");
     const char *fold = getenv("FOCUSNET_FOLD");
     e->no_fold = fold && strcmp(fold, "0") == 0;
+    const char *group = getenv("FOCUSNET_BN_GROUP");
+    e->no_bn_group = group && strcmp(group, "0") == 0;
+    const char *fuse = getenv("FOCUSNET_BN_FUSE");
+    e->no_bn_fuse = fuse && strcmp(fuse, "0") == 0;
 }

@@ -480,8 +480,20 @@ static fn_status finish_dx(fn_model *m, int i, int n)
     return fn_axpy(m->dev, n * a->c * a->h * a->w, 1.0f, m->tmp_grad, a->grad);
 }
 
-/* The one switch over layer kinds for the backward. */
-static fn_status layer_backward(fn_model *m, int i, int n)
+/* The activation whose backward training folds into that of batch norm
+ * layer i (fused_act; 0 for none): batch norm masks the gradient itself,
+ * recomputing where the activation was flat from its input, so the
+ * activation's own pass over the gradient goes. Not under --sync-bn, nor
+ * with FOCUSNET_BN_FUSE=0. */
+static int fused_backward_act(const fn_model *m, int i)
+{
+    if (i < 0 || m->layers[i].kind != FN_L_BN || m->bn_comm || !m->dev->bn_fuse) return 0;
+    return fused_act(m, i);
+}
+
+/* The one switch over layer kinds for the backward. act: for a batch norm,
+ * the activation after it whose backward it runs too (fused_backward_act). */
+static fn_status layer_backward(fn_model *m, int i, int n, int act)
 {
     fn_device *dev = m->dev;
     fn_layer *l = &m->layers[i];
@@ -504,9 +516,9 @@ static fn_status layer_backward(fn_model *m, int i, int n)
                 m->bn_rows * out->h * out->w, m->bn_host));
             break;
         }
-        FN_TRY(fn_batchnorm_backward(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad, in->data,
-                                     l->save_mean, l->save_invstd, pdata(m, l->w), n, out->c,
-                                     out->h * out->w));
+        FN_TRY(fn_batchnorm_backward_ex(dev, dx, pgrad(m, l->w), pgrad(m, l->b), out->grad,
+                                        in->data, l->save_mean, l->save_invstd, pdata(m, l->w),
+                                        pdata(m, l->b), n, out->c, out->h * out->w, act));
         break;
     case FN_L_RELU:
         if (dx) FN_TRY(fn_relu_backward(dev, dx, out->grad, out->data, numel));
@@ -561,8 +573,11 @@ fn_status fn_model_backward_begin(fn_model *m, int n)
 fn_status fn_model_backward(fn_model *m, int n)
 {
     FN_TRY(fn_model_backward_begin(m, n));
-    for (int i = m->n_layers - 1; i >= 0; i--)
-        FN_TRY(layer_backward(m, i, n));
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        int act = fused_backward_act(m, i - 1);
+        if (act) i--; /* layer i, the activation, runs inside batch norm's backward */
+        FN_TRY(layer_backward(m, i, n, act));
+    }
     return FN_OK;
 }
 
@@ -666,7 +681,7 @@ fn_status fn_model_layer_backward(fn_model *m, int i, int n)
     FN_TRY(check_batch(m, n, 1));
     if (i < 0 || i >= m->n_layers)
         return fn_error(FN_ERR_ARG, "no layer %d (the model has %d)", i, m->n_layers);
-    return layer_backward(m, i, n);
+    return layer_backward(m, i, n, 0);
 }
 
 fn_status fn_model_predict(fn_model *m, const float *images, int n, float *logits)

@@ -22,6 +22,26 @@ static fn_status check_shape(const char *what, int n, int c, int hw)
     return FN_OK;
 }
 
+/* Planes per work-item. On CPUs (dev->long_runs) a work-item costs POCL a
+ * work-group, which at the 2x2 to 8x8 planes of the deep layers (30k planes
+ * of 4 floats in MobileNetV2) cost more than the arithmetic: planes shorter
+ * than a run of 4096 floats go several to an item, up to 4096 floats, while
+ * leaving at least 16 items for the cores to share. Each plane's arithmetic
+ * is the same either way, so the results are too. FOCUSNET_BN_GROUP=0: one
+ * plane per item (dev->bn_group 0), for A/B runs. */
+static int plane_group(const fn_device *dev, int planes, int hw)
+{
+    if (!dev->long_runs || !dev->bn_group || hw >= 4096) return 1;
+    int per = 4096 / hw, most = (planes + 15) / 16;
+    if (per > most) per = most;
+    return per < 1 ? 1 : per;
+}
+
+static int groups_of(int planes, int per)
+{
+    return (planes + per - 1) / per;
+}
+
 /* One work-item per channel. */
 static fn_status per_channel(fn_device *dev, cl_kernel k, int c)
 {
@@ -42,12 +62,13 @@ static fn_status work_buffers(fn_device *dev, int planes, int c, cl_mem *part, c
 static fn_status plane_stats(fn_device *dev, cl_mem x, int n, int c, int hw, cl_mem *part,
                              cl_mem *coef)
 {
-    int planes = n * c;
+    int planes = n * c, per = plane_group(dev, planes, hw);
     FN_TRY(work_buffers(dev, planes, c, part, coef));
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_stats", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(x), FN_ARG(*part), (size_t)0));
-    return fn_launch_runs(dev, k, 1, planes, 16);
+    FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(hw), FN_ARG(per), FN_ARG(x), FN_ARG(*part),
+                          (size_t)0));
+    return fn_launch_runs(dev, k, 1, groups_of(planes, per), 16);
 }
 
 /* y = coef[ch] x + coef[C + ch], then the activation, from the finished
@@ -55,12 +76,12 @@ static fn_status plane_stats(fn_device *dev, cl_mem x, int n, int c, int hw, cl_
 static fn_status apply(fn_device *dev, cl_mem y, cl_mem x, cl_mem coef, int n, int c, int hw,
                        int act)
 {
-    int planes = n * c, run = fn_run_length(dev, hw);
+    int planes = n * c, run = fn_run_length(dev, hw), per = plane_group(dev, planes, hw);
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_apply", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(y),
-                          FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
-    return fn_launch_runs(dev, k, hw, planes, run);
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(per),
+                          FN_ARG(y), FN_ARG(x), FN_ARG(coef), FN_ARG(act), (size_t)0));
+    return fn_launch_runs(dev, k, hw, groups_of(planes, per), run);
 }
 
 fn_status fn_batchnorm_forward_train_ex(fn_device *dev, cl_mem y, cl_mem save_mean,
@@ -130,17 +151,18 @@ fn_status fn_batchnorm_forward_eval(fn_device *dev, cl_mem y, cl_mem x, cl_mem g
  * sums bn_backward_dx needs (sum of dy and of dy*xhat), from this call's
  * rows. */
 static fn_status grad_sums(fn_device *dev, cl_mem dgamma, cl_mem dbeta, cl_mem dy, cl_mem x,
-                           cl_mem save_mean, cl_mem save_invstd, int n, int c, int hw,
-                           cl_mem *sums)
+                           cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, cl_mem beta, int n,
+                           int c, int hw, int act, cl_mem *sums)
 {
-    int planes = n * c;
+    int planes = n * c, per = plane_group(dev, planes, hw);
     cl_mem part;
     FN_TRY(work_buffers(dev, planes, c, &part, sums));
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_plane_grad", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(planes), FN_ARG(dy), FN_ARG(x),
-                          FN_ARG(save_mean), FN_ARG(save_invstd), FN_ARG(part), (size_t)0));
-    FN_TRY(fn_launch_runs(dev, k, 1, planes, 16));
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(planes), FN_ARG(per), FN_ARG(act),
+                          FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
+                          FN_ARG(gamma), FN_ARG(beta), FN_ARG(part), (size_t)0));
+    FN_TRY(fn_launch_runs(dev, k, 1, groups_of(planes, per), 16));
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_grad_finalize", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(n), FN_ARG(c), FN_ARG(part), FN_ARG(*sums), FN_ARG(dgamma),
                           FN_ARG(dbeta), (size_t)0));
@@ -150,29 +172,44 @@ static fn_status grad_sums(fn_device *dev, cl_mem dgamma, cl_mem dbeta, cl_mem d
 /* dx from the sums over m values of each channel (this call's, or the
  * global batch's under --sync-bn). */
 static fn_status backward_dx(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem x, cl_mem save_mean,
-                             cl_mem save_invstd, cl_mem gamma, cl_mem sums, int n, int c, int hw,
-                             int m)
+                             cl_mem save_invstd, cl_mem gamma, cl_mem beta, cl_mem sums, int n,
+                             int c, int hw, int m, int act)
 {
-    int planes = n * c, run = fn_run_length(dev, hw);
+    int planes = n * c, run = fn_run_length(dev, hw), per = plane_group(dev, planes, hw);
     cl_kernel k;
     FN_TRY(fn_kernel_get(dev, "batchnorm", "bn_backward_dx", &k));
-    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(m),
-                          FN_ARG(dx), FN_ARG(dy), FN_ARG(x), FN_ARG(save_mean), FN_ARG(save_invstd),
-                          FN_ARG(gamma), FN_ARG(sums), (size_t)0));
-    return fn_launch_runs(dev, k, hw, planes, run);
+    FN_TRY(fn_kernel_args(k, FN_ARG(c), FN_ARG(hw), FN_ARG(run), FN_ARG(planes), FN_ARG(per),
+                          FN_ARG(m), FN_ARG(act), FN_ARG(dx), FN_ARG(dy), FN_ARG(x),
+                          FN_ARG(save_mean), FN_ARG(save_invstd), FN_ARG(gamma), FN_ARG(beta),
+                          FN_ARG(sums), (size_t)0));
+    return fn_launch_runs(dev, k, hw, groups_of(planes, per), run);
+}
+
+fn_status fn_batchnorm_backward_ex(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                   cl_mem dy, cl_mem x, cl_mem save_mean, cl_mem save_invstd,
+                                   cl_mem gamma, cl_mem beta, int n, int c, int hw, int act)
+{
+    FN_TRY(check_shape("batchnorm_backward", n, c, hw));
+    if (!dgamma || !dbeta)
+        return fn_error(FN_ERR_ARG, "batchnorm_backward: dgamma and dbeta are required");
+    if (act < 0 || act > 2 || (act && !beta))
+        return fn_error(FN_ERR_ARG, "batchnorm_backward: bad activation %d (beta %s)", act,
+                        beta ? "given" : "missing");
+    cl_mem b = act ? beta : gamma; /* never read without an activation */
+    cl_mem sums;
+    FN_TRY(grad_sums(dev, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, b, n, c, hw, act,
+                     &sums));
+    if (!dx) return FN_OK;
+    return backward_dx(dev, dx, dy, x, save_mean, save_invstd, gamma, b, sums, n, c, hw, n * hw,
+                       act);
 }
 
 fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
                                 cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
                                 int c, int hw)
 {
-    FN_TRY(check_shape("batchnorm_backward", n, c, hw));
-    if (!dgamma || !dbeta)
-        return fn_error(FN_ERR_ARG, "batchnorm_backward: dgamma and dbeta are required");
-    cl_mem sums;
-    FN_TRY(grad_sums(dev, dgamma, dbeta, dy, x, save_mean, save_invstd, n, c, hw, &sums));
-    if (!dx) return FN_OK;
-    return backward_dx(dev, dx, dy, x, save_mean, save_invstd, gamma, sums, n, c, hw, n * hw);
+    return fn_batchnorm_backward_ex(dev, dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma,
+                                    NULL, n, c, hw, 0);
 }
 
 /* ---- synchronized over ranks (--sync-bn) ----
@@ -273,7 +310,8 @@ fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, c
     /* dgamma and dbeta get this rank's own sums: the gradient allreduce adds
      * the other ranks' later. */
     cl_mem sums;
-    FN_TRY(grad_sums(dev, dgamma, dbeta, dy, x, save_mean, save_invstd, n, c, hw, &sums));
+    FN_TRY(grad_sums(dev, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, gamma, n, c, hw, 0,
+                     &sums));
     /* Each rank's dy is the gradient of the mean loss over its own rows:
      * (all values)/(its values) times that of the mean over the global
      * batch. Weighted by its share before the sum and unweighted after, the
@@ -290,7 +328,8 @@ fn_status fn_batchnorm_backward_sync(fn_device *dev, cl_mem dx, cl_mem dgamma, c
         f[i] = (float)(host[i] / share);
     FN_TRY(fn_buffer_write(dev, sums, 0, bytes, f));
     if (!dx) return FN_OK;
-    return backward_dx(dev, dx, dy, x, save_mean, save_invstd, gamma, sums, n, c, hw, count);
+    return backward_dx(dev, dx, dy, x, save_mean, save_invstd, gamma, gamma, sums, n, c, hw, count,
+                       0);
 }
 
 fn_status fn_batchnorm_sync_idle(const fn_comm *comm, int c, double *host)

@@ -197,6 +197,15 @@ fn_status fn_batchnorm_fold(fn_device *dev, cl_mem ab, cl_mem bias, cl_mem gamma
 fn_status fn_batchnorm_backward(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta, cl_mem dy,
                                 cl_mem x, cl_mem save_mean, cl_mem save_invstd, cl_mem gamma, int n,
                                 int c, int hw);
+/* The same with the ReLU (act 1) or ReLU6 (act 2) that followed batch norm
+ * in a fn_batchnorm_forward_train_ex of the same act folded in: dy is the
+ * gradient of the activation's output, masked where the activation was flat
+ * (as fn_relu_backward / fn_relu6_backward would, recomputed from x, gamma,
+ * beta and the saved statistics, which must be unchanged since the forward).
+ * act 0: fn_batchnorm_backward (beta may be NULL). */
+fn_status fn_batchnorm_backward_ex(fn_device *dev, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                   cl_mem dy, cl_mem x, cl_mem save_mean, cl_mem save_invstd,
+                                   cl_mem gamma, cl_mem beta, int n, int c, int hw, int act);
 
 /* Synchronized batch norm (--sync-bn): the statistics and gradient sums of
  * the rows of every rank of comm, `count` values per channel in all (N*HW
