@@ -23,15 +23,17 @@ static fn_status check_shape(const char *what, int n, int c, int hw)
 }
 
 /* Planes per work-item. On CPUs (dev->long_runs) a work-item costs POCL a
- * work-group, which at the 2x2 to 8x8 planes of the deep layers (30k planes
- * of 4 floats in MobileNetV2) cost more than the arithmetic: planes shorter
- * than a run of 4096 floats go several to an item, up to 4096 floats, while
- * leaving at least 16 items for the cores to share. Each plane's arithmetic
+ * work-group, which at the 4x4 and 8x8 planes of the deep layers (30k planes
+ * of 16 floats in a MobileNetV2 layer at batch 64) cost more than the
+ * arithmetic: planes under 256 floats go several to an item, up to 4096
+ * floats, while leaving at least 16 items for the cores to share (2x faster
+ * at 16 and 64 floats; at 1024 the timings under load did not show a gain,
+ * so larger planes stay one to an item). Each plane's arithmetic
  * is the same either way, so the results are too. FOCUSNET_BN_GROUP=0: one
  * plane per item (dev->bn_group 0), for A/B runs. */
 static int plane_group(const fn_device *dev, int planes, int hw)
 {
-    if (!dev->long_runs || !dev->bn_group || hw >= 4096) return 1;
+    if (!dev->long_runs || !dev->bn_group || hw >= 256) return 1;
     int per = 4096 / hw, most = (planes + 15) / 16;
     if (per > most) per = most;
     return per < 1 ? 1 : per;
