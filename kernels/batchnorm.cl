@@ -6,6 +6,10 @@
  * Chan's formula, so a large mean never swamps the variance. Gradient sums
  * go the same way. Element-wise passes work in runs (fn_launch_runs: item
  * (s, p) covers floats [s*run, (s+1)*run) of plane p) with float16 vectors.
+ * On CPUs small planes go several (per) to an item (lib/ops/batchnorm.c's
+ * plane_group); on GPUs per is 1. In training, the backward of a ReLU or
+ * ReLU6 after batch norm runs inside bn_plane_grad and bn_backward_dx
+ * (act, mask16).
  *
  * On a GPU: bn_plane_stats, bn_plane_grad: a work-item owns one (n, c) plane,
  * launched over (1, planes) in groups of 64 planes (fn_launch_runs ->
