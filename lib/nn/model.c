@@ -477,7 +477,10 @@ static fn_status finish_dx(fn_model *m, int i, int n)
 {
     if (i == m->input || m->acts[i].consumers <= 1) return FN_OK;
     const fn_act *a = &m->acts[i];
-    return fn_axpy(m->dev, n * a->c * a->h * a->w, 1.0f, m->tmp_grad, a->grad);
+    /* grad += tmp_grad as a sum (fn_add, y aliasing a: the same bits as
+     * axpy with alpha 1), which runs over runs of floats on CPUs, where
+     * fn_axpy takes one float per work-item (2% of a ResNet-18 step). */
+    return fn_add(m->dev, a->grad, a->grad, m->tmp_grad, n * a->c * a->h * a->w);
 }
 
 /* The activation whose backward training folds into that of batch norm
@@ -546,7 +549,7 @@ static fn_status layer_backward(fn_model *m, int i, int n, int act)
             const fn_act *a = &m->acts[srcs[k]];
             if (srcs[k] == m->input) continue;
             if (a->consumers > 1)
-                FN_TRY(fn_axpy(dev, numel, 1.0f, out->grad, a->grad));
+                FN_TRY(fn_add(dev, a->grad, a->grad, out->grad, numel)); /* as finish_dx */
             else
                 FN_TRY(
                     fn_buffer_copy(dev, a->grad, 0, out->grad, 0, (size_t)numel * sizeof(float)));
