@@ -11,7 +11,8 @@
  *    fn_conv_pointwise_applies (dev->pointwise, 16 | H*W, C <= 128, at
  *    least 32 output channels and 16 panels), and
  *    the entry point refuses shapes it does not take;
- *  - through conv_check.h's sweep (forward, fused, backward) with it on. */
+ *  - through conv_check.h's checks (forward, every fused epilogue, backward)
+ *    with it on: the sweep's 1x1 shapes and two it takes. */
 #include "conv_check.h"
 
 typedef struct {
@@ -152,6 +153,12 @@ int main(void)
     dev->pointwise = 1;
     dev->gemm_path = FN_GEMM_OWN;
     for_conv_shapes(dev, &r, pointwise_shape, check_shape);
+    /* ... and two it takes (16 panels; 40 and 33 outputs: remainders of 4
+     * and 3 rows), through conv_check.h's whole check (every fused case). */
+    if (!small) {
+        check_shape(dev, &r, (fn_conv_shape){4, 16, 8, 8, 40, 1, 1, 1, 0, 1});
+        check_shape(dev, &r, (fn_conv_shape){1, 24, 16, 16, 33, 1, 1, 1, 0, 1});
+    }
     dev->gemm_path = gp;
     dev->pointwise = saved;
 
