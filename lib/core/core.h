@@ -50,9 +50,10 @@ typedef struct {
     const char *home;           /* HOME: else in $HOME/.cache/focusnet */
     const char *kernel_dir;     /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
     const char *fashion_mnist_dir; /* FOCUSNET_FASHION_MNIST_DIR: where "fashion-mnist" is */
-    int no_fold;     /* FOCUSNET_FOLD=0: evaluation runs conv, batch norm and ReLU unfused */
-    int no_bn_group; /* FOCUSNET_BN_GROUP=0: batch norm's CPU kernels one plane per work-item */
-    int no_bn_fuse;  /* FOCUSNET_BN_FUSE=0: training's ReLU backward not folded into batch norm's */
+    int no_fold; /* FOCUSNET_FOLD=0: evaluation runs conv, batch norm and ReLU unfused */
+    int no_pointwise; /* FOCUSNET_POINTWISE=0: 1x1 convolutions on the GEMM tiles */
+    int no_bn_group;  /* FOCUSNET_BN_GROUP=0: batch norm's CPU kernels one plane per work-item */
+    int no_bn_fuse; /* FOCUSNET_BN_FUSE=0: training's ReLU backward not folded into batch norm's */
 } fn_env;
 
 /* Reads them now (not cached: a setenv takes effect at the next call). */
@@ -96,6 +97,9 @@ struct fn_device {
     /* Training folds the backward of a ReLU/ReLU6 that follows a batch norm
      * into batch norm's backward (lib/nn/model.c); FOCUSNET_BN_FUSE=0: off. */
     int bn_fuse;
+    /* 1x1 convolutions with few input channels by conv_pw_strip (CPUs,
+     * lib/ops/conv_pointwise.c); FOCUSNET_POINTWISE=0 turns it off. */
+    int pointwise;
     /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
      * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
      * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */

@@ -185,6 +185,7 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->winograd = dev->long_runs && !env.no_winograd;
     dev->bn_group = !env.no_bn_group;
     dev->bn_fuse = !env.no_bn_fuse;
+    dev->pointwise = dev->long_runs && !env.no_pointwise;
     cl_uint vec = 0;
     if (clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vec, &vec, NULL) !=
         CL_SUCCESS)

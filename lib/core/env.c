@@ -28,4 +28,6 @@ void fn_env_read(fn_env *e)
     e->no_bn_group = group && strcmp(group, "0") == 0;
     const char *fuse = getenv("FOCUSNET_BN_FUSE");
     e->no_bn_fuse = fuse && strcmp(fuse, "0") == 0;
+    const char *pw = getenv("FOCUSNET_POINTWISE");
+    e->no_pointwise = pw && strcmp(pw, "0") == 0;
 }
