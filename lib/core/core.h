@@ -43,6 +43,7 @@ typedef struct {
     const char *device;         /* FOCUSNET_DEVICE: the default device (index or name) */
     const char *gemm;           /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
     int no_winograd;            /* FOCUSNET_WINOGRAD is "0": no Winograd convolutions */
+    int no_wino_rows;           /* FOCUSNET_WINO_ROWS is "0": no row-vector transforms */
     long fail_alloc;            /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
     int no_cache;               /* FOCUSNET_NO_CACHE set, not empty and not "0" */
     const char *cache_dir;      /* FOCUSNET_CACHE_DIR: the kernel cache */
@@ -88,6 +89,10 @@ struct fn_device {
      * lib/ops/conv_winograd.c); FOCUSNET_WINOGRAD=0 turns it off for A/B runs,
      * tests set it to run both paths. */
     int winograd;
+    /* Its input transforms read whole tile rows as vectors where the layout
+     * allows (kernels/conv_winograd.cl); FOCUSNET_WINO_ROWS=0 gathers them
+     * element by element (A/B runs; tests run both). */
+    int wino_rows;
     /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
      * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
      * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */

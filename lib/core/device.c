@@ -183,6 +183,7 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->profiling = profiling;
     dev->long_runs = dev->info.is_cpu && !dev->info.is_gpu;
     dev->winograd = dev->long_runs && !env.no_winograd;
+    dev->wino_rows = !env.no_wino_rows;
     cl_uint vec = 0;
     if (clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vec, &vec, NULL) !=
         CL_SUCCESS)

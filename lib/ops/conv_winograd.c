@@ -120,7 +120,7 @@ static fn_status input_tf(fn_device *dev, cl_mem v, int vs, cl_mem in, int n0, i
     FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_input", &k));
     FN_TRY(fn_kernel_args(k, FN_ARG(cn), FN_ARG(ci), FN_ARG(h), FN_ARG(wd), FN_ARG(pad), FN_ARG(th),
                           FN_ARG(tw), FN_ARG(pp), FN_ARG(n0), FN_ARG(in), FN_ARG(v), FN_ARG(vs),
-                          (size_t)0));
+                          FN_ARG(dev->wino_rows), (size_t)0));
     size_t g[2] = {(size_t)ci, (size_t)pp / 16};
     return fn_launch_auto(dev, k, 2, g);
 }
@@ -204,7 +204,7 @@ fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy,
         FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_dy", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(cn), FN_ARG(co), FN_ARG(oh), FN_ARG(ow), FN_ARG(th),
                               FN_ARG(tw), FN_ARG(n0), FN_ARG(dy), FN_ARG(m), FN_ARG(ms),
-                              (size_t)0));
+                              FN_ARG(dev->wino_rows), (size_t)0));
         size_t gd[2] = {(size_t)co, (size_t)pp / 16};
         FN_TRY(fn_launch_auto(dev, k, 2, gd));
         /* dU_xi (Co, Ci) (+)= dM_xi . V_xi^T: the first chunk overwrites. */
