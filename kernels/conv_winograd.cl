@@ -352,6 +352,33 @@ __kernel void wino_dy(const int N, const int Co, const int OH, const int OW, con
     }
 }
 
+/* V_xi (Ci rows, 16-tile panels: v[(tp*Ci + c)*16 + l]) transposed into
+ * fn_gemm's packed B with K = the tiles and N = Ci: bt[(tc*Pp + p)*16 + l] =
+ * V_xi(16 tc + l, p), zero past Ci, so that the weight gradient's products
+ * dU_xi = dM_xi . V_xi^T run as gemm_mr* (whose tiles reach about twice
+ * gemm_nt8's GFLOP/s where the reduction over tiles is short). One 16 x 16
+ * block per work-item. */
+__kernel void wino_vt(const int Ci, const int Pp, __global const float *v, const int v_off,
+                      __global float *bt)
+{
+    const int tc = get_global_id(0), tp = get_global_id(1);
+    if (tc * 16 >= Ci || tp * 16 >= Pp)
+        return;
+    float blk[16][16]; /* [channel][tile] */
+    for (int r = 0; r < 16; r++) {
+        const int c = tc * 16 + r;
+        vstore16(c < Ci ? vload16(0, v + v_off + ((size_t)tp * Ci + c) * 16) : (float16)0.0f, 0,
+                 blk[r]);
+    }
+    __global float *out = bt + ((size_t)tc * Pp + (size_t)tp * 16) * 16;
+    for (int l = 0; l < 16; l++) {
+        float col[16];
+        for (int r = 0; r < 16; r++)
+            col[r] = blk[r][l];
+        vstore16(vload16(0, col), 0, out + l * 16);
+    }
+}
+
 /* dw (Co, Ci, 3, 3) += G^T dU G, dU[xi] (Co, Ci) row-major; the adjoint of
  * wino_weights (unrotated), 64 filters of one output channel per item. */
 __kernel void wino_dw(const int Co, const int Ci, __global const float *u, __global float *dw)

@@ -250,22 +250,27 @@ int main(void)
     fn_rng r;
     fn_rng_seed(&r, 18);
     const int native = dev->simd_floats, path = dev->gemm_path, wino = dev->winograd;
-    const int rows = dev->wino_rows;
+    const int rows = dev->wino_rows, dw_rule = dev->wino_dw;
     dev->gemm_path = FN_GEMM_OWN;
     /* Both tile families; on the simulated GPU (small-shape mode) the AVX2
      * one alone, to keep that CI step in its budget (test_gemm runs both
      * there): 156 s per oclgrind pass with both. The transforms' row-vector
-     * paths on and (AVX2 tiles, not in small-shape mode) off. */
+     * paths and the weight gradient's products as gemm_mr on V transposed
+     * (wino_dw 1), then (AVX2 tiles, not in small-shape mode) the old ways:
+     * element-by-element gathers, gemm_nt8 on V in place. Small-shape mode
+     * takes the products by the rule, which picks each on some shapes. */
     for (int fast = 1; fast >= 0; fast--)
         for (int simd = 16; simd >= 8; simd /= 2) {
             if ((test_small() || !fast) && simd != 8) continue;
             if (test_small() && !fast) continue;
             dev->simd_floats = simd;
             dev->wino_rows = fast;
+            dev->wino_dw = !fast ? 0 : test_small() ? -1 : 1;
             run_sweep(dev, &r);
         }
     dev->simd_floats = native;
     dev->wino_rows = rows;
+    dev->wino_dw = dw_rule;
 
     /* The dispatch, and full forward/backward/rule checks through it. */
     int small = test_small();

@@ -44,6 +44,7 @@ typedef struct {
     const char *gemm;           /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
     int no_winograd;            /* FOCUSNET_WINOGRAD is "0": no Winograd convolutions */
     int no_wino_rows;           /* FOCUSNET_WINO_ROWS is "0": no row-vector transforms */
+    int wino_dw;                /* FOCUSNET_WINO_DW: 0 or 1, else -1 (lib/ops/conv_winograd.c) */
     long fail_alloc;            /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
     int no_cache;               /* FOCUSNET_NO_CACHE set, not empty and not "0" */
     const char *cache_dir;      /* FOCUSNET_CACHE_DIR: the kernel cache */
@@ -71,6 +72,9 @@ typedef struct fn_program_entry {
     int n_kernels, cap_kernels;
 } fn_program_entry;
 
+/* Scratch slots of a device (the table in lib/ops/ops.h). */
+#define FN_SCRATCH_SLOTS 5
+
 struct fn_device {
     fn_device_info info;
     cl_platform_id platform;
@@ -80,8 +84,8 @@ struct fn_device {
     int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
     fn_program_entry *programs;
     int n_programs, cap_programs;
-    cl_mem scratch[4]; /* reusable work buffers, grown on demand */
-    size_t scratch_size[4];
+    cl_mem scratch[FN_SCRATCH_SLOTS]; /* reusable work buffers, grown on demand */
+    size_t scratch_size[FN_SCRATCH_SLOTS];
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
     int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
     int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
@@ -93,6 +97,10 @@ struct fn_device {
      * allows (kernels/conv_winograd.cl); FOCUSNET_WINO_ROWS=0 gathers them
      * element by element (A/B runs; tests run both). */
     int wino_rows;
+    /* Its weight gradient's 16 products: -1 by the rule in
+     * lib/ops/conv_winograd.c (dw_by_gemm), 0 gemm_nt on V in place, 1
+     * gemm_mr on V transposed; FOCUSNET_WINO_DW=0/1 (A/B), tests set it. */
+    int wino_dw;
     /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
      * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
      * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */

@@ -184,6 +184,7 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->long_runs = dev->info.is_cpu && !dev->info.is_gpu;
     dev->winograd = dev->long_runs && !env.no_winograd;
     dev->wino_rows = !env.no_wino_rows;
+    dev->wino_dw = env.wino_dw;
     cl_uint vec = 0;
     if (clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vec, &vec, NULL) !=
         CL_SUCCESS)
@@ -238,7 +239,7 @@ void fn_device_free(fn_device *dev)
         clReleaseProgram(e->program);
     }
     free(dev->programs);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < FN_SCRATCH_SLOTS; i++)
         if (dev->scratch[i])
             clReleaseMemObject(dev->scratch[i]);
     if (dev->queue)

@@ -189,6 +189,46 @@ static fn_status sub(cl_mem m, size_t off, size_t len, cl_mem *out)
     return *out ? FN_OK : fn_cl_fail(err, "clCreateSubBuffer", __FILE__, __LINE__);
 }
 
+/* Whether the weight gradient's products run as gemm_mr* on V transposed
+ * (dw_products) rather than as gemm_nt8 on V in place: where the reduction
+ * over the chunk's tiles is short next to the channels (ResNet-18's 8x8 and
+ * 4x4 layers: 512 tiles for 256 channels, 256 for 512), and 8-float SIMD
+ * (the tiles measured). dev->wino_dw (FOCUSNET_WINO_DW): -1 this rule, 0
+ * never, 1 always. */
+static int dw_by_gemm(const fn_device *dev, int co, int ci, int pp)
+{
+    if (dev->wino_dw >= 0) return dev->wino_dw;
+    return dev->simd_floats < 16 && pp <= 8 * (co < ci ? co : ci);
+}
+
+/* dU_xi (+)= dM_xi . V_xi^T for the 16 positions, through fn_gemm: A = dM_xi
+ * a view (16-tile panels: A(o, p) at (p/16)*Co*16 + o*16 + p%16, packed by
+ * fn_gemm into slot 2), B = V_xi^T packed by wino_vt into slot 4. */
+static fn_status dw_products(fn_device *dev, cl_mem du, cl_mem v, int vs, cl_mem m, int ms, int co,
+                             int ci, int pp, int accumulate)
+{
+    cl_mem bt;
+    FN_TRY(fn_scratch(dev, 4, (size_t)(ci + 15) / 16 * 16 * pp * sizeof(float), &bt));
+    cl_kernel k;
+    FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_vt", &k));
+    size_t g[2] = {((size_t)ci + 15) / 16, (size_t)pp / 16};
+    for (int xi = 0; xi < 16; xi++) {
+        int off = xi * vs;
+        FN_TRY(fn_kernel_args(k, FN_ARG(ci), FN_ARG(pp), FN_ARG(v), FN_ARG(off), FN_ARG(bt),
+                              (size_t)0));
+        FN_TRY(fn_launch_auto(dev, k, 2, g));
+        fn_gemm_args ga = {.m = co,
+                           .n = ci,
+                           .k = pp,
+                           .a = {m, 16, co * 16, 16, 1, xi * ms},
+                           .b_packed = bt,
+                           .c = {du, ci, 0, ci, 1, xi * co * ci},
+                           .accumulate = accumulate};
+        FN_TRY(fn_gemm(dev, &ga));
+    }
+    return FN_OK;
+}
+
 fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy, cl_mem x,
                                            const fn_conv_shape *s)
 {
@@ -208,6 +248,10 @@ fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy,
         size_t gd[2] = {(size_t)co, (size_t)pp / 16};
         FN_TRY(fn_launch_auto(dev, k, 2, gd));
         /* dU_xi (Co, Ci) (+)= dM_xi . V_xi^T: the first chunk overwrites. */
+        if (dw_by_gemm(dev, co, ci, pp)) {
+            FN_TRY(dw_products(dev, du, v, vs, m, ms, co, ci, pp, n0 > 0));
+            continue;
+        }
         for (int xi = 0; xi < 16; xi++) {
             fn_gemm_nt_args g = {.m = co,
                                  .n = ci,
