@@ -7,8 +7,10 @@
  *   wino_weights  U[xi][o][c] = (G g(o, c) G^T)[xi]            (Co, Ci) row-major per xi
  *   wino_input    V[xi][t][c][l] = (B^T d(c, 16t + l) B)[xi]   16-column panels
  *   wino_output   y(n, o, 2ty + i, 2tx + j) = epi((A^T M(o, tile) A)[i][j])
- * and for the weight gradient, dU_xi (Co, Ci) = dM_xi . V_xi^T (fn_gemm_nt):
+ * and for the weight gradient, dU_xi (Co, Ci) = dM_xi . V_xi^T (fn_gemm_nt,
+ * or fn_gemm on V_xi^T: wino_vt):
  *   wino_dy       dM[xi][t][o][l] = (A dy(o, 16t + l) A^T)[xi], dy's 2x2 tile
+ *                 (or dM[xi][o][16t + l], row-major, for fn_gemm)
  *   wino_dw       dw(o, c) += G^T dU(o, c) G
  * V and M are in the packed-panel layout of kernels/gemm.cl (16 tiles of one
  * channel contiguous), so the products read and write them as whole vectors
@@ -301,7 +303,7 @@ __kernel void wino_output(const int N, const int Co, const int OH, const int OW,
  * 2x2 tiles of dy (zeros past the edge and past the last tile). */
 __kernel void wino_dy(const int N, const int Co, const int OH, const int OW, const int TH,
                       const int TW, const int n0, __global const float *dy, __global float *m,
-                      const int ms, const int rows)
+                      const int ms, const int rows, const int lda)
 {
     const int o = get_global_id(0), t = get_global_id(1);
     const int T = TH * TW, P = N * T, p0 = t * 16;
@@ -342,7 +344,9 @@ __kernel void wino_dy(const int N, const int Co, const int OH, const int OW, con
     /* A dy: 4 x 2, rows (y0, y0 + y1, y0 - y1, -y1) */
     const float16 e[8] = {d00, d01, d00 + d10, d01 + d11, d00 - d10, d01 - d11, -d10, -d11};
     const size_t plane = (size_t)ms;
-    __global float *out = m + ((size_t)t * Co + o) * 16;
+    /* 16-tile panels, or (lda > 0) rows of lda floats per output channel:
+     * the row-major A that gemm_mr* reads in place (dw_products). */
+    __global float *out = m + (lda > 0 ? (size_t)o * lda + (size_t)t * 16 : ((size_t)t * Co + o) * 16);
     for (int i = 0; i < 4; i++) { /* (A dy) A^T */
         const float16 e0 = e[2 * i], e1 = e[2 * i + 1];
         vstore16(e0, 0, out + (4 * i + 0) * plane);

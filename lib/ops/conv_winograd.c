@@ -202,8 +202,9 @@ static int dw_by_gemm(const fn_device *dev, int co, int ci, int pp)
 }
 
 /* dU_xi (+)= dM_xi . V_xi^T for the 16 positions, through fn_gemm: A = dM_xi
- * a view (16-tile panels: A(o, p) at (p/16)*Co*16 + o*16 + p%16, packed by
- * fn_gemm into slot 2), B = V_xi^T packed by wino_vt into slot 4. */
+ * row-major (Co x pp, as wino_dy wrote it with lda = pp), a sub-buffer that
+ * fn_gemm reads in place (no packing: the panels' layout packed cost as
+ * much as the transpose), B = V_xi^T packed by wino_vt into slot 4. */
 static fn_status dw_products(fn_device *dev, cl_mem du, cl_mem v, int vs, cl_mem m, int ms, int co,
                              int ci, int pp, int accumulate)
 {
@@ -220,11 +221,14 @@ static fn_status dw_products(fn_device *dev, cl_mem du, cl_mem v, int vs, cl_mem
         fn_gemm_args ga = {.m = co,
                            .n = ci,
                            .k = pp,
-                           .a = {m, 16, co * 16, 16, 1, xi * ms},
+                           .a = {NULL, pp, 0, pp, 1, 0},
                            .b_packed = bt,
                            .c = {du, ci, 0, ci, 1, xi * co * ci},
                            .accumulate = accumulate};
-        FN_TRY(fn_gemm(dev, &ga));
+        FN_TRY(sub(m, (size_t)xi * ms, (size_t)pp * co, &ga.a.mem));
+        fn_status st = fn_gemm(dev, &ga);
+        clReleaseMemObject(ga.a.mem); /* the queue keeps what it still reads */
+        FN_TRY(st);
     }
     return FN_OK;
 }
@@ -239,16 +243,17 @@ fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy,
     int th = p.th, tw = p.tw, vs = p.vs, ms = p.ms;
     cl_kernel k;
     for (int n0 = 0; n0 < s->n; n0 += p.nb) {
-        int cn, pp = plan_chunk(&p, s->n, n0, &cn);
+        int cn, pp = plan_chunk(&p, s->n, n0, &cn), by_gemm = dw_by_gemm(dev, co, ci, pp);
+        int lda = by_gemm ? pp : 0;
         FN_TRY(input_tf(dev, v, vs, x, n0, cn, ci, s->h, s->w, s->pad, th, tw, pp));
         FN_TRY(fn_kernel_get(dev, "conv_winograd", "wino_dy", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(cn), FN_ARG(co), FN_ARG(oh), FN_ARG(ow), FN_ARG(th),
                               FN_ARG(tw), FN_ARG(n0), FN_ARG(dy), FN_ARG(m), FN_ARG(ms),
-                              FN_ARG(dev->wino_rows), (size_t)0));
+                              FN_ARG(dev->wino_rows), FN_ARG(lda), (size_t)0));
         size_t gd[2] = {(size_t)co, (size_t)pp / 16};
         FN_TRY(fn_launch_auto(dev, k, 2, gd));
         /* dU_xi (Co, Ci) (+)= dM_xi . V_xi^T: the first chunk overwrites. */
-        if (dw_by_gemm(dev, co, ci, pp)) {
+        if (by_gemm) {
             FN_TRY(dw_products(dev, du, v, vs, m, ms, co, ci, pp, n0 > 0));
             continue;
         }
