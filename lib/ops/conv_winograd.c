@@ -22,6 +22,9 @@
 #ifndef CHUNK_FLOATS
 #define CHUNK_FLOATS (4 << 20)
 #endif
+#ifndef CHUNK_FWD_FLOATS
+#define CHUNK_FWD_FLOATS (2 << 20)
+#endif
 #ifndef CHUNK_TILES_PER_CHANNEL
 #define CHUNK_TILES_PER_CHANNEL 8
 #endif
@@ -50,18 +53,22 @@ int fn_conv_winograd_applies(const fn_device *dev, const fn_conv_shape *s)
     return (double)s->n * fn_conv_out_h(s) * fn_conv_out_w(s) >= MIN_POSITIONS;
 }
 
-/* Images per chunk: enough for CHUNK_TILES_PER_CHANNEL tiles per channel
- * of the wider side, within CHUNK_FLOATS of V (16 * tiles * channels), at
- * least one. Measured on ResNet-18 small at batch 64 (2 Zen 3 cores, CPU
- * time of forward, input and weight gradient per layer): a fixed 2M floats
- * gave the 64-channel layers 2048 tiles per chunk, and 512 (V 2 MB) ran
- * 10-30% faster there (the weight gradient's products then go to gemm_mr),
- * while 128 to 512 channels want 1024 tiles or the whole batch (smaller
- * chunks re-read U, 16 * Co * Ci floats, once per chunk). */
-static int chunk_images(int n, int t, int wide)
+/* Images per chunk, at least one: for the weight gradient (dw) enough for
+ * CHUNK_TILES_PER_CHANNEL tiles per channel of the wider side, for the
+ * forward and the input gradient at least CHUNK_FWD_FLOATS of V (16 *
+ * tiles * channels) too, both within CHUNK_FLOATS of V. Measured on
+ * ResNet-18 small at batch 64 (2 Zen 3 cores, CPU time per layer): a fixed
+ * 2M floats gave the 64-channel layers 2048 tiles per chunk, and 512 (V 2
+ * MB) ran their weight gradient 10-30% faster (its products then go to
+ * gemm_mr); their forward gained nothing from it and launched four times
+ * as many products (a quarter more gemm_mr6 time at evaluation, profiled).
+ * 256 channels ran 5-15% faster on the whole batch (V 4M floats) than on
+ * half; fewer tiles re-read U (16 * Co * Ci floats) once per chunk. */
+static int chunk_images(int n, int t, int wide, int dw)
 {
     double want = (double)CHUNK_TILES_PER_CHANNEL * wide, cap = CHUNK_FLOATS / (16.0 * t * wide);
-    double nb = ceil(want / t);
+    double nb = ceil(want / t), fwd = floor(CHUNK_FWD_FLOATS / (16.0 * t * wide));
+    if (!dw && fwd > nb) nb = fwd;
     if (nb > cap) nb = floor(cap);
     return nb < 1 ? 1 : nb > n ? n : (int)nb;
 }
@@ -93,20 +100,20 @@ static fn_status check_size(int h, int wd, int wide, int nb, int t, int ci, int 
  * chunk and the scratch of a chunk: U (slot 3: the 16 transformed filter
  * matrices, Co x Ci), V (slot 0: the transformed input, position xi at
  * xi*vs) and M (slot 1: the 16 products, at xi*ms). The forward, the input
- * gradient and the weight gradient all use it. */
+ * gradient and the weight gradient (dw: its own chunk size) all use it. */
 typedef struct {
     int th, tw, t, nb, vs, ms;
     cl_mem u, v, m;
 } plan;
 
 static fn_status plan_make(fn_device *dev, int n, int ci, int co, int h, int wd, int oh, int ow,
-                           plan *p)
+                           int dw, plan *p)
 {
     int wide = ci > co ? ci : co;
     p->th = tiles(oh);
     p->tw = tiles(ow);
     p->t = p->th * p->tw;
-    p->nb = chunk_images(n, p->t, wide);
+    p->nb = chunk_images(n, p->t, wide, dw);
     FN_TRY(check_size(h, wd, wide, p->nb, p->t, ci, co));
     int pp_max = (p->nb * p->t + 15) / 16 * 16;
     p->vs = xi_stride(dev, (size_t)pp_max * ci);
@@ -145,7 +152,7 @@ static fn_status winograd(fn_device *dev, cl_mem out, cl_mem in, cl_mem w, int s
 {
     int oh = h + 2 * pad - 2, ow = wd + 2 * pad - 2;
     plan p;
-    FN_TRY(plan_make(dev, n, ci, co, h, wd, oh, ow, &p));
+    FN_TRY(plan_make(dev, n, ci, co, h, wd, oh, ow, 0, &p));
     cl_mem u = p.u, v = p.v, m = p.m;
     int th = p.th, tw = p.tw, vs = p.vs, ms = p.ms;
     cl_kernel k;
@@ -250,7 +257,7 @@ fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy,
 {
     int ci = s->c, co = s->oc, oh = fn_conv_out_h(s), ow = fn_conv_out_w(s);
     plan p;
-    FN_TRY(plan_make(dev, s->n, ci, co, s->h, s->w, oh, ow, &p));
+    FN_TRY(plan_make(dev, s->n, ci, co, s->h, s->w, oh, ow, 1, &p));
     cl_mem du = p.u, v = p.v, m = p.m; /* U's slot holds dU here */
     int th = p.th, tw = p.tw, vs = p.vs, ms = p.ms;
     cl_kernel k;
