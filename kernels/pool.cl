@@ -97,31 +97,34 @@ inline void maxpool_one_row(__global float *y, __global int *argmax, __global co
     }
 }
 
+/* ppi planes from get_global_id(1) * ppi: 1 on GPUs; on CPUs small planes
+ * share a work-item (LeNet-5's second pooling: 25 outputs a plane, 2048
+ * planes at batch 128, each its own work-group before). */
 inline void maxpool_row(__global float *y, __global int *argmax, __global const float *x,
                         const int nc_total, const int h, const int w, const int oh, const int ow,
-                        const int k, const int stride, const int pad, const int write_argmax)
+                        const int k, const int stride, const int pad, const int write_argmax,
+                        const int ppi)
 {
-    const int nc = get_global_id(1);
-    if (nc >= nc_total)
-        return;
-    /* Rows oy, oy + items, ...: one item per row on GPUs, per plane on CPUs. */
-    for (int oy = get_global_id(0); oy < oh; oy += get_global_size(0))
-        maxpool_one_row(y, argmax, x, nc, h, w, oh, ow, k, stride, pad, write_argmax, oy);
+    const int nc0 = get_global_id(1) * ppi, nc1 = min(nc_total, nc0 + ppi);
+    for (int nc = nc0; nc < nc1; nc++)
+        /* Rows oy, oy + items, ...: one item per row on GPUs, per plane on CPUs. */
+        for (int oy = get_global_id(0); oy < oh; oy += get_global_size(0))
+            maxpool_one_row(y, argmax, x, nc, h, w, oh, ow, k, stride, pad, write_argmax, oy);
 }
 
 __kernel void maxpool_forward(__global float *y, __global const float *x, const int nc_total,
                               const int h, const int w, const int oh, const int ow, const int k,
-                              const int stride, const int pad)
+                              const int stride, const int pad, const int ppi)
 {
-    maxpool_row(y, 0, x, nc_total, h, w, oh, ow, k, stride, pad, 0);
+    maxpool_row(y, 0, x, nc_total, h, w, oh, ow, k, stride, pad, 0, ppi);
 }
 
 __kernel void maxpool_forward_argmax(__global float *y, __global int *argmax,
                                      __global const float *x, const int nc_total, const int h,
                                      const int w, const int oh, const int ow, const int k,
-                                     const int stride, const int pad)
+                                     const int stride, const int pad, const int ppi)
 {
-    maxpool_row(y, argmax, x, nc_total, h, w, oh, ow, k, stride, pad, 1);
+    maxpool_row(y, argmax, x, nc_total, h, w, oh, ow, k, stride, pad, 1, ppi);
 }
 
 /* dx (N, C, H, W) = sum of dy over the windows whose argmax is this element.

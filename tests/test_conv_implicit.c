@@ -14,6 +14,7 @@ int main(void)
 
     const int native = dev->simd_floats;
     dev->winograd = 0; /* the direct paths; tests/test_conv_winograd.c the other */
+    dev->pointwise = 0; /* the 1x1 GEMM tiles; tests/test_conv_pointwise.c the strip kernel */
     dev->simd_floats = 16;
     check_gemm_path(dev, &r, FN_GEMM_OWN);
     dev->simd_floats = 8;

@@ -212,6 +212,7 @@ int main(void)
         {2, 3, 10, 10, 5, 1, 2},                            /* large window, stride 1 */
         {2, 3, 40, 40, 2, 2, 0},                            /* 16 windows at a time */
         {1, 2, 41, 67, 2, 2, 0},                            /* ... odd sizes */
+        {5, 13, 6, 6, 2, 2, 0}, /* CPUs: 3 small planes per item, the last item 2 */
     };
     /* Both backward forms: by rows (GPUs) and by planes (CPUs). */
     for (int long_runs = 0; long_runs <= 1; long_runs++) {

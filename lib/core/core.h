@@ -53,6 +53,7 @@ typedef struct {
     const char *kernel_dir;     /* FOCUSNET_KERNEL_DIR: kernel sources from this folder */
     const char *fashion_mnist_dir; /* FOCUSNET_FASHION_MNIST_DIR: where "fashion-mnist" is */
     int no_fold; /* FOCUSNET_FOLD=0: evaluation runs conv, batch norm and ReLU unfused */
+    int no_pointwise; /* FOCUSNET_POINTWISE=0: 1x1 convolutions on the GEMM tiles */
 } fn_env;
 
 /* Reads them now (not cached: a setenv takes effect at the next call). */
@@ -101,6 +102,9 @@ struct fn_device {
      * lib/ops/conv_winograd.c (dw_by_gemm), 0 gemm_nt on V in place, 1
      * gemm_mr on V transposed; FOCUSNET_WINO_DW=0/1 (A/B), tests set it. */
     int wino_dw;
+    /* 1x1 convolutions with few input channels by conv_pw_strip (CPUs,
+     * lib/ops/conv_pointwise.c); FOCUSNET_POINTWISE=0 turns it off. */
+    int pointwise;
     /* Floats per SIMD register the CPU GEMM tiles are sized for: 16 (AVX-512,
      * 32 registers) or 8 (AVX2, 16 registers; CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
      * below 16). Tests set it to run both kernel families (lib/ops/gemm.c). */

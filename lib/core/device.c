@@ -185,6 +185,7 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->winograd = dev->long_runs && !env.no_winograd;
     dev->wino_rows = !env.no_wino_rows;
     dev->wino_dw = env.wino_dw;
+    dev->pointwise = dev->long_runs && !env.no_pointwise;
     cl_uint vec = 0;
     if (clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vec, &vec, NULL) !=
         CL_SUCCESS)

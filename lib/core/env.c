@@ -28,4 +28,6 @@ void fn_env_read(fn_env *e)
     e->fashion_mnist_dir = getenv("FOCUSNET_FASHION_MNIST_DIR");
     const char *fold = getenv("FOCUSNET_FOLD");
     e->no_fold = fold && strcmp(fold, "0") == 0;
+    const char *pw = getenv("FOCUSNET_POINTWISE");
+    e->no_pointwise = pw && strcmp(pw, "0") == 0;
 }

@@ -183,6 +183,8 @@ fn_status fn_conv_forward_fused(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl
     if (is_depthwise(s)) return fn_conv_depthwise_forward(dev, y, x, w, e, epi, s);
     if (fn_conv_winograd_applies(dev, s))
         return fn_conv_winograd_forward(dev, y, x, w, e, epi, s);
+    if (fn_conv_pointwise_applies(dev, s))
+        return fn_conv_pointwise_forward(dev, y, x, w, e, epi, s);
     if (s->groups == 1 && fn_use_own_gemm(dev))
         return fn_conv_implicit_forward(dev, y, x, w, e, epi, s);
 

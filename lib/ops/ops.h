@@ -157,6 +157,13 @@ fn_status fn_conv_winograd_backward_filter(fn_device *dev, cl_mem dw, cl_mem dy,
                                            const fn_conv_shape *s);
 fn_status fn_conv_depthwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
                                     const fn_conv_shape *s);
+/* conv_pointwise: the forward of a 1x1 stride-1 convolution with few input
+ * channels on CPUs (fn_conv_pointwise_applies: dev->pointwise set, our own
+ * GEMM, 16 | H*W, C <= 128); the entry point takes any 1x1 stride-1
+ * unpadded shape with 16 | H*W and C <= 128. */
+int fn_conv_pointwise_applies(const fn_device *dev, const fn_conv_shape *s);
+fn_status fn_conv_pointwise_forward(fn_device *dev, cl_mem y, cl_mem x, cl_mem w, cl_mem e, int epi,
+                                    const fn_conv_shape *s);
 fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_mem dy, cl_mem x,
                                      cl_mem w, const fn_conv_shape *s);
 /* Padded planes (kernels/conv.cl, conv_pad), shared by the two above:

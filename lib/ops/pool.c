@@ -43,14 +43,27 @@ fn_status fn_maxpool_forward(fn_device *dev, cl_mem y, cl_mem argmax, cl_mem x,
     FN_TRY(check_shape(s));
     int nc = s->n * s->c, oh = fn_pool_out_h(s), ow = fn_pool_out_w(s);
     cl_kernel k;
+    cl_uint last;
     if (argmax) {
         FN_TRY(fn_kernel_get(dev, "pool", "maxpool_forward_argmax", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(y), FN_ARG(argmax), FN_ARG(x), POOL_ARGS(nc, s, oh, ow)));
+        last = 11;
     } else {
         FN_TRY(fn_kernel_get(dev, "pool", "maxpool_forward", &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(y), FN_ARG(x), POOL_ARGS(nc, s, oh, ow)));
+        last = 10;
     }
-    return launch_rows(dev, k, dev->long_runs ? 1 : oh, nc); /* CPUs: a plane per item */
+    /* CPUs: whole planes per item, about 256 outputs, while every core gets
+     * 8 items; GPUs: a row per item. */
+    int ppi = 1;
+    if (dev->long_runs) {
+        int q = oh * ow, cores = dev->info.compute_units ? dev->info.compute_units : 1;
+        ppi = q >= 256 ? 1 : 256 / q;
+        while (ppi > 1 && nc / ppi < 8 * cores)
+            ppi /= 2;
+    }
+    FN_CL(clSetKernelArg(k, last, sizeof ppi, &ppi));
+    return launch_rows(dev, k, dev->long_runs ? 1 : oh, (nc + ppi - 1) / ppi);
 }
 
 fn_status fn_maxpool_backward(fn_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
