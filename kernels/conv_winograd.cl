@@ -7,8 +7,10 @@
  *   wino_weights  U[xi][o][c] = (G g(o, c) G^T)[xi]            (Co, Ci) row-major per xi
  *   wino_input    V[xi][t][c][l] = (B^T d(c, 16t + l) B)[xi]   16-column panels
  *   wino_output   y(n, o, 2ty + i, 2tx + j) = epi((A^T M(o, tile) A)[i][j])
- * and for the weight gradient, dU_xi (Co, Ci) = dM_xi . V_xi^T (fn_gemm_nt):
+ * and for the weight gradient, dU_xi (Co, Ci) = dM_xi . V_xi^T (fn_gemm_nt,
+ * or fn_gemm on V_xi^T: wino_vt):
  *   wino_dy       dM[xi][t][o][l] = (A dy(o, 16t + l) A^T)[xi], dy's 2x2 tile
+ *                 (or dM[xi][o][16t + l], row-major, for fn_gemm)
  *   wino_dw       dw(o, c) += G^T dU(o, c) G
  * V and M are in the packed-panel layout of kernels/gemm.cl (16 tiles of one
  * channel contiguous), so the products read and write them as whole vectors
@@ -94,16 +96,63 @@ inline int whole_rows(const int TW, const int p0, const int P)
     return (TW % 16 == 0 || 16 % TW == 0) && p0 + 16 <= P;
 }
 
-/* V for channel c of panel t: the 4x4 patches of its 16 tiles gathered lane
- * by lane (zeros outside the input), then transformed as float16s. (Reading
- * a whole tile row's input rows once and taking the patches' columns as the
- * even and odd lanes measured no faster: the padding puts every row of a
- * 32-wide layer on the bounds-checked path.)
+/* Masks of a panel's lanes that start and end a segment of `seg` tiles. */
+inline int16 seg_first(const int seg)
+{
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return (lane & (seg - 1)) == 0;
+}
+inline int16 seg_last(const int seg)
+{
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return (lane & (seg - 1)) == seg - 1;
+}
+
+/* Copies n floats (2, 4, 8, 16 or 32: a segment's 2*seg columns), or zeros. */
+inline void row_copy(float *dst, __global const float *src, const int n, const int zero)
+{
+    if (zero) {
+        for (int e = 0; e < n; e += 2)
+            vstore2((float2)0.0f, 0, dst + e);
+    } else if (n >= 16) {
+        for (int e = 0; e < n; e += 16)
+            vstore16(vload16(0, src + e), 0, dst + e);
+    } else {
+        for (int e = 0; e < n; e += 2)
+            vstore2(vload2(0, src + e), 0, dst + e);
+    }
+}
+
+/* The even and odd columns of 32 floats. */
+inline float16 evens(const float *r)
+{
+    return shuffle2(vload16(0, r), vload16(0, r + 16),
+                    (uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+}
+inline float16 odds(const float *r)
+{
+    return shuffle2(vload16(0, r), vload16(0, r + 16),
+                    (uint16)(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
+}
+
+/* V for channel c of panel t: the 4x4 patches of its 16 tiles, then
+ * transformed as float16s. Where the panel is whole segments of tile rows
+ * (whole_rows), the padding is 1 and W even (every 3x3 layer of
+ * ResNet-18, forward and input gradient), each of the 4 input rows is read
+ * once per segment as vectors, its 2*seg columns back to back in X: tile
+ * l's patch columns 1 and 2 are X's even and odd lanes, columns 0 and 3
+ * those shifted by one lane, with the padding's zeros (or, inside a row of
+ * more than 16 tiles, the neighbouring columns) at the segments' ends.
+ * (Last session's version took the rows whole but was bounds-checked
+ * element by element and measured no faster.) Elsewhere (and when `rows`
+ * is 0: FOCUSNET_WINO_ROWS=0) the patches are gathered lane by lane, zeros
+ * outside the input.
  * The chunk is images n0.. of x (Ci planes H x W each), N of them; the
  * panels of position xi start at v + xi*vs (vs >= Pp*Ci). */
 __kernel void wino_input(const int N, const int Ci, const int H, const int W, const int pad,
                          const int TH, const int TW, const int Pp, const int n0,
-                         __global const float *x, __global float *v, const int vs)
+                         __global const float *x, __global float *v, const int vs,
+                         const int rows)
 {
     const int c = get_global_id(0), t = get_global_id(1);
     const int T = TH * TW, P = N * T, p0 = t * 16;
@@ -112,6 +161,40 @@ __kernel void wino_input(const int N, const int Ci, const int H, const int W, co
     const size_t plane = (size_t)vs;
     __global float *out = v + ((size_t)t * Ci + c) * 16;
     float16 dv[16];
+    if (rows && pad == 1 && W % 2 == 0 && whole_rows(TW, p0, P)) {
+        const int seg = TW >= 16 ? 16 : TW;
+        const int16 first = seg_first(seg), last = seg_last(seg);
+        for (int i = 0; i < 4; i++) {
+            float X[32];
+            float left = 0.0f, right = 0.0f; /* columns beside a 16-tile segment */
+            for (int s0 = 0; s0 < 16; s0 += seg) {
+                const int n = (p0 + s0) / T, q = p0 + s0 - n * T, ty = q / TW, tx = q - ty * TW;
+                const int iy = 2 * ty - 1 + i, in = iy >= 0 && iy < H;
+                __global const float *src =
+                    x + ((size_t)(n0 + n) * Ci + c) * H * W + (size_t)(in ? iy : 0) * W + 2 * tx;
+                row_copy(X + 2 * s0, src, 2 * seg, !in);
+                if (in && seg == 16) {
+                    left = tx > 0 ? src[-1] : 0.0f;
+                    right = 2 * tx + 32 < W ? src[32] : 0.0f;
+                }
+            }
+            const float16 ev = evens(X), od = odds(X);
+            float16 c0 = select(shuffle(od, (uint16)(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                     13, 14)),
+                                (float16)0.0f, first);
+            float16 c3 = select(shuffle(ev, (uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                                     14, 15, 15)),
+                                (float16)0.0f, last);
+            c0.s0 = left;
+            c3.sf = right;
+            dv[4 * i] = c0;
+            dv[4 * i + 1] = ev;
+            dv[4 * i + 2] = od;
+            dv[4 * i + 3] = c3;
+        }
+        input_store(dv, out, plane);
+        return;
+    }
     float d[16][16]; /* [position][lane] */
     for (int l = 0; l < 16; l++) {
         const int p = p0 + l;
@@ -220,34 +303,83 @@ __kernel void wino_output(const int N, const int Co, const int OH, const int OW,
  * 2x2 tiles of dy (zeros past the edge and past the last tile). */
 __kernel void wino_dy(const int N, const int Co, const int OH, const int OW, const int TH,
                       const int TW, const int n0, __global const float *dy, __global float *m,
-                      const int ms)
+                      const int ms, const int rows, const int lda)
 {
     const int o = get_global_id(0), t = get_global_id(1);
     const int T = TH * TW, P = N * T, p0 = t * 16;
     if (o >= Co || p0 >= P)
         return;
     float d[4][16]; /* [i*2 + j][lane] */
-    for (int l = 0; l < 16; l++) {
-        const int p = p0 + l, n = p / T, q = p - n * T, ty = q / TW, tx = q - ty * TW;
-        const int oy = 2 * ty, ox = 2 * tx;
-        __global const float *plane = dy + ((size_t)(n0 + n) * Co + o) * OH * OW;
-        for (int i = 0; i < 2; i++)
-            for (int j = 0; j < 2; j++)
-                d[2 * i + j][l] =
-                    p < P && oy + i < OH && ox + j < OW ? plane[(oy + i) * OW + ox + j] : 0.0f;
+    if (rows && OH % 2 == 0 && OW % 2 == 0 && whole_rows(TW, p0, P)) {
+        /* Whole tile-row segments: row i of the tiles is each segment's
+         * output row read as vectors, their columns 0 and 1 its even and
+         * odd lanes (wino_input's fast path). */
+        const int seg = TW >= 16 ? 16 : TW;
+        for (int i = 0; i < 2; i++) {
+            float X[32];
+            for (int s0 = 0; s0 < 16; s0 += seg) {
+                const int n = (p0 + s0) / T, q = p0 + s0 - n * T, ty = q / TW, tx = q - ty * TW;
+                row_copy(X + 2 * s0,
+                         dy + ((size_t)(n0 + n) * Co + o) * OH * OW + (size_t)(2 * ty + i) * OW +
+                             2 * tx,
+                         2 * seg, 0);
+            }
+            vstore16(evens(X), 0, d[2 * i]);
+            vstore16(odds(X), 0, d[2 * i + 1]);
+        }
+    } else {
+        for (int l = 0; l < 16; l++) {
+            const int p = p0 + l, n = p / T, q = p - n * T, ty = q / TW, tx = q - ty * TW;
+            const int oy = 2 * ty, ox = 2 * tx;
+            __global const float *plane = dy + ((size_t)(n0 + n) * Co + o) * OH * OW;
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++)
+                    d[2 * i + j][l] = p < P && oy + i < OH && ox + j < OW
+                                          ? plane[(oy + i) * OW + ox + j]
+                                          : 0.0f;
+        }
     }
     const float16 d00 = vload16(0, d[0]), d01 = vload16(0, d[1]);
     const float16 d10 = vload16(0, d[2]), d11 = vload16(0, d[3]);
     /* A dy: 4 x 2, rows (y0, y0 + y1, y0 - y1, -y1) */
     const float16 e[8] = {d00, d01, d00 + d10, d01 + d11, d00 - d10, d01 - d11, -d10, -d11};
     const size_t plane = (size_t)ms;
-    __global float *out = m + ((size_t)t * Co + o) * 16;
+    /* 16-tile panels, or (lda > 0) rows of lda floats per output channel:
+     * the row-major A that gemm_mr* reads in place (dw_products). */
+    __global float *out = m + (lda > 0 ? (size_t)o * lda + (size_t)t * 16 : ((size_t)t * Co + o) * 16);
     for (int i = 0; i < 4; i++) { /* (A dy) A^T */
         const float16 e0 = e[2 * i], e1 = e[2 * i + 1];
         vstore16(e0, 0, out + (4 * i + 0) * plane);
         vstore16(e0 + e1, 0, out + (4 * i + 1) * plane);
         vstore16(e0 - e1, 0, out + (4 * i + 2) * plane);
         vstore16(-e1, 0, out + (4 * i + 3) * plane);
+    }
+}
+
+/* V_xi (Ci rows, 16-tile panels: v[(tp*Ci + c)*16 + l]) transposed into
+ * fn_gemm's packed B with K = the tiles and N = Ci: bt[(tc*Pp + p)*16 + l] =
+ * V_xi(16 tc + l, p), zero past Ci, so that the weight gradient's products
+ * dU_xi = dM_xi . V_xi^T run as gemm_mr* (whose tiles reach about twice
+ * gemm_nt8's GFLOP/s where the reduction over tiles is short). One 16 x 16
+ * block per work-item. */
+__kernel void wino_vt(const int Ci, const int Pp, __global const float *v, const int v_off,
+                      __global float *bt)
+{
+    const int tc = get_global_id(0), tp = get_global_id(1);
+    if (tc * 16 >= Ci || tp * 16 >= Pp)
+        return;
+    float blk[16][16]; /* [channel][tile] */
+    for (int r = 0; r < 16; r++) {
+        const int c = tc * 16 + r;
+        vstore16(c < Ci ? vload16(0, v + v_off + ((size_t)tp * Ci + c) * 16) : (float16)0.0f, 0,
+                 blk[r]);
+    }
+    __global float *out = bt + ((size_t)tc * Pp + (size_t)tp * 16) * 16;
+    for (int l = 0; l < 16; l++) {
+        float col[16];
+        for (int r = 0; r < 16; r++)
+            col[r] = blk[r][l];
+        vstore16(vload16(0, col), 0, out + l * 16);
     }
 }
 

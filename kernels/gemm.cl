@@ -297,11 +297,12 @@ __kernel void gemm_nt(const int M, const int N, const int T, const int tchunk,
  * 68 such registers there and spills). */
 #define TA8 3
 #define TB8 4
-__kernel void gemm_nt8(const int M, const int N, const int T, const int tchunk,
-                       __global const float *A, __global const float *B, __global float *C,
-                       const int S)
+/* One 3 x 4 tile of gemm_nt8 (below). */
+static __attribute__((always_inline)) inline void
+nt8_tile(const int M, const int N, const int T, const int tchunk, __global const float *A,
+         __global const float *B, __global float *C, const int S, const int ti, const int tj,
+         const int s)
 {
-    const int ti = get_global_id(0), tj = get_global_id(1), s = get_global_id(2);
     const int i0 = ti * TA8, j0 = tj * TB8, t0 = s * tchunk, t1 = min(T, t0 + tchunk);
     if (i0 >= M || j0 >= N || t0 >= T)
         return;
@@ -343,4 +344,16 @@ __kernel void gemm_nt8(const int M, const int N, const int T, const int tchunk,
                 const float2 w = f.lo + f.hi;
                 C[((size_t)(i0 + a) * N + j0 + b) * S + s] = w.x + w.y;
             }
+}
+
+/* jpi column tiles per work-item (lib/ops/gemm.c): short reductions (a
+ * Winograd weight gradient of 512 x 512 channels over 256 tiles: 16 panels
+ * per tile) leave each item little work beside POCL's cost per work-group. */
+__kernel void gemm_nt8(const int M, const int N, const int T, const int tchunk,
+                       __global const float *A, __global const float *B, __global float *C,
+                       const int S, const int jpi)
+{
+    const int ti = get_global_id(0), tj = get_global_id(1) * jpi, s = get_global_id(2);
+    for (int j = tj; j < tj + jpi; j++)
+        nt8_tile(M, N, T, tchunk, A, B, C, S, ti, j, s);
 }

@@ -84,9 +84,9 @@ static inline void poison_scratch(fn_device *dev, const fn_conv_shape *s)
 {
     size_t p = (size_t)s->n * fn_conv_out_h(s) * fn_conv_out_w(s);
     size_t rows = ((size_t)s->c * s->kh * s->kw + 15) / 16 * 16; /* own GEMM: padded rows */
-    size_t bytes[4] = {rows * p * 4, (size_t)s->c * s->kh * s->kw * p * 4, rows * s->oc * 4,
-                       rows * s->oc * 64 * 4};
-    for (int slot = 0; slot < 4; slot++) {
+    size_t bytes[FN_SCRATCH_SLOTS] = {rows * p * 4, (size_t)s->c * s->kh * s->kw * p * 4,
+                                      rows * s->oc * 4, rows * s->oc * 64 * 4, rows * p * 4};
+    for (int slot = 0; slot < FN_SCRATCH_SLOTS; slot++) {
         cl_mem m;
         CHECK_OK(fn_scratch(dev, slot, bytes[slot], &m));
         fn_buffer_fill(dev, m, 0, bytes[slot], NAN);

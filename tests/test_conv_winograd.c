@@ -217,6 +217,12 @@ static const fn_conv_shape extra[] = {
     {20, 4, 1, 3, 5, 3, 3, 1, 1, 1},    /* one output row: patches half outside */
     {17, 3, 2, 1, 4, 3, 3, 1, 1, 1},    /* rows of one tile */
     {3, 5, 14, 30, 6, 3, 3, 1, 1, 1},   /* rows of 15 tiles: panels across rows */
+    /* The row-vector transforms (pad 1, even widths, whole segments): */
+    {16, 4, 2, 2, 5, 3, 3, 1, 1, 1},    /* one tile per image: panels across 16 images */
+    {5, 3, 4, 4, 4, 3, 3, 1, 1, 1},     /* rows of 2 tiles, a partial last panel */
+    {3, 4, 8, 64, 5, 3, 3, 1, 1, 1},    /* rows of 32 tiles: the neighbours' columns */
+    {2, 3, 7, 16, 4, 3, 3, 1, 1, 1},    /* odd height: the last tile row half outside */
+    {3, 5, 6, 8, 3, 3, 3, 1, 1, 1},     /* rows of 4 tiles, 3 rows per image */
 };
 
 static const fn_conv_shape small_extra[] = {
@@ -225,6 +231,8 @@ static const fn_conv_shape small_extra[] = {
     {2, 17, 3, 3, 7, 3, 3, 1, 1, 1},
     {1, 2, 8, 8, 3, 3, 3, 1, 1, 1}, /* whole rows of 4 tiles */
     {1, 2, 4, 32, 2, 3, 3, 1, 1, 1}, /* rows of 16 tiles */
+    {16, 2, 2, 2, 3, 3, 3, 1, 1, 1}, /* one tile per image: panels across 16 images */
+    {1, 2, 5, 64, 2, 3, 3, 1, 1, 1}, /* rows of 32 tiles, odd height */
 };
 
 static void run_sweep(fn_device *dev, fn_rng *r)
@@ -242,16 +250,27 @@ int main(void)
     fn_rng r;
     fn_rng_seed(&r, 18);
     const int native = dev->simd_floats, path = dev->gemm_path, wino = dev->winograd;
+    const int rows = dev->wino_rows, dw_rule = dev->wino_dw;
     dev->gemm_path = FN_GEMM_OWN;
     /* Both tile families; on the simulated GPU (small-shape mode) the AVX2
      * one alone, to keep that CI step in its budget (test_gemm runs both
-     * there): 156 s per oclgrind pass with both. */
-    for (int simd = 16; simd >= 8; simd /= 2) {
-        if (test_small() && simd != 8) continue;
-        dev->simd_floats = simd;
-        run_sweep(dev, &r);
-    }
+     * there): 156 s per oclgrind pass with both. The transforms' row-vector
+     * paths and the weight gradient's products as gemm_mr on V transposed
+     * (wino_dw 1), then (AVX2 tiles, not in small-shape mode) the old ways:
+     * element-by-element gathers, gemm_nt8 on V in place. Small-shape mode
+     * takes the products by the rule, which picks each on some shapes. */
+    for (int fast = 1; fast >= 0; fast--)
+        for (int simd = 16; simd >= 8; simd /= 2) {
+            if ((test_small() || !fast) && simd != 8) continue;
+            if (test_small() && !fast) continue;
+            dev->simd_floats = simd;
+            dev->wino_rows = fast;
+            dev->wino_dw = !fast ? 0 : test_small() ? -1 : 1;
+            run_sweep(dev, &r);
+        }
     dev->simd_floats = native;
+    dev->wino_rows = rows;
+    dev->wino_dw = dw_rule;
 
     /* The dispatch, and full forward/backward/rule checks through it. */
     int small = test_small();

@@ -183,7 +183,8 @@ int main(void)
         run_nt(dev, &r, 6, 25, 100, 1);
         if (!test_small()) run_nt(dev, &r, 16, 150, 3000, 1);
         run_nt(dev, &r, 7, 5, 20000, 0);
-        run_nt(dev, &r, 33, 18, 16, 1);
+        run_nt(dev, &r, 33, 18, 16, 1);  /* gemm_nt8: 4 column tiles per item, the last short */
+        if (!test_small()) run_nt(dev, &r, 40, 61, 300, 0); /* 8 per item, a partial tile */
     }
     dev->simd_floats = native;
 

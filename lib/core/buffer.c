@@ -91,7 +91,7 @@ fn_status fn_buffer_copy(fn_device *dev, cl_mem dst, size_t dst_off, cl_mem src,
 
 fn_status fn_scratch(fn_device *dev, int slot, size_t bytes, cl_mem *out)
 {
-    if (slot < 0 || slot >= 4)
+    if (slot < 0 || slot >= FN_SCRATCH_SLOTS)
         return fn_error(FN_ERR_ARG, "scratch slot %d out of range", slot);
     if (dev->scratch_size[slot] < bytes) {
         /* Release first so the old and new buffers are never both held. */

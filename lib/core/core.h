@@ -43,6 +43,8 @@ typedef struct {
     const char *device;         /* FOCUSNET_DEVICE: the default device (index or name) */
     const char *gemm;           /* FOCUSNET_GEMM: "clblast" or "own" matrix products */
     int no_winograd;            /* FOCUSNET_WINOGRAD is "0": no Winograd convolutions */
+    int no_wino_rows;           /* FOCUSNET_WINO_ROWS is "0": no row-vector transforms */
+    int wino_dw;                /* FOCUSNET_WINO_DW: 0 or 1, else -1 (lib/ops/conv_winograd.c) */
     long fail_alloc;            /* FOCUSNET_FAIL_ALLOC: make the Nth allocation fail (0: none) */
     int no_cache;               /* FOCUSNET_NO_CACHE set, not empty and not "0" */
     const char *cache_dir;      /* FOCUSNET_CACHE_DIR: the kernel cache */
@@ -73,6 +75,9 @@ typedef struct fn_program_entry {
     int n_kernels, cap_kernels;
 } fn_program_entry;
 
+/* Scratch slots of a device (the table in lib/ops/ops.h). */
+#define FN_SCRATCH_SLOTS 5
+
 struct fn_device {
     fn_device_info info;
     cl_platform_id platform;
@@ -82,8 +87,8 @@ struct fn_device {
     int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
     fn_program_entry *programs;
     int n_programs, cap_programs;
-    cl_mem scratch[4]; /* reusable work buffers, grown on demand */
-    size_t scratch_size[4];
+    cl_mem scratch[FN_SCRATCH_SLOTS]; /* reusable work buffers, grown on demand */
+    size_t scratch_size[FN_SCRATCH_SLOTS];
     struct fn_profile *prof; /* per-kernel timing, while recording (profile.c) */
     int gemm_path;           /* FN_GEMM_*: who multiplies matrices (lib/ops/gemm.c) */
     int long_runs;           /* fn_launch_runs: one work-item per long run (CPUs) */
@@ -97,6 +102,14 @@ struct fn_device {
     /* Training folds the backward of a ReLU/ReLU6 that follows a batch norm
      * into batch norm's backward (lib/nn/model.c); FOCUSNET_BN_FUSE=0: off. */
     int bn_fuse;
+    /* Its input transforms read whole tile rows as vectors where the layout
+     * allows (kernels/conv_winograd.cl); FOCUSNET_WINO_ROWS=0 gathers them
+     * element by element (A/B runs; tests run both). */
+    int wino_rows;
+    /* Its weight gradient's 16 products: -1 by the rule in
+     * lib/ops/conv_winograd.c (dw_by_gemm), 0 gemm_nt on V in place, 1
+     * gemm_mr on V transposed; FOCUSNET_WINO_DW=0/1 (A/B), tests set it. */
+    int wino_dw;
     /* 1x1 convolutions with few input channels by conv_pw_strip (CPUs,
      * lib/ops/conv_pointwise.c); FOCUSNET_POINTWISE=0 turns it off. */
     int pointwise;

@@ -185,6 +185,8 @@ fn_status fn_device_open_ex(const char *spec, int profiling, fn_device **out)
     dev->winograd = dev->long_runs && !env.no_winograd;
     dev->bn_group = !env.no_bn_group;
     dev->bn_fuse = !env.no_bn_fuse;
+    dev->wino_rows = !env.no_wino_rows;
+    dev->wino_dw = env.wino_dw;
     dev->pointwise = dev->long_runs && !env.no_pointwise;
     cl_uint vec = 0;
     if (clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vec, &vec, NULL) !=
@@ -240,7 +242,7 @@ void fn_device_free(fn_device *dev)
         clReleaseProgram(e->program);
     }
     free(dev->programs);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < FN_SCRATCH_SLOTS; i++)
         if (dev->scratch[i])
             clReleaseMemObject(dev->scratch[i]);
     if (dev->queue)

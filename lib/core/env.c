@@ -15,6 +15,10 @@ void fn_env_read(fn_env *e)
     e->gemm = getenv("FOCUSNET_GEMM");
     const char *wino = getenv("FOCUSNET_WINOGRAD");
     e->no_winograd = wino && strcmp(wino, "0") == 0;
+    const char *rows = getenv("FOCUSNET_WINO_ROWS");
+    e->no_wino_rows = rows && strcmp(rows, "0") == 0;
+    const char *dw = getenv("FOCUSNET_WINO_DW");
+    e->wino_dw = dw && strcmp(dw, "0") == 0 ? 0 : dw && strcmp(dw, "1") == 0 ? 1 : -1;
     e->fail_alloc = fail && *fail ? atol(fail) : 0;
     e->no_cache = off && *off && strcmp(off, "0") != 0;
     e->cache_dir = getenv("FOCUSNET_CACHE_DIR");

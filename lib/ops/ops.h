@@ -30,6 +30,7 @@
  *   slot 3  gemm (packed B, only when b_packed is NULL and B is not read
  *           in place), conv_implicit (a padded input, or dcol),
  *           conv_winograd (transformed filters U, or their gradient dU)
+ *   slot 4  conv_winograd (the weight gradient's V_xi transposed: packed B)
  * So the matrix products take only slots 2 and 3 (3 not at all when given B
  * packed), and their callers keep what the product reads in slots 0 and 1,
  * or in 3 when they pass b_packed. The pack helpers (fn_gemm_pack_a/_b) and
