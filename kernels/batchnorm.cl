@@ -187,6 +187,18 @@ __kernel void bn_finalize_stats(const int c, const int m, __global const float *
                    beta, coef, momentum, eps);
 }
 
+/* y[i] = act(fma(x[i], a, b)) for i in [i0, i1) of one plane: bn_apply's
+ * and bn_eval's pass, 16 floats at a time. */
+inline void affine_run(__global const float *xp, __global float *yp, const int i0, const int i1,
+                       const float a, const float b, const int act)
+{
+    int i = i0;
+    for (; i + 16 <= i1; i += 16)
+        vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
+    for (; i < i1; i++)
+        yp[i] = act1(fma(xp[i], a, b), act);
+}
+
 /* y = act(x * coef[ch] + coef[C + ch]) over runs: item (s, g) covers floats
  * [s run, (s + 1) run) of planes [g per, (g + 1) per). */
 __kernel void bn_apply(const int c, const int hw, const int run, const int planes, const int per,
@@ -201,15 +213,7 @@ __kernel void bn_apply(const int c, const int hw, const int run, const int plane
     for (int pl = p0; pl < p1; pl++) {
         const int ch = pl % c;
         const float a = coef[ch], b = coef[c + ch];
-        const size_t base = (size_t)pl * hw;
-        __global const float *xp = x + base;
-        __global float *yp = y + base;
-        int i = i0;
-        for (; i + 16 <= i1; i += 16) {
-            vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
-        }
-        for (; i < i1; i++)
-            yp[i] = act1(fma(xp[i], a, b), act);
+        affine_run(x + (size_t)pl * hw, y + (size_t)pl * hw, i0, i1, a, b, act);
     }
 }
 
@@ -237,16 +241,7 @@ __kernel void bn_eval(const int c, const int hw, const int run, const int planes
         return;
     const int ch = pl % c;
     const float2 ab = eval_affine(ch, gamma, beta, running_mean, running_var, eps);
-    const float a = ab.x, b = ab.y;
-    const size_t base = (size_t)pl * hw;
-    __global const float *xp = x + base;
-    __global float *yp = y + base;
-    int i = i0;
-    for (; i + 16 <= i1; i += 16) {
-        vstore16(act16(fma(vload16(0, xp + i), (float16)a, (float16)b), act), 0, yp + i);
-    }
-    for (; i < i1; i++)
-        yp[i] = act1(fma(xp[i], a, b), act);
+    affine_run(x + (size_t)pl * hw, y + (size_t)pl * hw, i0, i1, ab.x, ab.y, act);
 }
 
 /* The gradient reaching batch norm's output when the ReLU (act 1) or ReLU6
