@@ -14,20 +14,7 @@
  *  - through conv_check.h's checks (forward, every fused epilogue, backward)
  *    with it on: the sweep's 1x1 shapes and two it takes. */
 #include "conv_check.h"
-
-typedef struct {
-    int strip, total;
-} launches;
-
-static void on_launch(void *ctx, cl_kernel k, int dims, const size_t *global, const size_t *local)
-{
-    (void)dims, (void)global, (void)local;
-    launches *l = ctx;
-    char name[64] = "";
-    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-    l->total++;
-    if (strcmp(name, "conv_pw_strip") == 0) l->strip++;
-}
+#include "launch_count.h"
 
 static int pointwise_shape(const fn_conv_shape *s)
 {
@@ -46,19 +33,17 @@ static void check_pw(fn_device *dev, fn_rng *r, fn_conv_shape s)
     char name[160], what[220];
     shape_name(name, sizeof name, &s, 1);
     fn_ref_conv_forward(want, L.x, L.w, L.b, &s);
-    launches n = {0};
-    dev->launch_hook = on_launch;
-    dev->launch_hook_ctx = &n;
+    launch_count n;
+    launch_count_start(dev, &n, "conv_pw_strip");
     poison_scratch(dev, &s);
     fn_buffer_fill(dev, L.gy, 0, ny * sizeof(float), NAN);
     CHECK_OK(fn_conv_pointwise_forward(dev, L.gy, L.gx, L.gw, L.gb, FN_EPI_BIAS, &s));
     dev_download(dev, L.gy, got, ny);
     snprintf(what, sizeof what, "pointwise forward %s", name);
     check_close(what, got, want, ny, 1e-4f, 1e-4f);
-    CHECK(n.strip == 1 && n.total == 1, "pointwise %s: one conv_pw_strip launch (%d of %d)", name,
-          n.strip, n.total);
-    dev->launch_hook = NULL;
-    dev->launch_hook_ctx = NULL;
+    CHECK(n.hits == 1 && n.total == 1, "pointwise %s: one conv_pw_strip launch (%d of %d)", name,
+          n.hits, n.total);
+    launch_count_stop(dev);
     /* The tiles' result, bit for bit (with a batch-norm epilogue + ReLU6). */
     cl_mem ab = dev_upload(dev, NULL, 2 * (size_t)s.oc);
     float *abh = malloc(2 * (size_t)s.oc * sizeof(float));
@@ -134,15 +119,13 @@ int main(void)
         dev->pointwise = on;
         dev->gemm_path = FN_GEMM_OWN;
         layer_init(dev, &r, &L, ok);
-        launches n = {0};
-        dev->launch_hook = on_launch;
-        dev->launch_hook_ctx = &n;
+        launch_count n;
+        launch_count_start(dev, &n, "conv_pw_strip");
         CHECK_OK(fn_conv_forward(dev, L.gy, L.gx, L.gw, L.gb, &ok));
-        dev->launch_hook = NULL;
-        dev->launch_hook_ctx = NULL;
+        launch_count_stop(dev);
         CHECK(fn_conv_pointwise_applies(dev, &ok) == on, "pointwise applies iff on (%d)", on);
-        CHECK((n.strip > 0) == on, "fn_conv_forward runs conv_pw_strip iff on (%d: %d launches)",
-              on, n.strip);
+        CHECK((n.hits > 0) == on, "fn_conv_forward runs conv_pw_strip iff on (%d: %d launches)",
+              on, n.hits);
         layer_free(&L);
         dev->gemm_path = FN_GEMM_CLBLAST;
         CHECK(!fn_conv_pointwise_applies(dev, &ok), "pointwise: not on the CLBlast path");

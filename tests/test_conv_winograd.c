@@ -14,26 +14,11 @@
  *    the tolerance the convolution tests use (1e-4 absolute + relative).
  * Both SIMD tile widths of the products (dev->simd_floats 16 and 8). */
 #include "conv_check.h"
+#include "launch_count.h"
 
 static int is_wino_shape(const fn_conv_shape *s)
 {
     return s->groups == 1 && s->kh == 3 && s->kw == 3 && s->stride == 1 && s->pad <= 2;
-}
-
-/* Kernel launches by name, through dev->launch_hook. */
-typedef struct {
-    int wino; /* launches of wino_input */
-    int total;
-} launches;
-
-static void on_launch(void *ctx, cl_kernel k, int dims, const size_t *global, const size_t *local)
-{
-    (void)dims, (void)global, (void)local;
-    launches *l = ctx;
-    char name[64] = "";
-    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-    l->total++;
-    if (strcmp(name, "wino_input") == 0) l->wino++;
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -137,16 +122,15 @@ static void check_dispatch(fn_device *dev, fn_rng *r, fn_conv_shape s, int want)
 {
     layer L;
     layer_init(dev, r, &L, s);
-    launches l = {0, 0};
-    dev->launch_hook = on_launch;
-    dev->launch_hook_ctx = &l;
+    launch_count l;
+    launch_count_start(dev, &l, "wino_input");
     CHECK_OK(fn_conv_forward(dev, L.gy, L.gx, L.gw, L.gb, &s));
-    int fwd = l.wino;
+    int fwd = l.hits;
     CHECK_OK(fn_conv_backward(dev, L.gdx, L.gdw, L.gdb, L.gdy, L.gx, L.gw, &s));
-    int bwd = l.wino - fwd;
+    int bwd = l.hits - fwd;
     CHECK_OK(fn_conv_backward(dev, NULL, L.gdw, NULL, L.gdy, L.gx, L.gw, &s));
-    int dw_only = l.wino - fwd - bwd; /* dw's input transform */
-    dev->launch_hook = NULL;
+    int dw_only = l.hits - fwd - bwd; /* dw's input transform */
+    launch_count_stop(dev);
     char name[160];
     shape_name(name, sizeof name, &s, 1);
     CHECK((fwd > 0) == want && (bwd > 0) == want && (dw_only > 0) == want && l.total > 0,
