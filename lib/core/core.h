@@ -181,6 +181,11 @@ fn_status fn_group_target(fn_device *dev, cl_kernel k, size_t *out);
 int fn_run_length(const fn_device *dev, int len);
 fn_status fn_launch_runs(fn_device *dev, cl_kernel k, int len, int planes, int run);
 
+/* CPU kernels over small planes (3x3 depthwise, max pooling): whole planes
+ * per work-item, about 256 outputs each (q outputs per plane), halved while
+ * fewer than 8 items per core would remain. */
+int fn_planes_per_item(const fn_device *dev, int planes, int q);
+
 /* ---- Buffers --------------------------------------------------------------
  * All device allocations go through here so failures are reported alike and
  * so fault injection (FOCUSNET_FAIL_ALLOC=N: the Nth allocation fails) can

@@ -422,6 +422,14 @@ int fn_run_length(const fn_device *dev, int len)
     return run < 16 ? 16 : run > 4096 ? 4096 : run;
 }
 
+int fn_planes_per_item(const fn_device *dev, int planes, int q)
+{
+    int ppi = q >= 256 ? 1 : 256 / q, cores = dev->info.compute_units ? dev->info.compute_units : 1;
+    while (ppi > 1 && planes / ppi < 8 * cores)
+        ppi /= 2;
+    return ppi;
+}
+
 fn_status fn_launch_runs(fn_device *dev, cl_kernel k, int len, int planes, int run)
 {
     size_t global[2] = {((size_t)len + run - 1) / run, (size_t)planes};

@@ -75,16 +75,6 @@ static const char *dw3_kernel(const fn_conv_shape *s, int stride, int oh, int ow
     return names[stride - 1][wc == 16 ? 0 : wc == 8 ? 1 : 2];
 }
 
-/* conv_dw3_*: planes per work-item, about 256 outputs each, while every
- * core still gets several items. */
-static int dw3_planes_per_item(const fn_device *dev, int planes, int q)
-{
-    int ppi = q >= 256 ? 1 : 256 / q, cores = dev->info.compute_units ? dev->info.compute_units : 1;
-    while (ppi > 1 && planes / ppi < 8 * cores)
-        ppi /= 2;
-    return ppi;
-}
-
 /* out = valid correlation of the padded input with w (flipped: rotated by
  * 180 degrees) at the given stride, through the epilogue (e, epi: bias or a
  * folded batch norm, then an activation): one plane per work-item in local
@@ -104,7 +94,7 @@ static fn_status dw_apply(fn_device *dev, cl_mem out, const padded_input *p, cl_
     cl_kernel k;
     const char *dw3 = dw3_kernel(s, stride, oh, ow);
     if (dw3) {
-        int ppi = dw3_planes_per_item(dev, planes, oh * ow);
+        int ppi = fn_planes_per_item(dev, planes, oh * ow);
         FN_TRY(fn_kernel_get(dev, "conv_depthwise", dw3, &k));
         FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(ppi), FN_ARG(s->c), FN_ARG(p->h),
                               FN_ARG(p->w), FN_ARG(p->hp), FN_ARG(p->wp), FN_ARG(p->lead_h),
@@ -148,7 +138,7 @@ fn_status fn_conv_depthwise_backward(fn_device *dev, cl_mem dx, cl_mem dw, cl_me
         if (dw3) {
             char name[32];
             snprintf(name, sizeof name, "conv_dw3_dw_%s", dw3 + strlen("conv_dw3_"));
-            int ppi = dw3_planes_per_item(dev, planes, oh * ow);
+            int ppi = fn_planes_per_item(dev, planes, oh * ow);
             FN_TRY(fn_kernel_get(dev, "conv_depthwise", name, &k));
             FN_TRY(fn_kernel_args(k, FN_ARG(planes), FN_ARG(ppi), FN_ARG(s->h), FN_ARG(s->w),
                                   FN_ARG(p.hp), FN_ARG(p.wp), FN_ARG(s->pad), FN_ARG(oh),

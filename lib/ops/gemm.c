@@ -125,8 +125,7 @@ fn_status fn_gemm_nt(fn_device *dev, const fn_gemm_nt_args *g)
     while (jpi > 1 && ti * ((tj + jpi - 1) / jpi) * (size_t)slices < want)
         jpi /= 2;
     if (w8) FN_CL(clSetKernelArg(k, 8, sizeof jpi, &jpi));
-    tb *= (size_t)jpi;
-    size_t global[3] = {((size_t)g->m + ta - 1) / ta, ((size_t)g->n + tb - 1) / tb, (size_t)slices};
+    size_t global[3] = {ti, (tj + jpi - 1) / jpi, (size_t)slices};
     FN_TRY(fn_launch_auto(dev, k, 3, global));
     return sum_slices(dev, g->m, g->n, slices, part, 0, slices, 1, &g->c, NULL, 0, g->accumulate);
 }

@@ -55,13 +55,7 @@ fn_status fn_maxpool_forward(fn_device *dev, cl_mem y, cl_mem argmax, cl_mem x,
     }
     /* CPUs: whole planes per item, about 256 outputs, while every core gets
      * 8 items; GPUs: a row per item. */
-    int ppi = 1;
-    if (dev->long_runs) {
-        int q = oh * ow, cores = dev->info.compute_units ? dev->info.compute_units : 1;
-        ppi = q >= 256 ? 1 : 256 / q;
-        while (ppi > 1 && nc / ppi < 8 * cores)
-            ppi /= 2;
-    }
+    int ppi = dev->long_runs ? fn_planes_per_item(dev, nc, oh * ow) : 1;
     FN_CL(clSetKernelArg(k, last, sizeof ppi, &ppi));
     return launch_rows(dev, k, dev->long_runs ? 1 : oh, (nc + ppi - 1) / ppi);
 }
